@@ -1,0 +1,1 @@
+"""The lineage graph: values, rules, algorithms and storage. No web framework here."""

@@ -1,0 +1,69 @@
+"""Expected failures. Each carries a whole sentence in Chinese for people and, where a rule of
+the regulations is broken, the articles (D-n, X-n) it breaks."""
+
+from __future__ import annotations
+
+
+class LineageError(Exception):
+    """Base of the expected failures: the request is refused and nothing is written."""
+
+    def __init__(self, message: str, articles: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.articles = articles
+
+
+class InvalidValue(LineageError):
+    """A value is malformed or out of range."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownId(LineageError):
+    def __init__(self, kind: str, id: str) -> None:
+        super().__init__(f"{_KIND_LABEL.get(kind, kind)}「{id}」不存在。")
+        self.kind = kind
+        self.id = id
+
+
+class DuplicateId(LineageError):
+    def __init__(self, kind: str, id: str) -> None:
+        super().__init__(f"{_KIND_LABEL.get(kind, kind)}「{id}」已存在，标识不能重复。")
+        self.kind = kind
+        self.id = id
+
+
+class RuleViolation(LineageError):
+    """A rule of the regulations forbids the request; `rule` names it, `articles` cite it."""
+
+    def __init__(self, rule: str, message: str, articles: tuple[str, ...]) -> None:
+        super().__init__(message, articles)
+        self.rule = rule
+
+
+class CycleRefused(RuleViolation):
+    def __init__(self, child: str, parent: str) -> None:
+        super().__init__(
+            "ACYCLIC_LINEAGE",
+            f"「{child}」不能派生自「{parent}」：「{parent}」本身已由「{child}」派生，"
+            "派生关系不能成环。",
+            ("D-3", "D-7"),
+        )
+        self.child = child
+        self.parent = parent
+
+
+class StoreVersionError(LineageError):
+    """The store was written by a newer version of this service."""
+
+
+_KIND_LABEL = {
+    "item": "事项",
+    "keypoint": "密点",
+    "scope_rule": "保密事项范围条目",
+    "organisation": "机关、单位",
+    "person": "人员",
+    "record": "书面记录",
+}

@@ -1,0 +1,129 @@
+"""The GraphStore port: the few operations the rest of the service needs.
+
+Work runs inside a transaction through `read` or `write`, the way Neo4j's managed
+transactions run: the store calls `work(tx)`, commits when it returns, and rolls back
+when it raises, so a refused request writes nothing::
+
+    item = store.read(lambda tx: tx.item("S-1"))
+    store.write(lambda tx: tx.add_item(item))
+
+`work` may be called more than once when a store retries a transient failure, so it must
+have no effect outside the transaction it is given.
+
+Every store keeps these invariants and refuses a write that would break them with a
+LineageError, leaving the graph as it was: ids are unique per kind (DuplicateId); every
+reference names an existing node (UnknownId); DERIVED_FROM is acyclic (CycleRefused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from graph.model import (
+    DecisionRecord,
+    Derivation,
+    Item,
+    ItemKind,
+    ItemStatus,
+    Keypoint,
+    Level,
+    Organisation,
+    Person,
+    ScopeRule,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """A filter over items, ordered by id; `after` is the last id of the previous page."""
+
+    organisation_id: str | None = None
+    level: Level | None = None
+    status: ItemStatus | None = None
+    kind: ItemKind | None = None
+    after: str | None = None
+    limit: int = 50
+
+
+class GraphReader(Protocol):
+    """Reads inside one transaction. Lookups by many ids return only the ids that exist."""
+
+    def organisation(self, id: str) -> Organisation | None: ...
+
+    def organisations(self, ids: Iterable[str]) -> dict[str, Organisation]: ...
+
+    def persons(self, ids: Iterable[str]) -> dict[str, Person]: ...
+
+    def items(self, ids: Iterable[str]) -> dict[str, Item]: ...
+
+    def find_items(self, query: ItemQuery) -> list[Item]: ...
+
+    def keypoints(self, ids: Iterable[str]) -> dict[str, Keypoint]: ...
+
+    def keypoints_defined_by(self, item_id: str) -> list[Keypoint]:
+        """The keypoints a source defines, in id order."""
+        ...
+
+    def contained_keypoints(self, item_ids: Iterable[str]) -> dict[str, list[str]]:
+        """CONTAINS_KEYPOINT: keypoint ids per item, in id order; items with none are absent."""
+        ...
+
+    def scope_rules(self, ids: Iterable[str]) -> dict[str, ScopeRule]: ...
+
+    def classified_under(self, item_id: str) -> list[str]:
+        """CLASSIFIED_UNDER: the scope rule ids of an item, in id order."""
+        ...
+
+    def parents(self, child_ids: Iterable[str]) -> list[Derivation]:
+        """DERIVED_FROM edges leaving the given items (their bases), by child then parent id."""
+        ...
+
+    def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
+        """DERIVED_FROM edges entering the given items, by parent then child id."""
+        ...
+
+    def main_item_of(self, item_id: str) -> str | None:
+        """PROCESS_ITEM_OF: the main item a process item was formed for (X-16)."""
+        ...
+
+    def process_items_of(self, item_id: str) -> list[str]: ...
+
+    def records(self, item_id: str) -> list[DecisionRecord]:
+        """The written records of an item, oldest first."""
+        ...
+
+
+class GraphWriter(GraphReader, Protocol):
+    def add_organisation(self, organisation: Organisation) -> None: ...
+
+    def add_person(self, person: Person) -> None: ...
+
+    def add_item(self, item: Item) -> None: ...
+
+    def add_keypoint(self, keypoint: Keypoint) -> None: ...
+
+    def add_scope_rule(self, rule: ScopeRule) -> None: ...
+
+    def add_derivations(self, derivations: Sequence[Derivation]) -> None:
+        """Adds DERIVED_FROM edges; refuses one that would close a cycle (CycleRefused)."""
+        ...
+
+    def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None: ...
+
+    def add_classified_under(self, item_id: str, rule_ids: Iterable[str]) -> None: ...
+
+    def add_process_item_of(self, item_id: str, main_id: str) -> None: ...
+
+    def add_record(self, record: DecisionRecord) -> None: ...
+
+
+class GraphStore(Protocol):
+    def read(self, work: Callable[[GraphReader], T]) -> T: ...
+
+    def write(self, work: Callable[[GraphWriter], T]) -> T: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,578 @@
+"""The embedded store: the whole graph in one SQLite file.
+
+WAL lets readers go on while one writer commits; foreign keys back up the reference checks
+made here; `PRAGMA user_version` holds the schema version, and MIGRATIONS bring an older file
+up to date when it is opened. Each thread gets its own connection, because a sqlite3
+connection must not be shared between threads that run at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from graph.errors import CycleRefused, DuplicateId, StoreVersionError, UnknownId
+from graph.model import (
+    BasisCase,
+    DecisionRecord,
+    Derivation,
+    Item,
+    ItemKind,
+    ItemStatus,
+    Keypoint,
+    Level,
+    Organisation,
+    Person,
+    RecordKind,
+    ScopeRule,
+)
+from graph.store.base import GraphReader, GraphWriter, ItemQuery
+from graph.store.codec import (
+    CLASSIFICATION_FIELDS,
+    citations_from,
+    citations_json,
+    classification_fields,
+    classification_from,
+    limit_of,
+    scope_json,
+    scope_of,
+    timestamp,
+)
+from graph.traversal import is_ancestor
+
+T = TypeVar("T")
+
+_PERIOD_COLUMNS = """
+    level TEXT CHECK (level IN ('CONFIDENTIAL', 'SECRET', 'TOP_SECRET')),
+    period_kind TEXT CHECK (period_kind IN
+        ('YEARS', 'UNTIL_DATE', 'UNTIL_CONDITION', 'LONG_TERM', 'UNMARKED')),
+    period_years INTEGER,
+    period_start TEXT,
+    period_until TEXT,
+    period_condition TEXT"""
+
+# Each entry brings the schema from version i to i + 1; entries are never edited once
+# released, only appended.
+MIGRATIONS: tuple[str, ...] = (
+    f"""
+    CREATE TABLE organisations (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        authority TEXT CHECK (authority IN ('CONFIDENTIAL', 'SECRET', 'TOP_SECRET'))
+    );
+    CREATE TABLE persons (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        organisation_id TEXT NOT NULL REFERENCES organisations (id)
+    );
+    CREATE INDEX persons_by_organisation ON persons (organisation_id);
+    CREATE TABLE items (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('SOURCE', 'DERIVED')),
+        title TEXT NOT NULL,
+        document_number TEXT NOT NULL,
+        organisation_id TEXT NOT NULL REFERENCES organisations (id),
+        issued_on TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('CLASSIFIED', 'DECLASSIFIED_WORK_SECRET',
+            'DECLASSIFIED_PUBLIC', 'NOT_CLASSIFIED')),
+        {_PERIOD_COLUMNS},
+        scope TEXT NOT NULL,
+        scope_limit TEXT
+    );
+    CREATE INDEX items_by_organisation ON items (organisation_id, id);
+    CREATE INDEX items_by_level ON items (level, id);
+    CREATE INDEX items_by_status ON items (status, id);
+    CREATE TABLE keypoints (
+        id TEXT PRIMARY KEY,
+        item_id TEXT NOT NULL REFERENCES items (id),
+        title TEXT NOT NULL,
+        {_PERIOD_COLUMNS},
+        declassified INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX keypoints_by_item ON keypoints (item_id);
+    CREATE TABLE scope_rules (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        document TEXT NOT NULL,
+        level TEXT NOT NULL CHECK (level IN ('CONFIDENTIAL', 'SECRET', 'TOP_SECRET')),
+        years INTEGER,
+        long_term INTEGER NOT NULL DEFAULT 0,
+        issuer TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE derived_from (
+        child_id TEXT NOT NULL REFERENCES items (id),
+        parent_id TEXT NOT NULL REFERENCES items (id),
+        basis TEXT NOT NULL CHECK (basis IN
+            ('IDENTICAL', 'INVOLVES_KEYPOINT', 'SUMMARY', 'ORIGINATOR_REQUIREMENT')),
+        keypoint_ids TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (child_id, parent_id),
+        CHECK (child_id <> parent_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX derived_from_by_parent ON derived_from (parent_id, child_id);
+    CREATE TABLE contains_keypoint (
+        item_id TEXT NOT NULL REFERENCES items (id),
+        keypoint_id TEXT NOT NULL REFERENCES keypoints (id),
+        PRIMARY KEY (item_id, keypoint_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX contains_keypoint_by_keypoint ON contains_keypoint (keypoint_id, item_id);
+    CREATE TABLE classified_under (
+        item_id TEXT NOT NULL REFERENCES items (id),
+        rule_id TEXT NOT NULL REFERENCES scope_rules (id),
+        PRIMARY KEY (item_id, rule_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE process_item_of (
+        item_id TEXT PRIMARY KEY REFERENCES items (id),
+        main_id TEXT NOT NULL REFERENCES items (id),
+        CHECK (item_id <> main_id)
+    );
+    CREATE INDEX process_item_of_by_main ON process_item_of (main_id);
+    CREATE TABLE records (
+        id TEXT PRIMARY KEY,
+        item_id TEXT NOT NULL REFERENCES items (id),
+        kind TEXT NOT NULL,
+        handler_id TEXT NOT NULL REFERENCES persons (id),
+        official_id TEXT NOT NULL REFERENCES persons (id),
+        decided_on TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        {_PERIOD_COLUMNS},
+        scope TEXT NOT NULL,
+        bases TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        articles TEXT NOT NULL
+    );
+    CREATE INDEX records_by_item ON records (item_id, recorded_at);
+    """,
+)
+
+_IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
+
+
+def _ids(ids: Iterable[str]) -> str:
+    return json.dumps(list(dict.fromkeys(ids)))
+
+
+class SqliteStore:
+    """A GraphStore on one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._migrate()
+
+    def read(self, work: Callable[[GraphReader], T]) -> T:
+        with self._transaction("BEGIN") as tx:
+            return work(tx)
+
+    def write(self, work: Callable[[GraphWriter], T]) -> T:
+        with self._transaction("BEGIN IMMEDIATE") as tx:
+            return work(tx)
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @property
+    def schema_version(self) -> int:
+        version: int = self._connection().execute("PRAGMA user_version").fetchone()[0]
+        return version
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[_SqliteTx]:
+        connection = self._connection()
+        connection.execute(begin)
+        try:
+            yield _SqliteTx(connection)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreVersionError(
+                    f"数据库 {self.path} 的结构版本为 {version}，高于本程序支持的 "
+                    f"{len(MIGRATIONS)}：请升级本程序后再打开。"
+                )
+            for number in range(version, len(MIGRATIONS)):
+                for statement in _statements(MIGRATIONS[number]):
+                    connection.execute(statement)
+                # PRAGMA takes no parameters; the value is our own integer.
+                connection.execute(f"PRAGMA user_version = {number + 1:d}")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+class _SqliteTx:
+    """One transaction's reads and writes; see graph.store.base for the semantics."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def _rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+        return self._db.execute(sql, params).fetchall()
+
+    def _exists(self, table: str, id: str) -> bool:
+        # `table` comes only from the fixed names in this module, never from a caller.
+        sql = f"SELECT 1 FROM {table} WHERE id = ?"
+        return self._db.execute(sql, (id,)).fetchone() is not None
+
+    def _require(self, table: str, kind: str, ids: Iterable[str]) -> None:
+        for id in dict.fromkeys(ids):
+            if not self._exists(table, id):
+                raise UnknownId(kind, id)
+
+    def _refuse_duplicate(self, table: str, kind: str, id: str) -> None:
+        if self._exists(table, id):
+            raise DuplicateId(kind, id)
+
+    # Reads
+
+    def organisation(self, id: str) -> Organisation | None:
+        return self.organisations([id]).get(id)
+
+    def organisations(self, ids: Iterable[str]) -> dict[str, Organisation]:
+        rows = self._rows(f"SELECT * FROM organisations WHERE id IN {_IN}", _ids(ids))
+        return {
+            row["id"]: Organisation(
+                row["id"], row["name"], Level(row["authority"]) if row["authority"] else None
+            )
+            for row in rows
+        }
+
+    def persons(self, ids: Iterable[str]) -> dict[str, Person]:
+        rows = self._rows(f"SELECT * FROM persons WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: Person(row["id"], row["name"], row["organisation_id"]) for row in rows}
+
+    def items(self, ids: Iterable[str]) -> dict[str, Item]:
+        rows = self._rows(f"SELECT * FROM items WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: _item(row) for row in rows}
+
+    def find_items(self, query: ItemQuery) -> list[Item]:
+        where = ["1 = 1"]
+        params: list[Any] = []
+        if query.organisation_id is not None:
+            where.append("organisation_id = ?")
+            params.append(query.organisation_id)
+        if query.level is not None:
+            where.append("level = ?")
+            params.append(query.level.value)
+        if query.status is not None:
+            where.append("status = ?")
+            params.append(query.status.value)
+        if query.kind is not None:
+            where.append("kind = ?")
+            params.append(query.kind.value)
+        if query.after is not None:
+            where.append("id > ?")
+            params.append(query.after)
+        params.append(query.limit)
+        # Only fixed condition texts are joined; every value is a parameter.
+        sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+        return [_item(row) for row in self._rows(sql, *params)]
+
+    def keypoints(self, ids: Iterable[str]) -> dict[str, Keypoint]:
+        rows = self._rows(f"SELECT * FROM keypoints WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: _keypoint(row) for row in rows}
+
+    def keypoints_defined_by(self, item_id: str) -> list[Keypoint]:
+        rows = self._rows("SELECT * FROM keypoints WHERE item_id = ? ORDER BY id", item_id)
+        return [_keypoint(row) for row in rows]
+
+    def contained_keypoints(self, item_ids: Iterable[str]) -> dict[str, list[str]]:
+        rows = self._rows(
+            f"SELECT item_id, keypoint_id FROM contains_keypoint WHERE item_id IN {_IN} "
+            "ORDER BY item_id, keypoint_id",
+            _ids(item_ids),
+        )
+        out: dict[str, list[str]] = {}
+        for row in rows:
+            out.setdefault(row["item_id"], []).append(row["keypoint_id"])
+        return out
+
+    def scope_rules(self, ids: Iterable[str]) -> dict[str, ScopeRule]:
+        rows = self._rows(f"SELECT * FROM scope_rules WHERE id IN {_IN}", _ids(ids))
+        return {
+            row["id"]: ScopeRule(
+                row["id"],
+                row["title"],
+                row["document"],
+                Level(row["level"]),
+                row["years"],
+                bool(row["long_term"]),
+                row["issuer"],
+            )
+            for row in rows
+        }
+
+    def classified_under(self, item_id: str) -> list[str]:
+        rows = self._rows(
+            "SELECT rule_id FROM classified_under WHERE item_id = ? ORDER BY rule_id", item_id
+        )
+        return [row["rule_id"] for row in rows]
+
+    def parents(self, child_ids: Iterable[str]) -> list[Derivation]:
+        rows = self._rows(
+            f"SELECT * FROM derived_from WHERE child_id IN {_IN} ORDER BY child_id, parent_id",
+            _ids(child_ids),
+        )
+        return [_derivation(row) for row in rows]
+
+    def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
+        rows = self._rows(
+            f"SELECT * FROM derived_from WHERE parent_id IN {_IN} ORDER BY parent_id, child_id",
+            _ids(parent_ids),
+        )
+        return [_derivation(row) for row in rows]
+
+    def main_item_of(self, item_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT main_id FROM process_item_of WHERE item_id = ?", (item_id,)
+        ).fetchone()
+        return None if row is None else str(row["main_id"])
+
+    def process_items_of(self, item_id: str) -> list[str]:
+        rows = self._rows(
+            "SELECT item_id FROM process_item_of WHERE main_id = ? ORDER BY item_id", item_id
+        )
+        return [row["item_id"] for row in rows]
+
+    def records(self, item_id: str) -> list[DecisionRecord]:
+        rows = self._rows(
+            "SELECT * FROM records WHERE item_id = ? ORDER BY recorded_at, id", item_id
+        )
+        return [_record(row) for row in rows]
+
+    # Writes
+
+    def add_organisation(self, organisation: Organisation) -> None:
+        self._refuse_duplicate("organisations", "organisation", organisation.id)
+        self._db.execute(
+            "INSERT INTO organisations (id, name, authority) VALUES (?, ?, ?)",
+            (
+                organisation.id,
+                organisation.name,
+                organisation.authority.value if organisation.authority else None,
+            ),
+        )
+
+    def add_person(self, person: Person) -> None:
+        self._refuse_duplicate("persons", "person", person.id)
+        self._require("organisations", "organisation", [person.organisation_id])
+        self._db.execute(
+            "INSERT INTO persons (id, name, organisation_id) VALUES (?, ?, ?)",
+            (person.id, person.name, person.organisation_id),
+        )
+
+    def add_item(self, item: Item) -> None:
+        self._refuse_duplicate("items", "item", item.id)
+        self._require("organisations", "organisation", [item.organisation_id])
+        fields = classification_fields(item.classification)
+        self._db.execute(
+            f"INSERT INTO items (id, kind, title, document_number, organisation_id, issued_on, "
+            f"status, {', '.join(CLASSIFICATION_FIELDS)}, scope, scope_limit) "
+            f"VALUES ({', '.join('?' * (9 + len(CLASSIFICATION_FIELDS)))})",
+            (
+                item.id,
+                item.kind.value,
+                item.title,
+                item.document_number,
+                item.organisation_id,
+                item.issued_on.isoformat(),
+                item.status.value,
+                *fields.values(),
+                scope_json(item.scope),
+                None if item.scope_limit is None else scope_json(item.scope_limit),
+            ),
+        )
+
+    def add_keypoint(self, keypoint: Keypoint) -> None:
+        self._refuse_duplicate("keypoints", "keypoint", keypoint.id)
+        self._require("items", "item", [keypoint.item_id])
+        fields = classification_fields(keypoint.classification)
+        self._db.execute(
+            f"INSERT INTO keypoints (id, item_id, title, {', '.join(CLASSIFICATION_FIELDS)}, "
+            f"declassified) VALUES ({', '.join('?' * (4 + len(CLASSIFICATION_FIELDS)))})",
+            (
+                keypoint.id,
+                keypoint.item_id,
+                keypoint.title,
+                *fields.values(),
+                int(keypoint.declassified),
+            ),
+        )
+
+    def add_scope_rule(self, rule: ScopeRule) -> None:
+        self._refuse_duplicate("scope_rules", "scope_rule", rule.id)
+        self._db.execute(
+            "INSERT INTO scope_rules (id, title, document, level, years, long_term, issuer) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                rule.id,
+                rule.title,
+                rule.document,
+                rule.level.value,
+                rule.years,
+                int(rule.long_term),
+                rule.issuer,
+            ),
+        )
+
+    def add_derivations(self, derivations: Sequence[Derivation]) -> None:
+        for edge in derivations:
+            self._require("items", "item", [edge.child_id, edge.parent_id])
+            self._require("keypoints", "keypoint", edge.keypoint_ids)
+            existing = self._db.execute(
+                "SELECT 1 FROM derived_from WHERE child_id = ? AND parent_id = ?",
+                (edge.child_id, edge.parent_id),
+            ).fetchone()
+            if existing is not None:
+                raise DuplicateId("derivation", f"{edge.child_id} -> {edge.parent_id}")
+            # Only an item that already has descendants can close a cycle; a new item cannot,
+            # which spares the upstream walk on every ordinary derive and import.
+            if self.children([edge.child_id]) and is_ancestor(
+                edge.child_id, [edge.parent_id], self.parents
+            ):
+                raise CycleRefused(edge.child_id, edge.parent_id)
+            self._db.execute(
+                "INSERT INTO derived_from (child_id, parent_id, basis, keypoint_ids) "
+                "VALUES (?, ?, ?, ?)",
+                (edge.child_id, edge.parent_id, edge.case.value, json.dumps(edge.keypoint_ids)),
+            )
+
+    def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(keypoint_ids))
+        self._require("items", "item", [item_id])
+        self._require("keypoints", "keypoint", ids)
+        self._db.executemany(
+            "INSERT OR IGNORE INTO contains_keypoint (item_id, keypoint_id) VALUES (?, ?)",
+            [(item_id, k) for k in ids],
+        )
+
+    def add_classified_under(self, item_id: str, rule_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(rule_ids))
+        self._require("items", "item", [item_id])
+        self._require("scope_rules", "scope_rule", ids)
+        self._db.executemany(
+            "INSERT OR IGNORE INTO classified_under (item_id, rule_id) VALUES (?, ?)",
+            [(item_id, r) for r in ids],
+        )
+
+    def add_process_item_of(self, item_id: str, main_id: str) -> None:
+        self._require("items", "item", [item_id, main_id])
+        if item_id == main_id or self.main_item_of(item_id) is not None:
+            raise DuplicateId("process_item_of", item_id)
+        self._db.execute(
+            "INSERT INTO process_item_of (item_id, main_id) VALUES (?, ?)", (item_id, main_id)
+        )
+
+    def add_record(self, record: DecisionRecord) -> None:
+        self._refuse_duplicate("records", "record", record.id)
+        self._require("items", "item", [record.item_id])
+        self._require("persons", "person", [record.handler_id, record.official_id])
+        fields = classification_fields(record.classification)
+        self._db.execute(
+            f"INSERT INTO records (id, item_id, kind, handler_id, official_id, decided_on, "
+            f"recorded_at, status, {', '.join(CLASSIFICATION_FIELDS)}, scope, bases, summary, "
+            f"articles) VALUES ({', '.join('?' * (12 + len(CLASSIFICATION_FIELDS)))})",
+            (
+                record.id,
+                record.item_id,
+                record.kind.value,
+                record.handler_id,
+                record.official_id,
+                record.decided_on.isoformat(),
+                timestamp(record.recorded_at),
+                record.status.value,
+                *fields.values(),
+                scope_json(record.scope),
+                citations_json(record.bases),
+                record.summary,
+                json.dumps(record.articles),
+            ),
+        )
+
+
+def _item(row: sqlite3.Row) -> Item:
+    return Item(
+        id=row["id"],
+        kind=ItemKind(row["kind"]),
+        title=row["title"],
+        document_number=row["document_number"],
+        organisation_id=row["organisation_id"],
+        issued_on=date.fromisoformat(row["issued_on"]),
+        status=ItemStatus(row["status"]),
+        classification=classification_from(row),
+        scope=scope_of(row["scope"]),
+        scope_limit=limit_of(row["scope_limit"]),
+    )
+
+
+def _keypoint(row: sqlite3.Row) -> Keypoint:
+    classification = classification_from(row)
+    if classification is None:
+        raise ValueError(f"keypoint {row['id']} has no level")
+    return Keypoint(
+        row["id"], row["item_id"], row["title"], classification, bool(row["declassified"])
+    )
+
+
+def _derivation(row: sqlite3.Row) -> Derivation:
+    return Derivation(
+        row["child_id"],
+        row["parent_id"],
+        BasisCase(row["basis"]),
+        tuple(json.loads(row["keypoint_ids"])),
+    )
+
+
+def _record(row: sqlite3.Row) -> DecisionRecord:
+    return DecisionRecord(
+        id=row["id"],
+        item_id=row["item_id"],
+        kind=RecordKind(row["kind"]),
+        handler_id=row["handler_id"],
+        official_id=row["official_id"],
+        decided_on=date.fromisoformat(row["decided_on"]),
+        recorded_at=datetime.fromisoformat(row["recorded_at"]),
+        status=ItemStatus(row["status"]),
+        classification=classification_from(row),
+        scope=scope_of(row["scope"]),
+        bases=citations_from(row["bases"]),
+        summary=row["summary"],
+        articles=tuple(json.loads(row["articles"])),
+    )

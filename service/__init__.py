@@ -1,0 +1,1 @@
+"""The service around the graph: use cases, GraphQL API, app, CLI."""

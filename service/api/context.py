@@ -1,0 +1,51 @@
+"""Per-request context: the store, and DataLoaders that batch lookups of many nodes into one
+store read (a lineage of hundreds of nodes asks for their keypoints in one query)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
+
+from graph.model import Derivation, Keypoint
+from graph.store.base import GraphReader, GraphStore
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    store: GraphStore
+    keypoints_of: DataLoader[str, list[Keypoint]] = field(init=False)
+    bases_of: DataLoader[str, list[Derivation]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keypoints_of = DataLoader(load_fn=self._load_keypoints)
+        self.bases_of = DataLoader(load_fn=self._load_bases)
+
+    async def read(self, work: Callable[[GraphReader], T]) -> T:
+        """Runs a read transaction off the event loop: the store's drivers block."""
+        return await run_in_threadpool(self.store.read, work)
+
+    async def call(self, function: Callable[..., T], *args: object) -> T:
+        return await run_in_threadpool(function, self.store, *args)
+
+    async def _load_keypoints(self, item_ids: list[str]) -> Sequence[list[Keypoint]]:
+        def work(tx: GraphReader) -> list[list[Keypoint]]:
+            contained = tx.contained_keypoints(item_ids)
+            found = tx.keypoints(k for ids in contained.values() for k in ids)
+            return [[found[k] for k in contained.get(i, [])] for i in item_ids]
+
+        return await self.read(work)
+
+    async def _load_bases(self, item_ids: list[str]) -> Sequence[list[Derivation]]:
+        def work(tx: GraphReader) -> list[list[Derivation]]:
+            by_child: dict[str, list[Derivation]] = {i: [] for i in item_ids}
+            for edge in tx.parents(item_ids):
+                by_child[edge.child_id].append(edge)
+            return [by_child[i] for i in item_ids]
+
+        return await self.read(work)

@@ -1,0 +1,60 @@
+"""Expected failures as typed results of the schema, mapped from graph.errors."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graph.errors import (
+    DuplicateId,
+    InvalidValue,
+    LineageError,
+    RuleViolation,
+    UnknownId,
+)
+
+
+@strawberry.interface(description="An expected failure: the request was refused, nothing written.")
+class Problem:
+    message: str = strawberry.field(description="A whole sentence in Chinese, for people.")
+
+
+@strawberry.type(description="A value is malformed or out of range.")
+class InvalidInput(Problem):
+    field: str
+
+
+@strawberry.type(description="No node with this id exists.")
+class NotFound(Problem):
+    kind: str
+    id: strawberry.ID
+
+
+@strawberry.type(description="A node with this id exists already; ids are unique.")
+class AlreadyExists(Problem):
+    kind: str
+    id: strawberry.ID
+
+
+@strawberry.type(name="RuleViolation", description="A rule of the regulations forbids this.")
+class RuleViolationProblem(Problem):
+    rule: str = strawberry.field(description="The rule's name, e.g. DERIVED_LEVEL.")
+    articles: list[str] = strawberry.field(description="The articles broken, e.g. D-8.")
+
+
+AnyProblem = InvalidInput | NotFound | AlreadyExists | RuleViolationProblem
+
+
+def problem(error: LineageError) -> AnyProblem:
+    match error:
+        case InvalidValue():
+            return InvalidInput(message=error.message, field=error.field)
+        case UnknownId():
+            return NotFound(message=error.message, kind=error.kind, id=strawberry.ID(error.id))
+        case DuplicateId():
+            return AlreadyExists(message=error.message, kind=error.kind, id=strawberry.ID(error.id))
+        case RuleViolation():
+            return RuleViolationProblem(
+                message=error.message, rule=error.rule, articles=list(error.articles)
+            )
+        case _:
+            return InvalidInput(message=error.message, field="")

@@ -1,0 +1,465 @@
+"""The GraphQL schema: queries and mutations over the use cases."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.types import Info
+
+from graph import model
+from graph.errors import InvalidValue, LineageError
+from graph.store.base import ItemQuery
+from service import usecases
+from service.api import types
+from service.api.context import Context
+from service.api.problems import (
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    RuleViolationProblem,
+    problem,
+)
+
+T = TypeVar("T")
+Ctx = Info[Context, None]
+
+
+# Inputs
+
+
+@strawberry.input(description="保密期限. `start` defaults to the item's date.")
+class PeriodInput:
+    kind: types.PeriodKind
+    years: int | None = None
+    start: date | None = None
+    until: date | None = None
+    condition: str | None = None
+
+    def to_spec(self) -> usecases.PeriodSpec:
+        return usecases.PeriodSpec(
+            model.PeriodKind(self.kind.value), self.years, self.start, self.until, self.condition
+        )
+
+
+@strawberry.input(description="知悉范围: person and organisation ids (D-10).")
+class ScopeInput:
+    persons: list[strawberry.ID] = strawberry.field(default_factory=list)
+    organisations: list[strawberry.ID] = strawberry.field(default_factory=list)
+
+    def to_scope(self) -> model.KnowledgeScope:
+        return model.KnowledgeScope(
+            frozenset(str(p) for p in self.persons), frozenset(str(o) for o in self.organisations)
+        )
+
+
+@strawberry.input
+class KeypointInput:
+    title: str
+    level: types.Level
+    period: PeriodInput
+    id: strawberry.ID | None = None
+
+
+@strawberry.input
+class RegisterOrganisationInput:
+    id: strawberry.ID
+    name: str
+    authority: types.Level | None = None
+
+
+@strawberry.input
+class RegisterPersonInput:
+    id: strawberry.ID
+    name: str
+    organisation_id: strawberry.ID
+
+
+@strawberry.input
+class RegisterScopeRuleInput:
+    id: strawberry.ID
+    title: str
+    document: str
+    level: types.Level
+    years: int | None = None
+    long_term: bool = False
+    issuer: str = ""
+
+
+@strawberry.input(description="An item classified by its originator (原定密).")
+class RegisterSourceInput:
+    title: str
+    document_number: str
+    organisation_id: strawberry.ID
+    issued_on: date
+    level: types.Level
+    period: PeriodInput
+    scope: ScopeInput
+    handler_id: strawberry.ID = strawberry.field(description="承办人: proposes (D-11).")
+    official_id: strawberry.ID = strawberry.field(description="定密责任人: decides (D-11).")
+    keypoints: list[KeypointInput] = strawberry.field(default_factory=list)
+    scope_limit: ScopeInput | None = strawberry.field(
+        default=None,
+        description="The widest knowledge scope allowed for items derived from it (D-10).",
+    )
+    scope_rule_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    process_item_of: strawberry.ID | None = None
+    id: strawberry.ID | None = None
+
+
+@strawberry.input(description="One basis of a derived item: its parent and the D-7 case.")
+class BasisInput:
+    parent_id: strawberry.ID
+    case: types.BasisCase
+    keypoint_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(
+    description="A derived item (派生事项). Level and period default to the required."
+)
+class DeriveItemInput:
+    title: str
+    document_number: str
+    organisation_id: strawberry.ID
+    issued_on: date
+    bases: list[BasisInput]
+    scope: ScopeInput
+    handler_id: strawberry.ID
+    official_id: strawberry.ID
+    scope_rule_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    level: types.Level | None = None
+    period: PeriodInput | None = None
+    originator_consultation: str | None = strawberry.field(
+        default=None,
+        description="The originator's answer where a basis marks no period (D-9, D-17).",
+    )
+    process_item_of: strawberry.ID | None = None
+    id: strawberry.ID | None = None
+
+
+@strawberry.input
+class ItemFilter:
+    organisation_id: strawberry.ID | None = None
+    level: types.Level | None = None
+    status: types.ItemStatus | None = None
+    kind: types.ItemKind | None = None
+
+
+# Results
+
+
+@strawberry.type
+class RegisterOrganisationSuccess:
+    organisation: types.Organisation
+
+
+@strawberry.type
+class RegisterPersonSuccess:
+    person: types.Person
+
+
+@strawberry.type
+class RegisterScopeRuleSuccess:
+    scope_rule: types.ScopeRule
+
+
+@strawberry.type
+class RegisterSourceSuccess:
+    item: types.Item
+    record: types.Record
+
+
+@strawberry.type
+class DeriveItemSuccess:
+    item: types.Item
+    record: types.Record
+    explanation: types.Explanation
+
+
+RegisterOrganisationResult = Annotated[
+    RegisterOrganisationSuccess | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    strawberry.union("RegisterOrganisationResult"),
+]
+RegisterPersonResult = Annotated[
+    RegisterPersonSuccess | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    strawberry.union("RegisterPersonResult"),
+]
+RegisterScopeRuleResult = Annotated[
+    RegisterScopeRuleSuccess | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    strawberry.union("RegisterScopeRuleResult"),
+]
+RegisterSourceResult = Annotated[
+    RegisterSourceSuccess | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    strawberry.union("RegisterSourceResult"),
+]
+DeriveItemResult = Annotated[
+    DeriveItemSuccess | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    strawberry.union("DeriveItemResult"),
+]
+ItemsResult = Annotated[types.ItemConnection | InvalidInput, strawberry.union("ItemsResult")]
+LineageResult = Annotated[
+    types.Lineage | NotFound | InvalidInput, strawberry.union("LineageResult")
+]
+
+
+async def _attempt(
+    work: Callable[[], Awaitable[T]],
+) -> T | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem:
+    try:
+        return await work()
+    except LineageError as error:
+        return problem(error)
+
+
+def _ids(values: list[strawberry.ID]) -> tuple[str, ...]:
+    return tuple(str(v) for v in values)
+
+
+def _level(value: types.Level | None) -> model.Level | None:
+    return None if value is None else model.Level(value.value)
+
+
+_CURSOR_PREFIX = "item:"
+
+
+def encode_cursor(item_id: str) -> str:
+    return base64.urlsafe_b64encode((_CURSOR_PREFIX + item_id).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    if not text.startswith(_CURSOR_PREFIX):
+        raise InvalidValue("after", "游标（after）无效：请使用上一页返回的 endCursor。")
+    return text.removeprefix(_CURSOR_PREFIX)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One item with its classification, explanation and records.")
+    async def item(self, info: Ctx, id: strawberry.ID) -> types.Item | None:
+        found = await info.context.call(usecases.get_item, str(id))
+        return None if found is None else types.item(found)
+
+    @strawberry.field(description="Items filtered by organisation, level, status; by id, paged.")
+    async def items(
+        self,
+        info: Ctx,
+        filter: ItemFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> ItemsResult:
+        async def work() -> types.ItemConnection:
+            chosen = filter or ItemFilter()
+            query = ItemQuery(
+                organisation_id=str(chosen.organisation_id) if chosen.organisation_id else None,
+                level=_level(chosen.level),
+                status=model.ItemStatus(chosen.status.value) if chosen.status else None,
+                kind=model.ItemKind(chosen.kind.value) if chosen.kind else None,
+                after=decode_cursor(after) if after is not None else None,
+                limit=first + 1,
+            )
+            if not 1 <= first <= usecases.MAX_PAGE:
+                raise InvalidValue("first", f"每页条数应在 1 到 {usecases.MAX_PAGE} 之间。")
+            found = await info.context.call(usecases.find_items, query)
+            page = found[:first]
+            return types.ItemConnection(
+                edges=[
+                    types.ItemEdge(cursor=encode_cursor(i.id), node=types.item(i)) for i in page
+                ],
+                page_info=types.PageInfo(
+                    has_next_page=len(found) > first,
+                    end_cursor=encode_cursor(page[-1].id) if page else None,
+                ),
+            )
+
+        result = await _attempt(work)
+        if isinstance(result, types.ItemConnection | InvalidInput):
+            return result
+        return InvalidInput(message=result.message, field="filter")
+
+    @strawberry.field
+    async def keypoint(self, info: Ctx, id: strawberry.ID) -> types.Keypoint | None:
+        key = str(id)
+        found = await info.context.read(lambda tx: tx.keypoints([key]).get(key))
+        return None if found is None else types.keypoint(found)
+
+    @strawberry.field
+    async def scope_rule(self, info: Ctx, id: strawberry.ID) -> types.ScopeRule | None:
+        key = str(id)
+        found = await info.context.read(lambda tx: tx.scope_rules([key]).get(key))
+        return None if found is None else types.scope_rule(found)
+
+    @strawberry.field
+    async def organisation(self, info: Ctx, id: strawberry.ID) -> types.Organisation | None:
+        key = str(id)
+        found = await info.context.read(lambda tx: tx.organisation(key))
+        return None if found is None else types.organisation(found)
+
+    @strawberry.field(
+        description="The lineage of an item: its ancestors, descendants or both, up to `depth` "
+        "steps (all when omitted), as nodes and DERIVED_FROM edges."
+    )
+    async def lineage(
+        self,
+        info: Ctx,
+        id: strawberry.ID,
+        direction: types.Direction = types.Direction.BOTH,
+        depth: int | None = None,
+    ) -> LineageResult:
+        async def work() -> types.Lineage:
+            found = await info.context.call(
+                usecases.get_lineage, str(id), model.Direction(direction.value), depth
+            )
+            nodes = sorted(found.subgraph.depth.items(), key=lambda pair: (pair[1], pair[0]))
+            return types.Lineage(
+                root=strawberry.ID(found.root),
+                nodes=[
+                    types.LineageNode(depth=d, item=types.item(found.items[i])) for i, d in nodes
+                ],
+                edges=[types.basis(e) for e in found.subgraph.edges],
+            )
+
+        result = await _attempt(work)
+        if isinstance(result, types.Lineage | NotFound | InvalidInput):
+            return result
+        return InvalidInput(message=result.message, field="id")
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Registers an organisation (机关、单位).")
+    async def register_organisation(
+        self, info: Ctx, input: RegisterOrganisationInput
+    ) -> RegisterOrganisationResult:
+        command = usecases.NewOrganisation(str(input.id), input.name, _level(input.authority))
+
+        async def work() -> RegisterOrganisationSuccess:
+            created = await info.context.call(usecases.register_organisation, command)
+            return RegisterOrganisationSuccess(organisation=types.organisation(created))
+
+        return await _attempt(work)
+
+    @strawberry.mutation(description="Registers a person of an organisation.")
+    async def register_person(self, info: Ctx, input: RegisterPersonInput) -> RegisterPersonResult:
+        command = usecases.NewPerson(str(input.id), input.name, str(input.organisation_id))
+
+        async def work() -> RegisterPersonSuccess:
+            created = await info.context.call(usecases.register_person, command)
+            return RegisterPersonSuccess(person=types.person(created))
+
+        return await _attempt(work)
+
+    @strawberry.mutation(description="Registers a scope-of-secrets entry (保密事项范围, D-15).")
+    async def register_scope_rule(
+        self, info: Ctx, input: RegisterScopeRuleInput
+    ) -> RegisterScopeRuleResult:
+        command = usecases.NewScopeRule(
+            str(input.id),
+            input.title,
+            input.document,
+            model.Level(input.level.value),
+            input.years,
+            input.long_term,
+            input.issuer,
+        )
+
+        async def work() -> RegisterScopeRuleSuccess:
+            created = await info.context.call(usecases.register_scope_rule, command)
+            return RegisterScopeRuleSuccess(scope_rule=types.scope_rule(created))
+
+        return await _attempt(work)
+
+    @strawberry.mutation(description="Registers a source item with its keypoints (D-11, D-16).")
+    async def register_source(self, info: Ctx, input: RegisterSourceInput) -> RegisterSourceResult:
+        async def work() -> RegisterSourceSuccess:
+            command = usecases.RegisterSource(
+                id=str(input.id) if input.id is not None else None,
+                title=input.title,
+                document_number=input.document_number,
+                organisation_id=str(input.organisation_id),
+                issued_on=input.issued_on,
+                level=model.Level(input.level.value),
+                period=input.period.to_spec(),
+                scope=input.scope.to_scope(),
+                scope_limit=input.scope_limit.to_scope() if input.scope_limit else None,
+                keypoints=tuple(
+                    usecases.NewKeypoint(
+                        title=k.title,
+                        level=model.Level(k.level.value),
+                        period=k.period.to_spec(),
+                        id=str(k.id) if k.id is not None else None,
+                    )
+                    for k in input.keypoints
+                ),
+                scope_rule_ids=_ids(input.scope_rule_ids),
+                handler_id=str(input.handler_id),
+                official_id=str(input.official_id),
+                process_item_of=str(input.process_item_of) if input.process_item_of else None,
+            )
+            decided = await info.context.call(usecases.register_source, command)
+            return RegisterSourceSuccess(
+                item=types.item(decided.item), record=types.record(decided.record)
+            )
+
+        return await _attempt(work)
+
+    @strawberry.mutation(
+        description="Derives an item from its bases. Its classification is computed (D-7..D-15); "
+        "a proposed level, period or scope that breaks the rules is refused with the article."
+    )
+    async def derive_item(self, info: Ctx, input: DeriveItemInput) -> DeriveItemResult:
+        async def work() -> DeriveItemSuccess:
+            command = usecases.DeriveItem(
+                id=str(input.id) if input.id is not None else None,
+                title=input.title,
+                document_number=input.document_number,
+                organisation_id=str(input.organisation_id),
+                issued_on=input.issued_on,
+                bases=tuple(
+                    usecases.BasisSpec(
+                        str(b.parent_id), model.BasisCase(b.case.value), _ids(b.keypoint_ids)
+                    )
+                    for b in input.bases
+                ),
+                scope=input.scope.to_scope(),
+                handler_id=str(input.handler_id),
+                official_id=str(input.official_id),
+                scope_rule_ids=_ids(input.scope_rule_ids),
+                level=_level(input.level),
+                period=input.period.to_spec() if input.period else None,
+                originator_consultation=input.originator_consultation,
+                process_item_of=str(input.process_item_of) if input.process_item_of else None,
+            )
+            decided = await info.context.call(usecases.derive_item, command)
+            requirement = decided.requirement
+            if requirement is None:  # derive always computes one
+                raise RuntimeError("derive_item returned no requirement")
+            return DeriveItemSuccess(
+                item=types.item(decided.item),
+                record=types.record(decided.record),
+                explanation=types.explanation(requirement, decided.item.classification),
+            )
+
+        return await _attempt(work)
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Errors of the request itself (syntax, validation) stay readable; anything raised while
+    executing is unexpected and must not show internals."""
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[lambda: MaskErrors(should_mask_error=_should_mask, error_message="服务内部错误。")],
+)

@@ -1,0 +1,444 @@
+"""GraphQL types, mapped explicitly from graph values. Nothing here is a graph value itself, so
+the public contract changes only when this module does."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import strawberry
+from strawberry.types import Info
+
+from graph import model, rules
+from service.api.context import Context
+from service.usecases import requirement_of
+
+
+@strawberry.enum(description="密级, from highest to lowest.")
+class Level(enum.Enum):
+    TOP_SECRET = "TOP_SECRET"
+    SECRET = "SECRET"
+    CONFIDENTIAL = "CONFIDENTIAL"
+
+
+@strawberry.enum(
+    description="保密期限 forms: years, a date, a condition, 长期, or none marked (X-11)."
+)
+class PeriodKind(enum.Enum):
+    YEARS = "YEARS"
+    UNTIL_DATE = "UNTIL_DATE"
+    UNTIL_CONDITION = "UNTIL_CONDITION"
+    LONG_TERM = "LONG_TERM"
+    UNMARKED = "UNMARKED"
+
+
+@strawberry.enum
+class ItemKind(enum.Enum):
+    SOURCE = "SOURCE"
+    DERIVED = "DERIVED"
+
+
+@strawberry.enum
+class ItemStatus(enum.Enum):
+    CLASSIFIED = "CLASSIFIED"
+    DECLASSIFIED_WORK_SECRET = "DECLASSIFIED_WORK_SECRET"
+    DECLASSIFIED_PUBLIC = "DECLASSIFIED_PUBLIC"
+    NOT_CLASSIFIED = "NOT_CLASSIFIED"
+
+
+@strawberry.enum(description="The four cases of D-7.")
+class BasisCase(enum.Enum):
+    IDENTICAL = "IDENTICAL"
+    INVOLVES_KEYPOINT = "INVOLVES_KEYPOINT"
+    SUMMARY = "SUMMARY"
+    ORIGINATOR_REQUIREMENT = "ORIGINATOR_REQUIREMENT"
+
+
+@strawberry.enum
+class Direction(enum.Enum):
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BOTH = "BOTH"
+
+
+@strawberry.enum(description="What a contribution to a classification comes from.")
+class Ground(enum.Enum):
+    ITEM = "ITEM"
+    KEYPOINT = "KEYPOINT"
+    SCOPE_RULE = "SCOPE_RULE"
+
+
+@strawberry.enum
+class RecordKind(enum.Enum):
+    ORIGINAL = "ORIGINAL"
+    DERIVED = "DERIVED"
+
+
+@strawberry.type
+class Period:
+    kind: PeriodKind
+    years: int | None
+    start: date | None
+    until: date | None
+    condition: str | None
+    text: str = strawberry.field(description="As in the marking: 10年, 长期, 2030年12月31日.")
+
+
+@strawberry.type
+class Classification:
+    level: Level
+    level_label: str = strawberry.field(description="绝密, 机密 or 秘密.")
+    period: Period
+    marking: str = strawberry.field(description="The standard marking, e.g. 机密★10年.")
+    expiry: date | None = strawberry.field(
+        description="When the period ends; null for 长期 and for a condition."
+    )
+
+
+@strawberry.type(description="知悉范围 (D-10).")
+class KnowledgeScope:
+    persons: list[strawberry.ID]
+    organisations: list[strawberry.ID]
+
+
+@strawberry.type
+class Organisation:
+    id: strawberry.ID
+    name: str
+    authority: Level | None = strawberry.field(
+        description="Original classification authority; derived classification ignores it (D-5)."
+    )
+
+
+@strawberry.type
+class Person:
+    id: strawberry.ID
+    name: str
+    organisation_id: strawberry.ID
+
+
+@strawberry.type(description="密点 (D-4): defined by a source, with its own level and period.")
+class Keypoint:
+    id: strawberry.ID
+    item_id: strawberry.ID = strawberry.field(description="The source that defines it.")
+    title: str
+    classification: Classification
+    declassified: bool
+
+
+@strawberry.type(description="保密事项范围 entry (D-14, D-15).")
+class ScopeRule:
+    id: strawberry.ID
+    title: str
+    document: str
+    level: Level
+    years: int | None
+    long_term: bool
+    issuer: str
+
+
+@strawberry.type(description="A DERIVED_FROM edge: the derived item, its basis, the D-7 case.")
+class Basis:
+    child_id: strawberry.ID
+    parent_id: strawberry.ID
+    case: BasisCase
+    case_label: str
+    keypoint_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class Contribution:
+    ground: Ground
+    ref_id: strawberry.ID
+    title: str
+    via_item_id: strawberry.ID | None
+    case: BasisCase | None
+    classification: Classification
+    governs_level: bool
+    governs_period: bool
+    articles: list[str]
+
+
+@strawberry.type(description="What the rules require now, and why.")
+class Explanation:
+    required: Classification | None = strawberry.field(
+        description="The required classification; null: must not be derived-classified (D-14)."
+    )
+    matches_current: bool
+    summary: str
+    articles: list[str]
+    contributions: list[Contribution]
+    notes: list[str]
+    scope_limit: KnowledgeScope | None = strawberry.field(
+        description="The widest knowledge scope the originators allow (D-10)."
+    )
+
+
+@strawberry.type(description="定密依据 in a written record (D-11).")
+class BasisCitation:
+    kind: Ground
+    ref_id: strawberry.ID
+    title: str
+    document_number: str
+    marking: str
+
+
+@strawberry.type(description="The written record of a decision (D-11).")
+class Record:
+    id: strawberry.ID
+    kind: RecordKind
+    handler_id: strawberry.ID
+    official_id: strawberry.ID
+    decided_on: date
+    recorded_at: datetime
+    status: ItemStatus
+    classification: Classification | None
+    scope: KnowledgeScope
+    bases: list[BasisCitation]
+    summary: str
+    articles: list[str]
+
+
+@strawberry.type(description="A source or derived item (事项).")
+class Item:
+    id: strawberry.ID
+    kind: ItemKind
+    title: str
+    document_number: str = strawberry.field(description="文号.")
+    organisation_id: strawberry.ID = strawberry.field(description="The originating organisation.")
+    issued_on: date = strawberry.field(description="制发日期.")
+    status: ItemStatus
+    status_label: str
+    classification: Classification | None = strawberry.field(
+        description="Kept after declassification, so the old marking stays visible (X-23)."
+    )
+    marking: str | None
+    expiry: date | None
+    scope: KnowledgeScope
+    scope_limit: KnowledgeScope | None
+    classification_value: strawberry.Private[model.Classification | None]
+
+    @strawberry.field(description="The keypoints it defines (a source) or involves (derived).")
+    async def keypoints(self, info: Info[Context, None]) -> list[Keypoint]:
+        found = await info.context.keypoints_of.load(str(self.id))
+        return [keypoint(k) for k in found]
+
+    @strawberry.field(description="Its DERIVED_FROM edges: the items it was derived from.")
+    async def bases(self, info: Info[Context, None]) -> list[Basis]:
+        return [basis(edge) for edge in await info.context.bases_of.load(str(self.id))]
+
+    @strawberry.field(description="CLASSIFIED_UNDER: scope-of-secrets rules applied (D-15).")
+    async def scope_rules(self, info: Info[Context, None]) -> list[ScopeRule]:
+        item_id = str(self.id)
+        found = await info.context.read(lambda tx: tx.scope_rules(tx.classified_under(item_id)))
+        return [scope_rule(r) for r in found.values()]
+
+    @strawberry.field(
+        description="For a derived item: the classification its bases require now, and why."
+    )
+    async def explanation(self, info: Info[Context, None]) -> Explanation | None:
+        item_id = str(self.id)
+        requirement = await info.context.read(lambda tx: requirement_of(tx, item_id))
+        if requirement is None:
+            return None
+        return explanation(requirement, self.classification_value)
+
+    @strawberry.field(description="Its written records (D-11), oldest first.")
+    async def records(self, info: Info[Context, None]) -> list[Record]:
+        item_id = str(self.id)
+        return [record(r) for r in await info.context.read(lambda tx: tx.records(item_id))]
+
+    @strawberry.field(description="PROCESS_ITEM_OF: the main item this draft was formed for.")
+    async def process_item_of(self, info: Info[Context, None]) -> strawberry.ID | None:
+        item_id = str(self.id)
+        main = await info.context.read(lambda tx: tx.main_item_of(item_id))
+        return None if main is None else strawberry.ID(main)
+
+    @strawberry.field(description="Process items (过程稿) formed for this item (X-16, X-22).")
+    async def process_items(self, info: Info[Context, None]) -> list[strawberry.ID]:
+        item_id = str(self.id)
+        found = await info.context.read(lambda tx: tx.process_items_of(item_id))
+        return [strawberry.ID(i) for i in found]
+
+
+@strawberry.type
+class LineageNode:
+    depth: int = strawberry.field(
+        description="Steps from the root: negative upstream (sources), positive downstream."
+    )
+    item: Item
+
+
+@strawberry.type
+class Lineage:
+    root: strawberry.ID
+    nodes: list[LineageNode]
+    edges: list[Basis]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class ItemEdge:
+    cursor: str
+    node: Item
+
+
+@strawberry.type
+class ItemConnection:
+    edges: list[ItemEdge]
+    page_info: PageInfo
+
+
+# Mapping from graph values
+
+
+def period(value: model.Period) -> Period:
+    return Period(
+        kind=PeriodKind(model.period_kind(value).value),
+        years=value.years if isinstance(value, model.Years) else None,
+        start=value.start if isinstance(value, model.Years | model.Unmarked) else None,
+        until=value.until if isinstance(value, model.UntilDate) else None,
+        condition=value.condition if isinstance(value, model.UntilCondition) else None,
+        text=model.period_text(value),
+    )
+
+
+def classification(value: model.Classification) -> Classification:
+    return Classification(
+        level=Level(value.level.value),
+        level_label=value.level.label,
+        period=period(value.period),
+        marking=value.marking,
+        expiry=value.expiry,
+    )
+
+
+def knowledge_scope(value: model.KnowledgeScope) -> KnowledgeScope:
+    return KnowledgeScope(
+        persons=[strawberry.ID(p) for p in sorted(value.persons)],
+        organisations=[strawberry.ID(o) for o in sorted(value.organisations)],
+    )
+
+
+def organisation(value: model.Organisation) -> Organisation:
+    return Organisation(
+        id=strawberry.ID(value.id),
+        name=value.name,
+        authority=Level(value.authority.value) if value.authority else None,
+    )
+
+
+def person(value: model.Person) -> Person:
+    return Person(
+        id=strawberry.ID(value.id),
+        name=value.name,
+        organisation_id=strawberry.ID(value.organisation_id),
+    )
+
+
+def keypoint(value: model.Keypoint) -> Keypoint:
+    return Keypoint(
+        id=strawberry.ID(value.id),
+        item_id=strawberry.ID(value.item_id),
+        title=value.title,
+        classification=classification(value.classification),
+        declassified=value.declassified,
+    )
+
+
+def scope_rule(value: model.ScopeRule) -> ScopeRule:
+    return ScopeRule(
+        id=strawberry.ID(value.id),
+        title=value.title,
+        document=value.document,
+        level=Level(value.level.value),
+        years=value.years,
+        long_term=value.long_term,
+        issuer=value.issuer,
+    )
+
+
+def basis(value: model.Derivation) -> Basis:
+    return Basis(
+        child_id=strawberry.ID(value.child_id),
+        parent_id=strawberry.ID(value.parent_id),
+        case=BasisCase(value.case.value),
+        case_label=value.case.label,
+        keypoint_ids=[strawberry.ID(k) for k in value.keypoint_ids],
+    )
+
+
+def item(value: model.Item) -> Item:
+    return Item(
+        id=strawberry.ID(value.id),
+        kind=ItemKind(value.kind.value),
+        title=value.title,
+        document_number=value.document_number,
+        organisation_id=strawberry.ID(value.organisation_id),
+        issued_on=value.issued_on,
+        status=ItemStatus(value.status.value),
+        status_label=value.status.label,
+        classification=classification(value.classification) if value.classification else None,
+        marking=value.marking,
+        expiry=value.classification.expiry if value.classification else None,
+        scope=knowledge_scope(value.scope),
+        scope_limit=knowledge_scope(value.scope_limit) if value.scope_limit else None,
+        classification_value=value.classification,
+    )
+
+
+def explanation(value: rules.Requirement, current: model.Classification | None) -> Explanation:
+    required = value.classification
+    return Explanation(
+        required=classification(required) if required else None,
+        matches_current=required == current,
+        summary=value.explanation.summary,
+        articles=list(value.explanation.articles),
+        contributions=[
+            Contribution(
+                ground=Ground(c.ground.value),
+                ref_id=strawberry.ID(c.ref_id),
+                title=c.title,
+                via_item_id=strawberry.ID(c.via_item_id) if c.via_item_id else None,
+                case=BasisCase(c.case.value) if c.case else None,
+                classification=classification(c.classification),
+                governs_level=c.governs_level,
+                governs_period=c.governs_period,
+                articles=list(c.articles),
+            )
+            for c in value.explanation.contributions
+        ],
+        notes=list(value.explanation.notes),
+        scope_limit=knowledge_scope(value.scope_limit) if value.scope_limit else None,
+    )
+
+
+def record(value: model.DecisionRecord) -> Record:
+    return Record(
+        id=strawberry.ID(value.id),
+        kind=RecordKind(value.kind.value),
+        handler_id=strawberry.ID(value.handler_id),
+        official_id=strawberry.ID(value.official_id),
+        decided_on=value.decided_on,
+        recorded_at=value.recorded_at,
+        status=ItemStatus(value.status.value),
+        classification=classification(value.classification) if value.classification else None,
+        scope=knowledge_scope(value.scope),
+        bases=[
+            BasisCitation(
+                kind=Ground(c.kind),
+                ref_id=strawberry.ID(c.ref_id),
+                title=c.title,
+                document_number=c.document_number,
+                marking=c.marking,
+            )
+            for c in value.bases
+        ],
+        summary=value.summary,
+        articles=list(value.articles),
+    )

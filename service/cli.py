@@ -1,0 +1,105 @@
+"""`lineage serve | demo | export-schema`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from graph.errors import LineageError
+from service.api.schema import schema
+from service.app import create_app
+from service.composition import open_store
+from service.config import Settings
+from service.demo import load_demo
+
+app = typer.Typer(
+    help="派生国家秘密血缘服务 (derivation lineage of classified matters).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option("--store", help="Store URL; overrides LINEAGE_STORE.", show_default=False),
+]
+
+
+def _settings(
+    store: str | None = None, host: str | None = None, port: int | None = None
+) -> Settings:
+    overrides = {
+        key: value
+        for key, value in (("store", store), ("host", host), ("port", port))
+        if value is not None
+    }
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _load_demo(url: str) -> None:
+    store = open_store(url)
+    try:
+        written = load_demo(store)
+    finally:
+        store.close()
+    if written:
+        typer.echo(f"演示数据已载入 {url}：新写入 {written} 项。")
+    else:
+        typer.echo(f"演示数据已在 {url} 中，未重复写入。")
+
+
+@app.command()
+def serve(
+    store: StoreOption = None,
+    host: Annotated[str | None, typer.Option(help="Overrides LINEAGE_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides LINEAGE_PORT.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo data first.")] = False,
+) -> None:
+    """Serves the GraphQL API (with GraphiQL) at /graphql."""
+    settings = _settings(store, host, port)
+    try:
+        if demo:
+            _load_demo(settings.store)
+        application = create_app(settings)
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+    typer.echo(
+        f"血缘服务：http://{settings.host}:{settings.port}/graphql （存储：{settings.store}）"
+    )
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def demo(store: StoreOption = None) -> None:
+    """Loads the demo data set; running it again writes nothing twice."""
+    settings = _settings(store)
+    try:
+        _load_demo(settings.store)
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+) -> None:
+    """Prints the GraphQL schema (SDL) that the code defines."""
+    text = schema_text()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def schema_text() -> str:
+    return schema.as_str() + "\n"
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app()

@@ -1,0 +1,19 @@
+"""Settings from the environment, in one place. The CLI's options override them."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """`LINEAGE_STORE`, `LINEAGE_HOST`, `LINEAGE_PORT`."""
+
+    model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
+
+    store: str = Field(
+        default="sqlite:///./lineage.db",
+        description="Where the graph lives: sqlite:///relative/path or sqlite:////absolute/path.",
+    )
+    host: str = Field(default="127.0.0.1", description="The address to listen on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="The port to listen on.")
