@@ -1,0 +1,170 @@
+"""The service as a user runs it: a real uvicorn server on a free port, the console script, the
+exported schema, and what a failure looks like from outside."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+import uvicorn
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from service.app import create_app
+from service.cli import app as cli
+from service.cli import schema_text
+from service.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+LINEAGE_SCRIPT = Path(sys.executable).with_name("lineage")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, deadline: float = 30.0) -> None:
+    start = time.monotonic()
+    while time.monotonic() - start < deadline:
+        try:
+            if httpx2.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up within {deadline} s")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """uvicorn serving the app on a free loopback port, in this process."""
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    result = CliRunner().invoke(cli, ["demo", "--store", url])
+    assert result.exit_code == 0, result.output
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(Settings(store=url)), host="127.0.0.1", port=port, log_level="warning"
+    )
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(base + "/healthz")
+    yield base
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_uvicorn_serves_graphql_on_a_free_port(server: str) -> None:
+    response = httpx2.post(
+        server + "/graphql",
+        json={"query": '{ item(id: "D-INST-002") { marking bases { parentId } } }'},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "data": {
+            "item": {
+                "marking": "绝密★长期",
+                "bases": [{"parentId": "D-CITY-001"}, {"parentId": "D-INST-001"}],
+            }
+        }
+    }
+    graphiql = httpx2.get(server + "/graphql", headers={"accept": "text/html"}, timeout=10)
+    assert graphiql.status_code == 200
+    assert "graphiql" in graphiql.text.lower()
+
+
+def test_console_script_serves_demo_and_prints_the_url(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "LINEAGE_STORE": f"sqlite:///{tmp_path / 'cli.db'}"}
+    process = subprocess.Popen(
+        [str(LINEAGE_SCRIPT), "serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz")
+        count = httpx2.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": "{ items(first: 100) { ... on ItemConnection { edges { cursor } } } }"},
+            timeout=10,
+        ).json()
+        assert len(count["data"]["items"]["edges"]) == 17
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/graphql" in output
+
+
+def test_demo_twice_duplicates_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'twice.db'}"
+    runner = CliRunner()
+    first = runner.invoke(cli, ["demo", "--store", url])
+    assert first.exit_code == 0, first.output
+    assert "新写入 34 项" in first.output
+    second = runner.invoke(cli, ["demo", "--store", url])
+    assert second.exit_code == 0, second.output
+    assert "未重复写入" in second.output
+    with sqlite3.connect(tmp_path / "twice.db") as db:
+        counts = {
+            table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            for table in ("items", "keypoints", "records", "derived_from", "persons")
+        }
+    assert counts == {
+        "items": 17,
+        "keypoints": 4,
+        "records": 17,
+        "derived_from": 14,
+        "persons": 10,
+    }
+
+
+def test_schema_file_matches_the_code() -> None:
+    """schema.graphql is the public contract; regenerate with `lineage export-schema -o
+    schema.graphql` after changing the API."""
+    assert (ROOT / "schema.graphql").read_text(encoding="utf-8") == schema_text()
+    exported = CliRunner().invoke(cli, ["export-schema"])
+    assert exported.exit_code == 0
+    assert exported.output == schema_text()
+
+
+def test_a_bad_store_url_is_a_clear_error() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--store", "postgres://somewhere/db"])
+    assert result.exit_code == 2
+    assert "不支持的存储" in result.output
+
+
+def test_no_response_carries_internals(tmp_path: Path) -> None:
+    """A broken store is an unexpected failure: the client gets a masked error, no trace."""
+    path = tmp_path / "broken.db"
+    url = f"sqlite:///{path}"
+    assert CliRunner().invoke(cli, ["demo", "--store", url]).exit_code == 0
+    with TestClient(create_app(Settings(store=url))) as client:
+        with sqlite3.connect(path) as db:
+            db.execute("DROP TABLE records")
+        broken = client.post(
+            "/graphql", json={"query": '{ item(id: "S-2024-012") { id records { id } } }'}
+        )
+        syntax = client.post("/graphql", json={"query": "{ item(id: "})
+    assert broken.status_code == 200
+    assert broken.json()["errors"][0]["message"] == "服务内部错误。"
+    assert "Syntax Error" in syntax.json()["errors"][0]["message"]
+    for response in (broken, syntax):
+        assert "Traceback" not in response.text
+        assert "sqlite" not in response.text.lower()
+        assert ".py" not in response.text
