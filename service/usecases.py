@@ -338,6 +338,13 @@ def derive_item(store: GraphStore, command: DeriveItem) -> Decided:
         )
         person_org = _require_scope_members(tx, command.scope, None)
         parents = _require_items(tx, [b.parent_id for b in command.bases])
+        for parent in parents.values():
+            if command.issued_on < parent.issued_on:
+                raise InvalidValue(
+                    "issuedOn",
+                    f"制发日期 {command.issued_on.isoformat()} 早于依据「{parent.id}」的制发日期 "
+                    f"{parent.issued_on.isoformat()}：派生事项产生于执行或者办理已定密事项之后（D-3）。",
+                )
         contained = tx.contained_keypoints(parents)
         keypoint_map = tx.keypoints(k for b in command.bases for k in b.keypoint_ids)
         bases = [

@@ -247,6 +247,11 @@ def test_unknown_and_duplicate_ids_and_bad_values(world: Gql) -> None:
     assert no_years["__typename"] == "InvalidInput"
     assert world(ITEM, {"id": "S-2"})["item"] is None
 
+    before_its_basis = world(DERIVE, {"input": derive_input(issuedOn="2024-02-01")})["deriveItem"]
+    assert before_its_basis["__typename"] == "InvalidInput"
+    assert before_its_basis["field"] == "issuedOn"
+    assert world(ITEM, {"id": "D-1"})["item"] is None
+
 
 def test_a_failure_late_in_a_registration_leaves_nothing_behind(world: Gql) -> None:
     """The second keypoint's id exists already: neither the item nor its first keypoint stay."""
