@@ -66,4 +66,6 @@ _KIND_LABEL = {
     "organisation": "机关、单位",
     "person": "人员",
     "record": "书面记录",
+    "derivation": "派生关系",
+    "process_item_of": "过程稿关系",
 }

@@ -451,3 +451,7 @@ class DecisionRecord:
     bases: tuple[BasisCitation, ...]
     summary: str
     articles: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.recorded_at.tzinfo is None:
+            raise InvalidValue("recordedAt", "记录时间须带时区。")

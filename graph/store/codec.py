@@ -4,7 +4,7 @@ hold the same names and the same plain values (ISO dates, enum names, JSON text)
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from graph.model import (
@@ -118,4 +118,5 @@ def citations_from(text: str) -> tuple[BasisCitation, ...]:
 
 
 def timestamp(value: datetime) -> str:
-    return value.isoformat()
+    """ISO text in UTC, so that text order is time order."""
+    return value.astimezone(UTC).isoformat()

@@ -17,7 +17,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from graph.errors import CycleRefused, DuplicateId, StoreVersionError, UnknownId
+from graph.errors import (
+    CycleRefused,
+    DuplicateId,
+    InvalidValue,
+    StoreVersionError,
+    UnknownId,
+)
 from graph.model import (
     BasisCase,
     DecisionRecord,
@@ -26,6 +32,7 @@ from graph.model import (
     ItemKind,
     ItemStatus,
     Keypoint,
+    KnowledgeScope,
     Level,
     Organisation,
     Person,
@@ -166,7 +173,11 @@ class SqliteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
 
     def read(self, work: Callable[[GraphReader], T]) -> T:
         with self._transaction("BEGIN") as tx:
@@ -258,6 +269,10 @@ class _SqliteTx:
         for id in dict.fromkeys(ids):
             if not self._exists(table, id):
                 raise UnknownId(kind, id)
+
+    def _require_scope(self, scope: KnowledgeScope) -> None:
+        self._require("persons", "person", sorted(scope.persons))
+        self._require("organisations", "organisation", sorted(scope.organisations))
 
     def _refuse_duplicate(self, table: str, kind: str, id: str) -> None:
         if self._exists(table, id):
@@ -404,6 +419,9 @@ class _SqliteTx:
     def add_item(self, item: Item) -> None:
         self._refuse_duplicate("items", "item", item.id)
         self._require("organisations", "organisation", [item.organisation_id])
+        self._require_scope(item.scope)
+        if item.scope_limit is not None:
+            self._require_scope(item.scope_limit)
         fields = classification_fields(item.classification)
         self._db.execute(
             f"INSERT INTO items (id, kind, title, document_number, organisation_id, issued_on, "
@@ -457,6 +475,8 @@ class _SqliteTx:
 
     def add_derivations(self, derivations: Sequence[Derivation]) -> None:
         for edge in derivations:
+            if edge.child_id == edge.parent_id:
+                raise CycleRefused(edge.child_id, edge.parent_id)
             self._require("items", "item", [edge.child_id, edge.parent_id])
             self._require("keypoints", "keypoint", edge.keypoint_ids)
             existing = self._db.execute(
@@ -496,8 +516,10 @@ class _SqliteTx:
         )
 
     def add_process_item_of(self, item_id: str, main_id: str) -> None:
+        if item_id == main_id:
+            raise InvalidValue("processItemOf", f"事项「{item_id}」不能是其自身的过程稿。")
         self._require("items", "item", [item_id, main_id])
-        if item_id == main_id or self.main_item_of(item_id) is not None:
+        if self.main_item_of(item_id) is not None:
             raise DuplicateId("process_item_of", item_id)
         self._db.execute(
             "INSERT INTO process_item_of (item_id, main_id) VALUES (?, ?)", (item_id, main_id)
@@ -507,6 +529,7 @@ class _SqliteTx:
         self._refuse_duplicate("records", "record", record.id)
         self._require("items", "item", [record.item_id])
         self._require("persons", "person", [record.handler_id, record.official_id])
+        self._require_scope(record.scope)
         fields = classification_fields(record.classification)
         self._db.execute(
             f"INSERT INTO records (id, item_id, kind, handler_id, official_id, decided_on, "

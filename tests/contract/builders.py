@@ -1,0 +1,158 @@
+"""Small graph values for the store contract tests, with defaults that keep tests short."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, timezone
+
+from graph.model import (
+    BasisCase,
+    BasisCitation,
+    Classification,
+    DecisionRecord,
+    Derivation,
+    Item,
+    ItemKind,
+    ItemStatus,
+    Keypoint,
+    KnowledgeScope,
+    Level,
+    Organisation,
+    Period,
+    Person,
+    RecordKind,
+    ScopeRule,
+    Years,
+)
+from graph.store.base import GraphStore, GraphWriter
+
+ORG = "O-1"
+DAY = date(2024, 3, 1)
+BEIJING = timezone(timedelta(hours=8))
+
+Node = Organisation | Person | Item | Keypoint | ScopeRule | DecisionRecord
+
+
+def organisation(id: str = ORG, *, authority: Level | None = None) -> Organisation:
+    return Organisation(id, f"机关 {id}", authority)
+
+
+def person(id: str, organisation_id: str = ORG) -> Person:
+    return Person(id, f"人员 {id}", organisation_id)
+
+
+def item(
+    id: str,
+    *,
+    organisation_id: str = ORG,
+    kind: ItemKind = ItemKind.SOURCE,
+    status: ItemStatus = ItemStatus.CLASSIFIED,
+    level: Level | None = Level.SECRET,
+    period: Period | None = None,
+    scope: KnowledgeScope | None = None,
+    scope_limit: KnowledgeScope | None = None,
+) -> Item:
+    """An item; `level` None gives an item that was never classified."""
+    classification = None if level is None else Classification(level, period or Years(10, DAY))
+    return Item(
+        id=id,
+        kind=kind,
+        title=f"事项 {id}",
+        document_number=f"国保〔2024〕{id}号",
+        organisation_id=organisation_id,
+        issued_on=DAY,
+        status=status,
+        classification=classification,
+        scope=scope if scope is not None else KnowledgeScope(organisations=frozenset({ORG})),
+        scope_limit=scope_limit,
+    )
+
+
+def keypoint(
+    id: str,
+    item_id: str,
+    *,
+    level: Level = Level.SECRET,
+    period: Period | None = None,
+    declassified: bool = False,
+) -> Keypoint:
+    return Keypoint(
+        id, item_id, f"密点 {id}", Classification(level, period or Years(10, DAY)), declassified
+    )
+
+
+def rule(
+    id: str, *, level: Level = Level.SECRET, years: int | None = None, long_term: bool = False
+) -> ScopeRule:
+    return ScopeRule(
+        id, f"条目 {id}", "某某工作国家秘密范围的规定", level, years, long_term, "国家保密局"
+    )
+
+
+def record(
+    id: str,
+    item_id: str,
+    *,
+    recorded_at: datetime | None = None,
+    handler_id: str = "P-1",
+    official_id: str = "P-2",
+) -> DecisionRecord:
+    return DecisionRecord(
+        id=id,
+        item_id=item_id,
+        kind=RecordKind.DERIVED,
+        handler_id=handler_id,
+        official_id=official_id,
+        decided_on=DAY,
+        recorded_at=recorded_at or datetime(2024, 3, 1, 9, 30, tzinfo=BEIJING),
+        status=ItemStatus.CLASSIFIED,
+        classification=Classification(Level.SECRET, Years(10, DAY)),
+        scope=KnowledgeScope(persons=frozenset({handler_id})),
+        bases=(BasisCitation("ITEM", "S-1", "事项 S-1", "国保〔2024〕1号", "机密★10年"),),
+        summary="依据来源事项派生定密。",
+        articles=("D-7(1)",),
+    )
+
+
+def edge(
+    child_id: str, parent_id: str, *keypoint_ids: str, case: BasisCase = BasisCase.IDENTICAL
+) -> Derivation:
+    return Derivation(child_id, parent_id, case, tuple(keypoint_ids))
+
+
+def add(tx: GraphWriter, *nodes: Node) -> None:
+    """Adds each value with the writer method of its kind, in the given order."""
+    for node in nodes:
+        match node:
+            case Organisation():
+                tx.add_organisation(node)
+            case Person():
+                tx.add_person(node)
+            case Item():
+                tx.add_item(node)
+            case Keypoint():
+                tx.add_keypoint(node)
+            case ScopeRule():
+                tx.add_scope_rule(node)
+            case DecisionRecord():
+                tx.add_record(node)
+
+
+def build(store: GraphStore, nodes: Sequence[Node], edges: Sequence[Derivation] = ()) -> None:
+    """Writes the nodes, then the DERIVED_FROM edges, in one committed transaction."""
+
+    def work(tx: GraphWriter) -> None:
+        add(tx, *nodes)
+        tx.add_derivations(edges)
+
+    store.write(work)
+
+
+def dag(store: GraphStore, edges: Sequence[tuple[str, str]]) -> None:
+    """Writes one organisation, an item for every id in `edges` and the (child, parent) edges."""
+    ids = sorted({id for pair in edges for id in pair})
+    build(
+        store,
+        [organisation(), *(item(id) for id in ids)],
+        [edge(child, parent) for child, parent in edges],
+    )

@@ -1,0 +1,207 @@
+"""What only the SQLite store promises: the file, its pragmas, migrations and threads."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from graph.errors import StoreVersionError
+from graph.model import Item
+from graph.store import sqlite as sqlite_module
+from graph.store.base import GraphReader
+from graph.store.sqlite import MIGRATIONS, SqliteStore
+from tests.contract.builders import build, item, organisation
+
+TABLES = [
+    "classified_under",
+    "contains_keypoint",
+    "derived_from",
+    "items",
+    "keypoints",
+    "organisations",
+    "persons",
+    "process_item_of",
+    "records",
+    "scope_rules",
+]
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "graph.sqlite3"
+
+
+@pytest.fixture
+def opened(path: Path) -> Iterator[SqliteStore]:
+    store = SqliteStore(path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _pragma(path: Path, name: str) -> object:
+    with closing(sqlite3.connect(path)) as connection:
+        return connection.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def _tables(path: Path) -> list[str]:
+    with closing(sqlite3.connect(path)) as connection:
+        rows = connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_a_new_file_is_created_with_the_current_schema(opened: SqliteStore, path: Path) -> None:
+    assert path.is_file()
+    assert opened.path == str(path)
+    assert opened.schema_version == len(MIGRATIONS)
+    assert _pragma(path, "user_version") == len(MIGRATIONS)
+    assert _tables(path) == TABLES
+
+
+def test_the_file_is_in_wal_mode(opened: SqliteStore, path: Path) -> None:
+    assert _pragma(path, "journal_mode") == "wal"
+    assert opened._connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_foreign_keys_are_on(opened: SqliteStore) -> None:
+    connection = opened._connection()
+
+    assert connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        connection.execute("INSERT INTO persons (id, name, organisation_id) VALUES ('P', 'n', 'O')")
+
+
+def test_foreign_keys_are_on_in_every_thread(opened: SqliteStore) -> None:
+    seen: list[int] = []
+    thread = threading.Thread(
+        target=lambda: seen.append(
+            opened._connection().execute("PRAGMA foreign_keys").fetchone()[0]
+        )
+    )
+    thread.start()
+    thread.join(timeout=20)
+
+    assert seen == [1]
+
+
+def test_reopening_keeps_the_data_and_the_schema(path: Path) -> None:
+    first = SqliteStore(path)
+    build(first, [organisation(), item("S-1"), item("S-2")])
+    first.close()
+    tables = _tables(path)
+
+    second = SqliteStore(path)
+    try:
+        items = second.read(lambda tx: tx.items(["S-1", "S-2"]))
+        version = second.schema_version
+    finally:
+        second.close()
+
+    assert items == {"S-1": item("S-1"), "S-2": item("S-2")}
+    assert version == len(MIGRATIONS)
+    assert _tables(path) == tables == TABLES
+
+
+def test_reopening_runs_only_the_migrations_the_file_lacks(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    SqliteStore(path).close()
+    # Were migration 0 run again, its CREATE TABLE statements would fail on the second open;
+    # were the new one run again, CREATE TABLE probe would fail on the third.
+    monkeypatch.setattr(
+        sqlite_module, "MIGRATIONS", (*MIGRATIONS, "CREATE TABLE probe (id TEXT PRIMARY KEY)")
+    )
+
+    second = SqliteStore(path)
+    second_version = second.schema_version
+    second.close()
+    third = SqliteStore(path)
+    third_version = third.schema_version
+    third.close()
+
+    assert second_version == third_version == len(MIGRATIONS) + 1
+    assert _tables(path) == sorted([*TABLES, "probe"])
+
+
+def test_a_file_from_a_newer_version_is_refused(path: Path) -> None:
+    newer = len(MIGRATIONS) + 1
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute(f"PRAGMA user_version = {newer}")
+
+    with pytest.raises(StoreVersionError) as raised:
+        SqliteStore(path)
+
+    assert str(newer) in raised.value.message
+    assert _pragma(path, "user_version") == newer
+    assert _tables(path) == []
+
+
+def test_two_threads_read_at_the_same_time(opened: SqliteStore) -> None:
+    build(opened, [organisation(), item("S-1"), item("S-2")])
+    both_inside = threading.Barrier(2, timeout=20)
+    results: dict[str, dict[str, Item]] = {}
+    connections: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def reader(name: str, own: str) -> None:
+        def work(tx: GraphReader) -> dict[str, Item]:
+            first = tx.items([own])
+            both_inside.wait()  # each thread is now inside its own open read transaction
+            return first | tx.items(["S-1"])
+
+        try:
+            results[name] = opened.read(work)
+            connections[name] = id(opened._connection())
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=reader, args=("first", "S-1")),
+        threading.Thread(target=reader, args=("second", "S-2")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert results == {
+        "first": {"S-1": item("S-1")},
+        "second": {"S-1": item("S-1"), "S-2": item("S-2")},
+    }
+    assert connections["first"] != connections["second"]
+    assert id(opened._connection()) not in connections.values()
+
+
+def test_a_reader_goes_on_while_a_writer_commits(opened: SqliteStore) -> None:
+    build(opened, [organisation(), item("S-1")])
+    reading = threading.Event()
+    written = threading.Event()
+    seen: list[set[str]] = []
+
+    def reader() -> None:
+        def work(tx: GraphReader) -> None:
+            seen.append(set(tx.items(["S-1", "S-2"])))
+            reading.set()
+            written.wait(timeout=20)
+            seen.append(set(tx.items(["S-1", "S-2"])))  # still the snapshot it started with
+
+        opened.read(work)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    assert reading.wait(timeout=20)
+    opened.write(lambda tx: tx.add_item(item("S-2")))
+    written.set()
+    thread.join(timeout=20)
+
+    assert seen == [{"S-1"}, {"S-1"}]
+    assert set(opened.read(lambda tx: tx.items(["S-1", "S-2"]))) == {"S-1", "S-2"}
