@@ -224,25 +224,7 @@ def check_proposal(
         )
     chosen = required
     if period is not None and period != required.period:
-        governed_by_unmarked = any(
-            "X-11" in c.articles and c.governs_period for c in requirement.explanation.contributions
-        )
-        if governed_by_unmarked and originator_consultation:
-            chosen = Classification(required.level, period)
-        else:
-            hint = (
-                "依据未标注保密期限时，可征求原定密机关、单位意见后确定并作出标注"
-                "（须注明征求意见情况，D-9, D-17）。"
-                if governed_by_unmarked
-                else ""
-            )
-            raise RuleViolation(
-                "DERIVED_PERIOD",
-                f"拟定保密期限「{Classification(required.level, period).marking}」与依据不符：应为"
-                f"「{required.marking}」。派生国家秘密的保密期限应当按照已定密事项的保密期限"
-                f"或所涉及密点的最长保密期限确定（D-9）。{hint}",
-                ("D-9", "D-21"),
-            )
+        chosen = _consulted_period(requirement, required, period, originator_consultation)
     if scope.is_empty:
         raise RuleViolation(
             "KNOWLEDGE_SCOPE",
@@ -259,6 +241,49 @@ def check_proposal(
             ("D-10",),
         )
     return chosen
+
+
+def _consulted_period(
+    requirement: Requirement,
+    required: Classification,
+    period: Period,
+    consultation: str | None,
+) -> Classification:
+    """A period other than the required one stands only where it replaces the statutory maximum
+    of an unmarked basis item or keypoint, on the originator's answer (D-9, D-17), and still
+    lasts as long as every marked basis (D-9, D-15). A scope rule has no originator to ask."""
+    contributions = requirement.explanation.contributions
+    askable = [
+        c for c in contributions if "X-11" in c.articles and c.ground is not Ground.SCOPE_RULE
+    ]
+    unmarked = [c for c in askable if c.governs_period]
+    proposed = Classification(required.level, period)
+    if unmarked and consultation:
+        floor = max(
+            (c.classification.end_key for c in contributions if c not in askable),
+            default=None,
+        )
+        if floor is None or proposed.explicit().end_key >= floor:
+            return proposed
+        raise RuleViolation(
+            "DERIVED_PERIOD",
+            f"拟定保密期限「{proposed.marking}」短于其他依据的保密期限：原定密机关、单位的意见"
+            "只能确定未标注期限的依据，派生国家秘密的保密期限仍不得短于其余依据的最长保密期限"
+            "（D-9, D-15）。",
+            ("D-9", "D-15", "D-21"),
+        )
+    hint = (
+        "依据未标注保密期限时，可征求原定密机关、单位意见后确定并作出标注"
+        "（须注明征求意见情况，D-9, D-17）。"
+        if unmarked
+        else ""
+    )
+    raise RuleViolation(
+        "DERIVED_PERIOD",
+        f"拟定保密期限「{proposed.marking}」与依据不符：应为「{required.marking}」。派生国家秘密的"
+        f"保密期限应当按照已定密事项的保密期限或所涉及密点的最长保密期限确定（D-9）。{hint}",
+        ("D-9", "D-21"),
+    )
 
 
 def _candidates_of(basis: Basis, notes: list[str]) -> list[_Candidate]:
@@ -343,8 +368,12 @@ def _not_classified(
     bases: Sequence[Basis], notes: list[str], scope_limit: KnowledgeScope | None
 ) -> Requirement:
     if bases:
-        summary = "其依据均已不属于国家秘密，且无保密事项范围依据：不应当派生定密（X-13, D-14）。"
-        articles: tuple[str, ...] = ("X-13", "D-14")
+        cited = [a for a in ("X-13", "X-14") if any(a in note for note in notes)]
+        summary = (
+            "其所依据的事项或所涉及的密点均已解密，且无保密事项范围依据：不应当派生定密"
+            f"（{', '.join([*cited, 'D-14'])}）。"
+        )
+        articles: tuple[str, ...] = (*cited, "D-14")
     else:
         summary = (
             "未采用已定密事项的内容或密点：不应当派生定密；是否定密应当依照保密法律法规和"
