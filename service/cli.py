@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from graph.errors import LineageError
 from service.api.schema import schema
@@ -36,7 +37,14 @@ def _settings(
         for key, value in (("store", store), ("host", host), ("port", port))
         if value is not None
     }
-    return Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = "; ".join(
+            f"LINEAGE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise typer.BadParameter(f"配置无效：{problems}") from error
 
 
 def _load_demo(url: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from graph import rules
@@ -426,10 +426,20 @@ def get_item(store: GraphStore, item_id: str) -> Item | None:
     return store.read(lambda tx: tx.items([item_id]).get(item_id))
 
 
-def find_items(store: GraphStore, query: ItemQuery) -> list[Item]:
+@dataclass(frozen=True)
+class Page:
+    items: list[Item]
+    has_next: bool
+
+
+def find_items(store: GraphStore, query: ItemQuery) -> Page:
+    """One page of items; `query.limit` is the page size, at most MAX_PAGE."""
     if not 1 <= query.limit <= MAX_PAGE:
         raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
-    return store.read(lambda tx: tx.find_items(query))
+    # One more than the page tells whether another page follows.
+    probe = replace(query, limit=query.limit + 1)
+    found = store.read(lambda tx: tx.find_items(probe))
+    return Page(found[: query.limit], len(found) > query.limit)
 
 
 def explain(store: GraphStore, item_id: str) -> rules.Requirement | None:

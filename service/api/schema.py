@@ -265,19 +265,17 @@ class Query:
                 status=model.ItemStatus(chosen.status.value) if chosen.status else None,
                 kind=model.ItemKind(chosen.kind.value) if chosen.kind else None,
                 after=decode_cursor(after) if after is not None else None,
-                limit=first + 1,
+                limit=first,
             )
-            if not 1 <= first <= usecases.MAX_PAGE:
-                raise InvalidValue("first", f"每页条数应在 1 到 {usecases.MAX_PAGE} 之间。")
-            found = await info.context.call(usecases.find_items, query)
-            page = found[:first]
+            page = await info.context.call(usecases.find_items, query)
             return types.ItemConnection(
                 edges=[
-                    types.ItemEdge(cursor=encode_cursor(i.id), node=types.item(i)) for i in page
+                    types.ItemEdge(cursor=encode_cursor(i.id), node=types.item(i))
+                    for i in page.items
                 ],
                 page_info=types.PageInfo(
-                    has_next_page=len(found) > first,
-                    end_cursor=encode_cursor(page[-1].id) if page else None,
+                    has_next_page=page.has_next,
+                    end_cursor=encode_cursor(page.items[-1].id) if page.items else None,
                 ),
             )
 

@@ -113,8 +113,16 @@ def test_items_filter_and_cursor_pagination(demo_gql: Gql) -> None:
     bad = demo_gql(query, {"after": "not-a-cursor"})["items"]
     assert bad["__typename"] == "InvalidInput"
     assert bad["field"] == "after"
-    too_many = demo_gql("{ items(first: 100000) { __typename ... on InvalidInput { field } } }")
+    too_many = demo_gql("{ items(first: 501) { __typename ... on InvalidInput { field } } }")
     assert too_many["items"] == {"__typename": "InvalidInput", "field": "first"}
+    none = demo_gql("{ items(first: 0) { __typename ... on InvalidInput { field } } }")
+    assert none["items"] == {"__typename": "InvalidInput", "field": "first"}
+    largest = demo_gql(
+        "{ items(first: 500) { ... on ItemConnection { edges { cursor } "
+        "pageInfo { hasNextPage } } } }"
+    )["items"]
+    assert len(largest["edges"]) == 17
+    assert largest["pageInfo"]["hasNextPage"] is False
 
 
 def test_lineage_upstream_of_the_deepest_item(demo_gql: Gql) -> None:

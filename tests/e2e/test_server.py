@@ -149,6 +149,16 @@ def test_a_bad_store_url_is_a_clear_error() -> None:
     assert "不支持的存储" in result.output
 
 
+def test_a_bad_setting_in_the_environment_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LINEAGE_PORT", "eighty")
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    assert "LINEAGE_PORT" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_no_response_carries_internals(tmp_path: Path) -> None:
     """A broken store is an unexpected failure: the client gets a masked error, no trace."""
     path = tmp_path / "broken.db"
