@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
 
@@ -58,9 +58,9 @@ class Contribution:
     via_item_id: str | None
     case: BasisCase | None
     classification: Classification
-    governs_level: bool
-    governs_period: bool
     articles: tuple[str, ...]
+    governs_level: bool = False
+    governs_period: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,17 +80,6 @@ class Requirement:
     classification: Classification | None
     scope_limit: KnowledgeScope | None
     explanation: Explanation
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    ground: Ground
-    ref_id: str
-    title: str
-    via_item_id: str | None
-    case: BasisCase | None
-    classification: Classification
-    articles: tuple[str, ...]
 
 
 def required_classification(
@@ -113,12 +102,12 @@ def required_classification(
     item must not be derived-classified (D-14).
     """
     notes: list[str] = []
-    candidates: list[_Candidate] = []
+    candidates: list[Contribution] = []
     for basis in bases:
         candidates.extend(_candidates_of(basis, notes))
     for rule in scope_rules:
         candidates.append(
-            _Candidate(
+            Contribution(
                 Ground.SCOPE_RULE,
                 rule.id,
                 f"{rule.document}：{rule.title}",
@@ -141,14 +130,8 @@ def required_classification(
                 f"法定最长保密期限 {candidate.classification.level.statutory_years} 年执行，"
                 f"自 {chinese_date(candidate.classification.period.start)} 起算（D-9, X-11）。"
             )
-            candidates[i] = _Candidate(
-                candidate.ground,
-                candidate.ref_id,
-                candidate.title,
-                candidate.via_item_id,
-                candidate.case,
-                explicit,
-                (*candidate.articles, "X-11"),
+            candidates[i] = replace(
+                candidate, classification=explicit, articles=(*candidate.articles, "X-11")
             )
 
     level = highest(c.classification.level for c in candidates)
@@ -157,20 +140,10 @@ def required_classification(
     result = Classification(level, period)
 
     contributions = tuple(
-        Contribution(
-            c.ground,
-            c.ref_id,
-            c.title,
-            c.via_item_id,
-            c.case,
-            c.classification,
-            governs_level=c is level_governor,
-            governs_period=c in period_governors,
-            articles=c.articles,
-        )
+        replace(c, governs_level=c is level_governor, governs_period=c in period_governors)
         for c in candidates
     )
-    articles = _articles(contributions, notes)
+    extra: list[str] = []
     if organisation is not None and (
         organisation.authority is None or organisation.authority.rank < level.rank
     ):
@@ -178,9 +151,10 @@ def required_classification(
         notes.append(
             f"{organisation.name}的定密权限为「{authority}」，派生定密不受定密权限限制（D-5）。"
         )
-        articles = (*articles, "D-5")
+        extra.append("D-5")
     if scope_limit is not None:
-        articles = (*articles, "D-10")
+        extra.append("D-10")
+    articles = _articles(contributions, notes, extra)
     summary = _summary(result, contributions)
     explanation = Explanation(summary, articles, contributions, tuple(notes))
     return Requirement(result, scope_limit, explanation)
@@ -286,7 +260,7 @@ def _consulted_period(
     )
 
 
-def _candidates_of(basis: Basis, notes: list[str]) -> list[_Candidate]:
+def _candidates_of(basis: Basis, notes: list[str]) -> list[Contribution]:
     parent = basis.parent
     case_article = basis.case.article
     if not parent.is_classified or parent.classification is None:
@@ -297,7 +271,7 @@ def _candidates_of(basis: Basis, notes: list[str]) -> list[_Candidate]:
         return []
     if basis.case is BasisCase.IDENTICAL or not basis.keypoints:
         return [
-            _Candidate(
+            Contribution(
                 Ground.ITEM,
                 parent.id,
                 parent.title,
@@ -307,13 +281,13 @@ def _candidates_of(basis: Basis, notes: list[str]) -> list[_Candidate]:
                 (case_article, "D-8", "D-9"),
             )
         ]
-    out: list[_Candidate] = []
+    out: list[Contribution] = []
     for keypoint in basis.keypoints:
         if keypoint.declassified:
             notes.append(f"密点「{keypoint.id}」{keypoint.title}已解密，不再作为定密依据（X-14）。")
             continue
         out.append(
-            _Candidate(
+            Contribution(
                 Ground.KEYPOINT,
                 keypoint.id,
                 keypoint.title,
@@ -327,8 +301,8 @@ def _candidates_of(basis: Basis, notes: list[str]) -> list[_Candidate]:
 
 
 def _longest_period(
-    candidates: Sequence[_Candidate], notes: list[str]
-) -> tuple[Period, tuple[_Candidate, ...]]:
+    candidates: Sequence[Contribution], notes: list[str]
+) -> tuple[Period, tuple[Contribution, ...]]:
     longest = max(c.classification.end_key for c in candidates)
     governors = tuple(c for c in candidates if c.classification.end_key == longest)
     first = governors[0].classification.period
@@ -383,8 +357,10 @@ def _not_classified(
     return Requirement(None, scope_limit, Explanation(summary, articles, (), tuple(notes)))
 
 
-def _articles(contributions: Sequence[Contribution], notes: Sequence[str]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
+def _articles(
+    contributions: Sequence[Contribution], notes: Sequence[str], extra: Sequence[str]
+) -> tuple[str, ...]:
+    seen: dict[str, None] = dict.fromkeys(extra)
     for c in contributions:
         for article in c.articles:
             seen[article] = None
