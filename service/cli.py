@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -11,11 +13,13 @@ import uvicorn
 from pydantic import ValidationError
 
 from graph.errors import LineageError
+from graph.store.base import GraphStore
 from service.api.schema import schema
 from service.app import create_app
 from service.composition import open_store
 from service.config import Settings
 from service.demo import load_demo
+from service.transfer import export_graph, import_graph
 
 app = typer.Typer(
     help="派生国家秘密血缘服务 (derivation lineage of classified matters).",
@@ -88,6 +92,61 @@ def demo(store: StoreOption = None) -> None:
         _load_demo(settings.store)
     except LineageError as error:
         raise typer.BadParameter(error.message) from error
+
+
+@app.command("export")
+def export(
+    store: StoreOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+) -> None:
+    """Writes everything the store holds as JSON Lines (one consistent snapshot)."""
+    settings = _settings(store)
+    opened = _open(settings.store)
+    try:
+        if output is None:
+            counts = export_graph(opened, sys.stdout.write)
+        else:
+            with output.open("w", encoding="utf-8") as sink:
+                counts = export_graph(opened, sink.write)
+    finally:
+        opened.close()
+    typer.echo(f"已导出：{_counts(counts)}", err=True)
+
+
+@app.command("import")
+def import_(
+    source: Annotated[
+        Path, typer.Argument(help="A file written by `lineage export`; - for stdin.")
+    ],
+    store: StoreOption = None,
+) -> None:
+    """Loads a `lineage export` file into an empty store."""
+    settings = _settings(store)
+    opened = _open(settings.store)
+    try:
+        if str(source) == "-":
+            counts = import_graph(opened, sys.stdin)
+        else:
+            with source.open(encoding="utf-8") as lines:
+                counts = import_graph(opened, lines)
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+    finally:
+        opened.close()
+    typer.echo(f"已导入 {settings.store}：{_counts(counts)}")
+
+
+def _open(url: str) -> GraphStore:
+    try:
+        return open_store(url)
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+
+
+def _counts(counts: Counter[str]) -> str:
+    return "，".join(f"{kind} {n}" for kind, n in sorted(counts.items())) or "无"
 
 
 @app.command("export-schema")

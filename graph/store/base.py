@@ -96,6 +96,36 @@ class GraphReader(Protocol):
         """The written records of an item, oldest first."""
         ...
 
+    # Whole-graph reads, for export: small kinds at once, the rest by pages of item ids.
+
+    def all_organisations(self) -> list[Organisation]:
+        """Every organisation, by id."""
+        ...
+
+    def all_persons(self) -> list[Person]:
+        """Every person, by id."""
+        ...
+
+    def all_scope_rules(self) -> list[ScopeRule]:
+        """Every scope rule, by id."""
+        ...
+
+    def keypoints_of(self, item_ids: Iterable[str]) -> list[Keypoint]:
+        """The keypoints the given items define, by id."""
+        ...
+
+    def scope_rule_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """CLASSIFIED_UNDER as (item id, rule id) pairs of the given items, sorted."""
+        ...
+
+    def process_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """PROCESS_ITEM_OF as (process item id, main item id) of the given items, sorted."""
+        ...
+
+    def records_of(self, item_ids: Iterable[str]) -> list[DecisionRecord]:
+        """The records of the given items, by item, oldest first."""
+        ...
+
 
 class GraphWriter(GraphReader, Protocol):
     def add_organisation(self, organisation: Organisation) -> None: ...

@@ -285,16 +285,11 @@ class _SqliteTx:
 
     def organisations(self, ids: Iterable[str]) -> dict[str, Organisation]:
         rows = self._rows(f"SELECT * FROM organisations WHERE id IN {_IN}", _ids(ids))
-        return {
-            row["id"]: Organisation(
-                row["id"], row["name"], Level(row["authority"]) if row["authority"] else None
-            )
-            for row in rows
-        }
+        return {row["id"]: _organisation(row) for row in rows}
 
     def persons(self, ids: Iterable[str]) -> dict[str, Person]:
         rows = self._rows(f"SELECT * FROM persons WHERE id IN {_IN}", _ids(ids))
-        return {row["id"]: Person(row["id"], row["name"], row["organisation_id"]) for row in rows}
+        return {row["id"]: _person(row) for row in rows}
 
     def items(self, ids: Iterable[str]) -> dict[str, Item]:
         rows = self._rows(f"SELECT * FROM items WHERE id IN {_IN}", _ids(ids))
@@ -344,18 +339,7 @@ class _SqliteTx:
 
     def scope_rules(self, ids: Iterable[str]) -> dict[str, ScopeRule]:
         rows = self._rows(f"SELECT * FROM scope_rules WHERE id IN {_IN}", _ids(ids))
-        return {
-            row["id"]: ScopeRule(
-                row["id"],
-                row["title"],
-                row["document"],
-                Level(row["level"]),
-                row["years"],
-                bool(row["long_term"]),
-                row["issuer"],
-            )
-            for row in rows
-        }
+        return {row["id"]: _scope_rule(row) for row in rows}
 
     def classified_under(self, item_id: str) -> list[str]:
         rows = self._rows(
@@ -392,6 +376,45 @@ class _SqliteTx:
     def records(self, item_id: str) -> list[DecisionRecord]:
         rows = self._rows(
             "SELECT * FROM records WHERE item_id = ? ORDER BY recorded_at, id", item_id
+        )
+        return [_record(row) for row in rows]
+
+    def all_organisations(self) -> list[Organisation]:
+        rows = self._rows("SELECT * FROM organisations ORDER BY id")
+        return [_organisation(row) for row in rows]
+
+    def all_persons(self) -> list[Person]:
+        rows = self._rows("SELECT * FROM persons ORDER BY id")
+        return [_person(row) for row in rows]
+
+    def all_scope_rules(self) -> list[ScopeRule]:
+        return [_scope_rule(row) for row in self._rows("SELECT * FROM scope_rules ORDER BY id")]
+
+    def keypoints_of(self, item_ids: Iterable[str]) -> list[Keypoint]:
+        rows = self._rows(
+            f"SELECT * FROM keypoints WHERE item_id IN {_IN} ORDER BY id", _ids(item_ids)
+        )
+        return [_keypoint(row) for row in rows]
+
+    def scope_rule_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
+        rows = self._rows(
+            f"SELECT item_id, rule_id FROM classified_under WHERE item_id IN {_IN} "
+            "ORDER BY item_id, rule_id",
+            _ids(item_ids),
+        )
+        return [(row["item_id"], row["rule_id"]) for row in rows]
+
+    def process_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
+        rows = self._rows(
+            f"SELECT item_id, main_id FROM process_item_of WHERE item_id IN {_IN} ORDER BY item_id",
+            _ids(item_ids),
+        )
+        return [(row["item_id"], row["main_id"]) for row in rows]
+
+    def records_of(self, item_ids: Iterable[str]) -> list[DecisionRecord]:
+        rows = self._rows(
+            f"SELECT * FROM records WHERE item_id IN {_IN} ORDER BY item_id, recorded_at, id",
+            _ids(item_ids),
         )
         return [_record(row) for row in rows]
 
@@ -551,6 +574,27 @@ class _SqliteTx:
                 json.dumps(record.articles),
             ),
         )
+
+
+def _organisation(row: sqlite3.Row) -> Organisation:
+    authority = Level(row["authority"]) if row["authority"] else None
+    return Organisation(row["id"], row["name"], authority)
+
+
+def _person(row: sqlite3.Row) -> Person:
+    return Person(row["id"], row["name"], row["organisation_id"])
+
+
+def _scope_rule(row: sqlite3.Row) -> ScopeRule:
+    return ScopeRule(
+        row["id"],
+        row["title"],
+        row["document"],
+        Level(row["level"]),
+        row["years"],
+        bool(row["long_term"]),
+        row["issuer"],
+    )
 
 
 def _item(row: sqlite3.Row) -> Item:

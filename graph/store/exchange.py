@@ -1,0 +1,236 @@
+"""The exchange format of `lineage export` / `lineage import`: JSON Lines, one object a line,
+each with a `kind`. The first line is a header naming the format and its version; nodes
+come before the edges that name them, so a stream can be imported in one pass.
+
+Later features add kinds to the same format; a reader refuses kinds it does not know, so
+nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from graph.errors import InvalidValue
+from graph.model import (
+    BasisCase,
+    BasisCitation,
+    DecisionRecord,
+    Derivation,
+    Item,
+    ItemKind,
+    ItemStatus,
+    Keypoint,
+    KnowledgeScope,
+    Level,
+    Organisation,
+    Person,
+    RecordKind,
+    ScopeRule,
+)
+from graph.store.codec import classification_fields, classification_from, timestamp
+
+FORMAT = "lineage-export"
+VERSION = 1
+
+
+def header(exported_at: datetime) -> dict[str, Any]:
+    return {
+        "kind": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": timestamp(exported_at),
+    }
+
+
+def check_header(line: Mapping[str, Any]) -> None:
+    if line.get("kind") != "header" or line.get("format") != FORMAT:
+        raise InvalidValue("header", "不是血缘导出文件：第一行应为导出文件头。")
+    if line.get("version") != VERSION:
+        raise InvalidValue(
+            "header", f"导出格式版本 {line.get('version')} 不受支持：本程序读取版本 {VERSION}。"
+        )
+
+
+def _scope(scope: KnowledgeScope) -> dict[str, list[str]]:
+    return {"persons": sorted(scope.persons), "organisations": sorted(scope.organisations)}
+
+
+def _scope_from(data: Mapping[str, Any]) -> KnowledgeScope:
+    return KnowledgeScope(frozenset(data["persons"]), frozenset(data["organisations"]))
+
+
+Node = Organisation | Person | ScopeRule | Item | Keypoint | DecisionRecord
+
+
+def encode(value: Node | Derivation) -> dict[str, Any]:
+    match value:
+        case Organisation():
+            return {
+                "kind": "organisation",
+                "id": value.id,
+                "name": value.name,
+                "authority": value.authority.value if value.authority else None,
+            }
+        case Person():
+            return {
+                "kind": "person",
+                "id": value.id,
+                "name": value.name,
+                "organisation_id": value.organisation_id,
+            }
+        case ScopeRule():
+            return {
+                "kind": "scope_rule",
+                "id": value.id,
+                "title": value.title,
+                "document": value.document,
+                "level": value.level.value,
+                "years": value.years,
+                "long_term": value.long_term,
+                "issuer": value.issuer,
+            }
+        case Item():
+            return {
+                "kind": "item",
+                "id": value.id,
+                "item_kind": value.kind.value,
+                "title": value.title,
+                "document_number": value.document_number,
+                "organisation_id": value.organisation_id,
+                "issued_on": value.issued_on.isoformat(),
+                "status": value.status.value,
+                **classification_fields(value.classification),
+                "scope": _scope(value.scope),
+                "scope_limit": _scope(value.scope_limit) if value.scope_limit else None,
+            }
+        case Keypoint():
+            return {
+                "kind": "keypoint",
+                "id": value.id,
+                "item_id": value.item_id,
+                "title": value.title,
+                **classification_fields(value.classification),
+                "declassified": value.declassified,
+            }
+        case Derivation():
+            return {
+                "kind": "derived_from",
+                "child_id": value.child_id,
+                "parent_id": value.parent_id,
+                "basis": value.case.value,
+                "keypoint_ids": list(value.keypoint_ids),
+            }
+        case DecisionRecord():
+            return {
+                "kind": "record",
+                "id": value.id,
+                "item_id": value.item_id,
+                "record_kind": value.kind.value,
+                "handler_id": value.handler_id,
+                "official_id": value.official_id,
+                "decided_on": value.decided_on.isoformat(),
+                "recorded_at": timestamp(value.recorded_at),
+                "status": value.status.value,
+                **classification_fields(value.classification),
+                "scope": _scope(value.scope),
+                "bases": [
+                    {
+                        "kind": c.kind,
+                        "ref_id": c.ref_id,
+                        "title": c.title,
+                        "document_number": c.document_number,
+                        "marking": c.marking,
+                    }
+                    for c in value.bases
+                ],
+                "summary": value.summary,
+                "articles": list(value.articles),
+            }
+
+
+def link(kind: str, source: str, target: str) -> dict[str, Any]:
+    """An edge without properties: contains_keypoint, classified_under, process_item_of."""
+    return {"kind": kind, "from": source, "to": target}
+
+
+LINKS = ("contains_keypoint", "classified_under", "process_item_of")
+
+
+def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
+    """The value of one line; an edge without properties comes back as (kind, from, to)."""
+    kind = line.get("kind")
+    try:
+        match kind:
+            case "organisation":
+                authority = line["authority"]
+                return Organisation(
+                    line["id"], line["name"], Level(authority) if authority else None
+                )
+            case "person":
+                return Person(line["id"], line["name"], line["organisation_id"])
+            case "scope_rule":
+                return ScopeRule(
+                    line["id"],
+                    line["title"],
+                    line["document"],
+                    Level(line["level"]),
+                    line["years"],
+                    bool(line["long_term"]),
+                    line["issuer"],
+                )
+            case "item":
+                limit = line["scope_limit"]
+                return Item(
+                    id=line["id"],
+                    kind=ItemKind(line["item_kind"]),
+                    title=line["title"],
+                    document_number=line["document_number"],
+                    organisation_id=line["organisation_id"],
+                    issued_on=date.fromisoformat(line["issued_on"]),
+                    status=ItemStatus(line["status"]),
+                    classification=classification_from(line),
+                    scope=_scope_from(line["scope"]),
+                    scope_limit=_scope_from(limit) if limit is not None else None,
+                )
+            case "keypoint":
+                classification = classification_from(line)
+                if classification is None:
+                    raise InvalidValue("level", "密点必须有密级。")
+                return Keypoint(
+                    line["id"], line["item_id"], line["title"], classification, line["declassified"]
+                )
+            case "derived_from":
+                return Derivation(
+                    line["child_id"],
+                    line["parent_id"],
+                    BasisCase(line["basis"]),
+                    tuple(line["keypoint_ids"]),
+                )
+            case "record":
+                return DecisionRecord(
+                    id=line["id"],
+                    item_id=line["item_id"],
+                    kind=RecordKind(line["record_kind"]),
+                    handler_id=line["handler_id"],
+                    official_id=line["official_id"],
+                    decided_on=date.fromisoformat(line["decided_on"]),
+                    recorded_at=datetime.fromisoformat(line["recorded_at"]),
+                    status=ItemStatus(line["status"]),
+                    classification=classification_from(line),
+                    scope=_scope_from(line["scope"]),
+                    bases=tuple(BasisCitation(**c) for c in line["bases"]),
+                    summary=line["summary"],
+                    articles=tuple(line["articles"]),
+                )
+            case _ if kind in LINKS:
+                return (str(kind), str(line["from"]), str(line["to"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidValue(str(kind), f"「{kind}」行的内容无效：{error!s}") from error
+    raise InvalidValue("kind", f"未知的行类型「{kind}」。")
+
+
+def dumps(line: Mapping[str, Any]) -> str:
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,174 @@
+"""Moving a whole graph between stores: `lineage export` and `lineage import`.
+
+Export reads one consistent snapshot (one read transaction) and streams it out by pages of
+items, so memory stays flat however large the graph. Import writes batches of lines, each in
+one transaction, into an empty store; every line is checked as it would be by the API's store
+(duplicate ids, unknown references, cycles), and a refused line names its line number.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+
+from graph.errors import InvalidValue, LineageError
+from graph.model import (
+    DecisionRecord,
+    Derivation,
+    Item,
+    Keypoint,
+    Organisation,
+    Person,
+    ScopeRule,
+)
+from graph.store import exchange
+from graph.store.base import GraphReader, GraphStore, GraphWriter, ItemQuery
+from service.usecases import now
+
+PAGE = 1000
+
+
+def export_graph(
+    store: GraphStore, write: Callable[[str], object], page: int = PAGE
+) -> Counter[str]:
+    """Writes the whole graph as JSON Lines through `write` (one call a line, newline
+    included); returns how many lines of each kind."""
+
+    def work(tx: GraphReader) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for line in _lines(tx, page):
+            counts[str(line["kind"])] += 1
+            write(exchange.dumps(line) + "\n")
+        return counts
+
+    return store.read(work)
+
+
+def _item_pages(tx: GraphReader, page: int) -> Iterator[list[Item]]:
+    after: str | None = None
+    while True:
+        items = tx.find_items(ItemQuery(after=after, limit=page))
+        if not items:
+            return
+        yield items
+        after = items[-1].id
+
+
+def _lines(tx: GraphReader, page: int) -> Iterator[dict[str, object]]:
+    yield exchange.header(now())
+    for organisation in tx.all_organisations():
+        yield exchange.encode(organisation)
+    for person in tx.all_persons():
+        yield exchange.encode(person)
+    for rule in tx.all_scope_rules():
+        yield exchange.encode(rule)
+    for items in _item_pages(tx, page):
+        for item in items:
+            yield exchange.encode(item)
+    # Edges and records only once every node is out, so an import never meets a dangling id.
+    for items in _item_pages(tx, page):
+        ids = [i.id for i in items]
+        for keypoint in tx.keypoints_of(ids):
+            yield exchange.encode(keypoint)
+    for items in _item_pages(tx, page):
+        ids = [i.id for i in items]
+        for edge in tx.parents(ids):
+            yield exchange.encode(edge)
+        for item_id, keypoint_ids in tx.contained_keypoints(ids).items():
+            for keypoint_id in keypoint_ids:
+                yield exchange.link("contains_keypoint", item_id, keypoint_id)
+        for item_id, rule_id in tx.scope_rule_links(ids):
+            yield exchange.link("classified_under", item_id, rule_id)
+        for item_id, main_id in tx.process_links(ids):
+            yield exchange.link("process_item_of", item_id, main_id)
+        for record in tx.records_of(ids):
+            yield exchange.encode(record)
+
+
+class ImportRefused(LineageError):
+    """A line of the input could not be imported; earlier batches stay written."""
+
+    def __init__(self, line_number: int, reason: LineageError) -> None:
+        super().__init__(f"第 {line_number} 行：{reason.message}", reason.articles)
+        self.line_number = line_number
+        self.reason = reason
+
+
+def import_graph(store: GraphStore, lines: Iterable[str], batch: int = PAGE) -> Counter[str]:
+    """Imports JSON Lines into an empty store; returns how many lines of each kind."""
+    if not store.read(_is_empty):
+        raise InvalidValue("store", "导入目标须为空存储：请导入到新的数据库。")
+    counts: Counter[str] = Counter()
+    numbered = enumerate(lines, start=1)
+    first = next(numbered, None)
+    if first is None:
+        raise InvalidValue("header", "导入文件为空。")
+    exchange.check_header(_parse(first[0], first[1]))
+    pending: list[tuple[int, dict[str, object]]] = []
+    for number, text in numbered:
+        if not text.strip():
+            continue
+        pending.append((number, _parse(number, text)))
+        if len(pending) >= batch:
+            _write_batch(store, pending, counts)
+            pending = []
+    if pending:
+        _write_batch(store, pending, counts)
+    return counts
+
+
+def _is_empty(tx: GraphReader) -> bool:
+    return not tx.all_organisations() and not tx.find_items(ItemQuery(limit=1))
+
+
+def _parse(number: int, text: str) -> dict[str, object]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ImportRefused(
+            number, InvalidValue("line", f"不是有效的 JSON：{error.msg}")
+        ) from error
+    if not isinstance(value, dict):
+        raise ImportRefused(number, InvalidValue("line", "每行应为一个 JSON 对象。"))
+    return value
+
+
+def _write_batch(
+    store: GraphStore, batch: list[tuple[int, dict[str, object]]], counts: Counter[str]
+) -> None:
+    def work(tx: GraphWriter) -> Counter[str]:
+        written: Counter[str] = Counter()
+        for number, line in batch:
+            try:
+                _add(tx, exchange.decode(line))
+            except LineageError as error:
+                raise ImportRefused(number, error) from error
+            written[str(line["kind"])] += 1
+        return written
+
+    counts.update(store.write(work))
+
+
+def _add(tx: GraphWriter, value: object) -> None:
+    match value:
+        case Organisation():
+            tx.add_organisation(value)
+        case Person():
+            tx.add_person(value)
+        case ScopeRule():
+            tx.add_scope_rule(value)
+        case Item():
+            tx.add_item(value)
+        case Keypoint():
+            tx.add_keypoint(value)
+        case Derivation():
+            tx.add_derivations([value])
+        case DecisionRecord():
+            tx.add_record(value)
+        case ("contains_keypoint", item_id, keypoint_id):
+            tx.add_contained_keypoints(str(item_id), [str(keypoint_id)])
+        case ("classified_under", item_id, rule_id):
+            tx.add_classified_under(str(item_id), [str(rule_id)])
+        case ("process_item_of", item_id, main_id):
+            tx.add_process_item_of(str(item_id), str(main_id))
