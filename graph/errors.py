@@ -55,6 +55,10 @@ class CycleRefused(RuleViolation):
         self.parent = parent
 
 
+class StoreUnavailable(LineageError):
+    """The store cannot be reached or refuses the credentials."""
+
+
 class StoreVersionError(LineageError):
     """The store was written by a newer version of this service."""
 

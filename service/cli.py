@@ -16,7 +16,7 @@ from graph.errors import LineageError
 from graph.store.base import GraphStore
 from service.api.schema import schema
 from service.app import create_app
-from service.composition import open_store
+from service.composition import open_store, redacted
 from service.config import Settings
 from service.demo import load_demo
 from service.transfer import export_graph, import_graph
@@ -58,9 +58,9 @@ def _load_demo(url: str) -> None:
     finally:
         store.close()
     if written:
-        typer.echo(f"演示数据已载入 {url}：新写入 {written} 项。")
+        typer.echo(f"演示数据已载入 {redacted(url)}：新写入 {written} 项。")
     else:
-        typer.echo(f"演示数据已在 {url} 中，未重复写入。")
+        typer.echo(f"演示数据已在 {redacted(url)} 中，未重复写入。")
 
 
 @app.command()
@@ -78,9 +78,8 @@ def serve(
         application = create_app(settings)
     except LineageError as error:
         raise typer.BadParameter(error.message) from error
-    typer.echo(
-        f"血缘服务：http://{settings.host}:{settings.port}/graphql （存储：{settings.store}）"
-    )
+    url = f"http://{settings.host}:{settings.port}/graphql"
+    typer.echo(f"血缘服务：{url} （存储：{redacted(settings.store)}）")
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
 
 
@@ -135,7 +134,7 @@ def import_(
         raise typer.BadParameter(error.message) from error
     finally:
         opened.close()
-    typer.echo(f"已导入 {settings.store}：{_counts(counts)}")
+    typer.echo(f"已导入 {redacted(settings.store)}：{_counts(counts)}")
 
 
 def _open(url: str) -> GraphStore:

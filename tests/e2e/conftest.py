@@ -9,10 +9,11 @@ from typing import Any, Protocol
 import pytest
 from starlette.testclient import TestClient
 
-from graph.store.sqlite import SqliteStore
 from service.app import create_app
+from service.composition import open_store
 from service.config import Settings
 from service.demo import load_demo
+from tests.bolt import BoltServer
 
 
 class Gql(Protocol):
@@ -31,9 +32,13 @@ def _client_gql(client: TestClient) -> Gql:
     return gql
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'lineage.db'}"
+@pytest.fixture(params=["sqlite", "bolt"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store of each kind: a SQLite file, and a database on the session's Bolt server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'lineage.db'}"
+    server: BoltServer = request.getfixturevalue("bolt_server")
+    return server.new_database()
 
 
 @pytest.fixture
@@ -45,7 +50,7 @@ def client(db_url: str) -> Iterator[TestClient]:
 
 @pytest.fixture
 def demo_client(db_url: str) -> Iterator[TestClient]:
-    store = SqliteStore(db_url.removeprefix("sqlite:///"))
+    store = open_store(db_url)
     load_demo(store)
     store.close()
     with TestClient(create_app(Settings(store=db_url))) as test_client:

@@ -22,7 +22,9 @@ from typer.testing import CliRunner
 from service.app import create_app
 from service.cli import app as cli
 from service.cli import schema_text
+from service.composition import open_store
 from service.config import Settings
+from service.transfer import export_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 LINEAGE_SCRIPT = Path(sys.executable).with_name("lineage")
@@ -48,9 +50,9 @@ def wait_until_up(url: str, deadline: float = 30.0) -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """uvicorn serving the app on a free loopback port, in this process."""
-    url = f"sqlite:///{tmp_path / 'served.db'}"
+def server(db_url: str) -> Iterator[str]:
+    """uvicorn serving the app on a free loopback port, in this process, on each store."""
+    url = db_url
     result = CliRunner().invoke(cli, ["demo", "--store", url])
     assert result.exit_code == 0, result.output
     port = free_port()
@@ -87,9 +89,9 @@ def test_uvicorn_serves_graphql_on_a_free_port(server: str) -> None:
     assert "graphiql" in graphiql.text.lower()
 
 
-def test_console_script_serves_demo_and_prints_the_url(tmp_path: Path) -> None:
+def test_console_script_serves_demo_and_prints_the_url(db_url: str) -> None:
     port = free_port()
-    env = {**os.environ, "LINEAGE_STORE": f"sqlite:///{tmp_path / 'cli.db'}"}
+    env = {**os.environ, "LINEAGE_STORE": db_url}
     process = subprocess.Popen(
         [str(LINEAGE_SCRIPT), "serve", "--demo", "--port", str(port)],
         env=env,
@@ -109,29 +111,31 @@ def test_console_script_serves_demo_and_prints_the_url(tmp_path: Path) -> None:
         process.terminate()
         output, _ = process.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/graphql" in output
+    if "@" in db_url:  # the store's password stays out of the output
+        assert "lineage-test-password" not in output
 
 
-def test_demo_twice_duplicates_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'twice.db'}"
+def test_demo_twice_duplicates_nothing(db_url: str) -> None:
     runner = CliRunner()
-    first = runner.invoke(cli, ["demo", "--store", url])
+    first = runner.invoke(cli, ["demo", "--store", db_url])
     assert first.exit_code == 0, first.output
     assert "新写入 34 项" in first.output
-    second = runner.invoke(cli, ["demo", "--store", url])
+    second = runner.invoke(cli, ["demo", "--store", db_url])
     assert second.exit_code == 0, second.output
     assert "未重复写入" in second.output
-    with sqlite3.connect(tmp_path / "twice.db") as db:
-        counts = {
-            table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
-            for table in ("items", "keypoints", "records", "derived_from", "persons")
-        }
-    assert counts == {
-        "items": 17,
-        "keypoints": 4,
-        "records": 17,
+    lines: list[str] = []
+    store = open_store(db_url)
+    try:
+        counts = export_graph(store, lines.append)
+    finally:
+        store.close()
+    assert {kind: counts[kind] for kind in ("item", "keypoint", "record", "derived_from")} == {
+        "item": 17,
+        "keypoint": 4,
+        "record": 17,
         "derived_from": 14,
-        "persons": 10,
     }
+    assert counts["person"] == 10
 
 
 def test_schema_file_matches_the_code() -> None:

@@ -1,0 +1,534 @@
+"""The scale-out store: the graph in Neo4j, over the official driver and the Bolt protocol.
+
+One driver per store, opened once per process (the app's lifespan) and closed with it. Work
+runs in managed transactions (`execute_read` / `execute_write`): the driver may call a
+transaction function again after a transient failure, so everything a function does happens
+inside its transaction. Every value is a `$parameter`; labels and relationship types come
+only from the constants of this module. Traversal asks for the edges of a whole frontier at
+once (`UNWIND $ids`), never for paths.
+
+The same Cypher runs on Neo4j 5 and on ArcadeDB's Bolt server (used by the tests, since no
+Neo4j can run there); the schema statements differ and live in `Dialect`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from neo4j import Driver, GraphDatabase, ManagedTransaction
+from neo4j.exceptions import AuthError, ServiceUnavailable
+
+from graph.errors import CycleRefused, DuplicateId, InvalidValue, StoreUnavailable, UnknownId
+from graph.model import (
+    BasisCase,
+    DecisionRecord,
+    Derivation,
+    Item,
+    ItemKind,
+    ItemStatus,
+    Keypoint,
+    KnowledgeScope,
+    Level,
+    Organisation,
+    Person,
+    RecordKind,
+    ScopeRule,
+)
+from graph.store.base import GraphReader, GraphWriter, ItemQuery
+from graph.store.codec import (
+    citations_from,
+    citations_json,
+    classification_fields,
+    classification_from,
+    limit_of,
+    scope_json,
+    scope_of,
+    timestamp,
+)
+from graph.traversal import is_ancestor
+
+T = TypeVar("T")
+
+# The allow-list of labels, by the kind names of graph.errors.
+LABELS = {
+    "organisation": "Organisation",
+    "person": "Person",
+    "item": "Item",
+    "keypoint": "Keypoint",
+    "scope_rule": "ScopeRule",
+    "record": "Record",
+}
+INDEXED = (
+    ("Item", "organisation_id"),
+    ("Item", "status"),
+    ("Item", "level"),
+    ("Keypoint", "item_id"),
+    ("Record", "item_id"),
+    ("Person", "organisation_id"),
+)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The schema statements of one engine; everything else is shared Cypher."""
+
+    name: str
+    statements: tuple[str, ...]
+
+
+def neo4j_dialect() -> Dialect:
+    statements = [
+        f"CREATE CONSTRAINT {label.lower()}_id IF NOT EXISTS FOR (n:{label}) REQUIRE n.id IS UNIQUE"
+        for label in LABELS.values()
+    ]
+    statements += [
+        f"CREATE INDEX {label.lower()}_{field} IF NOT EXISTS FOR (n:{label}) ON (n.{field})"
+        for label, field in INDEXED
+    ]
+    return Dialect("neo4j", tuple(statements))
+
+
+class _Fields(dict[str, Any]):
+    """Node properties; Neo4j does not store nulls, so an absent property reads as None."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+class Neo4jStore:
+    """A GraphStore on a Neo4j database (or any server that speaks Bolt and this Cypher)."""
+
+    def __init__(
+        self,
+        uri: str,
+        auth: tuple[str, str] | None,
+        database: str | None = None,
+        dialect: Dialect | None = None,
+    ) -> None:
+        self._driver: Driver = GraphDatabase.driver(uri, auth=auth)
+        self._database = database
+        try:
+            self._driver.verify_connectivity()
+            self.dialect = dialect or neo4j_dialect()
+            with self._driver.session(database=self._database) as session:
+                for statement in self.dialect.statements:
+                    session.run(statement).consume()
+        except (ServiceUnavailable, AuthError) as error:
+            self._driver.close()
+            raise StoreUnavailable(f"无法连接图数据库 {uri}：{error}") from error
+        except BaseException:
+            self._driver.close()
+            raise
+
+    def read(self, work: Callable[[GraphReader], T]) -> T:
+        with self._driver.session(database=self._database) as session:
+            return session.execute_read(lambda tx: work(_Neo4jTx(tx)))
+
+    def write(self, work: Callable[[GraphWriter], T]) -> T:
+        with self._driver.session(database=self._database) as session:
+            return session.execute_write(lambda tx: work(_Neo4jTx(tx)))
+
+    def close(self) -> None:
+        self._driver.close()
+
+
+class _Neo4jTx:
+    """One managed transaction's reads and writes; see graph.store.base for the semantics."""
+
+    def __init__(self, tx: ManagedTransaction) -> None:
+        self._tx = tx
+
+    def _data(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        return [record.data() for record in self._tx.run(query, params)]
+
+    def _nodes(self, label: str, ids: Iterable[str]) -> list[_Fields]:
+        rows = self._data(
+            f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n {{.*}} AS n",
+            ids=list(dict.fromkeys(ids)),
+        )
+        return [_Fields(row["n"]) for row in rows]
+
+    def _all(self, label: str) -> list[_Fields]:
+        rows = self._data(f"MATCH (n:{label}) RETURN n {{.*}} AS n ORDER BY n.id")
+        return [_Fields(row["n"]) for row in rows]
+
+    def _found(self, kind: str, ids: Iterable[str]) -> set[str]:
+        rows = self._data(
+            f"MATCH (n:{LABELS[kind]}) WHERE n.id IN $ids RETURN n.id AS id",
+            ids=list(dict.fromkeys(ids)),
+        )
+        return {row["id"] for row in rows}
+
+    def _require(self, kind: str, ids: Iterable[str]) -> None:
+        wanted = list(dict.fromkeys(ids))
+        found = self._found(kind, wanted) if wanted else set()
+        for id in wanted:
+            if id not in found:
+                raise UnknownId(kind, id)
+
+    def _require_scope(self, scope: KnowledgeScope) -> None:
+        self._require("person", sorted(scope.persons))
+        self._require("organisation", sorted(scope.organisations))
+
+    def _refuse_duplicate(self, kind: str, id: str) -> None:
+        if self._found(kind, [id]):
+            raise DuplicateId(kind, id)
+
+    def _create(self, kind: str, properties: dict[str, Any]) -> None:
+        present = {key: value for key, value in properties.items() if value is not None}
+        self._tx.run(f"CREATE (n:{LABELS[kind]}) SET n = $props", props=present).consume()
+
+    # Reads
+
+    def organisation(self, id: str) -> Organisation | None:
+        return self.organisations([id]).get(id)
+
+    def organisations(self, ids: Iterable[str]) -> dict[str, Organisation]:
+        return {n["id"]: _organisation(n) for n in self._nodes("Organisation", ids)}
+
+    def persons(self, ids: Iterable[str]) -> dict[str, Person]:
+        return {n["id"]: _person(n) for n in self._nodes("Person", ids)}
+
+    def items(self, ids: Iterable[str]) -> dict[str, Item]:
+        return {n["id"]: _item(n) for n in self._nodes("Item", ids)}
+
+    def find_items(self, query: ItemQuery) -> list[Item]:
+        rows = self._data(
+            "MATCH (n:Item) "
+            "WHERE ($organisation IS NULL OR n.organisation_id = $organisation) "
+            "AND ($level IS NULL OR n.level = $level) "
+            "AND ($status IS NULL OR n.status = $status) "
+            "AND ($kind IS NULL OR n.kind = $kind) "
+            "AND ($after IS NULL OR n.id > $after) "
+            "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit",
+            organisation=query.organisation_id,
+            level=query.level.value if query.level else None,
+            status=query.status.value if query.status else None,
+            kind=query.kind.value if query.kind else None,
+            after=query.after,
+            limit=query.limit,
+        )
+        return [_item(_Fields(row["n"])) for row in rows]
+
+    def keypoints(self, ids: Iterable[str]) -> dict[str, Keypoint]:
+        return {n["id"]: _keypoint(n) for n in self._nodes("Keypoint", ids)}
+
+    def keypoints_defined_by(self, item_id: str) -> list[Keypoint]:
+        return self.keypoints_of([item_id])
+
+    def contained_keypoints(self, item_ids: Iterable[str]) -> dict[str, list[str]]:
+        rows = self._data(
+            "MATCH (i:Item)-[:CONTAINS_KEYPOINT]->(k:Keypoint) WHERE i.id IN $ids "
+            "RETURN i.id AS item, k.id AS keypoint ORDER BY item, keypoint",
+            ids=list(dict.fromkeys(item_ids)),
+        )
+        out: dict[str, list[str]] = {}
+        for row in rows:
+            out.setdefault(row["item"], []).append(row["keypoint"])
+        return out
+
+    def scope_rules(self, ids: Iterable[str]) -> dict[str, ScopeRule]:
+        return {n["id"]: _scope_rule(n) for n in self._nodes("ScopeRule", ids)}
+
+    def classified_under(self, item_id: str) -> list[str]:
+        return [rule for _, rule in self.scope_rule_links([item_id])]
+
+    def parents(self, child_ids: Iterable[str]) -> list[Derivation]:
+        rows = self._data(
+            "MATCH (c:Item)-[r:DERIVED_FROM]->(p:Item) WHERE c.id IN $ids "
+            "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
+            "ORDER BY child, parent",
+            ids=list(dict.fromkeys(child_ids)),
+        )
+        return [_derivation(row) for row in rows]
+
+    def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
+        rows = self._data(
+            "MATCH (c:Item)-[r:DERIVED_FROM]->(p:Item) WHERE p.id IN $ids "
+            "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
+            "ORDER BY parent, child",
+            ids=list(dict.fromkeys(parent_ids)),
+        )
+        return [_derivation(row) for row in rows]
+
+    def main_item_of(self, item_id: str) -> str | None:
+        links = self.process_links([item_id])
+        return links[0][1] if links else None
+
+    def process_items_of(self, item_id: str) -> list[str]:
+        rows = self._data(
+            "MATCH (d:Item)-[:PROCESS_ITEM_OF]->(m:Item {id: $id}) RETURN d.id AS id ORDER BY id",
+            id=item_id,
+        )
+        return [row["id"] for row in rows]
+
+    def records(self, item_id: str) -> list[DecisionRecord]:
+        return self.records_of([item_id])
+
+    def all_organisations(self) -> list[Organisation]:
+        return [_organisation(n) for n in self._all("Organisation")]
+
+    def all_persons(self) -> list[Person]:
+        return [_person(n) for n in self._all("Person")]
+
+    def all_scope_rules(self) -> list[ScopeRule]:
+        return [_scope_rule(n) for n in self._all("ScopeRule")]
+
+    def keypoints_of(self, item_ids: Iterable[str]) -> list[Keypoint]:
+        rows = self._data(
+            "MATCH (k:Keypoint) WHERE k.item_id IN $ids RETURN k {.*} AS k ORDER BY k.id",
+            ids=list(dict.fromkeys(item_ids)),
+        )
+        return [_keypoint(_Fields(row["k"])) for row in rows]
+
+    def scope_rule_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
+        rows = self._data(
+            "MATCH (i:Item)-[:CLASSIFIED_UNDER]->(r:ScopeRule) WHERE i.id IN $ids "
+            "RETURN i.id AS item, r.id AS rule ORDER BY item, rule",
+            ids=list(dict.fromkeys(item_ids)),
+        )
+        return [(row["item"], row["rule"]) for row in rows]
+
+    def process_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
+        rows = self._data(
+            "MATCH (d:Item)-[:PROCESS_ITEM_OF]->(m:Item) WHERE d.id IN $ids "
+            "RETURN d.id AS item, m.id AS main ORDER BY item",
+            ids=list(dict.fromkeys(item_ids)),
+        )
+        return [(row["item"], row["main"]) for row in rows]
+
+    def records_of(self, item_ids: Iterable[str]) -> list[DecisionRecord]:
+        rows = self._data(
+            "MATCH (r:Record) WHERE r.item_id IN $ids RETURN r {.*} AS r "
+            "ORDER BY r.item_id, r.recorded_at, r.id",
+            ids=list(dict.fromkeys(item_ids)),
+        )
+        return [_record(_Fields(row["r"])) for row in rows]
+
+    # Writes
+
+    def add_organisation(self, organisation: Organisation) -> None:
+        self._refuse_duplicate("organisation", organisation.id)
+        self._create(
+            "organisation",
+            {
+                "id": organisation.id,
+                "name": organisation.name,
+                "authority": organisation.authority.value if organisation.authority else None,
+            },
+        )
+
+    def add_person(self, person: Person) -> None:
+        self._refuse_duplicate("person", person.id)
+        self._require("organisation", [person.organisation_id])
+        self._create(
+            "person",
+            {"id": person.id, "name": person.name, "organisation_id": person.organisation_id},
+        )
+
+    def add_item(self, item: Item) -> None:
+        self._refuse_duplicate("item", item.id)
+        self._require("organisation", [item.organisation_id])
+        self._require_scope(item.scope)
+        if item.scope_limit is not None:
+            self._require_scope(item.scope_limit)
+        self._create(
+            "item",
+            {
+                "id": item.id,
+                "kind": item.kind.value,
+                "title": item.title,
+                "document_number": item.document_number,
+                "organisation_id": item.organisation_id,
+                "issued_on": item.issued_on.isoformat(),
+                "status": item.status.value,
+                **classification_fields(item.classification),
+                "scope": scope_json(item.scope),
+                "scope_limit": None if item.scope_limit is None else scope_json(item.scope_limit),
+            },
+        )
+
+    def add_keypoint(self, keypoint: Keypoint) -> None:
+        self._refuse_duplicate("keypoint", keypoint.id)
+        self._require("item", [keypoint.item_id])
+        self._create(
+            "keypoint",
+            {
+                "id": keypoint.id,
+                "item_id": keypoint.item_id,
+                "title": keypoint.title,
+                **classification_fields(keypoint.classification),
+                "declassified": keypoint.declassified,
+            },
+        )
+
+    def add_scope_rule(self, rule: ScopeRule) -> None:
+        self._refuse_duplicate("scope_rule", rule.id)
+        self._create(
+            "scope_rule",
+            {
+                "id": rule.id,
+                "title": rule.title,
+                "document": rule.document,
+                "level": rule.level.value,
+                "years": rule.years,
+                "long_term": rule.long_term,
+                "issuer": rule.issuer,
+            },
+        )
+
+    def add_derivations(self, derivations: Sequence[Derivation]) -> None:
+        for edge in derivations:
+            if edge.child_id == edge.parent_id:
+                raise CycleRefused(edge.child_id, edge.parent_id)
+            self._require("item", [edge.child_id, edge.parent_id])
+            self._require("keypoint", edge.keypoint_ids)
+            if any(e.parent_id == edge.parent_id for e in self.parents([edge.child_id])):
+                raise DuplicateId("derivation", f"{edge.child_id} -> {edge.parent_id}")
+            # Only an item that already has descendants can close a cycle.
+            if self.children([edge.child_id]) and is_ancestor(
+                edge.child_id, [edge.parent_id], self.parents
+            ):
+                raise CycleRefused(edge.child_id, edge.parent_id)
+            self._tx.run(
+                "MATCH (c:Item {id: $child}), (p:Item {id: $parent}) "
+                "CREATE (c)-[:DERIVED_FROM {basis: $basis, keypoint_ids: $keypoints}]->(p)",
+                child=edge.child_id,
+                parent=edge.parent_id,
+                basis=edge.case.value,
+                keypoints=json.dumps(list(edge.keypoint_ids)),
+            ).consume()
+
+    def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(keypoint_ids))
+        self._require("item", [item_id])
+        self._require("keypoint", ids)
+        known = set(self.contained_keypoints([item_id]).get(item_id, []))
+        fresh = [k for k in ids if k not in known]
+        if fresh:
+            self._tx.run(
+                "MATCH (i:Item {id: $item}) UNWIND $keypoints AS keypoint "
+                "MATCH (k:Keypoint {id: keypoint}) CREATE (i)-[:CONTAINS_KEYPOINT]->(k)",
+                item=item_id,
+                keypoints=fresh,
+            ).consume()
+
+    def add_classified_under(self, item_id: str, rule_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(rule_ids))
+        self._require("item", [item_id])
+        self._require("scope_rule", ids)
+        known = set(self.classified_under(item_id))
+        fresh = [r for r in ids if r not in known]
+        if fresh:
+            self._tx.run(
+                "MATCH (i:Item {id: $item}) UNWIND $rules AS rule "
+                "MATCH (r:ScopeRule {id: rule}) CREATE (i)-[:CLASSIFIED_UNDER]->(r)",
+                item=item_id,
+                rules=fresh,
+            ).consume()
+
+    def add_process_item_of(self, item_id: str, main_id: str) -> None:
+        if item_id == main_id:
+            raise InvalidValue("processItemOf", f"事项「{item_id}」不能是其自身的过程稿。")
+        self._require("item", [item_id, main_id])
+        if self.main_item_of(item_id) is not None:
+            raise DuplicateId("process_item_of", item_id)
+        self._tx.run(
+            "MATCH (d:Item {id: $item}), (m:Item {id: $main}) CREATE (d)-[:PROCESS_ITEM_OF]->(m)",
+            item=item_id,
+            main=main_id,
+        ).consume()
+
+    def add_record(self, record: DecisionRecord) -> None:
+        self._refuse_duplicate("record", record.id)
+        self._require("item", [record.item_id])
+        self._require("person", [record.handler_id, record.official_id])
+        self._require_scope(record.scope)
+        self._create(
+            "record",
+            {
+                "id": record.id,
+                "item_id": record.item_id,
+                "kind": record.kind.value,
+                "handler_id": record.handler_id,
+                "official_id": record.official_id,
+                "decided_on": record.decided_on.isoformat(),
+                "recorded_at": timestamp(record.recorded_at),
+                "status": record.status.value,
+                **classification_fields(record.classification),
+                "scope": scope_json(record.scope),
+                "bases": citations_json(record.bases),
+                "summary": record.summary,
+                "articles": json.dumps(list(record.articles)),
+            },
+        )
+
+
+def _organisation(n: _Fields) -> Organisation:
+    return Organisation(n["id"], n["name"], Level(n["authority"]) if n["authority"] else None)
+
+
+def _person(n: _Fields) -> Person:
+    return Person(n["id"], n["name"], n["organisation_id"])
+
+
+def _scope_rule(n: _Fields) -> ScopeRule:
+    return ScopeRule(
+        n["id"],
+        n["title"],
+        n["document"],
+        Level(n["level"]),
+        n["years"],
+        bool(n["long_term"]),
+        n["issuer"] or "",
+    )
+
+
+def _item(n: _Fields) -> Item:
+    return Item(
+        id=n["id"],
+        kind=ItemKind(n["kind"]),
+        title=n["title"],
+        document_number=n["document_number"] or "",
+        organisation_id=n["organisation_id"],
+        issued_on=date.fromisoformat(n["issued_on"]),
+        status=ItemStatus(n["status"]),
+        classification=classification_from(n),
+        scope=scope_of(n["scope"]),
+        scope_limit=limit_of(n["scope_limit"]),
+    )
+
+
+def _keypoint(n: _Fields) -> Keypoint:
+    classification = classification_from(n)
+    if classification is None:
+        raise ValueError(f"keypoint {n['id']} has no level")
+    return Keypoint(n["id"], n["item_id"], n["title"], classification, bool(n["declassified"]))
+
+
+def _derivation(row: dict[str, Any]) -> Derivation:
+    return Derivation(
+        row["child"], row["parent"], BasisCase(row["basis"]), tuple(json.loads(row["keypoints"]))
+    )
+
+
+def _record(n: _Fields) -> DecisionRecord:
+    return DecisionRecord(
+        id=n["id"],
+        item_id=n["item_id"],
+        kind=RecordKind(n["kind"]),
+        handler_id=n["handler_id"],
+        official_id=n["official_id"],
+        decided_on=date.fromisoformat(n["decided_on"]),
+        recorded_at=datetime.fromisoformat(n["recorded_at"]),
+        status=ItemStatus(n["status"]),
+        classification=classification_from(n),
+        scope=scope_of(n["scope"]),
+        bases=citations_from(n["bases"]),
+        summary=n["summary"],
+        articles=tuple(json.loads(n["articles"])),
+    )
