@@ -137,20 +137,64 @@ def _parse(number: int, text: str) -> dict[str, object]:
 def _write_batch(
     store: GraphStore, batch: list[tuple[int, dict[str, object]]], counts: Counter[str]
 ) -> None:
-    def work(tx: GraphWriter) -> Counter[str]:
+    """Writes a batch with one batched call per run of same-kind lines. When that is refused,
+    the batch is tried again line by line in a new transaction, to name the line at fault;
+    either way a refused batch leaves nothing behind."""
+
+    def batched(tx: GraphWriter) -> Counter[str]:
+        written: Counter[str] = Counter()
+        for kind, run in _runs(batch):
+            _add(tx, [exchange.decode(line) for _, line in run])
+            written[kind] += len(run)
+        return written
+
+    def singly(tx: GraphWriter) -> Counter[str]:
         written: Counter[str] = Counter()
         for number, line in batch:
             try:
-                _add(tx, exchange.decode(line))
+                _add(tx, [exchange.decode(line)])
             except LineageError as error:
                 raise ImportRefused(number, error) from error
             written[str(line["kind"])] += 1
         return written
 
-    counts.update(store.write(work))
+    try:
+        counts.update(store.write(batched))
+    except LineageError:
+        counts.update(store.write(singly))
 
 
-def _add(tx: GraphWriter, value: object) -> None:
+def _runs(
+    batch: list[tuple[int, dict[str, object]]],
+) -> Iterator[tuple[str, list[tuple[int, dict[str, object]]]]]:
+    """Consecutive lines of one kind, written together with one batched call."""
+    run: list[tuple[int, dict[str, object]]] = []
+    for entry in batch:
+        if run and entry[1]["kind"] != run[0][1]["kind"]:
+            yield str(run[0][1]["kind"]), run
+            run = []
+        run.append(entry)
+    if run:
+        yield str(run[0][1]["kind"]), run
+
+
+def _add(tx: GraphWriter, values: list[object]) -> None:
+    first = values[0]
+    match first:
+        case Item():
+            tx.add_items([v for v in values if isinstance(v, Item)])
+        case Keypoint():
+            tx.add_keypoints([v for v in values if isinstance(v, Keypoint)])
+        case Derivation():
+            tx.add_derivations([v for v in values if isinstance(v, Derivation)])
+        case DecisionRecord():
+            tx.add_records([v for v in values if isinstance(v, DecisionRecord)])
+        case _:
+            for value in values:
+                _add_one(tx, value)
+
+
+def _add_one(tx: GraphWriter, value: object) -> None:
     match value:
         case Organisation():
             tx.add_organisation(value)
@@ -158,14 +202,6 @@ def _add(tx: GraphWriter, value: object) -> None:
             tx.add_person(value)
         case ScopeRule():
             tx.add_scope_rule(value)
-        case Item():
-            tx.add_item(value)
-        case Keypoint():
-            tx.add_keypoint(value)
-        case Derivation():
-            tx.add_derivations([value])
-        case DecisionRecord():
-            tx.add_record(value)
         case ("contains_keypoint", item_id, keypoint_id):
             tx.add_contained_keypoints(str(item_id), [str(keypoint_id)])
         case ("classified_under", item_id, rule_id):

@@ -174,13 +174,21 @@ class _Neo4jTx:
         self._require("person", sorted(scope.persons))
         self._require("organisation", sorted(scope.organisations))
 
-    def _refuse_duplicate(self, kind: str, id: str) -> None:
-        if self._found(kind, [id]):
-            raise DuplicateId(kind, id)
+    def _refuse_duplicates(self, kind: str, ids: Sequence[str]) -> None:
+        """Refuses an id that exists already or repeats within `ids`."""
+        existing = self._found(kind, ids)
+        seen: set[str] = set()
+        for id in ids:
+            if id in existing or id in seen:
+                raise DuplicateId(kind, id)
+            seen.add(id)
 
-    def _create(self, kind: str, properties: dict[str, Any]) -> None:
-        present = {key: value for key, value in properties.items() if value is not None}
-        self._tx.run(f"CREATE (n:{LABELS[kind]}) SET n = $props", props=present).consume()
+    def _create(self, kind: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Creates the nodes of one kind in one statement; nulls are left out."""
+        present = [{k: v for k, v in row.items() if v is not None} for row in rows]
+        self._tx.run(
+            f"UNWIND $rows AS row CREATE (n:{LABELS[kind]}) SET n = row", rows=present
+        ).consume()
 
     # Reads
 
@@ -312,96 +320,137 @@ class _Neo4jTx:
     # Writes
 
     def add_organisation(self, organisation: Organisation) -> None:
-        self._refuse_duplicate("organisation", organisation.id)
+        self._refuse_duplicates("organisation", [organisation.id])
         self._create(
             "organisation",
-            {
-                "id": organisation.id,
-                "name": organisation.name,
-                "authority": organisation.authority.value if organisation.authority else None,
-            },
+            [
+                {
+                    "id": organisation.id,
+                    "name": organisation.name,
+                    "authority": organisation.authority.value if organisation.authority else None,
+                }
+            ],
         )
 
     def add_person(self, person: Person) -> None:
-        self._refuse_duplicate("person", person.id)
+        self._refuse_duplicates("person", [person.id])
         self._require("organisation", [person.organisation_id])
         self._create(
             "person",
-            {"id": person.id, "name": person.name, "organisation_id": person.organisation_id},
+            [{"id": person.id, "name": person.name, "organisation_id": person.organisation_id}],
         )
 
     def add_item(self, item: Item) -> None:
-        self._refuse_duplicate("item", item.id)
-        self._require("organisation", [item.organisation_id])
-        self._require_scope(item.scope)
-        if item.scope_limit is not None:
-            self._require_scope(item.scope_limit)
+        self.add_items([item])
+
+    def add_items(self, items: Sequence[Item]) -> None:
+        self._refuse_duplicates("item", [i.id for i in items])
+        self._require("organisation", [i.organisation_id for i in items])
+        scopes = [i.scope for i in items] + [i.scope_limit for i in items if i.scope_limit]
+        self._require("person", sorted({p for scope in scopes for p in scope.persons}))
+        self._require("organisation", sorted({o for scope in scopes for o in scope.organisations}))
         self._create(
             "item",
-            {
-                "id": item.id,
-                "kind": item.kind.value,
-                "title": item.title,
-                "document_number": item.document_number,
-                "organisation_id": item.organisation_id,
-                "issued_on": item.issued_on.isoformat(),
-                "status": item.status.value,
-                **classification_fields(item.classification),
-                "scope": scope_json(item.scope),
-                "scope_limit": None if item.scope_limit is None else scope_json(item.scope_limit),
-            },
+            [
+                {
+                    "id": item.id,
+                    "kind": item.kind.value,
+                    "title": item.title,
+                    "document_number": item.document_number,
+                    "organisation_id": item.organisation_id,
+                    "issued_on": item.issued_on.isoformat(),
+                    "status": item.status.value,
+                    **classification_fields(item.classification),
+                    "scope": scope_json(item.scope),
+                    "scope_limit": None
+                    if item.scope_limit is None
+                    else scope_json(item.scope_limit),
+                }
+                for item in items
+            ],
         )
 
     def add_keypoint(self, keypoint: Keypoint) -> None:
-        self._refuse_duplicate("keypoint", keypoint.id)
-        self._require("item", [keypoint.item_id])
+        self.add_keypoints([keypoint])
+
+    def add_keypoints(self, keypoints: Sequence[Keypoint]) -> None:
+        self._refuse_duplicates("keypoint", [k.id for k in keypoints])
+        self._require("item", [k.item_id for k in keypoints])
         self._create(
             "keypoint",
-            {
-                "id": keypoint.id,
-                "item_id": keypoint.item_id,
-                "title": keypoint.title,
-                **classification_fields(keypoint.classification),
-                "declassified": keypoint.declassified,
-            },
+            [
+                {
+                    "id": keypoint.id,
+                    "item_id": keypoint.item_id,
+                    "title": keypoint.title,
+                    **classification_fields(keypoint.classification),
+                    "declassified": keypoint.declassified,
+                }
+                for keypoint in keypoints
+            ],
         )
 
     def add_scope_rule(self, rule: ScopeRule) -> None:
-        self._refuse_duplicate("scope_rule", rule.id)
+        self._refuse_duplicates("scope_rule", [rule.id])
         self._create(
             "scope_rule",
-            {
-                "id": rule.id,
-                "title": rule.title,
-                "document": rule.document,
-                "level": rule.level.value,
-                "years": rule.years,
-                "long_term": rule.long_term,
-                "issuer": rule.issuer,
-            },
+            [
+                {
+                    "id": rule.id,
+                    "title": rule.title,
+                    "document": rule.document,
+                    "level": rule.level.value,
+                    "years": rule.years,
+                    "long_term": rule.long_term,
+                    "issuer": rule.issuer,
+                }
+            ],
         )
 
     def add_derivations(self, derivations: Sequence[Derivation]) -> None:
-        for edge in derivations:
+        """Checks every edge as if they were added one after another, then creates them all in
+        one statement."""
+        edges = list(derivations)
+        for edge in edges:
             if edge.child_id == edge.parent_id:
                 raise CycleRefused(edge.child_id, edge.parent_id)
+        for edge in edges:
             self._require("item", [edge.child_id, edge.parent_id])
-            self._require("keypoint", edge.keypoint_ids)
-            if any(e.parent_id == edge.parent_id for e in self.parents([edge.child_id])):
+        self._require("keypoint", [k for edge in edges for k in edge.keypoint_ids])
+        child_ids = [edge.child_id for edge in edges]
+        pairs = {(e.child_id, e.parent_id) for e in self.parents(child_ids)}
+        with_children = {e.parent_id for e in self.children(child_ids)}
+        earlier: dict[str, list[Derivation]] = {}
+
+        def parents(ids: Sequence[str]) -> list[Derivation]:
+            return [*self.parents(ids), *(e for id in ids for e in earlier.get(id, []))]
+
+        for edge in edges:
+            pair = (edge.child_id, edge.parent_id)
+            if pair in pairs:
                 raise DuplicateId("derivation", f"{edge.child_id} -> {edge.parent_id}")
             # Only an item that already has descendants can close a cycle.
-            if self.children([edge.child_id]) and is_ancestor(
-                edge.child_id, [edge.parent_id], self.parents
+            if edge.child_id in with_children and is_ancestor(
+                edge.child_id, [edge.parent_id], parents
             ):
                 raise CycleRefused(edge.child_id, edge.parent_id)
-            self._tx.run(
-                "MATCH (c:Item {id: $child}), (p:Item {id: $parent}) "
-                "CREATE (c)-[:DERIVED_FROM {basis: $basis, keypoint_ids: $keypoints}]->(p)",
-                child=edge.child_id,
-                parent=edge.parent_id,
-                basis=edge.case.value,
-                keypoints=json.dumps(list(edge.keypoint_ids)),
-            ).consume()
+            pairs.add(pair)
+            with_children.add(edge.parent_id)
+            earlier.setdefault(edge.child_id, []).append(edge)
+        self._tx.run(
+            "UNWIND $rows AS row "
+            "MATCH (c:Item {id: row.child}), (p:Item {id: row.parent}) "
+            "CREATE (c)-[:DERIVED_FROM {basis: row.basis, keypoint_ids: row.keypoints}]->(p)",
+            rows=[
+                {
+                    "child": e.child_id,
+                    "parent": e.parent_id,
+                    "basis": e.case.value,
+                    "keypoints": json.dumps(list(e.keypoint_ids)),
+                }
+                for e in edges
+            ],
+        ).consume()
 
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(keypoint_ids))
@@ -444,27 +493,34 @@ class _Neo4jTx:
         ).consume()
 
     def add_record(self, record: DecisionRecord) -> None:
-        self._refuse_duplicate("record", record.id)
-        self._require("item", [record.item_id])
-        self._require("person", [record.handler_id, record.official_id])
-        self._require_scope(record.scope)
+        self.add_records([record])
+
+    def add_records(self, records: Sequence[DecisionRecord]) -> None:
+        self._refuse_duplicates("record", [r.id for r in records])
+        self._require("item", [r.item_id for r in records])
+        self._require("person", [p for r in records for p in (r.handler_id, r.official_id)])
+        self._require("person", sorted({p for r in records for p in r.scope.persons}))
+        self._require("organisation", sorted({o for r in records for o in r.scope.organisations}))
         self._create(
             "record",
-            {
-                "id": record.id,
-                "item_id": record.item_id,
-                "kind": record.kind.value,
-                "handler_id": record.handler_id,
-                "official_id": record.official_id,
-                "decided_on": record.decided_on.isoformat(),
-                "recorded_at": timestamp(record.recorded_at),
-                "status": record.status.value,
-                **classification_fields(record.classification),
-                "scope": scope_json(record.scope),
-                "bases": citations_json(record.bases),
-                "summary": record.summary,
-                "articles": json.dumps(list(record.articles)),
-            },
+            [
+                {
+                    "id": record.id,
+                    "item_id": record.item_id,
+                    "kind": record.kind.value,
+                    "handler_id": record.handler_id,
+                    "official_id": record.official_id,
+                    "decided_on": record.decided_on.isoformat(),
+                    "recorded_at": timestamp(record.recorded_at),
+                    "status": record.status.value,
+                    **classification_fields(record.classification),
+                    "scope": scope_json(record.scope),
+                    "bases": citations_json(record.bases),
+                    "summary": record.summary,
+                    "articles": json.dumps(list(record.articles)),
+                }
+                for record in records
+            ],
         )
 
 

@@ -464,6 +464,18 @@ class _SqliteTx:
             ),
         )
 
+    def add_items(self, items: Sequence[Item]) -> None:
+        for item in items:
+            self.add_item(item)
+
+    def add_keypoints(self, keypoints: Sequence[Keypoint]) -> None:
+        for keypoint in keypoints:
+            self.add_keypoint(keypoint)
+
+    def add_records(self, records: Sequence[DecisionRecord]) -> None:
+        for record in records:
+            self.add_record(record)
+
     def add_keypoint(self, keypoint: Keypoint) -> None:
         self._refuse_duplicate("keypoints", "keypoint", keypoint.id)
         self._require("items", "item", [keypoint.item_id])

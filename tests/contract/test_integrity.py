@@ -176,6 +176,39 @@ DUPLICATES = [
     ),
 ]
 
+BATCHES = [
+    Refusal(
+        "items-repeated-in-one-batch",
+        lambda tx: tx.add_items([item("NEW"), item("NEW")]),
+        DuplicateId,
+        {"kind": "item", "id": "NEW"},
+    ),
+    Refusal(
+        "items-one-unknown-organisation",
+        lambda tx: tx.add_items([item("NEW"), item("NEW-2", organisation_id="O-NOPE")]),
+        UnknownId,
+        {"kind": "organisation", "id": "O-NOPE"},
+    ),
+    Refusal(
+        "keypoints-one-existing",
+        lambda tx: tx.add_keypoints([keypoint("K-NEW", "S-1"), keypoint("K-1", "S-1")]),
+        DuplicateId,
+        {"kind": "keypoint", "id": "K-1"},
+    ),
+    Refusal(
+        "records-repeated-in-one-batch",
+        lambda tx: tx.add_records([record("REC-NEW", "D-1"), record("REC-NEW", "D-1")]),
+        DuplicateId,
+        {"kind": "record", "id": "REC-NEW"},
+    ),
+    Refusal(
+        "derivations-closing-a-cycle-within-the-batch",
+        lambda tx: tx.add_derivations([edge("D-2", "S-1"), edge("S-1", "D-2")]),
+        CycleRefused,
+        {"child": "S-1", "parent": "D-2"},
+    ),
+]
+
 UNKNOWNS = [
     Refusal(
         "item-organisation",
@@ -327,7 +360,9 @@ CYCLES = [
 
 
 @pytest.mark.parametrize(
-    "refusal", DUPLICATES + UNKNOWNS + CYCLES, ids=lambda r: f"{r.error.__name__}-{r.name}"
+    "refusal",
+    DUPLICATES + BATCHES + UNKNOWNS + CYCLES,
+    ids=lambda r: f"{r.error.__name__}-{r.name}",
 )
 def test_refused_write_raises_and_rolls_back(seeded: GraphStore, refusal: Refusal) -> None:
     before = seeded.read(snapshot)
