@@ -41,7 +41,7 @@ def free_port() -> int:
 class ArcadeBolt:
     """ArcadeDB with its Bolt plugin on a free loopback port, files in a temporary folder."""
 
-    def __init__(self) -> None:
+    def __init__(self, heap: str = "512m") -> None:
         from arcadedb_embedded.server import ArcadeDBServer
 
         self.root = tempfile.mkdtemp(prefix="lineage-arcadedb-")
@@ -57,7 +57,7 @@ class ArcadeBolt:
                 "bolt_port": self.port,
             },
             jvm_kwargs={
-                "heap_size": "512m",
+                "heap_size": heap,
                 "jvm_args": [f"-Djava.util.logging.config.file={LOGGING}"],
             },
         )

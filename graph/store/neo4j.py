@@ -8,14 +8,14 @@ only from the constants of this module. Traversal asks for the edges of a whole 
 once (`UNWIND $ids`), never for paths.
 
 The same Cypher runs on Neo4j 5 and on ArcadeDB's Bolt server (used by the tests, since no
-Neo4j can run there); the schema statements differ and live in `Dialect`.
+Neo4j can run there), schema statements included; `schema_statements` is the one place for
+an engine that would need others.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -72,24 +72,18 @@ INDEXED = (
 )
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """The schema statements of one engine; everything else is shared Cypher."""
-
-    name: str
-    statements: tuple[str, ...]
-
-
-def neo4j_dialect() -> Dialect:
-    statements = [
+def schema_statements() -> tuple[str, ...]:
+    """Uniqueness constraints and indexes, created idempotently at start. Neo4j 5 and ArcadeDB's
+    Bolt server accept the same statements; an engine that needs others gets them here."""
+    constraints = [
         f"CREATE CONSTRAINT {label.lower()}_id IF NOT EXISTS FOR (n:{label}) REQUIRE n.id IS UNIQUE"
         for label in LABELS.values()
     ]
-    statements += [
+    indexes = [
         f"CREATE INDEX {label.lower()}_{field} IF NOT EXISTS FOR (n:{label}) ON (n.{field})"
         for label, field in INDEXED
     ]
-    return Dialect("neo4j", tuple(statements))
+    return (*constraints, *indexes)
 
 
 class _Fields(dict[str, Any]):
@@ -107,15 +101,13 @@ class Neo4jStore:
         uri: str,
         auth: tuple[str, str] | None,
         database: str | None = None,
-        dialect: Dialect | None = None,
     ) -> None:
         self._driver: Driver = GraphDatabase.driver(uri, auth=auth)
         self._database = database
         try:
             self._driver.verify_connectivity()
-            self.dialect = dialect or neo4j_dialect()
             with self._driver.session(database=self._database) as session:
-                for statement in self.dialect.statements:
+                for statement in schema_statements():
                     session.run(statement).consume()
         except (ServiceUnavailable, AuthError) as error:
             self._driver.close()
@@ -247,7 +239,8 @@ class _Neo4jTx:
 
     def parents(self, child_ids: Iterable[str]) -> list[Derivation]:
         rows = self._data(
-            "MATCH (c:Item)-[r:DERIVED_FROM]->(p:Item) WHERE c.id IN $ids "
+            # Anchored on the frontier first, so the engine seeks the id index.
+            "MATCH (c:Item) WHERE c.id IN $ids MATCH (c)-[r:DERIVED_FROM]->(p:Item) "
             "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
             "ORDER BY child, parent",
             ids=list(dict.fromkeys(child_ids)),
@@ -256,7 +249,7 @@ class _Neo4jTx:
 
     def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
         rows = self._data(
-            "MATCH (c:Item)-[r:DERIVED_FROM]->(p:Item) WHERE p.id IN $ids "
+            "MATCH (p:Item) WHERE p.id IN $ids MATCH (c:Item)-[r:DERIVED_FROM]->(p) "
             "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
             "ORDER BY parent, child",
             ids=list(dict.fromkeys(parent_ids)),
@@ -414,8 +407,7 @@ class _Neo4jTx:
         for edge in edges:
             if edge.child_id == edge.parent_id:
                 raise CycleRefused(edge.child_id, edge.parent_id)
-        for edge in edges:
-            self._require("item", [edge.child_id, edge.parent_id])
+        self._require("item", [id for edge in edges for id in (edge.child_id, edge.parent_id)])
         self._require("keypoint", [k for edge in edges for k in edge.keypoint_ids])
         child_ids = [edge.child_id for edge in edges]
         pairs = {(e.child_id, e.parent_id) for e in self.parents(child_ids)}
