@@ -15,12 +15,13 @@ an engine that would need others.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 from neo4j import Driver, GraphDatabase, ManagedTransaction
-from neo4j.exceptions import AuthError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
 
 from graph.errors import CycleRefused, DuplicateId, InvalidValue, StoreUnavailable, UnknownId
 from graph.model import (
@@ -122,7 +123,12 @@ class Neo4jStore:
 
     def write(self, work: Callable[[GraphWriter], T]) -> T:
         with self._driver.session(database=self._database) as session:
-            return session.execute_write(lambda tx: work(_Neo4jTx(tx)))
+            try:
+                return session.execute_write(lambda tx: work(_Neo4jTx(tx)))
+            except ConstraintError as error:
+                # Another writer (a second replica) created the same id after our check; the
+                # engine refuses it at the statement or at commit.
+                raise _duplicate(error) from error
 
     def close(self) -> None:
         self._driver.close()
@@ -514,6 +520,22 @@ class _Neo4jTx:
                 for record in records
             ],
         )
+
+
+_KINDS = {label: kind for kind, label in LABELS.items()}
+# Neo4j: "Node(7) already exists with label `Item` and property `id` = 'S-1'";
+# ArcadeDB: "Duplicated key [S-1] found on index 'Item[id]' ...".
+_NEO4J_DUPLICATE = re.compile(r"label `(\w+)` and property `id` = '([^']*)'")
+_ARCADE_DUPLICATE = re.compile(r"Duplicated key \[([^\]]*)\] found on index '(\w+)\[id\]'")
+
+
+def _duplicate(error: ConstraintError) -> DuplicateId:
+    message = str(error.message or "")
+    if found := _NEO4J_DUPLICATE.search(message):
+        return DuplicateId(_KINDS.get(found.group(1), "item"), found.group(2))
+    if found := _ARCADE_DUPLICATE.search(message):
+        return DuplicateId(_KINDS.get(found.group(2), "item"), found.group(1))
+    return DuplicateId("item", "")
 
 
 def _organisation(n: _Fields) -> Organisation:
