@@ -25,6 +25,7 @@ from service.cli import schema_text
 from service.composition import open_store
 from service.config import Settings
 from service.transfer import export_graph
+from tests.bolt import BoltServer
 
 ROOT = Path(__file__).resolve().parents[2]
 LINEAGE_SCRIPT = Path(sys.executable).with_name("lineage")
@@ -182,3 +183,20 @@ def test_no_response_carries_internals(tmp_path: Path) -> None:
         assert "Traceback" not in response.text
         assert "sqlite" not in response.text.lower()
         assert ".py" not in response.text
+
+
+def test_a_bolt_store_that_refuses_the_password_is_a_clear_error(bolt_server: BoltServer) -> None:
+    url = bolt_server.new_database()
+    wrong = url.replace(url.split("://", 1)[1].split("@", 1)[0], "root:not-the-password", 1)
+    result = CliRunner().invoke(cli, ["demo", "--store", wrong])
+    assert result.exit_code == 2
+    assert "无法连接图数据库" in result.output
+    assert "not-the-password" not in result.output
+
+
+def test_a_bolt_store_nobody_listens_on_is_a_clear_error() -> None:
+    url = f"bolt://root:secret-password@127.0.0.1:{free_port()}/lineage"
+    result = CliRunner().invoke(cli, ["demo", "--store", url])
+    assert result.exit_code == 2
+    assert "无法连接图数据库" in result.output
+    assert "secret-password" not in result.output
