@@ -120,6 +120,7 @@ def fan_out(
     # A keypoint reaches only descendants of the source that defines it.
     roots = set(changed_items or {}) | {k.item_id for k in (changed_keypoints or {}).values()}
     below = descendants(lineage, roots)
+    drafts = {d for ds in world.process_items.values() for d in ds}
     paths: dict[str, tuple[str, ...]] = {root: (root,) for root in roots}
     impacts: list[Impact] = []
     for node in nx.topological_sort(lineage.subgraph(below | roots)):
@@ -131,6 +132,14 @@ def fan_out(
         impact = _recompute(lineage, node, before, items, keypoints, world, declassified_as)
         if impact is None:
             continue
+        if node in drafts and Action.DECLASSIFY in impact.actions:
+            # A process item is not declassified with its bases: it is reviewed (X-16, X-22).
+            impact = replace(
+                impact,
+                actions=(Action.REVIEW,),
+                after=before,
+                articles=(*impact.articles, "X-16", "X-22"),
+            )
         items[node] = impact.after
         impacts.append(replace(impact, path=paths[node]))
     impacts.extend(_reviews(roots, impacts, items, world, paths))
@@ -169,7 +178,13 @@ def _recompute(
     after, actions = _follow(before, requirement, world.person_org, declassified_as)
     if not actions:
         return None
-    kept = tuple(b.parent.id for b in bases if b.parent.is_classified)
+    kept = tuple(
+        dict.fromkeys(
+            c.via_item_id or c.ref_id
+            for c in requirement.explanation.contributions
+            if c.ground is not rules.Ground.SCOPE_RULE
+        )
+    )
     articles = ("D-12", "D-13", *requirement.explanation.articles)
     if Action.DECLASSIFY in actions:
         articles = (*articles, "X-13", "X-25")
@@ -226,7 +241,7 @@ def _reviews(
     """Process items of what changed are reviewed with it (X-22) and are not declassified
     while their main item stands (X-16)."""
     mains = [*sorted(roots), *(i.item_id for i in impacts)]
-    seen: set[str] = set()
+    seen: set[str] = {i.item_id for i in impacts}
     for main in mains:
         for draft in world.process_items.get(main, ()):
             if draft in seen or draft not in world.items:

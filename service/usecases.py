@@ -227,7 +227,7 @@ def register_source(store: GraphStore, command: RegisterSource) -> Decided:
     number = check_text(command.document_number, "documentNumber", limit=100, required=False)
     period = command.period.to_period(command.issued_on)
     classification = Classification(command.level, period)
-    _check_original_period(classification, command.issued_on)
+    check_original_period(classification, command.issued_on)
     if len(command.keypoints) > MAX_KEYPOINTS:
         raise InvalidValue("keypoints", f"密点过多：每个事项最多 {MAX_KEYPOINTS} 个。")
     keypoints: list[Keypoint] = []
@@ -238,7 +238,7 @@ def register_source(store: GraphStore, command: RegisterSource) -> Decided:
             check_text(spec.title, "keypoints.title"),
             Classification(spec.level, spec.period.to_period(command.issued_on)),
         )
-        _check_keypoint_within(keypoint, classification, command.issued_on)
+        check_keypoint_within(keypoint, classification, command.issued_on)
         keypoints.append(keypoint)
     _refuse_repeats([k.id for k in keypoints], "keypoints.id")
     if command.scope.is_empty:
@@ -495,7 +495,7 @@ def _beyond_statutory(level: Level, years: int) -> RuleViolation:
     )
 
 
-def _check_original_period(classification: Classification, issued_on: date) -> None:
+def check_original_period(classification: Classification, issued_on: date) -> None:
     level, period = classification.level, classification.period
     if isinstance(period, Years) and period.years > level.statutory_years:
         raise _beyond_statutory(level, period.years)
@@ -511,8 +511,8 @@ def _check_original_period(classification: Classification, issued_on: date) -> N
             )
 
 
-def _check_keypoint_within(keypoint: Keypoint, item: Classification, issued_on: date) -> None:
-    _check_original_period(keypoint.classification, issued_on)
+def check_keypoint_within(keypoint: Keypoint, item: Classification, issued_on: date) -> None:
+    check_original_period(keypoint.classification, issued_on)
     if keypoint.classification.level.rank > item.level.rank:
         raise RuleViolation(
             "KEYPOINT_LEVEL",

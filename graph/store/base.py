@@ -92,6 +92,11 @@ class GraphReader(Protocol):
 
     def process_items_of(self, item_id: str) -> list[str]: ...
 
+    def process_items_for(self, main_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """PROCESS_ITEM_OF as (process item id, main item id) for the given main items, sorted
+        by main then process item."""
+        ...
+
     def records(self, item_id: str) -> list[DecisionRecord]:
         """The written records of an item, oldest first."""
         ...

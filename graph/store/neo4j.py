@@ -273,6 +273,14 @@ class _Neo4jTx:
         )
         return [row["id"] for row in rows]
 
+    def process_items_for(self, main_ids: Iterable[str]) -> list[tuple[str, str]]:
+        rows = self._data(
+            "MATCH (d:Item)-[:PROCESS_ITEM_OF]->(m:Item) WHERE m.id IN $ids "
+            "RETURN d.id AS item, m.id AS main ORDER BY main, item",
+            ids=list(dict.fromkeys(main_ids)),
+        )
+        return [(row["item"], row["main"]) for row in rows]
+
     def records(self, item_id: str) -> list[DecisionRecord]:
         return self.records_of([item_id])
 

@@ -373,6 +373,14 @@ class _SqliteTx:
         )
         return [row["item_id"] for row in rows]
 
+    def process_items_for(self, main_ids: Iterable[str]) -> list[tuple[str, str]]:
+        rows = self._rows(
+            f"SELECT item_id, main_id FROM process_item_of WHERE main_id IN {_IN} "
+            "ORDER BY main_id, item_id",
+            _ids(main_ids),
+        )
+        return [(row["item_id"], row["main_id"]) for row in rows]
+
     def records(self, item_id: str) -> list[DecisionRecord]:
         rows = self._rows(
             "SELECT * FROM records WHERE item_id = ? ORDER BY recorded_at, id", item_id

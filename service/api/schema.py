@@ -6,6 +6,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 from datetime import date
+from enum import Enum
 from typing import Annotated, TypeVar
 
 import strawberry
@@ -26,6 +27,7 @@ from service.api.problems import (
     RuleViolationProblem,
     problem,
 )
+from service.impact import ProposedChange, impact_analysis
 
 T = TypeVar("T")
 Ctx = Info[Context, None]
@@ -143,6 +145,37 @@ class DeriveItemInput:
     id: strawberry.ID | None = None
 
 
+@strawberry.enum(description="What a declassified item becomes (X-25).")
+class Afterwards(Enum):
+    WORK_SECRET = "WORK_SECRET"
+    PUBLIC = "PUBLIC"
+
+
+@strawberry.input(
+    description="A proposed change of a source: a new level or period, its declassification, "
+    "or the declassification of some of its keypoints (X-14)."
+)
+class ProposedChangeInput:
+    item_id: strawberry.ID
+    level: types.Level | None = None
+    period: PeriodInput | None = None
+    declassify: bool = False
+    afterwards: Afterwards = Afterwards.WORK_SECRET
+    keypoint_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+
+    def to_change(self) -> ProposedChange:
+        return ProposedChange(
+            item_id=str(self.item_id),
+            level=_level(self.level),
+            period=self.period.to_spec() if self.period else None,
+            declassify=self.declassify,
+            afterwards=model.ItemStatus.DECLASSIFIED_PUBLIC
+            if self.afterwards is Afterwards.PUBLIC
+            else model.ItemStatus.DECLASSIFIED_WORK_SECRET,
+            keypoint_ids=_ids(self.keypoint_ids),
+        )
+
+
 @strawberry.input
 class ItemFilter:
     organisation_id: strawberry.ID | None = None
@@ -203,6 +236,10 @@ DeriveItemResult = Annotated[
     strawberry.union("DeriveItemResult"),
 ]
 ItemsResult = Annotated[types.ItemConnection | InvalidInput, strawberry.union("ItemsResult")]
+ImpactAnalysisResult = Annotated[
+    types.ImpactAnalysis | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    strawberry.union("ImpactAnalysisResult"),
+]
 LineageResult = Annotated[
     types.Lineage | NotFound | InvalidInput, strawberry.union("LineageResult")
 ]
@@ -330,6 +367,17 @@ class Query:
         if isinstance(result, types.Lineage | NotFound | InvalidInput):
             return result
         return InvalidInput(message=result.message, field="id")
+
+    @strawberry.field(
+        description="What a proposed change or declassification of a source would do to every "
+        "descendant (D-12, X-13, X-14, X-16): the same computation as the fan-out, writing nothing."
+    )
+    async def impact_analysis(self, info: Ctx, change: ProposedChangeInput) -> ImpactAnalysisResult:
+        async def work() -> types.ImpactAnalysis:
+            report = await info.context.call(impact_analysis, change.to_change())
+            return types.impact_analysis(report)
+
+        return await _attempt(work)
 
 
 @strawberry.type

@@ -9,8 +9,9 @@ from datetime import date, datetime
 import strawberry
 from strawberry.types import Info
 
-from graph import model, rules
+from graph import model, propagation, rules
 from service.api.context import Context
+from service.impact import ImpactReport
 from service.usecases import requirement_of
 
 
@@ -441,4 +442,77 @@ def record(value: model.DecisionRecord) -> Record:
         ],
         summary=value.summary,
         articles=list(value.articles),
+    )
+
+
+@strawberry.enum(description="What a change notice asks of a descendant's holder.")
+class ImpactAction(enum.Enum):
+    CHANGE_LEVEL = "CHANGE_LEVEL"
+    CHANGE_PERIOD = "CHANGE_PERIOD"
+    CHANGE_SCOPE = "CHANGE_SCOPE"
+    DECLASSIFY = "DECLASSIFY"
+    REVIEW = "REVIEW"
+
+
+@strawberry.type(description="One descendant that would have to act, and how.")
+class ImpactEntry:
+    item: Item = strawberry.field(description="The descendant as it is now.")
+    actions: list[ImpactAction]
+    action_labels: list[str]
+    after: Classification | None
+    status_after: ItemStatus
+    marking_after: str | None
+    path: list[strawberry.ID] = strawberry.field(
+        description="A lineage path from the changed source to this item."
+    )
+    articles: list[str]
+    summary: str | None
+    kept_bases: list[strawberry.ID] = strawberry.field(
+        description="Bases that stay classified: the item is downgraded or kept, not declassified."
+    )
+
+
+@strawberry.type(description="A dry run of a change: nothing is written.")
+class ImpactAnalysis:
+    item: Item = strawberry.field(description="The source as it is now.")
+    proposed: Classification | None
+    status_after: ItemStatus
+    declassified_keypoints: list[strawberry.ID]
+    impacts: list[ImpactEntry]
+    to_declassify: int
+    to_change: int
+    to_review: int
+
+
+def impact_entry(value: propagation.Impact) -> ImpactEntry:
+    after = value.after
+    return ImpactEntry(
+        item=item(value.before),
+        actions=[ImpactAction(a.value) for a in value.actions],
+        action_labels=[a.label for a in value.actions],
+        after=classification(after.classification) if after.classification else None,
+        status_after=ItemStatus(after.status.value),
+        marking_after=after.marking,
+        path=[strawberry.ID(p) for p in value.path],
+        articles=list(value.articles),
+        summary=value.explanation.summary if value.explanation else None,
+        kept_bases=[strawberry.ID(b) for b in value.kept_bases],
+    )
+
+
+def impact_analysis(report: ImpactReport) -> ImpactAnalysis:
+    actions = [set(i.actions) for i in report.impacts]
+    declassify = propagation.Action.DECLASSIFY
+    review = propagation.Action.REVIEW
+    return ImpactAnalysis(
+        item=item(report.before),
+        proposed=classification(report.after.classification)
+        if report.after.classification
+        else None,
+        status_after=ItemStatus(report.after.status.value),
+        declassified_keypoints=[strawberry.ID(k.id) for k in report.keypoints],
+        impacts=[impact_entry(i) for i in report.impacts],
+        to_declassify=sum(1 for a in actions if declassify in a),
+        to_change=sum(1 for a in actions if a - {declassify, review}),
+        to_review=sum(1 for a in actions if review in a),
     )

@@ -158,3 +158,12 @@ def test_process_items_and_their_main_item(store: GraphStore) -> None:
     assert store.read(lambda tx: tx.process_items_of("D-2")) == ["X-3"]
     assert store.read(lambda tx: tx.process_items_of("X-1")) == []
     assert store.read(lambda tx: tx.process_items_of("NOPE")) == []
+    assert store.read(lambda tx: tx.process_items_for(["D-2", "D-1", "X-1", "NOPE"])) == [
+        ("X-1", "D-1"),
+        ("X-2", "D-1"),
+        ("X-3", "D-2"),
+    ]
+    assert store.read(lambda tx: tx.process_links(["X-3", "X-1", "D-1"])) == [
+        ("X-1", "D-1"),
+        ("X-3", "D-2"),
+    ]

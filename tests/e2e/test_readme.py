@@ -15,7 +15,7 @@ def tour_blocks() -> list[str]:
 
 
 def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
-    why, downstream, derive = tour_blocks()
+    why, downstream, derive, impact = tour_blocks()
 
     item = demo_gql(why)["item"]
     assert item["marking"] == "机密★20年"
@@ -33,3 +33,9 @@ def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
     accepted = demo_gql(derive.replace("level: CONFIDENTIAL", ""))["deriveItem"]
     assert accepted["__typename"] == "DeriveItemSuccess"
     assert accepted["item"]["marking"] == "机密★20年"
+
+    report = demo_gql(impact)["impactAnalysis"]
+    # The county's chain of six, and the item the tour derived from D-CITY-001 just above.
+    assert (report["toDeclassify"], report["toChange"], report["toReview"]) == (7, 0, 1)
+    ids = {i["item"]["id"] for i in report["impacts"]}
+    assert "D-INST-001" not in ids

@@ -207,3 +207,18 @@ def test_cost_is_linear_in_nodes_not_paths(monkeypatch: pytest.MonkeyPatch) -> N
     assert len(impacts) == 120
     assert len(calls) == 120
     assert propagation.descendants(graph(*edges), ["S"]) == {n.id for n in nodes[1:]}
+
+
+def test_x16_a_process_item_derived_from_the_source_is_reviewed_not_declassified() -> None:
+    s, main, draft = item("S", source=True), item("A"), item("A-DRAFT")
+    impacts = by_id(
+        fan_out(
+            graph(("S", "A"), ("S", "A-DRAFT")),
+            world([s, main, draft], process_items={"A": ["A-DRAFT"]}),
+            changed_items={"S": declassified(s)},
+        )
+    )
+    assert impacts["A"].actions == (Action.DECLASSIFY,)
+    assert impacts["A-DRAFT"].actions == (Action.REVIEW,)
+    assert impacts["A-DRAFT"].after.status is ItemStatus.CLASSIFIED
+    assert {"X-16", "X-22"} <= set(impacts["A-DRAFT"].articles)
