@@ -37,5 +37,5 @@ def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
     report = demo_gql(impact)["impactAnalysis"]
     # The county's chain of six, and the item the tour derived from D-CITY-001 just above.
     assert (report["toDeclassify"], report["toChange"], report["toReview"]) == (7, 0, 1)
-    ids = {i["item"]["id"] for i in report["impacts"]}
-    assert "D-INST-001" not in ids
+    impacted = {i["item"]["id"] for i in report["impacts"]}
+    assert "D-INST-001" not in impacted
