@@ -588,9 +588,16 @@ def _keypoint(n: _Fields) -> Keypoint:
     return Keypoint(n["id"], n["item_id"], n["title"], classification, bool(n["declassified"]))
 
 
+_CASES = {case.value: case for case in BasisCase}
+
+
 def _derivation(row: dict[str, Any]) -> Derivation:
+    keypoints = row["keypoints"]
     return Derivation(
-        row["child"], row["parent"], BasisCase(row["basis"]), tuple(json.loads(row["keypoints"]))
+        row["child"],
+        row["parent"],
+        _CASES[row["basis"]],
+        () if keypoints == "[]" else tuple(json.loads(keypoints)),
     )
 
 
