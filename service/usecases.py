@@ -442,12 +442,8 @@ def find_items(store: GraphStore, query: ItemQuery) -> Page:
     return Page(found[: query.limit], len(found) > query.limit)
 
 
-def explain(store: GraphStore, item_id: str) -> rules.Requirement | None:
-    """What the rules require of a derived item now, from its current bases; None for a source."""
-    return store.read(lambda tx: requirement_of(tx, item_id))
-
-
 def requirement_of(tx: GraphReader, item_id: str) -> rules.Requirement | None:
+    """What the rules require of a derived item now, from its current bases; None for a source."""
     item = tx.items([item_id]).get(item_id)
     if item is None or item.kind is not ItemKind.DERIVED:
         return None

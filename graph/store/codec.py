@@ -8,13 +8,24 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from graph.model import (
+    BasisCase,
     BasisCitation,
     Classification,
+    DecisionRecord,
+    Derivation,
+    Item,
+    ItemKind,
+    ItemStatus,
+    Keypoint,
     KnowledgeScope,
     Level,
     LongTerm,
+    Organisation,
     Period,
     PeriodKind,
+    Person,
+    RecordKind,
+    ScopeRule,
     Unmarked,
     UntilCondition,
     UntilDate,
@@ -120,3 +131,151 @@ def citations_from(text: str) -> tuple[BasisCitation, ...]:
 def timestamp(value: datetime) -> str:
     """ISO text in UTC, so that text order is time order."""
     return value.astimezone(UTC).isoformat()
+
+
+# Whole nodes. Every store keeps a node of each kind under these field names, so the same
+# functions write and read them; a store that leaves nulls out reads them back as None.
+
+
+def organisation_fields(value: Organisation) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "name": value.name,
+        "authority": value.authority.value if value.authority else None,
+    }
+
+
+def organisation_from(fields: Fields) -> Organisation:
+    authority = Level(fields["authority"]) if fields["authority"] else None
+    return Organisation(fields["id"], fields["name"], authority)
+
+
+def person_fields(value: Person) -> dict[str, Any]:
+    return {"id": value.id, "name": value.name, "organisation_id": value.organisation_id}
+
+
+def person_from(fields: Fields) -> Person:
+    return Person(fields["id"], fields["name"], fields["organisation_id"])
+
+
+def scope_rule_fields(value: ScopeRule) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "title": value.title,
+        "document": value.document,
+        "level": value.level.value,
+        "years": value.years,
+        "long_term": value.long_term,
+        "issuer": value.issuer,
+    }
+
+
+def scope_rule_from(fields: Fields) -> ScopeRule:
+    return ScopeRule(
+        fields["id"],
+        fields["title"],
+        fields["document"],
+        Level(fields["level"]),
+        fields["years"],
+        bool(fields["long_term"]),
+        fields["issuer"] or "",
+    )
+
+
+def item_fields(value: Item) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "kind": value.kind.value,
+        "title": value.title,
+        "document_number": value.document_number,
+        "organisation_id": value.organisation_id,
+        "issued_on": value.issued_on.isoformat(),
+        "status": value.status.value,
+        **classification_fields(value.classification),
+        "scope": scope_json(value.scope),
+        "scope_limit": None if value.scope_limit is None else scope_json(value.scope_limit),
+    }
+
+
+def item_from(fields: Fields) -> Item:
+    return Item(
+        id=fields["id"],
+        kind=ItemKind(fields["kind"]),
+        title=fields["title"],
+        document_number=fields["document_number"] or "",
+        organisation_id=fields["organisation_id"],
+        issued_on=date.fromisoformat(fields["issued_on"]),
+        status=ItemStatus(fields["status"]),
+        classification=classification_from(fields),
+        scope=scope_of(fields["scope"]),
+        scope_limit=limit_of(fields["scope_limit"]),
+    )
+
+
+def keypoint_fields(value: Keypoint) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "item_id": value.item_id,
+        "title": value.title,
+        **classification_fields(value.classification),
+        "declassified": value.declassified,
+    }
+
+
+def keypoint_from(fields: Fields) -> Keypoint:
+    classification = classification_from(fields)
+    if classification is None:
+        raise ValueError(f"keypoint {fields['id']} has no level")
+    return Keypoint(
+        fields["id"],
+        fields["item_id"],
+        fields["title"],
+        classification,
+        bool(fields["declassified"]),
+    )
+
+
+def record_fields(value: DecisionRecord) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "item_id": value.item_id,
+        "kind": value.kind.value,
+        "handler_id": value.handler_id,
+        "official_id": value.official_id,
+        "decided_on": value.decided_on.isoformat(),
+        "recorded_at": timestamp(value.recorded_at),
+        "status": value.status.value,
+        **classification_fields(value.classification),
+        "scope": scope_json(value.scope),
+        "bases": citations_json(value.bases),
+        "summary": value.summary,
+        "articles": json.dumps(list(value.articles)),
+    }
+
+
+def record_from(fields: Fields) -> DecisionRecord:
+    return DecisionRecord(
+        id=fields["id"],
+        item_id=fields["item_id"],
+        kind=RecordKind(fields["kind"]),
+        handler_id=fields["handler_id"],
+        official_id=fields["official_id"],
+        decided_on=date.fromisoformat(fields["decided_on"]),
+        recorded_at=datetime.fromisoformat(fields["recorded_at"]),
+        status=ItemStatus(fields["status"]),
+        classification=classification_from(fields),
+        scope=scope_of(fields["scope"]),
+        bases=citations_from(fields["bases"]),
+        summary=fields["summary"],
+        articles=tuple(json.loads(fields["articles"])),
+    )
+
+
+_CASES = {case.value: case for case in BasisCase}
+
+
+def derivation(child: str, parent: str, basis: str, keypoint_ids: str) -> Derivation:
+    """A DERIVED_FROM edge from its stored fields; the hot path of every traversal, so the
+    common empty keypoint list is not parsed."""
+    keypoints = () if keypoint_ids == "[]" else tuple(json.loads(keypoint_ids))
+    return Derivation(child, parent, _CASES[basis], keypoints)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
 from typing import Any, TypeVar
 
 from neo4j import Driver, GraphDatabase, ManagedTransaction
@@ -25,30 +24,30 @@ from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
 
 from graph.errors import CycleRefused, DuplicateId, InvalidValue, StoreUnavailable, UnknownId
 from graph.model import (
-    BasisCase,
     DecisionRecord,
     Derivation,
     Item,
-    ItemKind,
-    ItemStatus,
     Keypoint,
     KnowledgeScope,
-    Level,
     Organisation,
     Person,
-    RecordKind,
     ScopeRule,
 )
 from graph.store.base import GraphReader, GraphWriter, ItemQuery
 from graph.store.codec import (
-    citations_from,
-    citations_json,
-    classification_fields,
-    classification_from,
-    limit_of,
-    scope_json,
-    scope_of,
-    timestamp,
+    derivation,
+    item_fields,
+    item_from,
+    keypoint_fields,
+    keypoint_from,
+    organisation_fields,
+    organisation_from,
+    person_fields,
+    person_from,
+    record_fields,
+    record_from,
+    scope_rule_fields,
+    scope_rule_from,
 )
 from graph.traversal import is_ancestor
 
@@ -194,13 +193,13 @@ class _Neo4jTx:
         return self.organisations([id]).get(id)
 
     def organisations(self, ids: Iterable[str]) -> dict[str, Organisation]:
-        return {n["id"]: _organisation(n) for n in self._nodes("Organisation", ids)}
+        return {n["id"]: organisation_from(n) for n in self._nodes("Organisation", ids)}
 
     def persons(self, ids: Iterable[str]) -> dict[str, Person]:
-        return {n["id"]: _person(n) for n in self._nodes("Person", ids)}
+        return {n["id"]: person_from(n) for n in self._nodes("Person", ids)}
 
     def items(self, ids: Iterable[str]) -> dict[str, Item]:
-        return {n["id"]: _item(n) for n in self._nodes("Item", ids)}
+        return {n["id"]: item_from(n) for n in self._nodes("Item", ids)}
 
     def find_items(self, query: ItemQuery) -> list[Item]:
         rows = self._data(
@@ -218,10 +217,10 @@ class _Neo4jTx:
             after=query.after,
             limit=query.limit,
         )
-        return [_item(_Fields(row["n"])) for row in rows]
+        return [item_from(_Fields(row["n"])) for row in rows]
 
     def keypoints(self, ids: Iterable[str]) -> dict[str, Keypoint]:
-        return {n["id"]: _keypoint(n) for n in self._nodes("Keypoint", ids)}
+        return {n["id"]: keypoint_from(n) for n in self._nodes("Keypoint", ids)}
 
     def keypoints_defined_by(self, item_id: str) -> list[Keypoint]:
         return self.keypoints_of([item_id])
@@ -238,7 +237,7 @@ class _Neo4jTx:
         return out
 
     def scope_rules(self, ids: Iterable[str]) -> dict[str, ScopeRule]:
-        return {n["id"]: _scope_rule(n) for n in self._nodes("ScopeRule", ids)}
+        return {n["id"]: scope_rule_from(n) for n in self._nodes("ScopeRule", ids)}
 
     def classified_under(self, item_id: str) -> list[str]:
         return [rule for _, rule in self.scope_rule_links([item_id])]
@@ -251,7 +250,9 @@ class _Neo4jTx:
             "ORDER BY child, parent",
             ids=list(dict.fromkeys(child_ids)),
         )
-        return [_derivation(row) for row in rows]
+        return [
+            derivation(row["child"], row["parent"], row["basis"], row["keypoints"]) for row in rows
+        ]
 
     def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
         rows = self._data(
@@ -260,7 +261,9 @@ class _Neo4jTx:
             "ORDER BY parent, child",
             ids=list(dict.fromkeys(parent_ids)),
         )
-        return [_derivation(row) for row in rows]
+        return [
+            derivation(row["child"], row["parent"], row["basis"], row["keypoints"]) for row in rows
+        ]
 
     def main_item_of(self, item_id: str) -> str | None:
         links = self.process_links([item_id])
@@ -285,20 +288,20 @@ class _Neo4jTx:
         return self.records_of([item_id])
 
     def all_organisations(self) -> list[Organisation]:
-        return [_organisation(n) for n in self._all("Organisation")]
+        return [organisation_from(n) for n in self._all("Organisation")]
 
     def all_persons(self) -> list[Person]:
-        return [_person(n) for n in self._all("Person")]
+        return [person_from(n) for n in self._all("Person")]
 
     def all_scope_rules(self) -> list[ScopeRule]:
-        return [_scope_rule(n) for n in self._all("ScopeRule")]
+        return [scope_rule_from(n) for n in self._all("ScopeRule")]
 
     def keypoints_of(self, item_ids: Iterable[str]) -> list[Keypoint]:
         rows = self._data(
             "MATCH (k:Keypoint) WHERE k.item_id IN $ids RETURN k {.*} AS k ORDER BY k.id",
             ids=list(dict.fromkeys(item_ids)),
         )
-        return [_keypoint(_Fields(row["k"])) for row in rows]
+        return [keypoint_from(_Fields(row["k"])) for row in rows]
 
     def scope_rule_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
         rows = self._data(
@@ -322,30 +325,18 @@ class _Neo4jTx:
             "ORDER BY r.item_id, r.recorded_at, r.id",
             ids=list(dict.fromkeys(item_ids)),
         )
-        return [_record(_Fields(row["r"])) for row in rows]
+        return [record_from(_Fields(row["r"])) for row in rows]
 
     # Writes
 
     def add_organisation(self, organisation: Organisation) -> None:
         self._refuse_duplicates("organisation", [organisation.id])
-        self._create(
-            "organisation",
-            [
-                {
-                    "id": organisation.id,
-                    "name": organisation.name,
-                    "authority": organisation.authority.value if organisation.authority else None,
-                }
-            ],
-        )
+        self._create("organisation", [organisation_fields(organisation)])
 
     def add_person(self, person: Person) -> None:
         self._refuse_duplicates("person", [person.id])
         self._require("organisation", [person.organisation_id])
-        self._create(
-            "person",
-            [{"id": person.id, "name": person.name, "organisation_id": person.organisation_id}],
-        )
+        self._create("person", [person_fields(person)])
 
     def add_item(self, item: Item) -> None:
         self.add_items([item])
@@ -356,26 +347,7 @@ class _Neo4jTx:
         scopes = [i.scope for i in items] + [i.scope_limit for i in items if i.scope_limit]
         self._require("person", sorted({p for scope in scopes for p in scope.persons}))
         self._require("organisation", sorted({o for scope in scopes for o in scope.organisations}))
-        self._create(
-            "item",
-            [
-                {
-                    "id": item.id,
-                    "kind": item.kind.value,
-                    "title": item.title,
-                    "document_number": item.document_number,
-                    "organisation_id": item.organisation_id,
-                    "issued_on": item.issued_on.isoformat(),
-                    "status": item.status.value,
-                    **classification_fields(item.classification),
-                    "scope": scope_json(item.scope),
-                    "scope_limit": None
-                    if item.scope_limit is None
-                    else scope_json(item.scope_limit),
-                }
-                for item in items
-            ],
-        )
+        self._create("item", [item_fields(item) for item in items])
 
     def add_keypoint(self, keypoint: Keypoint) -> None:
         self.add_keypoints([keypoint])
@@ -383,36 +355,11 @@ class _Neo4jTx:
     def add_keypoints(self, keypoints: Sequence[Keypoint]) -> None:
         self._refuse_duplicates("keypoint", [k.id for k in keypoints])
         self._require("item", [k.item_id for k in keypoints])
-        self._create(
-            "keypoint",
-            [
-                {
-                    "id": keypoint.id,
-                    "item_id": keypoint.item_id,
-                    "title": keypoint.title,
-                    **classification_fields(keypoint.classification),
-                    "declassified": keypoint.declassified,
-                }
-                for keypoint in keypoints
-            ],
-        )
+        self._create("keypoint", [keypoint_fields(keypoint) for keypoint in keypoints])
 
     def add_scope_rule(self, rule: ScopeRule) -> None:
         self._refuse_duplicates("scope_rule", [rule.id])
-        self._create(
-            "scope_rule",
-            [
-                {
-                    "id": rule.id,
-                    "title": rule.title,
-                    "document": rule.document,
-                    "level": rule.level.value,
-                    "years": rule.years,
-                    "long_term": rule.long_term,
-                    "issuer": rule.issuer,
-                }
-            ],
-        )
+        self._create("scope_rule", [scope_rule_fields(rule)])
 
     def add_derivations(self, derivations: Sequence[Derivation]) -> None:
         """Checks every edge as if they were added one after another, then creates them all in
@@ -507,27 +454,7 @@ class _Neo4jTx:
         self._require("person", [p for r in records for p in (r.handler_id, r.official_id)])
         self._require("person", sorted({p for r in records for p in r.scope.persons}))
         self._require("organisation", sorted({o for r in records for o in r.scope.organisations}))
-        self._create(
-            "record",
-            [
-                {
-                    "id": record.id,
-                    "item_id": record.item_id,
-                    "kind": record.kind.value,
-                    "handler_id": record.handler_id,
-                    "official_id": record.official_id,
-                    "decided_on": record.decided_on.isoformat(),
-                    "recorded_at": timestamp(record.recorded_at),
-                    "status": record.status.value,
-                    **classification_fields(record.classification),
-                    "scope": scope_json(record.scope),
-                    "bases": citations_json(record.bases),
-                    "summary": record.summary,
-                    "articles": json.dumps(list(record.articles)),
-                }
-                for record in records
-            ],
-        )
+        self._create("record", [record_fields(record) for record in records])
 
 
 _KINDS = {label: kind for kind, label in LABELS.items()}
@@ -544,76 +471,3 @@ def _duplicate(error: ConstraintError) -> DuplicateId:
     if found := _ARCADE_DUPLICATE.search(message):
         return DuplicateId(_KINDS.get(found.group(2), "item"), found.group(1))
     return DuplicateId("item", "")
-
-
-def _organisation(n: _Fields) -> Organisation:
-    return Organisation(n["id"], n["name"], Level(n["authority"]) if n["authority"] else None)
-
-
-def _person(n: _Fields) -> Person:
-    return Person(n["id"], n["name"], n["organisation_id"])
-
-
-def _scope_rule(n: _Fields) -> ScopeRule:
-    return ScopeRule(
-        n["id"],
-        n["title"],
-        n["document"],
-        Level(n["level"]),
-        n["years"],
-        bool(n["long_term"]),
-        n["issuer"] or "",
-    )
-
-
-def _item(n: _Fields) -> Item:
-    return Item(
-        id=n["id"],
-        kind=ItemKind(n["kind"]),
-        title=n["title"],
-        document_number=n["document_number"] or "",
-        organisation_id=n["organisation_id"],
-        issued_on=date.fromisoformat(n["issued_on"]),
-        status=ItemStatus(n["status"]),
-        classification=classification_from(n),
-        scope=scope_of(n["scope"]),
-        scope_limit=limit_of(n["scope_limit"]),
-    )
-
-
-def _keypoint(n: _Fields) -> Keypoint:
-    classification = classification_from(n)
-    if classification is None:
-        raise ValueError(f"keypoint {n['id']} has no level")
-    return Keypoint(n["id"], n["item_id"], n["title"], classification, bool(n["declassified"]))
-
-
-_CASES = {case.value: case for case in BasisCase}
-
-
-def _derivation(row: dict[str, Any]) -> Derivation:
-    keypoints = row["keypoints"]
-    return Derivation(
-        row["child"],
-        row["parent"],
-        _CASES[row["basis"]],
-        () if keypoints == "[]" else tuple(json.loads(keypoints)),
-    )
-
-
-def _record(n: _Fields) -> DecisionRecord:
-    return DecisionRecord(
-        id=n["id"],
-        item_id=n["item_id"],
-        kind=RecordKind(n["kind"]),
-        handler_id=n["handler_id"],
-        official_id=n["official_id"],
-        decided_on=date.fromisoformat(n["decided_on"]),
-        recorded_at=datetime.fromisoformat(n["recorded_at"]),
-        status=ItemStatus(n["status"]),
-        classification=classification_from(n),
-        scope=scope_of(n["scope"]),
-        bases=citations_from(n["bases"]),
-        summary=n["summary"],
-        articles=tuple(json.loads(n["articles"])),
-    )

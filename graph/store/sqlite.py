@@ -13,7 +13,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,31 +24,30 @@ from graph.errors import (
     UnknownId,
 )
 from graph.model import (
-    BasisCase,
     DecisionRecord,
     Derivation,
     Item,
-    ItemKind,
-    ItemStatus,
     Keypoint,
     KnowledgeScope,
-    Level,
     Organisation,
     Person,
-    RecordKind,
     ScopeRule,
 )
 from graph.store.base import GraphReader, GraphWriter, ItemQuery
 from graph.store.codec import (
-    CLASSIFICATION_FIELDS,
-    citations_from,
-    citations_json,
-    classification_fields,
-    classification_from,
-    limit_of,
-    scope_json,
-    scope_of,
-    timestamp,
+    derivation,
+    item_fields,
+    item_from,
+    keypoint_fields,
+    keypoint_from,
+    organisation_fields,
+    organisation_from,
+    person_fields,
+    person_from,
+    record_fields,
+    record_from,
+    scope_rule_fields,
+    scope_rule_from,
 )
 from graph.traversal import is_ancestor
 
@@ -270,6 +268,12 @@ class _SqliteTx:
             if not self._exists(table, id):
                 raise UnknownId(kind, id)
 
+    def _insert(self, table: str, fields: dict[str, Any]) -> None:
+        # `table` and the field names are this module's and the codec's own constants.
+        columns = ", ".join(fields)
+        names = ", ".join(f":{name}" for name in fields)
+        self._db.execute(f"INSERT INTO {table} ({columns}) VALUES ({names})", fields)
+
     def _require_scope(self, scope: KnowledgeScope) -> None:
         self._require("persons", "person", sorted(scope.persons))
         self._require("organisations", "organisation", sorted(scope.organisations))
@@ -285,15 +289,15 @@ class _SqliteTx:
 
     def organisations(self, ids: Iterable[str]) -> dict[str, Organisation]:
         rows = self._rows(f"SELECT * FROM organisations WHERE id IN {_IN}", _ids(ids))
-        return {row["id"]: _organisation(row) for row in rows}
+        return {row["id"]: organisation_from(row) for row in rows}
 
     def persons(self, ids: Iterable[str]) -> dict[str, Person]:
         rows = self._rows(f"SELECT * FROM persons WHERE id IN {_IN}", _ids(ids))
-        return {row["id"]: _person(row) for row in rows}
+        return {row["id"]: person_from(row) for row in rows}
 
     def items(self, ids: Iterable[str]) -> dict[str, Item]:
         rows = self._rows(f"SELECT * FROM items WHERE id IN {_IN}", _ids(ids))
-        return {row["id"]: _item(row) for row in rows}
+        return {row["id"]: item_from(row) for row in rows}
 
     def find_items(self, query: ItemQuery) -> list[Item]:
         where = ["1 = 1"]
@@ -316,15 +320,15 @@ class _SqliteTx:
         params.append(query.limit)
         # Only fixed condition texts are joined; every value is a parameter.
         sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
-        return [_item(row) for row in self._rows(sql, *params)]
+        return [item_from(row) for row in self._rows(sql, *params)]
 
     def keypoints(self, ids: Iterable[str]) -> dict[str, Keypoint]:
         rows = self._rows(f"SELECT * FROM keypoints WHERE id IN {_IN}", _ids(ids))
-        return {row["id"]: _keypoint(row) for row in rows}
+        return {row["id"]: keypoint_from(row) for row in rows}
 
     def keypoints_defined_by(self, item_id: str) -> list[Keypoint]:
         rows = self._rows("SELECT * FROM keypoints WHERE item_id = ? ORDER BY id", item_id)
-        return [_keypoint(row) for row in rows]
+        return [keypoint_from(row) for row in rows]
 
     def contained_keypoints(self, item_ids: Iterable[str]) -> dict[str, list[str]]:
         rows = self._rows(
@@ -339,7 +343,7 @@ class _SqliteTx:
 
     def scope_rules(self, ids: Iterable[str]) -> dict[str, ScopeRule]:
         rows = self._rows(f"SELECT * FROM scope_rules WHERE id IN {_IN}", _ids(ids))
-        return {row["id"]: _scope_rule(row) for row in rows}
+        return {row["id"]: scope_rule_from(row) for row in rows}
 
     def classified_under(self, item_id: str) -> list[str]:
         rows = self._rows(
@@ -358,10 +362,11 @@ class _SqliteTx:
         cursor = self._db.cursor()
         cursor.row_factory = None
         cursor.execute(
-            f"SELECT {_EDGE} FROM derived_from WHERE {side} IN {_IN} ORDER BY {side}, {other}",
+            "SELECT child_id, parent_id, basis, keypoint_ids FROM derived_from "
+            f"WHERE {side} IN {_IN} ORDER BY {side}, {other}",
             (_ids(ids),),
         )
-        return [_derivation(row) for row in cursor.fetchall()]
+        return [derivation(*row) for row in cursor.fetchall()]
 
     def main_item_of(self, item_id: str) -> str | None:
         row = self._db.execute(
@@ -387,24 +392,24 @@ class _SqliteTx:
         rows = self._rows(
             "SELECT * FROM records WHERE item_id = ? ORDER BY recorded_at, id", item_id
         )
-        return [_record(row) for row in rows]
+        return [record_from(row) for row in rows]
 
     def all_organisations(self) -> list[Organisation]:
         rows = self._rows("SELECT * FROM organisations ORDER BY id")
-        return [_organisation(row) for row in rows]
+        return [organisation_from(row) for row in rows]
 
     def all_persons(self) -> list[Person]:
         rows = self._rows("SELECT * FROM persons ORDER BY id")
-        return [_person(row) for row in rows]
+        return [person_from(row) for row in rows]
 
     def all_scope_rules(self) -> list[ScopeRule]:
-        return [_scope_rule(row) for row in self._rows("SELECT * FROM scope_rules ORDER BY id")]
+        return [scope_rule_from(row) for row in self._rows("SELECT * FROM scope_rules ORDER BY id")]
 
     def keypoints_of(self, item_ids: Iterable[str]) -> list[Keypoint]:
         rows = self._rows(
             f"SELECT * FROM keypoints WHERE item_id IN {_IN} ORDER BY id", _ids(item_ids)
         )
-        return [_keypoint(row) for row in rows]
+        return [keypoint_from(row) for row in rows]
 
     def scope_rule_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
         rows = self._rows(
@@ -426,28 +431,18 @@ class _SqliteTx:
             f"SELECT * FROM records WHERE item_id IN {_IN} ORDER BY item_id, recorded_at, id",
             _ids(item_ids),
         )
-        return [_record(row) for row in rows]
+        return [record_from(row) for row in rows]
 
     # Writes
 
     def add_organisation(self, organisation: Organisation) -> None:
         self._refuse_duplicate("organisations", "organisation", organisation.id)
-        self._db.execute(
-            "INSERT INTO organisations (id, name, authority) VALUES (?, ?, ?)",
-            (
-                organisation.id,
-                organisation.name,
-                organisation.authority.value if organisation.authority else None,
-            ),
-        )
+        self._insert("organisations", organisation_fields(organisation))
 
     def add_person(self, person: Person) -> None:
         self._refuse_duplicate("persons", "person", person.id)
         self._require("organisations", "organisation", [person.organisation_id])
-        self._db.execute(
-            "INSERT INTO persons (id, name, organisation_id) VALUES (?, ?, ?)",
-            (person.id, person.name, person.organisation_id),
-        )
+        self._insert("persons", person_fields(person))
 
     def add_item(self, item: Item) -> None:
         self._refuse_duplicate("items", "item", item.id)
@@ -455,24 +450,7 @@ class _SqliteTx:
         self._require_scope(item.scope)
         if item.scope_limit is not None:
             self._require_scope(item.scope_limit)
-        fields = classification_fields(item.classification)
-        self._db.execute(
-            f"INSERT INTO items (id, kind, title, document_number, organisation_id, issued_on, "
-            f"status, {', '.join(CLASSIFICATION_FIELDS)}, scope, scope_limit) "
-            f"VALUES ({', '.join('?' * (9 + len(CLASSIFICATION_FIELDS)))})",
-            (
-                item.id,
-                item.kind.value,
-                item.title,
-                item.document_number,
-                item.organisation_id,
-                item.issued_on.isoformat(),
-                item.status.value,
-                *fields.values(),
-                scope_json(item.scope),
-                None if item.scope_limit is None else scope_json(item.scope_limit),
-            ),
-        )
+        self._insert("items", item_fields(item))
 
     def add_items(self, items: Sequence[Item]) -> None:
         for item in items:
@@ -489,34 +467,11 @@ class _SqliteTx:
     def add_keypoint(self, keypoint: Keypoint) -> None:
         self._refuse_duplicate("keypoints", "keypoint", keypoint.id)
         self._require("items", "item", [keypoint.item_id])
-        fields = classification_fields(keypoint.classification)
-        self._db.execute(
-            f"INSERT INTO keypoints (id, item_id, title, {', '.join(CLASSIFICATION_FIELDS)}, "
-            f"declassified) VALUES ({', '.join('?' * (4 + len(CLASSIFICATION_FIELDS)))})",
-            (
-                keypoint.id,
-                keypoint.item_id,
-                keypoint.title,
-                *fields.values(),
-                int(keypoint.declassified),
-            ),
-        )
+        self._insert("keypoints", keypoint_fields(keypoint))
 
     def add_scope_rule(self, rule: ScopeRule) -> None:
         self._refuse_duplicate("scope_rules", "scope_rule", rule.id)
-        self._db.execute(
-            "INSERT INTO scope_rules (id, title, document, level, years, long_term, issuer) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                rule.id,
-                rule.title,
-                rule.document,
-                rule.level.value,
-                rule.years,
-                int(rule.long_term),
-                rule.issuer,
-            ),
-        )
+        self._insert("scope_rules", scope_rule_fields(rule))
 
     def add_derivations(self, derivations: Sequence[Derivation]) -> None:
         for edge in derivations:
@@ -575,98 +530,4 @@ class _SqliteTx:
         self._require("items", "item", [record.item_id])
         self._require("persons", "person", [record.handler_id, record.official_id])
         self._require_scope(record.scope)
-        fields = classification_fields(record.classification)
-        self._db.execute(
-            f"INSERT INTO records (id, item_id, kind, handler_id, official_id, decided_on, "
-            f"recorded_at, status, {', '.join(CLASSIFICATION_FIELDS)}, scope, bases, summary, "
-            f"articles) VALUES ({', '.join('?' * (12 + len(CLASSIFICATION_FIELDS)))})",
-            (
-                record.id,
-                record.item_id,
-                record.kind.value,
-                record.handler_id,
-                record.official_id,
-                record.decided_on.isoformat(),
-                timestamp(record.recorded_at),
-                record.status.value,
-                *fields.values(),
-                scope_json(record.scope),
-                citations_json(record.bases),
-                record.summary,
-                json.dumps(record.articles),
-            ),
-        )
-
-
-def _organisation(row: sqlite3.Row) -> Organisation:
-    authority = Level(row["authority"]) if row["authority"] else None
-    return Organisation(row["id"], row["name"], authority)
-
-
-def _person(row: sqlite3.Row) -> Person:
-    return Person(row["id"], row["name"], row["organisation_id"])
-
-
-def _scope_rule(row: sqlite3.Row) -> ScopeRule:
-    return ScopeRule(
-        row["id"],
-        row["title"],
-        row["document"],
-        Level(row["level"]),
-        row["years"],
-        bool(row["long_term"]),
-        row["issuer"],
-    )
-
-
-def _item(row: sqlite3.Row) -> Item:
-    return Item(
-        id=row["id"],
-        kind=ItemKind(row["kind"]),
-        title=row["title"],
-        document_number=row["document_number"],
-        organisation_id=row["organisation_id"],
-        issued_on=date.fromisoformat(row["issued_on"]),
-        status=ItemStatus(row["status"]),
-        classification=classification_from(row),
-        scope=scope_of(row["scope"]),
-        scope_limit=limit_of(row["scope_limit"]),
-    )
-
-
-def _keypoint(row: sqlite3.Row) -> Keypoint:
-    classification = classification_from(row)
-    if classification is None:
-        raise ValueError(f"keypoint {row['id']} has no level")
-    return Keypoint(
-        row["id"], row["item_id"], row["title"], classification, bool(row["declassified"])
-    )
-
-
-_EDGE = "child_id, parent_id, basis, keypoint_ids"
-_CASES = {case.value: case for case in BasisCase}
-
-
-def _derivation(row: tuple[str, str, str, str]) -> Derivation:
-    keypoints = row[3]  # no JSON parsing for the common "[]"
-    return Derivation(
-        row[0], row[1], _CASES[row[2]], () if keypoints == "[]" else tuple(json.loads(keypoints))
-    )
-
-
-def _record(row: sqlite3.Row) -> DecisionRecord:
-    return DecisionRecord(
-        id=row["id"],
-        item_id=row["item_id"],
-        kind=RecordKind(row["kind"]),
-        handler_id=row["handler_id"],
-        official_id=row["official_id"],
-        decided_on=date.fromisoformat(row["decided_on"]),
-        recorded_at=datetime.fromisoformat(row["recorded_at"]),
-        status=ItemStatus(row["status"]),
-        classification=classification_from(row),
-        scope=scope_of(row["scope"]),
-        bases=citations_from(row["bases"]),
-        summary=row["summary"],
-        articles=tuple(json.loads(row["articles"])),
-    )
+        self._insert("records", record_fields(record))
