@@ -1,26 +1,30 @@
 """A real Bolt server for the tests: Neo4j when NEO4J_URI is set, otherwise ArcadeDB's Bolt
-plugin started in this process from the `arcadedb-embedded` wheel (it bundles its own JRE;
-CI has no Docker and no Neo4j).
+plugin from the `arcadedb-embedded` wheel (it bundles its own JRE; CI has no Docker and no
+Neo4j), run in a child process.
 
 One server serves the whole test session; each test gets an empty database of its own.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import quote, urlsplit
 
 from neo4j import GraphDatabase
 
-LOGGING = Path(__file__).with_name("arcadedb-logging.properties")
-PASSWORD = "lineage-test-password"  # ArcadeDB wants eight characters or more
+from tests.arcadedb_server import PASSWORD
 
 
 class BoltServer(Protocol):
@@ -39,38 +43,60 @@ def free_port() -> int:
 
 
 class ArcadeBolt:
-    """ArcadeDB with its Bolt plugin on a free loopback port, files in a temporary folder."""
+    """ArcadeDB with its Bolt plugin on a free loopback port, in a child process
+    (tests/arcadedb_server.py), its files in a temporary folder."""
 
     def __init__(self, heap: str = "512m") -> None:
-        from arcadedb_embedded.server import ArcadeDBServer
-
         self.root = tempfile.mkdtemp(prefix="lineage-arcadedb-")
         self.port = free_port()
+        self.http_port = free_port()
         self._names = itertools.count(1)
-        self.server: Any = ArcadeDBServer(
-            root_path=self.root,
-            root_password=PASSWORD,
-            config={
-                "host": "127.0.0.1",
-                "http_port": free_port(),
-                "server_plugins": "Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
-                "bolt_port": self.port,
-            },
-            jvm_kwargs={
-                "heap_size": heap,
-                "jvm_args": [f"-Djava.util.logging.config.file={LOGGING}"],
-            },
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.arcadedb_server",
+                self.root,
+                str(self.port),
+                str(self.http_port),
+                heap,
+            ],
+            cwd=Path(__file__).resolve().parents[1],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        self.server.start()
+        assert self.process.stdout is not None
+        ready = self.process.stdout.readline().strip()
+        if ready != "ready":
+            self.stop()
+            raise RuntimeError(f"ArcadeDB did not start (said {ready!r})")
 
     def new_database(self) -> str:
         name = f"lineage{next(self._names)}"
-        self.server.create_database(name)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}/api/v1/server",
+            data=json.dumps({"command": f"create database {name}"}).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": "Basic " + base64.b64encode(f"root:{PASSWORD}".encode()).decode(),
+            },
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+            response.read()
         return f"bolt://root:{quote(PASSWORD)}@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
-        # The JVM keeps the interpreter from exiting until the server has stopped.
-        self.server.stop()
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
