@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.descendants --sizes 10000 100000 --runs 5 --timeout 120
 
 For each size it generates the diamond-heavy DAG of bench.dag, writes it through the store
-port (SQLite file; Bolt: ArcadeDB's Bolt server in this process, or the Neo4j of NEO4J_URI),
+port (SQLite file; Bolt: ArcadeDB's Bolt server in a child process, or the Neo4j of NEO4J_URI),
 then times, over several runs, the frontier expansion the service uses
 (graph.traversal.expand over `children`) and, on the Bolt server, the naive
 `MATCH (s)<-[:DERIVED_FROM*]-(d) RETURN DISTINCT d` with a time limit. Every answer is checked
@@ -122,7 +122,7 @@ def main() -> None:
 
     uri = os.environ.get("NEO4J_URI")
     server: BoltServer = ExternalNeo4j(uri) if uri else ArcadeBolt(heap=args.heap)
-    engine = "Neo4j (NEO4J_URI)" if uri else "ArcadeDB Bolt (in process)"
+    engine = "Neo4j (NEO4J_URI)" if uri else "ArcadeDB Bolt (child process)"
     rows = []
     try:
         for size in args.sizes:
