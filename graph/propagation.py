@@ -26,7 +26,6 @@ from graph.model import (
     Item,
     ItemStatus,
     Keypoint,
-    KnowledgeScope,
     Organisation,
     ScopeRule,
 )
@@ -219,16 +218,10 @@ def _follow(
     scope = before.scope
     limit = requirement.scope_limit
     if limit is not None and not scope.within(limit, person_org):
-        scope = _narrowed(scope, limit, person_org)
+        scope = scope.intersect(limit, person_org)
         actions.append(Action.CHANGE_SCOPE)
     after = replace(before, classification=required, scope=scope, scope_limit=limit)
     return after, tuple(actions)
-
-
-def _narrowed(
-    scope: KnowledgeScope, limit: KnowledgeScope, person_org: Mapping[str, str]
-) -> KnowledgeScope:
-    return scope.intersect(limit, person_org)
 
 
 def _reviews(

@@ -27,6 +27,7 @@ from graph.model import (
 )
 from graph.propagation import Impact, World, fan_out
 from graph.store.base import GraphReader, GraphStore
+from graph.traversal import expand
 from service.usecases import PeriodSpec, check_keypoint_within, check_original_period
 
 DECLASSIFIED = (ItemStatus.DECLASSIFIED_WORK_SECRET, ItemStatus.DECLASSIFIED_PUBLIC)
@@ -144,16 +145,11 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[nx.DiGraph, World]:
     """The lineage below `roots` with every parent of every descendant, and the values the
     fan-out reads; one query per depth for the descendants, then one per kind."""
     edges: dict[tuple[str, str], Derivation] = {}
-    seen = set(roots)
-    frontier = list(roots)
-    while frontier:
-        next_frontier = []
-        for edge in tx.children(frontier):
-            edges[(edge.parent_id, edge.child_id)] = edge
-            if edge.child_id not in seen:
-                seen.add(edge.child_id)
-                next_frontier.append(edge.child_id)
-        frontier = next_frontier
+    seen: set[str] = set()
+    for root in roots:
+        subgraph = expand(root, tx.children, upstream=False, max_depth=None)
+        seen.update(subgraph.depth)
+        edges.update({(e.parent_id, e.child_id): e for e in subgraph.edges})
     below = sorted(seen - set(roots))
     for edge in tx.parents(below):
         edges[(edge.parent_id, edge.child_id)] = edge
