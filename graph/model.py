@@ -333,6 +333,12 @@ class Organisation:
     id: str
     name: str
     authority: Level | None = None
+    # 上级机关、单位: may declassify what it issued in its name or what its subordinates
+    # classified (X-9).
+    superior_id: str | None = None
+    # 承担其职能或者合并后的机关、单位: set when this one was dissolved or merged; the
+    # successor then decides on what this one classified (X-7).
+    successor_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -360,6 +366,9 @@ class Item:
     # The widest knowledge scope its originator allows for derived use (D-10); a derived item
     # inherits the bound of its bases, so it holds for the whole lineage below.
     scope_limit: KnowledgeScope | None = None
+    # Organisations that classified it jointly with `organisation_id`, the lead organisation;
+    # the lead declassifies after consulting them (X-8).
+    joint_organisation_ids: frozenset[str] = frozenset()
 
     @property
     def is_classified(self) -> bool:
@@ -420,6 +429,9 @@ class Derivation:
 class RecordKind(Enum):
     ORIGINAL = "ORIGINAL"
     DERIVED = "DERIVED"
+    CHANGE = "CHANGE"  # 变更 (D-13, X-19)
+    DECLASSIFICATION = "DECLASSIFICATION"  # 解密, full or partial (X-14, X-17)
+    EXPIRY = "EXPIRY"  # 自行解密 when the period ended (X-11): decided by no one
 
 
 @dataclass(frozen=True)
@@ -435,14 +447,16 @@ class BasisCitation:
 
 @dataclass(frozen=True)
 class DecisionRecord:
-    """The written record of a classification decision (D-11): the handler proposed, the
-    classification official decided, on these bases."""
+    """The written record of a classification decision (D-11, D-13, X-17): the handler
+    proposed, the classification official decided, on these bases; the item was as recorded
+    from `effective_on` (its date of issue, or the date a change or declassification took
+    effect). An expiry (X-11) has neither handler nor official."""
 
     id: str
     item_id: str
     kind: RecordKind
-    handler_id: str
-    official_id: str
+    handler_id: str | None
+    official_id: str | None
     decided_on: date
     recorded_at: datetime
     status: ItemStatus
@@ -451,7 +465,12 @@ class DecisionRecord:
     bases: tuple[BasisCitation, ...]
     summary: str
     articles: tuple[str, ...] = field(default=())
+    effective_on: date | None = None
 
     def __post_init__(self) -> None:
         if self.recorded_at.tzinfo is None:
             raise InvalidValue("recordedAt", "记录时间须带时区。")
+
+    @property
+    def effective(self) -> date:
+        return self.effective_on or self.decided_on

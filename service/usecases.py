@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from graph import rules
 from graph.errors import InvalidValue, RuleViolation, UnknownId
@@ -171,8 +171,16 @@ class Lineage:
     subgraph: Subgraph
 
 
+# Decisions are dated in China's time (UTC+8 all year), wherever the server's clock runs.
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def today() -> date:
+    return datetime.now(CHINA).date()
 
 
 def new_id(prefix: str) -> str:
@@ -249,7 +257,7 @@ def register_source(store: GraphStore, command: RegisterSource) -> Decided:
         )
 
     def work(tx: GraphWriter) -> Decided:
-        _check_decision_makers(tx, command.organisation_id, command.handler_id, command.official_id)
+        check_decision_makers(tx, command.organisation_id, command.handler_id, command.official_id)
         _require_scope_members(tx, command.scope, command.scope_limit)
         rule_map = _require_scope_rules(tx, command.scope_rule_ids)
         if command.process_item_of is not None:
@@ -333,7 +341,7 @@ def derive_item(store: GraphStore, command: DeriveItem) -> Decided:
     consultation = (command.originator_consultation or "").strip() or None
 
     def work(tx: GraphWriter) -> Decided:
-        organisation = _check_decision_makers(
+        organisation = check_decision_makers(
             tx, command.organisation_id, command.handler_id, command.official_id
         )
         person_org = _require_scope_members(tx, command.scope, None)
@@ -550,7 +558,7 @@ def _require_scope_rules(tx: GraphReader, ids: Sequence[str]) -> dict[str, Scope
     return {id: found[id] for id in ids}
 
 
-def _check_decision_makers(
+def check_decision_makers(
     tx: GraphReader, organisation_id: str, handler_id: str, official_id: str
 ) -> Organisation:
     """The handler proposes and the classification official decides: two persons of the

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol, TypeVar
 
+from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.model import (
     DecisionRecord,
     Derivation,
@@ -47,6 +49,31 @@ class ItemQuery:
     kind: ItemKind | None = None
     after: str | None = None
     limit: int = 50
+
+
+@dataclass(frozen=True)
+class NoticeQuery:
+    """A filter over notices, ordered by id; `after` is the last id of the previous page, and
+    `limit` None means no limit."""
+
+    organisation_id: str | None = None
+    item_id: str | None = None
+    source_id: str | None = None
+    change_id: str | None = None
+    statuses: tuple[NoticeStatus, ...] = ()
+    after: str | None = None
+    limit: int | None = 50
+
+
+@dataclass(frozen=True)
+class ExpiryQuery:
+    """Classified items whose period ends on or before `until`, by end date then id; `after`
+    is the (end date, id) of the last item of the previous page."""
+
+    until: date
+    organisation_id: str | None = None
+    after: tuple[date, str] | None = None
+    limit: int | None = 50
 
 
 class GraphReader(Protocol):
@@ -131,6 +158,40 @@ class GraphReader(Protocol):
         """The records of the given items, by item, oldest first."""
         ...
 
+    # Changes, notices and proposals (issue 4).
+
+    def changes(self, ids: Iterable[str]) -> dict[str, Change]: ...
+
+    def changes_of(self, item_ids: Iterable[str]) -> list[Change]:
+        """The changes of the given source items, by item, oldest first."""
+        ...
+
+    def notices(self, ids: Iterable[str]) -> dict[str, Notice]: ...
+
+    def find_notices(self, query: NoticeQuery) -> list[Notice]: ...
+
+    def notices_of(self, item_ids: Iterable[str]) -> list[Notice]:
+        """The notices sent to the given items, by id."""
+        ...
+
+    def proposals(self, ids: Iterable[str]) -> dict[str, Proposal]: ...
+
+    def find_proposals(
+        self, organisation_id: str | None, item_id: str | None, after: str | None, limit: int
+    ) -> list[Proposal]:
+        """Proposals filed with an organisation or about an item, by id."""
+        ...
+
+    def proposals_of(self, item_ids: Iterable[str]) -> list[Proposal]:
+        """The proposals about the given items, by id."""
+        ...
+
+    def expiring_items(self, query: ExpiryQuery) -> list[Item]: ...
+
+    def expiring_keypoints(self, until: date) -> list[Keypoint]:
+        """Keypoints not yet declassified whose period ends on or before `until`, by id."""
+        ...
+
 
 class GraphWriter(GraphReader, Protocol):
     def add_organisation(self, organisation: Organisation) -> None: ...
@@ -162,6 +223,30 @@ class GraphWriter(GraphReader, Protocol):
     def add_record(self, record: DecisionRecord) -> None: ...
 
     def add_records(self, records: Sequence[DecisionRecord]) -> None: ...
+
+    def update_organisation(self, organisation: Organisation) -> None:
+        """Replaces an organisation's values (its superior or successor, X-7, X-9)."""
+        ...
+
+    def update_items(self, items: Sequence[Item]) -> None:
+        """Replaces the status, classification, knowledge scope and scope limit of existing
+        items (UnknownId for one that does not exist); their other fields stay as stored."""
+        ...
+
+    def update_keypoints(self, keypoints: Sequence[Keypoint]) -> None:
+        """Replaces the classification and declassified flag of existing keypoints; their
+        other fields stay as stored."""
+        ...
+
+    def add_change(self, change: Change) -> None: ...
+
+    def add_notices(self, notices: Sequence[Notice]) -> None: ...
+
+    def update_notices(self, notices: Sequence[Notice]) -> None:
+        """Replaces the status and the fields of acting on existing notices."""
+        ...
+
+    def add_proposal(self, proposal: Proposal) -> None: ...
 
 
 class GraphStore(Protocol):

@@ -4,9 +4,11 @@ hold the same names and the same plain values (ISO dates, enum names, JSON text)
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+from graph.change import Change, ChangeKind, DeclassificationReason, Notice, NoticeStatus, Proposal
 from graph.model import (
     BasisCase,
     BasisCitation,
@@ -32,6 +34,7 @@ from graph.model import (
     Years,
     period_kind,
 )
+from graph.propagation import Action
 
 
 class Fields(Protocol):
@@ -47,6 +50,26 @@ CLASSIFICATION_FIELDS = (
     "period_start",
     "period_until",
     "period_condition",
+)
+
+
+# The fields that updates replace (graph.store.base: update_items, update_keypoints,
+# update_notices); every other field of a node stays as written.
+ITEM_STATE = (
+    "status",
+    *CLASSIFICATION_FIELDS,
+    "scope",
+    "scope_limit",
+    "expires_on",
+)
+KEYPOINT_STATE = (*CLASSIFICATION_FIELDS, "declassified", "expires_on")
+NOTICE_STATE = (
+    "status",
+    "updated_at",
+    "acted_by",
+    "record_id",
+    "superseded_by",
+    "proposal_id",
 )
 
 
@@ -142,12 +165,16 @@ def organisation_fields(value: Organisation) -> dict[str, Any]:
         "id": value.id,
         "name": value.name,
         "authority": value.authority.value if value.authority else None,
+        "superior_id": value.superior_id,
+        "successor_id": value.successor_id,
     }
 
 
 def organisation_from(fields: Fields) -> Organisation:
     authority = Level(fields["authority"]) if fields["authority"] else None
-    return Organisation(fields["id"], fields["name"], authority)
+    return Organisation(
+        fields["id"], fields["name"], authority, fields["superior_id"], fields["successor_id"]
+    )
 
 
 def person_fields(value: Person) -> dict[str, Any]:
@@ -194,7 +221,16 @@ def item_fields(value: Item) -> dict[str, Any]:
         **classification_fields(value.classification),
         "scope": scope_json(value.scope),
         "scope_limit": None if value.scope_limit is None else scope_json(value.scope_limit),
+        "joint_organisation_ids": json.dumps(sorted(value.joint_organisation_ids)),
+        # Derived from the classification, kept so that expiry and reminders (X-4, X-11)
+        # find what ends by a date through an index; read back by no one.
+        "expires_on": _expires_on(value.classification, value.is_classified),
     }
+
+
+def _expires_on(classification: Classification | None, classified: bool) -> str | None:
+    expiry = classification.expiry if classification is not None and classified else None
+    return None if expiry is None else expiry.isoformat()
 
 
 def item_from(fields: Fields) -> Item:
@@ -209,6 +245,7 @@ def item_from(fields: Fields) -> Item:
         classification=classification_from(fields),
         scope=scope_of(fields["scope"]),
         scope_limit=limit_of(fields["scope_limit"]),
+        joint_organisation_ids=frozenset(json.loads(fields["joint_organisation_ids"] or "[]")),
     )
 
 
@@ -219,6 +256,7 @@ def keypoint_fields(value: Keypoint) -> dict[str, Any]:
         "title": value.title,
         **classification_fields(value.classification),
         "declassified": value.declassified,
+        "expires_on": _expires_on(value.classification, not value.declassified),
     }
 
 
@@ -250,6 +288,7 @@ def record_fields(value: DecisionRecord) -> dict[str, Any]:
         "bases": citations_json(value.bases),
         "summary": value.summary,
         "articles": json.dumps(list(value.articles)),
+        "effective_on": value.effective_on.isoformat() if value.effective_on else None,
     }
 
 
@@ -268,6 +307,160 @@ def record_from(fields: Fields) -> DecisionRecord:
         bases=citations_from(fields["bases"]),
         summary=fields["summary"],
         articles=tuple(json.loads(fields["articles"])),
+        effective_on=_date_or_none(fields["effective_on"]),
+    )
+
+
+def _date_or_none(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+def _ids_json(ids: Iterable[str]) -> str:
+    return json.dumps(list(ids), ensure_ascii=False)
+
+
+def _snapshot(value: Item) -> str:
+    return json.dumps(item_fields(value), ensure_ascii=False)
+
+
+def _snapshot_from(text: str) -> Item:
+    return item_from(_Defaults(json.loads(text)))
+
+
+def _keypoints_json(values: tuple[Keypoint, ...]) -> str:
+    return json.dumps([keypoint_fields(k) for k in values], ensure_ascii=False)
+
+
+def _keypoints_from(text: str) -> tuple[Keypoint, ...]:
+    return tuple(keypoint_from(_Defaults(entry)) for entry in json.loads(text))
+
+
+class _Defaults(dict[str, Any]):
+    """Fields of a snapshot written by an earlier version: a field it lacks reads as None."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def change_fields(value: Change) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "kind": value.kind.value,
+        "item_id": value.item_id,
+        "before": _snapshot(value.before),
+        "after": _snapshot(value.after),
+        "keypoints_before": _keypoints_json(value.keypoints_before),
+        "keypoints_after": _keypoints_json(value.keypoints_after),
+        "reason": value.reason.value if value.reason else None,
+        "basis": value.basis,
+        "handler_id": value.handler_id,
+        "official_id": value.official_id,
+        "decided_on": value.decided_on.isoformat(),
+        "effective_on": value.effective_on.isoformat(),
+        "recorded_at": timestamp(value.recorded_at),
+        "summary": value.summary,
+        "articles": _ids_json(value.articles),
+        "approval_reference": value.approval_reference,
+        "consulted_organisation_ids": _ids_json(value.consulted_organisation_ids),
+        "record_id": value.record_id,
+    }
+
+
+def change_from(fields: Fields) -> Change:
+    return Change(
+        id=fields["id"],
+        kind=ChangeKind(fields["kind"]),
+        item_id=fields["item_id"],
+        before=_snapshot_from(fields["before"]),
+        after=_snapshot_from(fields["after"]),
+        keypoints_before=_keypoints_from(fields["keypoints_before"]),
+        keypoints_after=_keypoints_from(fields["keypoints_after"]),
+        reason=DeclassificationReason(fields["reason"]) if fields["reason"] else None,
+        basis=fields["basis"],
+        handler_id=fields["handler_id"],
+        official_id=fields["official_id"],
+        decided_on=date.fromisoformat(fields["decided_on"]),
+        effective_on=date.fromisoformat(fields["effective_on"]),
+        recorded_at=datetime.fromisoformat(fields["recorded_at"]),
+        summary=fields["summary"],
+        articles=tuple(json.loads(fields["articles"])),
+        approval_reference=fields["approval_reference"],
+        consulted_organisation_ids=tuple(json.loads(fields["consulted_organisation_ids"])),
+        record_id=fields["record_id"],
+    )
+
+
+def notice_fields(value: Notice) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "change_id": value.change_id,
+        "source_id": value.source_id,
+        "item_id": value.item_id,
+        "organisation_id": value.organisation_id,
+        "actions": _ids_json(a.value for a in value.actions),
+        "before": _snapshot(value.before),
+        "after": _snapshot(value.after),
+        "path": _ids_json(value.path),
+        "articles": _ids_json(value.articles),
+        "kept_bases": _ids_json(value.kept_bases),
+        "text": value.text,
+        "due_on": value.due_on.isoformat(),
+        "status": value.status.value,
+        "created_at": timestamp(value.created_at),
+        "updated_at": timestamp(value.updated_at),
+        "acted_by": value.acted_by,
+        "record_id": value.record_id,
+        "superseded_by": value.superseded_by,
+        "proposal_id": value.proposal_id,
+    }
+
+
+def notice_from(fields: Fields) -> Notice:
+    return Notice(
+        id=fields["id"],
+        change_id=fields["change_id"],
+        source_id=fields["source_id"],
+        item_id=fields["item_id"],
+        organisation_id=fields["organisation_id"],
+        actions=tuple(Action(a) for a in json.loads(fields["actions"])),
+        before=_snapshot_from(fields["before"]),
+        after=_snapshot_from(fields["after"]),
+        path=tuple(json.loads(fields["path"])),
+        articles=tuple(json.loads(fields["articles"])),
+        kept_bases=tuple(json.loads(fields["kept_bases"])),
+        text=fields["text"],
+        due_on=date.fromisoformat(fields["due_on"]),
+        status=NoticeStatus(fields["status"]),
+        created_at=datetime.fromisoformat(fields["created_at"]),
+        updated_at=datetime.fromisoformat(fields["updated_at"]),
+        acted_by=fields["acted_by"],
+        record_id=fields["record_id"],
+        superseded_by=fields["superseded_by"],
+        proposal_id=fields["proposal_id"],
+    )
+
+
+def proposal_fields(value: Proposal) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "item_id": value.item_id,
+        "proposer_id": value.proposer_id,
+        "organisation_id": value.organisation_id,
+        "text": value.text,
+        "created_at": timestamp(value.created_at),
+        "notice_id": value.notice_id,
+    }
+
+
+def proposal_from(fields: Fields) -> Proposal:
+    return Proposal(
+        id=fields["id"],
+        item_id=fields["item_id"],
+        proposer_id=fields["proposer_id"],
+        organisation_id=fields["organisation_id"],
+        text=fields["text"],
+        created_at=datetime.fromisoformat(fields["created_at"]),
+        notice_id=fields["notice_id"],
     )
 
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
 
+from graph.change import Change, Notice, Proposal
 from graph.errors import CycleRefused, DuplicateId, InvalidValue, StoreUnavailable, UnknownId
 from graph.model import (
     DecisionRecord,
@@ -33,17 +35,26 @@ from graph.model import (
     Person,
     ScopeRule,
 )
-from graph.store.base import GraphReader, GraphWriter, ItemQuery
+from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
 from graph.store.codec import (
+    ITEM_STATE,
+    KEYPOINT_STATE,
+    NOTICE_STATE,
+    change_fields,
+    change_from,
     derivation,
     item_fields,
     item_from,
     keypoint_fields,
     keypoint_from,
+    notice_fields,
+    notice_from,
     organisation_fields,
     organisation_from,
     person_fields,
     person_from,
+    proposal_fields,
+    proposal_from,
     record_fields,
     record_from,
     scope_rule_fields,
@@ -53,6 +64,8 @@ from graph.traversal import is_ancestor
 
 T = TypeVar("T")
 
+_UNLIMITED = 2**62  # LIMIT takes no null
+
 # The allow-list of labels, by the kind names of graph.errors.
 LABELS = {
     "organisation": "Organisation",
@@ -61,6 +74,9 @@ LABELS = {
     "keypoint": "Keypoint",
     "scope_rule": "ScopeRule",
     "record": "Record",
+    "change": "Change",
+    "notice": "Notice",
+    "proposal": "Proposal",
 }
 INDEXED = (
     ("Item", "organisation_id"),
@@ -69,6 +85,16 @@ INDEXED = (
     ("Keypoint", "item_id"),
     ("Record", "item_id"),
     ("Person", "organisation_id"),
+    ("Item", "expires_on"),
+    ("Keypoint", "expires_on"),
+    ("Change", "item_id"),
+    ("Notice", "organisation_id"),
+    ("Notice", "item_id"),
+    ("Notice", "source_id"),
+    ("Notice", "change_id"),
+    ("Notice", "status"),
+    ("Proposal", "organisation_id"),
+    ("Proposal", "item_id"),
 )
 
 
@@ -327,10 +353,161 @@ class _Neo4jTx:
         )
         return [record_from(_Fields(row["r"])) for row in rows]
 
+    def changes(self, ids: Iterable[str]) -> dict[str, Change]:
+        return {n["id"]: change_from(n) for n in self._nodes("Change", ids)}
+
+    def changes_of(self, item_ids: Iterable[str]) -> list[Change]:
+        return [change_from(n) for n in self._by_item("Change", item_ids, "n.recorded_at, n.id")]
+
+    def notices(self, ids: Iterable[str]) -> dict[str, Notice]:
+        return {n["id"]: notice_from(n) for n in self._nodes("Notice", ids)}
+
+    def find_notices(self, query: NoticeQuery) -> list[Notice]:
+        rows = self._data(
+            "MATCH (n:Notice) "
+            "WHERE ($organisation IS NULL OR n.organisation_id = $organisation) "
+            "AND ($item IS NULL OR n.item_id = $item) "
+            "AND ($source IS NULL OR n.source_id = $source) "
+            "AND ($change IS NULL OR n.change_id = $change) "
+            "AND ($statuses IS NULL OR n.status IN $statuses) "
+            "AND ($after IS NULL OR n.id > $after) "
+            "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit",
+            organisation=query.organisation_id,
+            item=query.item_id,
+            source=query.source_id,
+            change=query.change_id,
+            statuses=[s.value for s in query.statuses] or None,
+            after=query.after,
+            limit=_UNLIMITED if query.limit is None else query.limit,
+        )
+        return [notice_from(_Fields(row["n"])) for row in rows]
+
+    def notices_of(self, item_ids: Iterable[str]) -> list[Notice]:
+        return [notice_from(n) for n in self._by_item("Notice", item_ids, "n.id")]
+
+    def proposals(self, ids: Iterable[str]) -> dict[str, Proposal]:
+        return {n["id"]: proposal_from(n) for n in self._nodes("Proposal", ids)}
+
+    def find_proposals(
+        self, organisation_id: str | None, item_id: str | None, after: str | None, limit: int
+    ) -> list[Proposal]:
+        rows = self._data(
+            "MATCH (n:Proposal) "
+            "WHERE ($organisation IS NULL OR n.organisation_id = $organisation) "
+            "AND ($item IS NULL OR n.item_id = $item) "
+            "AND ($after IS NULL OR n.id > $after) "
+            "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit",
+            organisation=organisation_id,
+            item=item_id,
+            after=after,
+            limit=limit,
+        )
+        return [proposal_from(_Fields(row["n"])) for row in rows]
+
+    def proposals_of(self, item_ids: Iterable[str]) -> list[Proposal]:
+        return [proposal_from(n) for n in self._by_item("Proposal", item_ids, "n.id")]
+
+    def expiring_items(self, query: ExpiryQuery) -> list[Item]:
+        after_on, after_id = (
+            (query.after[0].isoformat(), query.after[1]) if query.after else (None, None)
+        )
+        rows = self._data(
+            "MATCH (n:Item) WHERE n.expires_on <= $until AND n.status = 'CLASSIFIED' "
+            "AND ($organisation IS NULL OR n.organisation_id = $organisation) "
+            "AND ($after_on IS NULL OR n.expires_on > $after_on "
+            "OR (n.expires_on = $after_on AND n.id > $after_id)) "
+            "RETURN n {.*} AS n ORDER BY n.expires_on, n.id LIMIT $limit",
+            until=query.until.isoformat(),
+            organisation=query.organisation_id,
+            after_on=after_on,
+            after_id=after_id,
+            limit=_UNLIMITED if query.limit is None else query.limit,
+        )
+        return [item_from(_Fields(row["n"])) for row in rows]
+
+    def expiring_keypoints(self, until: date) -> list[Keypoint]:
+        rows = self._data(
+            "MATCH (k:Keypoint) WHERE k.expires_on <= $until AND k.declassified = false "
+            "RETURN k {.*} AS k ORDER BY k.id",
+            until=until.isoformat(),
+        )
+        return [keypoint_from(_Fields(row["k"])) for row in rows]
+
+    def _by_item(self, label: str, item_ids: Iterable[str], order: str) -> list[_Fields]:
+        # `label` and `order` are this module's constants.
+        rows = self._data(
+            f"MATCH (n:{label}) WHERE n.item_id IN $ids RETURN n {{.*}} AS n "
+            f"ORDER BY n.item_id, {order}",
+            ids=list(dict.fromkeys(item_ids)),
+        )
+        return [_Fields(row["n"]) for row in rows]
+
     # Writes
+
+    def _update(self, kind: str, rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> None:
+        """Sets `fields` of existing nodes of one kind; a null removes the property."""
+        wanted = [row["id"] for row in rows]
+        self._require(kind, wanted)
+        self._tx.run(
+            f"UNWIND $rows AS row MATCH (n:{LABELS[kind]} {{id: row.id}}) "
+            + "SET "
+            + ", ".join(f"n.{field} = row.{field}" for field in fields),
+            rows=[{k: row[k] for k in ("id", *fields)} for row in rows],
+        ).consume()
+
+    def update_organisation(self, organisation: Organisation) -> None:
+        self._require(
+            "organisation", [o for o in (organisation.superior_id, organisation.successor_id) if o]
+        )
+        self._update(
+            "organisation",
+            [organisation_fields(organisation)],
+            ("name", "authority", "superior_id", "successor_id"),
+        )
+
+    def update_items(self, items: Sequence[Item]) -> None:
+        scopes = [i.scope for i in items] + [i.scope_limit for i in items if i.scope_limit]
+        self._require("person", sorted({p for scope in scopes for p in scope.persons}))
+        self._require("organisation", sorted({o for scope in scopes for o in scope.organisations}))
+        self._update("item", [item_fields(i) for i in items], ITEM_STATE)
+
+    def update_keypoints(self, keypoints: Sequence[Keypoint]) -> None:
+        self._update("keypoint", [keypoint_fields(k) for k in keypoints], KEYPOINT_STATE)
+
+    def add_change(self, change: Change) -> None:
+        self._refuse_duplicates("change", [change.id])
+        self._require("item", [change.item_id])
+        self._require("person", [p for p in (change.handler_id, change.official_id) if p])
+        self._require("organisation", change.consulted_organisation_ids)
+        self._require("record", [change.record_id] if change.record_id else [])
+        self._create("change", [change_fields(change)])
+
+    def add_notices(self, notices: Sequence[Notice]) -> None:
+        self._refuse_duplicates("notice", [n.id for n in notices])
+        self._require("change", [n.change_id for n in notices])
+        self._require("item", [i for n in notices for i in (n.source_id, n.item_id)])
+        self._require("organisation", [n.organisation_id for n in notices])
+        self._create("notice", [notice_fields(n) for n in notices])
+
+    def update_notices(self, notices: Sequence[Notice]) -> None:
+        self._require("person", [n.acted_by for n in notices if n.acted_by])
+        self._require("record", [n.record_id for n in notices if n.record_id])
+        self._require("change", [n.superseded_by for n in notices if n.superseded_by])
+        self._update("notice", [notice_fields(n) for n in notices], NOTICE_STATE)
+
+    def add_proposal(self, proposal: Proposal) -> None:
+        self._refuse_duplicates("proposal", [proposal.id])
+        self._require("item", [proposal.item_id])
+        self._require("person", [proposal.proposer_id])
+        self._require("organisation", [proposal.organisation_id])
+        self._require("notice", [proposal.notice_id] if proposal.notice_id else [])
+        self._create("proposal", [proposal_fields(proposal)])
 
     def add_organisation(self, organisation: Organisation) -> None:
         self._refuse_duplicates("organisation", [organisation.id])
+        self._require(
+            "organisation", [o for o in (organisation.superior_id, organisation.successor_id) if o]
+        )
         self._create("organisation", [organisation_fields(organisation)])
 
     def add_person(self, person: Person) -> None:
@@ -347,6 +524,7 @@ class _Neo4jTx:
         scopes = [i.scope for i in items] + [i.scope_limit for i in items if i.scope_limit]
         self._require("person", sorted({p for scope in scopes for p in scope.persons}))
         self._require("organisation", sorted({o for scope in scopes for o in scope.organisations}))
+        self._require("organisation", sorted({o for i in items for o in i.joint_organisation_ids}))
         self._create("item", [item_fields(item) for item in items])
 
     def add_keypoint(self, keypoint: Keypoint) -> None:
@@ -451,7 +629,7 @@ class _Neo4jTx:
     def add_records(self, records: Sequence[DecisionRecord]) -> None:
         self._refuse_duplicates("record", [r.id for r in records])
         self._require("item", [r.item_id for r in records])
-        self._require("person", [p for r in records for p in (r.handler_id, r.official_id)])
+        self._require("person", [p for r in records for p in (r.handler_id, r.official_id) if p])
         self._require("person", sorted({p for r in records for p in r.scope.persons}))
         self._require("organisation", sorted({o for r in records for o in r.scope.organisations}))
         self._create("record", [record_fields(record) for record in records])

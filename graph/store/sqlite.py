@@ -13,9 +13,11 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+from graph.change import Change, Notice, Proposal
 from graph.errors import (
     CycleRefused,
     DuplicateId,
@@ -33,17 +35,26 @@ from graph.model import (
     Person,
     ScopeRule,
 )
-from graph.store.base import GraphReader, GraphWriter, ItemQuery
+from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
 from graph.store.codec import (
+    ITEM_STATE,
+    KEYPOINT_STATE,
+    NOTICE_STATE,
+    change_fields,
+    change_from,
     derivation,
     item_fields,
     item_from,
     keypoint_fields,
     keypoint_from,
+    notice_fields,
+    notice_from,
     organisation_fields,
     organisation_from,
     person_fields,
     person_from,
+    proposal_fields,
+    proposal_from,
     record_fields,
     record_from,
     scope_rule_fields,
@@ -62,9 +73,117 @@ _PERIOD_COLUMNS = """
     period_until TEXT,
     period_condition TEXT"""
 
-# Each entry brings the schema from version i to i + 1; entries are never edited once
-# released, only appended.
-MIGRATIONS: tuple[str, ...] = (
+_V2 = f"""
+    ALTER TABLE organisations ADD COLUMN superior_id TEXT REFERENCES organisations (id);
+    ALTER TABLE organisations ADD COLUMN successor_id TEXT REFERENCES organisations (id);
+    ALTER TABLE items ADD COLUMN joint_organisation_ids TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE items ADD COLUMN expires_on TEXT;
+    CREATE INDEX items_by_expiry ON items (status, expires_on, id);
+    ALTER TABLE keypoints ADD COLUMN expires_on TEXT;
+    CREATE INDEX keypoints_by_expiry ON keypoints (declassified, expires_on, id);
+    CREATE TABLE records_v2 (
+        id TEXT PRIMARY KEY,
+        item_id TEXT NOT NULL REFERENCES items (id),
+        kind TEXT NOT NULL,
+        handler_id TEXT REFERENCES persons (id),
+        official_id TEXT REFERENCES persons (id),
+        decided_on TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        {_PERIOD_COLUMNS},
+        scope TEXT NOT NULL,
+        bases TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        articles TEXT NOT NULL,
+        effective_on TEXT
+    );
+    INSERT INTO records_v2 SELECT *, NULL FROM records;
+    DROP TABLE records;
+    ALTER TABLE records_v2 RENAME TO records;
+    CREATE INDEX records_by_item ON records (item_id, recorded_at);
+    CREATE TABLE changes (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        item_id TEXT NOT NULL REFERENCES items (id),
+        before TEXT NOT NULL,
+        after TEXT NOT NULL,
+        keypoints_before TEXT NOT NULL,
+        keypoints_after TEXT NOT NULL,
+        reason TEXT,
+        basis TEXT NOT NULL,
+        handler_id TEXT REFERENCES persons (id),
+        official_id TEXT REFERENCES persons (id),
+        decided_on TEXT NOT NULL,
+        effective_on TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        articles TEXT NOT NULL,
+        approval_reference TEXT,
+        consulted_organisation_ids TEXT NOT NULL,
+        record_id TEXT REFERENCES records (id)
+    );
+    CREATE INDEX changes_by_item ON changes (item_id, recorded_at);
+    CREATE TABLE notices (
+        id TEXT PRIMARY KEY,
+        change_id TEXT NOT NULL REFERENCES changes (id),
+        source_id TEXT NOT NULL REFERENCES items (id),
+        item_id TEXT NOT NULL REFERENCES items (id),
+        organisation_id TEXT NOT NULL REFERENCES organisations (id),
+        actions TEXT NOT NULL,
+        before TEXT NOT NULL,
+        after TEXT NOT NULL,
+        path TEXT NOT NULL,
+        articles TEXT NOT NULL,
+        kept_bases TEXT NOT NULL,
+        text TEXT NOT NULL,
+        due_on TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN
+            ('PENDING', 'ACKNOWLEDGED', 'APPLIED', 'PROPOSED', 'SUPERSEDED')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        acted_by TEXT REFERENCES persons (id),
+        record_id TEXT REFERENCES records (id),
+        superseded_by TEXT REFERENCES changes (id),
+        proposal_id TEXT
+    );
+    CREATE INDEX notices_by_organisation ON notices (organisation_id, status, id);
+    CREATE INDEX notices_by_item ON notices (item_id, status, id);
+    CREATE INDEX notices_by_source ON notices (source_id, status, id);
+    CREATE INDEX notices_by_change ON notices (change_id, id);
+    CREATE INDEX notices_by_status ON notices (status, id);
+    CREATE TABLE proposals (
+        id TEXT PRIMARY KEY,
+        item_id TEXT NOT NULL REFERENCES items (id),
+        proposer_id TEXT NOT NULL REFERENCES persons (id),
+        organisation_id TEXT NOT NULL REFERENCES organisations (id),
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        notice_id TEXT REFERENCES notices (id)
+    );
+    CREATE INDEX proposals_by_organisation ON proposals (organisation_id, id);
+    CREATE INDEX proposals_by_item ON proposals (item_id, id);
+    """
+
+
+def _v2(connection: sqlite3.Connection) -> None:
+    """Change records, notices and proposals; organisations' superiors and successors; joint
+    classification; the expiry column, filled in for the items already there."""
+    for statement in _statements(_V2):
+        connection.execute(statement)
+    for table, read in (("items", item_from), ("keypoints", keypoint_from)):
+        # `table` is one of the two names above.
+        rows = connection.execute(f"SELECT * FROM {table}").fetchall()
+        expiries = [(_stored(read(row))["expires_on"], row["id"]) for row in rows]
+        connection.executemany(f"UPDATE {table} SET expires_on = ? WHERE id = ?", expiries)
+
+
+def _stored(value: Item | Keypoint) -> dict[str, Any]:
+    return item_fields(value) if isinstance(value, Item) else keypoint_fields(value)
+
+
+# Each entry brings the schema from version i to i + 1: a script, or a function for what a
+# script cannot do. Entries are never edited once released, only appended.
+MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     f"""
     CREATE TABLE organisations (
         id TEXT PRIMARY KEY,
@@ -154,6 +273,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX records_by_item ON records (item_id, recorded_at);
     """,
+    _v2,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -235,8 +355,12 @@ class SqliteStore:
                     f"{len(MIGRATIONS)}：请升级本程序后再打开。"
                 )
             for number in range(version, len(MIGRATIONS)):
-                for statement in _statements(MIGRATIONS[number]):
-                    connection.execute(statement)
+                migration = MIGRATIONS[number]
+                if callable(migration):
+                    migration(connection)
+                else:
+                    for statement in _statements(migration):
+                        connection.execute(statement)
                 # PRAGMA takes no parameters; the value is our own integer.
                 connection.execute(f"PRAGMA user_version = {number + 1:d}")
         except BaseException:
@@ -433,10 +557,183 @@ class _SqliteTx:
         )
         return [record_from(row) for row in rows]
 
+    def changes(self, ids: Iterable[str]) -> dict[str, Change]:
+        rows = self._rows(f"SELECT * FROM changes WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: change_from(row) for row in rows}
+
+    def changes_of(self, item_ids: Iterable[str]) -> list[Change]:
+        rows = self._rows(
+            f"SELECT * FROM changes WHERE item_id IN {_IN} ORDER BY item_id, recorded_at, id",
+            _ids(item_ids),
+        )
+        return [change_from(row) for row in rows]
+
+    def notices(self, ids: Iterable[str]) -> dict[str, Notice]:
+        rows = self._rows(f"SELECT * FROM notices WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: notice_from(row) for row in rows}
+
+    def find_notices(self, query: NoticeQuery) -> list[Notice]:
+        where = ["1 = 1"]
+        params: list[Any] = []
+        for column, value in (
+            ("organisation_id", query.organisation_id),
+            ("item_id", query.item_id),
+            ("source_id", query.source_id),
+            ("change_id", query.change_id),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.statuses:
+            where.append(f"status IN {_IN}")
+            params.append(_ids(s.value for s in query.statuses))
+        if query.after is not None:
+            where.append("id > ?")
+            params.append(query.after)
+        params.append(-1 if query.limit is None else query.limit)
+        # Only fixed column names and condition texts are joined; every value is a parameter.
+        sql = f"SELECT * FROM notices WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+        return [notice_from(row) for row in self._rows(sql, *params)]
+
+    def notices_of(self, item_ids: Iterable[str]) -> list[Notice]:
+        rows = self._rows(
+            f"SELECT * FROM notices WHERE item_id IN {_IN} ORDER BY id", _ids(item_ids)
+        )
+        return [notice_from(row) for row in rows]
+
+    def proposals(self, ids: Iterable[str]) -> dict[str, Proposal]:
+        rows = self._rows(f"SELECT * FROM proposals WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: proposal_from(row) for row in rows}
+
+    def find_proposals(
+        self, organisation_id: str | None, item_id: str | None, after: str | None, limit: int
+    ) -> list[Proposal]:
+        rows = self._rows(
+            "SELECT * FROM proposals WHERE (? IS NULL OR organisation_id = ?) "
+            "AND (? IS NULL OR item_id = ?) AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?",
+            organisation_id,
+            organisation_id,
+            item_id,
+            item_id,
+            after,
+            after,
+            limit,
+        )
+        return [proposal_from(row) for row in rows]
+
+    def proposals_of(self, item_ids: Iterable[str]) -> list[Proposal]:
+        rows = self._rows(
+            f"SELECT * FROM proposals WHERE item_id IN {_IN} ORDER BY id", _ids(item_ids)
+        )
+        return [proposal_from(row) for row in rows]
+
+    def expiring_items(self, query: ExpiryQuery) -> list[Item]:
+        after_on, after_id = (
+            (query.after[0].isoformat(), query.after[1]) if query.after else (None, None)
+        )
+        rows = self._rows(
+            "SELECT * FROM items WHERE status = 'CLASSIFIED' AND expires_on <= ? "
+            "AND (? IS NULL OR organisation_id = ?) "
+            "AND (? IS NULL OR expires_on > ? OR (expires_on = ? AND id > ?)) "
+            "ORDER BY expires_on, id LIMIT ?",
+            query.until.isoformat(),
+            query.organisation_id,
+            query.organisation_id,
+            after_on,
+            after_on,
+            after_on,
+            after_id,
+            -1 if query.limit is None else query.limit,
+        )
+        return [item_from(row) for row in rows]
+
+    def expiring_keypoints(self, until: date) -> list[Keypoint]:
+        rows = self._rows(
+            "SELECT * FROM keypoints WHERE declassified = 0 AND expires_on <= ? ORDER BY id",
+            until.isoformat(),
+        )
+        return [keypoint_from(row) for row in rows]
+
     # Writes
+
+    def _update(
+        self, table: str, kind: str, fields: dict[str, Any], columns: Sequence[str]
+    ) -> None:
+        # `table` and `columns` are this module's constants; every value is a parameter.
+        sets = ", ".join(f"{column} = :{column}" for column in columns)
+        cursor = self._db.execute(f"UPDATE {table} SET {sets} WHERE id = :id", fields)
+        if cursor.rowcount == 0:
+            raise UnknownId(kind, fields["id"])
+
+    def update_organisation(self, organisation: Organisation) -> None:
+        self._require(
+            "organisations",
+            "organisation",
+            [o for o in (organisation.superior_id, organisation.successor_id) if o],
+        )
+        self._update(
+            "organisations",
+            "organisation",
+            organisation_fields(organisation),
+            ("name", "authority", "superior_id", "successor_id"),
+        )
+
+    def update_items(self, items: Sequence[Item]) -> None:
+        for item in items:
+            self._require_scope(item.scope)
+            if item.scope_limit is not None:
+                self._require_scope(item.scope_limit)
+            self._update("items", "item", item_fields(item), ITEM_STATE)
+
+    def update_keypoints(self, keypoints: Sequence[Keypoint]) -> None:
+        for keypoint in keypoints:
+            self._update("keypoints", "keypoint", keypoint_fields(keypoint), KEYPOINT_STATE)
+
+    def add_change(self, change: Change) -> None:
+        self._refuse_duplicate("changes", "change", change.id)
+        self._require("items", "item", [change.item_id])
+        self._require(
+            "persons", "person", [p for p in (change.handler_id, change.official_id) if p]
+        )
+        self._require("organisations", "organisation", change.consulted_organisation_ids)
+        if change.record_id is not None:
+            self._require("records", "record", [change.record_id])
+        self._insert("changes", change_fields(change))
+
+    def add_notices(self, notices: Sequence[Notice]) -> None:
+        for notice in notices:
+            self._refuse_duplicate("notices", "notice", notice.id)
+            self._require("changes", "change", [notice.change_id])
+            self._require("items", "item", [notice.source_id, notice.item_id])
+            self._require("organisations", "organisation", [notice.organisation_id])
+            self._insert("notices", notice_fields(notice))
+
+    def update_notices(self, notices: Sequence[Notice]) -> None:
+        for notice in notices:
+            if notice.acted_by is not None:
+                self._require("persons", "person", [notice.acted_by])
+            if notice.record_id is not None:
+                self._require("records", "record", [notice.record_id])
+            if notice.superseded_by is not None:
+                self._require("changes", "change", [notice.superseded_by])
+            self._update("notices", "notice", notice_fields(notice), NOTICE_STATE)
+
+    def add_proposal(self, proposal: Proposal) -> None:
+        self._refuse_duplicate("proposals", "proposal", proposal.id)
+        self._require("items", "item", [proposal.item_id])
+        self._require("persons", "person", [proposal.proposer_id])
+        self._require("organisations", "organisation", [proposal.organisation_id])
+        if proposal.notice_id is not None:
+            self._require("notices", "notice", [proposal.notice_id])
+        self._insert("proposals", proposal_fields(proposal))
 
     def add_organisation(self, organisation: Organisation) -> None:
         self._refuse_duplicate("organisations", "organisation", organisation.id)
+        self._require(
+            "organisations",
+            "organisation",
+            [o for o in (organisation.superior_id, organisation.successor_id) if o],
+        )
         self._insert("organisations", organisation_fields(organisation))
 
     def add_person(self, person: Person) -> None:
@@ -450,6 +747,7 @@ class _SqliteTx:
         self._require_scope(item.scope)
         if item.scope_limit is not None:
             self._require_scope(item.scope_limit)
+        self._require("organisations", "organisation", sorted(item.joint_organisation_ids))
         self._insert("items", item_fields(item))
 
     def add_items(self, items: Sequence[Item]) -> None:
@@ -528,6 +826,8 @@ class _SqliteTx:
     def add_record(self, record: DecisionRecord) -> None:
         self._refuse_duplicate("records", "record", record.id)
         self._require("items", "item", [record.item_id])
-        self._require("persons", "person", [record.handler_id, record.official_id])
+        self._require(
+            "persons", "person", [p for p in (record.handler_id, record.official_id) if p]
+        )
         self._require_scope(record.scope)
         self._insert("records", record_fields(record))

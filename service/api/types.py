@@ -73,6 +73,9 @@ class Ground(enum.Enum):
 class RecordKind(enum.Enum):
     ORIGINAL = "ORIGINAL"
     DERIVED = "DERIVED"
+    CHANGE = "CHANGE"
+    DECLASSIFICATION = "DECLASSIFICATION"
+    EXPIRY = "EXPIRY"
 
 
 @strawberry.type
@@ -184,13 +187,19 @@ class BasisCitation:
     marking: str
 
 
-@strawberry.type(description="The written record of a decision (D-11).")
+@strawberry.type(
+    description="The written record of a decision (D-11, D-13, X-17); an expiry (X-11) has "
+    "neither handler nor official."
+)
 class Record:
     id: strawberry.ID
     kind: RecordKind
-    handler_id: strawberry.ID
-    official_id: strawberry.ID
+    handler_id: strawberry.ID | None
+    official_id: strawberry.ID | None
     decided_on: date
+    effective_on: date = strawberry.field(
+        description="From this date the item was as recorded (history, item(asOf))."
+    )
     recorded_at: datetime
     status: ItemStatus
     classification: Classification | None
@@ -423,9 +432,10 @@ def record(value: model.DecisionRecord) -> Record:
     return Record(
         id=strawberry.ID(value.id),
         kind=RecordKind(value.kind.value),
-        handler_id=strawberry.ID(value.handler_id),
-        official_id=strawberry.ID(value.official_id),
+        handler_id=strawberry.ID(value.handler_id) if value.handler_id else None,
+        official_id=strawberry.ID(value.official_id) if value.official_id else None,
         decided_on=value.decided_on,
+        effective_on=value.effective,
         recorded_at=value.recorded_at,
         status=ItemStatus(value.status.value),
         classification=classification(value.classification) if value.classification else None,

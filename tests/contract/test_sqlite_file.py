@@ -14,18 +14,22 @@ from graph.errors import StoreVersionError
 from graph.model import Item
 from graph.store import sqlite as sqlite_module
 from graph.store.base import GraphReader
+from graph.store.codec import item_fields, organisation_fields, person_fields, record_fields
 from graph.store.sqlite import MIGRATIONS, SqliteStore
-from tests.contract.builders import build, item, organisation
+from tests.contract.builders import build, item, organisation, person, record
 
 TABLES = [
+    "changes",
     "classified_under",
     "contains_keypoint",
     "derived_from",
     "items",
     "keypoints",
+    "notices",
     "organisations",
     "persons",
     "process_item_of",
+    "proposals",
     "records",
     "scope_rules",
 ]
@@ -129,6 +133,56 @@ def test_reopening_runs_only_the_migrations_the_file_lacks(
 
     assert second_version == third_version == len(MIGRATIONS) + 1
     assert _tables(path) == sorted([*TABLES, "probe"])
+
+
+def _version_1_rows() -> list[tuple[str, dict[str, object]]]:
+    def without(fields: dict[str, object], *names: str) -> dict[str, object]:
+        return {k: v for k, v in fields.items() if k not in names}
+
+    return [
+        (
+            "organisations",
+            without(organisation_fields(organisation()), "superior_id", "successor_id"),
+        ),
+        ("persons", person_fields(person("P-1"))),
+        ("persons", person_fields(person("P-2"))),
+        ("items", without(item_fields(item("S-1")), "joint_organisation_ids", "expires_on")),
+        ("records", without(record_fields(record("R-1", "S-1")), "effective_on")),
+    ]
+
+
+def test_a_version_1_file_is_migrated_with_its_data(path: Path) -> None:
+    # A file as version 1 wrote it: its schema, and rows with only its columns.
+    version_1 = MIGRATIONS[0]
+    assert isinstance(version_1, str)
+    with closing(sqlite3.connect(path)) as connection:
+        connection.executescript(version_1)
+        connection.execute("PRAGMA user_version = 1")
+        for table, row in _version_1_rows():
+            names = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 (own names)
+            connection.execute(sql, list(row.values()))
+        connection.commit()
+
+    second = SqliteStore(path)
+    try:
+        items = second.read(lambda tx: tx.items(["S-1"]))
+        records = second.read(lambda tx: tx.records("S-1"))
+        version = second.schema_version
+    finally:
+        second.close()
+    with closing(sqlite3.connect(path)) as connection:
+        expires_on = connection.execute("SELECT expires_on FROM items").fetchone()[0]
+
+    assert version == len(MIGRATIONS)
+    assert items == {"S-1": item("S-1")}
+    assert [r.id for r in records] == ["R-1"]
+    assert records[0].effective_on is None
+    expiry = item("S-1").classification.expiry  # type: ignore[union-attr]
+    assert expiry is not None
+    assert expires_on == expiry.isoformat()
+    assert _tables(path) == TABLES
 
 
 def test_a_file_from_a_newer_version_is_refused(path: Path) -> None:
