@@ -3,10 +3,14 @@ store opened and closed with the app's lifespan."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
+from datetime import datetime, time, timedelta
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -18,6 +22,23 @@ from service.api.context import Context
 from service.api.schema import schema
 from service.composition import open_store
 from service.config import Settings
+from service.expiry import expire
+from service.usecases import CHINA
+
+log = logging.getLogger(__name__)
+
+
+async def expire_daily(store: GraphStore) -> None:
+    """Runs the expiry now and then each day a few minutes after midnight, China time. A
+    failed run is logged and tried again the next day; the service goes on."""
+    while True:
+        try:
+            await run_in_threadpool(expire, store)
+        except Exception:
+            log.exception("到期解密执行失败，将于次日重试。")
+        moment = datetime.now(CHINA)
+        tomorrow = datetime.combine(moment.date() + timedelta(days=1), time(0, 5), CHINA)
+        await asyncio.sleep((tomorrow - moment).total_seconds())
 
 
 class _GraphQL(GraphQL[Context, None]):
@@ -39,9 +60,14 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.store = store if store is not None else open_store(chosen.store)
+        daily = asyncio.create_task(expire_daily(app.state.store)) if chosen.daily_expiry else None
         try:
             yield
         finally:
+            if daily is not None:
+                daily.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await daily
             if store is None:
                 app.state.store.close()
 

@@ -1,10 +1,11 @@
-"""`lineage serve | demo | export-schema`."""
+"""`lineage serve | demo | expire | export | import | export-schema`."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from service.app import create_app
 from service.composition import open_store, redacted
 from service.config import Settings
 from service.demo import load_demo
+from service.expiry import expire as run_expiry
 from service.transfer import export_graph, import_graph
 
 app = typer.Typer(
@@ -91,6 +93,35 @@ def demo(store: StoreOption = None) -> None:
         _load_demo(settings.store)
     except LineageError as error:
         raise typer.BadParameter(error.message) from error
+
+
+@app.command()
+def expire(
+    store: StoreOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="YYYY-MM-DD; today (China time) by default, never later."),
+    ] = None,
+) -> None:
+    """Declassifies what expired by the date (X-11) and sends the notices; idempotent."""
+    settings = _settings(store)
+    try:
+        on = date.fromisoformat(as_of) if as_of else None
+    except ValueError as error:
+        raise typer.BadParameter(f"日期「{as_of}」无效：应为 YYYY-MM-DD。") from error
+    opened = _open(settings.store)
+    try:
+        run = run_expiry(opened, on)
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+    finally:
+        opened.close()
+    typer.echo(
+        f"到期解密（截至 {run.as_of.isoformat()}）：解密 {len(run.expired)} 项，"
+        f"发出变更通知 {run.notices} 份；因其他依据仍有效而保留 {len(run.kept)} 项。"
+    )
+    for committed in run.expired:
+        typer.echo(f"  {committed.change.item_id}：{committed.change.summary}")
 
 
 @app.command("export")

@@ -7,7 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """`LINEAGE_STORE`, `LINEAGE_HOST`, `LINEAGE_PORT`."""
+    """`LINEAGE_STORE`, `LINEAGE_HOST`, `LINEAGE_PORT`, `LINEAGE_DAILY_EXPIRY`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -17,3 +17,8 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="The address to listen on.")
     port: int = Field(default=8000, ge=1, le=65535, description="The port to listen on.")
+    daily_expiry: bool = Field(
+        default=True,
+        description="Run the expiry (X-11) at start and then every day just after midnight, "
+        "China time. Safe with several replicas: a run is idempotent.",
+    )

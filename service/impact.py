@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import date
 
 import networkx as nx
 
+from graph.change import ChangeKind
 from graph.errors import InvalidValue, RuleViolation, UnknownId
 from graph.model import (
     Classification,
@@ -24,8 +26,9 @@ from graph.model import (
     KnowledgeScope,
     Level,
     ScopeRule,
+    Unmarked,
 )
-from graph.propagation import Impact, World, fan_out
+from graph.propagation import Impact, World, descendants, fan_out
 from graph.store.base import GraphReader, GraphStore
 from graph.traversal import expand
 from service.usecases import PeriodSpec, check_keypoint_within, check_original_period
@@ -34,16 +37,43 @@ DECLASSIFIED = (ItemStatus.DECLASSIFIED_WORK_SECRET, ItemStatus.DECLASSIFIED_PUB
 
 
 @dataclass(frozen=True)
+class KeypointChange:
+    """A new level or period for a keypoint of the source (D-16)."""
+
+    keypoint_id: str
+    level: Level | None = None
+    period: PeriodSpec | None = None
+
+
+@dataclass(frozen=True)
 class ProposedChange:
-    """A change of a source's level or period, its full declassification, or the
-    declassification of some of its keypoints (X-14)."""
+    """A change of a source's level, period, knowledge scope, scope limit or keypoints; its
+    full declassification; or the declassification of some of its keypoints (X-14).
+
+    `decided_on` is the date of the decision: a period made explicit for a level-only item
+    counts from it unless the period names its start (X-19)."""
 
     item_id: str
     level: Level | None = None
     period: PeriodSpec | None = None
+    scope: KnowledgeScope | None = None
+    scope_limit: KnowledgeScope | None = None
+    keypoint_changes: tuple[KeypointChange, ...] = ()
     declassify: bool = False
     afterwards: ItemStatus = ItemStatus.DECLASSIFIED_WORK_SECRET
     keypoint_ids: tuple[str, ...] = ()
+    decided_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked change: the source before and after, the keypoints it changes."""
+
+    kind: ChangeKind
+    before: Item
+    after: Item
+    keypoints_before: tuple[Keypoint, ...]
+    keypoints_after: tuple[Keypoint, ...]
 
 
 @dataclass(frozen=True)
@@ -58,21 +88,98 @@ def impact_analysis(store: GraphStore, change: ProposedChange) -> ImpactReport:
     """The dry run of a change: every descendant that would have to act, and how."""
 
     def work(tx: GraphReader) -> ImpactReport:
-        root = _source(tx, change.item_id)
-        after, keypoints = _proposed(tx, root, change)
-        lineage, world = load_world(tx, [root.id])
-        impacts = fan_out(
-            lineage,
-            world,
-            changed_items={root.id: after},
-            changed_keypoints={k.id: k for k in keypoints},
-        )
-        return ImpactReport(root, after, keypoints, impacts)
+        plan = plan_change(tx, change)
+        impacts = fan_out_of(tx, plan).impacts
+        return ImpactReport(plan.before, plan.after, plan.keypoints_after, impacts)
 
     return store.read(work)
 
 
-def _source(tx: GraphReader, item_id: str) -> Item:
+@dataclass(frozen=True)
+class FanOut:
+    """The impacts of a plan, and every item it recomputed (descendants and process items),
+    whether impacted or not."""
+
+    impacts: list[Impact]
+    recomputed: frozenset[str]
+
+
+def fan_out_of(tx: GraphReader, plan: Plan) -> FanOut:
+    """What `plan` means for every descendant: the one computation of the dry run and of the
+    committed change."""
+    lineage, world = load_world(tx, [plan.before.id])
+    impacts = fan_out(
+        lineage,
+        world,
+        changed_items={plan.after.id: plan.after},
+        changed_keypoints={k.id: k for k in plan.keypoints_after},
+    )
+    drafts = {d for ds in world.process_items.values() for d in ds}
+    return FanOut(impacts, frozenset(descendants(lineage, [plan.before.id]) | drafts))
+
+
+def plan_change(tx: GraphReader, change: ProposedChange) -> Plan:
+    """Checks a proposed change against the source as it stands and gives its outcome."""
+    root = source_of(tx, change.item_id)
+    current = root.classification
+    if current is None:  # source_of has checked; this keeps the type narrow
+        raise InvalidValue("itemId", "该事项没有密级。")
+    edits = (change.level, change.period, change.scope, change.scope_limit)
+    if change.declassify:
+        if any(e is not None for e in edits) or change.keypoint_changes:
+            raise InvalidValue("declassify", "解密时不能同时变更密级、保密期限或知悉范围。")
+        if change.keypoint_ids:
+            before = _own_keypoints(tx, root, change.keypoint_ids)
+            after = tuple(replace(k, declassified=True) for k in before)
+            return Plan(ChangeKind.PARTIAL_DECLASSIFICATION, root, root, before, after)
+        if change.afterwards not in DECLASSIFIED:
+            raise InvalidValue("afterwards", "解密后应作为工作秘密管理或予以公开（X-25）。")
+        after_item = replace(root, status=change.afterwards)
+        return Plan(ChangeKind.DECLASSIFICATION, root, after_item, (), ())
+    if change.keypoint_ids:
+        raise InvalidValue("keypointIds", "只有解密时才能指定密点（部分解密，X-14）。")
+    if all(e is None for e in edits) and not change.keypoint_changes:
+        raise InvalidValue("level", "请给出变更后的密级、保密期限、知悉范围或密点，或选择解密。")
+    level_only = isinstance(current.period, Unmarked)
+    # A level-only item kept classified, at its level or another, gets a period and its start;
+    # without a start given, the period counts from the decision (X-19).
+    start = change.decided_on if level_only else None
+    proposed = Classification(
+        change.level or current.level,
+        change.period.to_period(start or root.issued_on) if change.period else current.period,
+    )
+    reviewed = change.level is not None or change.period is not None
+    if level_only and reviewed and isinstance(proposed.period, Unmarked):
+        raise RuleViolation(
+            "LEVEL_ONLY_REVIEW",
+            "只标注密级的国家秘密，决定继续保密或变更密级后继续保密的，应当重新确定保密期限、"
+            "解密时间或者解密条件，并说明其起算时间（X-19）。",
+            ("X-19",),
+        )
+    if proposed != current:
+        check_original_period(proposed, root.issued_on)
+    scope = change.scope if change.scope is not None else root.scope
+    if scope.is_empty:
+        raise RuleViolation("KNOWLEDGE_SCOPE", "知悉范围不能为空（D-10）。", ("D-10",))
+    limit = change.scope_limit if change.scope_limit is not None else root.scope_limit
+    changed = replace(root, classification=proposed, scope=scope, scope_limit=limit)
+    before_kps, after_kps = _changed_keypoints(tx, root, change.keypoint_changes, start)
+    changed_kps = {k.id: k for k in after_kps}
+    for keypoint in tx.keypoints_defined_by(root.id):
+        keypoint = changed_kps.get(keypoint.id, keypoint)
+        if not keypoint.declassified:
+            # A keypoint above the new level or beyond the new period must change with it.
+            check_keypoint_within(keypoint, proposed, root.issued_on)
+    if changed == root and not after_kps:
+        raise InvalidValue(
+            "level", f"拟变更的密级、保密期限和知悉范围与现状「{current.marking}」相同。"
+        )
+    kind = ChangeKind.CHANGE if changed != root else ChangeKind.KEYPOINT_CHANGE
+    return Plan(kind, root, changed, before_kps, after_kps)
+
+
+def source_of(tx: GraphReader, item_id: str) -> Item:
+    """The classified source a change is about; a derived item follows its bases (D-12)."""
     item = tx.items([item_id]).get(item_id)
     if item is None:
         raise UnknownId("item", item_id)
@@ -80,7 +187,7 @@ def _source(tx: GraphReader, item_id: str) -> Item:
         raise RuleViolation(
             "DERIVED_FOLLOWS_SOURCE",
             f"「{item_id}」是派生事项：其所依据的已定密事项没有变更或解密的，派生国家秘密不得变更或"
-            "解密；可以向原定密机关、单位或者其上级机关、单位提出建议（D-12）。",
+            "解密；其持有单位可以向原定密机关、单位提出建议（proposeChange，D-12）。",
             ("D-12",),
         )
     if not item.is_classified or item.classification is None:
@@ -90,41 +197,10 @@ def _source(tx: GraphReader, item_id: str) -> Item:
     return item
 
 
-def _proposed(
-    tx: GraphReader, root: Item, change: ProposedChange
-) -> tuple[Item, tuple[Keypoint, ...]]:
-    current = root.classification
-    if current is None:  # _source has checked; this keeps the type narrow
-        raise InvalidValue("itemId", "该事项没有密级。")
-    if change.declassify and change.keypoint_ids:
-        return root, _declassified_keypoints(tx, root, change.keypoint_ids)
-    if change.keypoint_ids:
-        raise InvalidValue("keypointIds", "只有解密时才能指定密点（部分解密，X-14）。")
-    if change.declassify:
-        if change.level is not None or change.period is not None:
-            raise InvalidValue("declassify", "解密时不能同时变更密级或保密期限。")
-        if change.afterwards not in DECLASSIFIED:
-            raise InvalidValue("afterwards", "解密后应作为工作秘密管理或予以公开（X-25）。")
-        return replace(root, status=change.afterwards), ()
-    if change.level is None and change.period is None:
-        raise InvalidValue("level", "请给出变更后的密级或保密期限，或选择解密。")
-    proposed = Classification(
-        change.level or current.level,
-        change.period.to_period(root.issued_on) if change.period else current.period,
-    )
-    if proposed == current:
-        raise InvalidValue("level", f"拟变更的密级和保密期限与现状「{current.marking}」相同。")
-    check_original_period(proposed, root.issued_on)
-    for keypoint in tx.keypoints_defined_by(root.id):
-        if not keypoint.declassified:
-            # A keypoint above the new level or beyond the new period must change first.
-            check_keypoint_within(keypoint, proposed, root.issued_on)
-    return replace(root, classification=proposed), ()
-
-
-def _declassified_keypoints(
+def _own_keypoints(
     tx: GraphReader, root: Item, keypoint_ids: Iterable[str]
 ) -> tuple[Keypoint, ...]:
+    """The named keypoints, each defined by `root` and not yet declassified."""
     own = {k.id: k for k in tx.keypoints_defined_by(root.id)}
     out = []
     for keypoint_id in dict.fromkeys(keypoint_ids):
@@ -137,29 +213,53 @@ def _declassified_keypoints(
             raise UnknownId("keypoint", keypoint_id)
         if keypoint.declassified:
             raise InvalidValue("keypointIds", f"密点「{keypoint_id}」已经解密。")
-        out.append(replace(keypoint, declassified=True))
+        out.append(keypoint)
     return tuple(out)
+
+
+def _changed_keypoints(
+    tx: GraphReader, root: Item, changes: Iterable[KeypointChange], start: date | None
+) -> tuple[tuple[Keypoint, ...], tuple[Keypoint, ...]]:
+    wanted = list(changes)
+    before = _own_keypoints(tx, root, [c.keypoint_id for c in wanted])
+    if len(before) != len(wanted):
+        raise InvalidValue("keypoints", "同一密点重复出现。")
+    after = []
+    for keypoint, change in zip(before, wanted, strict=True):
+        current = keypoint.classification
+        period = change.period.to_period(start or root.issued_on) if change.period else None
+        proposed = Classification(change.level or current.level, period or current.period)
+        if proposed == current:
+            raise InvalidValue(
+                "keypoints", f"密点「{keypoint.id}」拟变更的密级和保密期限与现状相同。"
+            )
+        after.append(replace(keypoint, classification=proposed))
+    return before, tuple(after)
 
 
 def load_world(tx: GraphReader, roots: list[str]) -> tuple[nx.DiGraph, World]:
     """The lineage below `roots` with every parent of every descendant, and the values the
     fan-out reads; one query per depth for the descendants, then one per kind."""
-    edges: dict[tuple[str, str], Derivation] = {}
     seen: set[str] = set()
+    root_set = set(roots)
+    edges: list[Derivation] = []
     for root in roots:
         subgraph = expand(root, tx.children, upstream=False, max_depth=None)
         seen.update(subgraph.depth)
-        edges.update({(e.parent_id, e.child_id): e for e in subgraph.edges})
-    below = sorted(seen - set(roots))
-    for edge in tx.parents(below):
-        edges[(edge.parent_id, edge.child_id)] = edge
+        # An edge into another root is no basis of a descendant: parents() below misses it.
+        edges.extend(e for e in subgraph.edges if e.child_id in root_set)
+    below = sorted(seen - root_set)
+    # Every basis of every descendant, those outside the subtree included: this holds every
+    # other edge the expansion followed.
+    edges.extend(tx.parents(below))
     lineage = nx.DiGraph()
     lineage.add_nodes_from(roots)
-    for (parent, child), edge in edges.items():
-        lineage.add_edge(parent, child, case=edge.case, keypoint_ids=edge.keypoint_ids)
+    lineage.add_edges_from(
+        (e.parent_id, e.child_id, {"case": e.case, "keypoint_ids": e.keypoint_ids}) for e in edges
+    )
     drafts = tx.process_items_for([*roots, *below])
     items = tx.items([*lineage.nodes, *(draft for draft, _ in drafts)])
-    keypoint_ids = {k for edge in edges.values() for k in edge.keypoint_ids}
+    keypoint_ids = {k for edge in edges if edge.keypoint_ids for k in edge.keypoint_ids}
     keypoints = tx.keypoints(keypoint_ids)
     keypoints.update({k.id: k for root in roots for k in tx.keypoints_defined_by(root)})
     links = tx.scope_rule_links(below)
@@ -184,9 +284,10 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[nx.DiGraph, World]:
 
 
 def _persons(items: Iterable[Item]) -> set[str]:
-    scopes: list[KnowledgeScope] = []
+    persons: set[str] = set()
     for item in items:
-        scopes.append(item.scope)
-        if item.scope_limit is not None:
-            scopes.append(item.scope_limit)
-    return {p for scope in scopes for p in scope.persons}
+        if item.scope.persons:
+            persons.update(item.scope.persons)
+        if item.scope_limit is not None and item.scope_limit.persons:
+            persons.update(item.scope_limit.persons)
+    return persons

@@ -84,6 +84,7 @@ class NewOrganisation:
     id: str
     name: str
     authority: Level | None = None
+    superior_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class RegisterSource:
     scope_rule_ids: tuple[str, ...] = ()
     process_item_of: str | None = None
     id: str | None = None
+    joint_organisation_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,9 +197,45 @@ def register_organisation(store: GraphStore, command: NewOrganisation) -> Organi
         check_id(command.id, "id"),
         check_text(command.name, "name", limit=200),
         command.authority,
+        superior_id=check_id(command.superior_id, "superiorId") if command.superior_id else None,
     )
+    if organisation.superior_id == organisation.id:
+        raise InvalidValue("superiorId", "机关、单位不能是其自身的上级。")
     store.write(lambda tx: tx.add_organisation(organisation))
     return organisation
+
+
+def record_succession(store: GraphStore, organisation_id: str, successor_id: str) -> Organisation:
+    """Records that an organisation was dissolved or merged and which one took over its
+    functions: from then on that one decides on what the first classified (X-7 ¶2)."""
+    if organisation_id == successor_id:
+        raise InvalidValue("successorId", "承继机关、单位不能是其自身。")
+
+    def work(tx: GraphWriter) -> Organisation:
+        found = tx.organisations([organisation_id, successor_id])
+        for id in (organisation_id, successor_id):
+            if id not in found:
+                raise UnknownId("organisation", id)
+        organisation = found[organisation_id]
+        if organisation.successor_id is not None:
+            raise InvalidValue(
+                "organisationId",
+                f"{organisation.name}已由「{organisation.successor_id}」承继，不能再次登记。",
+            )
+        # A chain of successors must end: the new successor may not lead back to this one.
+        current: str | None = successor_id
+        seen = {organisation_id}
+        while current is not None:
+            if current in seen:
+                raise InvalidValue("successorId", "承继关系不能成环。")
+            seen.add(current)
+            following = tx.organisations([current]).get(current)
+            current = following.successor_id if following else None
+        updated = replace(organisation, successor_id=successor_id)
+        tx.update_organisation(updated)
+        return updated
+
+    return store.write(work)
 
 
 def register_person(store: GraphStore, command: NewPerson) -> Person:
@@ -273,6 +311,8 @@ def register_source(store: GraphStore, command: RegisterSource) -> Decided:
             classification=classification,
             scope=command.scope,
             scope_limit=command.scope_limit,
+            joint_organisation_ids=frozenset(command.joint_organisation_ids)
+            - {command.organisation_id},
         )
         citations = tuple(
             BasisCitation(

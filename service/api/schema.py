@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Awaitable, Callable
 from datetime import date
-from enum import Enum
 from typing import Annotated, TypeVar
 
 import strawberry
@@ -15,50 +11,35 @@ from strawberry.extensions import MaskErrors
 from strawberry.types import Info
 
 from graph import model
-from graph.errors import InvalidValue, LineageError
 from graph.store.base import ItemQuery
 from service import usecases
 from service.api import types
+from service.api.changes import ChangeMutation, ChangeQuery
 from service.api.context import Context
+from service.api.inputs import (
+    PeriodInput,
+    ProposedChangeInput,
+    ScopeInput,
+    decode_cursor,
+    encode_cursor,
+)
+from service.api.inputs import attempt as _attempt
+from service.api.inputs import ids as _ids
+from service.api.inputs import level_of as _level
 from service.api.problems import (
     AlreadyExists,
     InvalidInput,
     NotFound,
     RuleViolationProblem,
-    problem,
 )
-from service.impact import ProposedChange, impact_analysis
+from service.expiry import item_as_of
+from service.impact import impact_analysis
 
 T = TypeVar("T")
 Ctx = Info[Context, None]
 
 
 # Inputs
-
-
-@strawberry.input(description="保密期限. `start` defaults to the item's date.")
-class PeriodInput:
-    kind: types.PeriodKind
-    years: int | None = None
-    start: date | None = None
-    until: date | None = None
-    condition: str | None = None
-
-    def to_spec(self) -> usecases.PeriodSpec:
-        return usecases.PeriodSpec(
-            model.PeriodKind(self.kind.value), self.years, self.start, self.until, self.condition
-        )
-
-
-@strawberry.input(description="知悉范围: person and organisation ids (D-10).")
-class ScopeInput:
-    persons: list[strawberry.ID] = strawberry.field(default_factory=list)
-    organisations: list[strawberry.ID] = strawberry.field(default_factory=list)
-
-    def to_scope(self) -> model.KnowledgeScope:
-        return model.KnowledgeScope(
-            frozenset(str(p) for p in self.persons), frozenset(str(o) for o in self.organisations)
-        )
 
 
 @strawberry.input
@@ -74,6 +55,9 @@ class RegisterOrganisationInput:
     id: strawberry.ID
     name: str
     authority: types.Level | None = None
+    superior_id: strawberry.ID | None = strawberry.field(
+        default=None, description="上级机关、单位 (X-9)."
+    )
 
 
 @strawberry.input
@@ -113,6 +97,10 @@ class RegisterSourceInput:
     scope_rule_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     process_item_of: strawberry.ID | None = None
     id: strawberry.ID | None = None
+    joint_organisation_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description="Co-classifiers of a joint classification; `organisationId` leads (X-8).",
+    )
 
 
 @strawberry.input(description="One basis of a derived item: its parent and the D-7 case.")
@@ -143,37 +131,6 @@ class DeriveItemInput:
     )
     process_item_of: strawberry.ID | None = None
     id: strawberry.ID | None = None
-
-
-@strawberry.enum(description="What a declassified item becomes (X-25).")
-class Afterwards(Enum):
-    WORK_SECRET = "WORK_SECRET"
-    PUBLIC = "PUBLIC"
-
-
-@strawberry.input(
-    description="A proposed change of a source: a new level or period, its declassification, "
-    "or the declassification of some of its keypoints (X-14)."
-)
-class ProposedChangeInput:
-    item_id: strawberry.ID
-    level: types.Level | None = None
-    period: PeriodInput | None = None
-    declassify: bool = False
-    afterwards: Afterwards = Afterwards.WORK_SECRET
-    keypoint_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
-
-    def to_change(self) -> ProposedChange:
-        return ProposedChange(
-            item_id=str(self.item_id),
-            level=_level(self.level),
-            period=self.period.to_spec() if self.period else None,
-            declassify=self.declassify,
-            afterwards=model.ItemStatus.DECLASSIFIED_PUBLIC
-            if self.afterwards is Afterwards.PUBLIC
-            else model.ItemStatus.DECLASSIFIED_WORK_SECRET,
-            keypoint_ids=_ids(self.keypoint_ids),
-        )
 
 
 @strawberry.input
@@ -245,45 +202,20 @@ LineageResult = Annotated[
 ]
 
 
-async def _attempt(
-    work: Callable[[], Awaitable[T]],
-) -> T | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem:
-    try:
-        return await work()
-    except LineageError as error:
-        return problem(error)
-
-
-def _ids(values: list[strawberry.ID]) -> tuple[str, ...]:
-    return tuple(str(v) for v in values)
-
-
-def _level(value: types.Level | None) -> model.Level | None:
-    return None if value is None else model.Level(value.value)
-
-
-_CURSOR_PREFIX = "item:"
-
-
-def encode_cursor(item_id: str) -> str:
-    return base64.urlsafe_b64encode((_CURSOR_PREFIX + item_id).encode()).decode()
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    if not text.startswith(_CURSOR_PREFIX):
-        raise InvalidValue("after", "游标（after）无效：请使用上一页返回的 endCursor。")
-    return text.removeprefix(_CURSOR_PREFIX)
-
-
 @strawberry.type
-class Query:
-    @strawberry.field(description="One item with its classification, explanation and records.")
-    async def item(self, info: Ctx, id: strawberry.ID) -> types.Item | None:
-        found = await info.context.call(usecases.get_item, str(id))
+class Query(ChangeQuery):
+    @strawberry.field(
+        description="One item with its classification, explanation and records; with `asOf`, "
+        "its status, classification and knowledge scope as they stood on that date (null "
+        "before it was registered)."
+    )
+    async def item(
+        self, info: Ctx, id: strawberry.ID, as_of: date | None = None
+    ) -> types.Item | None:
+        if as_of is not None:
+            found = await info.context.call(item_as_of, str(id), as_of)
+        else:
+            found = await info.context.call(usecases.get_item, str(id))
         return None if found is None else types.item(found)
 
     @strawberry.field(description="Items filtered by organisation, level, status; by id, paged.")
@@ -381,16 +313,36 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(ChangeMutation):
     @strawberry.mutation(description="Registers an organisation (机关、单位).")
     async def register_organisation(
         self, info: Ctx, input: RegisterOrganisationInput
     ) -> RegisterOrganisationResult:
-        command = usecases.NewOrganisation(str(input.id), input.name, _level(input.authority))
+        command = usecases.NewOrganisation(
+            str(input.id),
+            input.name,
+            _level(input.authority),
+            str(input.superior_id) if input.superior_id else None,
+        )
 
         async def work() -> RegisterOrganisationSuccess:
             created = await info.context.call(usecases.register_organisation, command)
             return RegisterOrganisationSuccess(organisation=types.organisation(created))
+
+        return await _attempt(work)
+
+    @strawberry.mutation(
+        description="Records that an organisation was dissolved or merged into `successorId`, "
+        "which then decides on what it classified (X-7 ¶2)."
+    )
+    async def record_succession(
+        self, info: Ctx, organisation_id: strawberry.ID, successor_id: strawberry.ID
+    ) -> RegisterOrganisationResult:
+        async def work() -> RegisterOrganisationSuccess:
+            updated = await info.context.call(
+                usecases.record_succession, str(organisation_id), str(successor_id)
+            )
+            return RegisterOrganisationSuccess(organisation=types.organisation(updated))
 
         return await _attempt(work)
 
@@ -450,6 +402,7 @@ class Mutation:
                 handler_id=str(input.handler_id),
                 official_id=str(input.official_id),
                 process_item_of=str(input.process_item_of) if input.process_item_of else None,
+                joint_organisation_ids=_ids(input.joint_organisation_ids),
             )
             decided = await info.context.call(usecases.register_source, command)
             return RegisterSourceSuccess(

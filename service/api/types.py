@@ -112,6 +112,12 @@ class Organisation:
     authority: Level | None = strawberry.field(
         description="Original classification authority; derived classification ignores it (D-5)."
     )
+    superior_id: strawberry.ID | None = strawberry.field(
+        description="上级机关、单位: may declassify what it issued or its subordinates did (X-9)."
+    )
+    successor_id: strawberry.ID | None = strawberry.field(
+        description="Set when it was dissolved or merged: the successor decides in its place (X-7)."
+    )
 
 
 @strawberry.type
@@ -226,6 +232,9 @@ class Item:
     expiry: date | None
     scope: KnowledgeScope
     scope_limit: KnowledgeScope | None
+    joint_organisation_ids: list[strawberry.ID] = strawberry.field(
+        description="Organisations that classified it jointly with the lead organisation (X-8)."
+    )
     classification_value: strawberry.Private[model.Classification | None]
 
     @strawberry.field(description="The keypoints it defines (a source) or involves (derived).")
@@ -340,6 +349,8 @@ def organisation(value: model.Organisation) -> Organisation:
         id=strawberry.ID(value.id),
         name=value.name,
         authority=Level(value.authority.value) if value.authority else None,
+        superior_id=strawberry.ID(value.superior_id) if value.superior_id else None,
+        successor_id=strawberry.ID(value.successor_id) if value.successor_id else None,
     )
 
 
@@ -398,6 +409,7 @@ def item(value: model.Item) -> Item:
         expiry=value.classification.expiry if value.classification else None,
         scope=knowledge_scope(value.scope),
         scope_limit=knowledge_scope(value.scope_limit) if value.scope_limit else None,
+        joint_organisation_ids=[strawberry.ID(o) for o in sorted(value.joint_organisation_ids)],
         classification_value=value.classification,
     )
 

@@ -44,7 +44,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
     """The app opening its own store from the URL, as `lineage serve` does."""
-    with TestClient(create_app(Settings(store=db_url))) as test_client:
+    with TestClient(create_app(Settings(store=db_url, daily_expiry=False))) as test_client:
         yield test_client
 
 
@@ -53,7 +53,7 @@ def demo_client(db_url: str) -> Iterator[TestClient]:
     store = open_store(db_url)
     load_demo(store)
     store.close()
-    with TestClient(create_app(Settings(store=db_url))) as test_client:
+    with TestClient(create_app(Settings(store=db_url, daily_expiry=False))) as test_client:
         yield test_client
 
 

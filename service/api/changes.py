@@ -1,0 +1,642 @@
+"""The GraphQL side of changes: changeClassification and declassify (X-17), the notices they
+send (D-12, X-13) with acknowledgeNotice, applyNotice and proposeChange, and the queries
+notices, proposals, change and dueForReview. Query and Mutation of schema.py inherit these."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from graph import change as changes
+from graph import model
+from graph.errors import InvalidValue
+from graph.store.base import NoticeQuery
+from service import expiry, notices
+from service.api import types
+from service.api.context import Context
+from service.api.inputs import (
+    Afterwards,
+    PeriodInput,
+    ScopeInput,
+    attempt,
+    decode_cursor,
+    encode_cursor,
+    ids,
+    level_of,
+)
+from service.api.problems import AlreadyExists, InvalidInput, NotFound, RuleViolationProblem
+from service.change import Committed, Decision, commit_change
+from service.impact import KeypointChange, ProposedChange
+
+Ctx = Info[Context, None]
+
+
+@strawberry.enum(description="What a change did to its source.")
+class ChangeKind(enum.Enum):
+    CHANGE = "CHANGE"
+    KEYPOINT_CHANGE = "KEYPOINT_CHANGE"
+    DECLASSIFICATION = "DECLASSIFICATION"
+    PARTIAL_DECLASSIFICATION = "PARTIAL_DECLASSIFICATION"
+    EXPIRY = "EXPIRY"
+
+
+@strawberry.enum(description="Why a secret is declassified: X-12 (early) or X-11 (expired).")
+class DeclassificationReason(enum.Enum):
+    SCOPE_RULE_ADJUSTED = "SCOPE_RULE_ADJUSTED"
+    CIRCUMSTANCES_CHANGED = "CIRCUMSTANCES_CHANGED"
+    PUBLICATION_REQUIRED = "PUBLICATION_REQUIRED"
+    PERIOD_EXPIRED = "PERIOD_EXPIRED"
+
+
+@strawberry.enum(description="Where a change notice stands.")
+class NoticeStatus(enum.Enum):
+    PENDING = "PENDING"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    APPLIED = "APPLIED"
+    PROPOSED = "PROPOSED"
+    SUPERSEDED = "SUPERSEDED"
+
+
+@strawberry.type(description="A decided change or declassification of a source (D-13, X-17).")
+class Change:
+    id: strawberry.ID
+    kind: ChangeKind
+    kind_label: str
+    item_id: strawberry.ID
+    before: types.Item = strawberry.field(description="The source as it was.")
+    after: types.Item = strawberry.field(description="The source as it became.")
+    keypoints_before: list[types.Keypoint]
+    keypoints_after: list[types.Keypoint]
+    reason: DeclassificationReason | None
+    reason_label: str | None
+    basis: str = strawberry.field(description="依据和理由.")
+    handler_id: strawberry.ID | None
+    official_id: strawberry.ID | None
+    decided_on: date
+    effective_on: date
+    recorded_at: datetime
+    summary: str
+    articles: list[str]
+    approval_reference: str | None
+    consulted_organisation_ids: list[strawberry.ID]
+    record_id: strawberry.ID | None
+
+
+@strawberry.type(
+    description="A change notice (变更通知): what the holder of a descendant must do, from what "
+    "to what, why and by when (D-12, X-13, X-17)."
+)
+class Notice:
+    id: strawberry.ID
+    change_id: strawberry.ID = strawberry.field(description="The triggering change.")
+    source_id: strawberry.ID = strawberry.field(description="The source that changed.")
+    item_id: strawberry.ID
+    organisation_id: strawberry.ID = strawberry.field(description="The responsible holder.")
+    actions: list[types.ImpactAction]
+    action_labels: list[str]
+    before: types.Item = strawberry.field(description="The item when the notice was sent.")
+    after: types.Item = strawberry.field(description="The item as the notice makes it.")
+    marking_before: str | None
+    marking_after: str | None
+    status_after: types.ItemStatus
+    path: list[strawberry.ID] = strawberry.field(description="From the source to the item.")
+    articles: list[str]
+    kept_bases: list[strawberry.ID]
+    text: str = strawberry.field(description="The notice in Chinese, for people.")
+    due_on: date
+    status: NoticeStatus
+    status_label: str
+    created_at: datetime
+    updated_at: datetime
+    acted_by: strawberry.ID | None
+    record_id: strawberry.ID | None
+    superseded_by: strawberry.ID | None = strawberry.field(
+        description="The later change that recomputed the item."
+    )
+    proposal_id: strawberry.ID | None
+
+
+@strawberry.type(description="A proposal to the deciding organisation (D-12, X-7, X-9).")
+class Proposal:
+    id: strawberry.ID
+    item_id: strawberry.ID
+    proposer_id: strawberry.ID
+    organisation_id: strawberry.ID = strawberry.field(description="Where it is filed.")
+    text: str
+    created_at: datetime
+    notice_id: strawberry.ID | None
+
+
+def change_type(value: changes.Change) -> Change:
+    return Change(
+        id=strawberry.ID(value.id),
+        kind=ChangeKind(value.kind.value),
+        kind_label=value.kind.label,
+        item_id=strawberry.ID(value.item_id),
+        before=types.item(value.before),
+        after=types.item(value.after),
+        keypoints_before=[types.keypoint(k) for k in value.keypoints_before],
+        keypoints_after=[types.keypoint(k) for k in value.keypoints_after],
+        reason=DeclassificationReason(value.reason.value) if value.reason else None,
+        reason_label=value.reason.label if value.reason else None,
+        basis=value.basis,
+        handler_id=_id(value.handler_id),
+        official_id=_id(value.official_id),
+        decided_on=value.decided_on,
+        effective_on=value.effective_on,
+        recorded_at=value.recorded_at,
+        summary=value.summary,
+        articles=list(value.articles),
+        approval_reference=value.approval_reference,
+        consulted_organisation_ids=[strawberry.ID(o) for o in value.consulted_organisation_ids],
+        record_id=_id(value.record_id),
+    )
+
+
+def notice_type(value: changes.Notice) -> Notice:
+    return Notice(
+        id=strawberry.ID(value.id),
+        change_id=strawberry.ID(value.change_id),
+        source_id=strawberry.ID(value.source_id),
+        item_id=strawberry.ID(value.item_id),
+        organisation_id=strawberry.ID(value.organisation_id),
+        actions=[types.ImpactAction(a.value) for a in value.actions],
+        action_labels=[a.label for a in value.actions],
+        before=types.item(value.before),
+        after=types.item(value.after),
+        marking_before=value.before.marking,
+        marking_after=value.after.marking,
+        status_after=types.ItemStatus(value.after.status.value),
+        path=[strawberry.ID(p) for p in value.path],
+        articles=list(value.articles),
+        kept_bases=[strawberry.ID(b) for b in value.kept_bases],
+        text=value.text,
+        due_on=value.due_on,
+        status=NoticeStatus(value.status.value),
+        status_label=value.status.label,
+        created_at=value.created_at,
+        updated_at=value.updated_at,
+        acted_by=_id(value.acted_by),
+        record_id=_id(value.record_id),
+        superseded_by=_id(value.superseded_by),
+        proposal_id=_id(value.proposal_id),
+    )
+
+
+def proposal_type(value: changes.Proposal) -> Proposal:
+    return Proposal(
+        id=strawberry.ID(value.id),
+        item_id=strawberry.ID(value.item_id),
+        proposer_id=strawberry.ID(value.proposer_id),
+        organisation_id=strawberry.ID(value.organisation_id),
+        text=value.text,
+        created_at=value.created_at,
+        notice_id=_id(value.notice_id),
+    )
+
+
+def _id(value: str | None) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(value)
+
+
+# Inputs
+
+
+@strawberry.input(description="A new level or period for a keypoint of the source (D-16).")
+class KeypointChangeInput:
+    keypoint_id: strawberry.ID
+    level: types.Level | None = None
+    period: PeriodInput | None = None
+
+
+@strawberry.input(
+    description="A change of a source's level, period, knowledge scope or keypoints (D-13): "
+    "the handler drafts, the official decides (X-17). For a level-only item kept classified, "
+    "the period counts from decidedOn unless it names its start (X-19)."
+)
+class ChangeClassificationInput:
+    item_id: strawberry.ID
+    handler_id: strawberry.ID
+    official_id: strawberry.ID
+    basis: str = strawberry.field(description="依据和理由.")
+    level: types.Level | None = None
+    period: PeriodInput | None = None
+    scope: ScopeInput | None = None
+    scope_limit: ScopeInput | None = None
+    keypoints: list[KeypointChangeInput] = strawberry.field(default_factory=list)
+    decided_on: date | None = strawberry.field(default=None, description="Today by default.")
+    due_on: date | None = strawberry.field(
+        default=None, description="When the notices are due; 30 days after by default."
+    )
+    approval_reference: str | None = strawberry.field(
+        default=None, description="批准文号, for an extension beyond the scope rule (X-19 ¶2)."
+    )
+
+
+@strawberry.input(
+    description="Declassification of a source, full or of some keypoints (X-14), early (X-12) "
+    "or because its period ended (X-11); afterwards a work secret or public (X-25)."
+)
+class DeclassifyInput:
+    item_id: strawberry.ID
+    handler_id: strawberry.ID
+    official_id: strawberry.ID
+    reason: DeclassificationReason
+    basis: str = strawberry.field(description="依据和理由.")
+    keypoint_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Only these keypoints (部分解密, X-14)."
+    )
+    afterwards: Afterwards = Afterwards.WORK_SECRET
+    decided_on: date | None = None
+    effective_on: date | None = strawberry.field(
+        default=None,
+        description="解密时间; the decision date by default. Earlier only for an expiry (X-11) "
+        "or a publication (X-12: the date it was made public).",
+    )
+    due_on: date | None = None
+    approval_reference: str | None = strawberry.field(
+        default=None, description="批准文号 of the central authority, for a long-term item (X-15)."
+    )
+    consulted_organisation_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Co-classifiers consulted, for a joint item (X-8, X-21)."
+    )
+    process_item_justification: str | None = strawberry.field(
+        default=None,
+        description="Why a process item may be declassified while its main item stands (X-16).",
+    )
+
+
+@strawberry.input
+class ApplyNoticeInput:
+    notice_id: strawberry.ID
+    handler_id: strawberry.ID
+    official_id: strawberry.ID
+    decided_on: date | None = None
+
+
+@strawberry.input(description="A proposal to the deciding organisation (D-12, X-7 ¶1, X-9 ¶1).")
+class ProposeChangeInput:
+    item_id: strawberry.ID
+    proposer_id: strawberry.ID
+    text: str
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Where to file it; for an answer to a notice, the source's."
+    )
+    notice_id: strawberry.ID | None = None
+    id: strawberry.ID | None = None
+
+
+@strawberry.input
+class NoticeFilter:
+    organisation_id: strawberry.ID | None = None
+    item_id: strawberry.ID | None = None
+    source_id: strawberry.ID | None = None
+    change_id: strawberry.ID | None = None
+    statuses: list[NoticeStatus] = strawberry.field(default_factory=list)
+
+
+# Results
+
+
+@strawberry.type(description="A committed change: its record and the notices it sent.")
+class ChangeCommitted:
+    change: Change
+    record: types.Record
+    notices: list[Notice]
+    superseded: list[strawberry.ID] = strawberry.field(
+        description="Open notices this change recomputed, now superseded."
+    )
+
+
+@strawberry.type
+class NoticeSuccess:
+    notice: Notice
+
+
+@strawberry.type
+class ApplyNoticeSuccess:
+    notice: Notice
+    item: types.Item
+    record: types.Record
+
+
+@strawberry.type
+class ProposeChangeSuccess:
+    proposal: Proposal
+
+
+@strawberry.type
+class NoticeEdge:
+    cursor: str
+    node: Notice
+
+
+@strawberry.type
+class NoticeConnection:
+    edges: list[NoticeEdge]
+    page_info: types.PageInfo
+
+
+@strawberry.type
+class ProposalEdge:
+    cursor: str
+    node: Proposal
+
+
+@strawberry.type
+class ProposalConnection:
+    edges: list[ProposalEdge]
+    page_info: types.PageInfo
+
+
+Problems = InvalidInput | NotFound | AlreadyExists | RuleViolationProblem
+ChangeResult = Annotated[ChangeCommitted | Problems, strawberry.union("ChangeResult")]
+NoticeResult = Annotated[NoticeSuccess | Problems, strawberry.union("NoticeResult")]
+ApplyNoticeResult = Annotated[ApplyNoticeSuccess | Problems, strawberry.union("ApplyNoticeResult")]
+ProposeChangeResult = Annotated[
+    ProposeChangeSuccess | Problems, strawberry.union("ProposeChangeResult")
+]
+NoticesResult = Annotated[NoticeConnection | InvalidInput, strawberry.union("NoticesResult")]
+ProposalsResult = Annotated[ProposalConnection | InvalidInput, strawberry.union("ProposalsResult")]
+DueResult = Annotated[types.ItemConnection | InvalidInput, strawberry.union("DueForReviewResult")]
+
+
+def _committed(value: Committed) -> ChangeCommitted:
+    return ChangeCommitted(
+        change=change_type(value.change),
+        record=types.record(value.record),
+        notices=[notice_type(n) for n in value.notices],
+        superseded=[strawberry.ID(n.id) for n in value.superseded],
+    )
+
+
+def _afterwards(value: Afterwards) -> model.ItemStatus:
+    if value is Afterwards.PUBLIC:
+        return model.ItemStatus.DECLASSIFIED_PUBLIC
+    return model.ItemStatus.DECLASSIFIED_WORK_SECRET
+
+
+def _narrow(result: object, field: str) -> InvalidInput:
+    """A list query fails only on its arguments: any other problem is reported on `field`."""
+    if isinstance(result, InvalidInput):
+        return result
+    return InvalidInput(message=getattr(result, "message", ""), field=field)
+
+
+def _due_cursor(item: model.Item) -> str:
+    expiry = item.classification.expiry if item.classification else None
+    return encode_cursor(f"{expiry.isoformat() if expiry else ''}|{item.id}", "due")
+
+
+def _due_after(cursor: str) -> tuple[date, str]:
+    text = decode_cursor(cursor, "due")
+    day, _, item_id = text.partition("|")
+    try:
+        return date.fromisoformat(day), item_id
+    except ValueError:
+        raise InvalidValue("after", "游标（after）无效：请使用上一页返回的 endCursor。") from None
+
+
+@strawberry.type
+class ChangeQuery:
+    @strawberry.field(
+        description="Change notices by organisation, item, source, change and status, by id, "
+        "paged with `first` and `after`."
+    )
+    async def notices(
+        self,
+        info: Ctx,
+        filter: NoticeFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> NoticesResult:
+        chosen = filter or NoticeFilter()
+
+        async def work() -> NoticeConnection:
+            query = NoticeQuery(
+                organisation_id=str(chosen.organisation_id) if chosen.organisation_id else None,
+                item_id=str(chosen.item_id) if chosen.item_id else None,
+                source_id=str(chosen.source_id) if chosen.source_id else None,
+                change_id=str(chosen.change_id) if chosen.change_id else None,
+                statuses=tuple(changes.NoticeStatus(s.value) for s in chosen.statuses),
+                after=decode_cursor(after, "notice") if after is not None else None,
+                limit=first,
+            )
+            page = await info.context.call(notices.find_notices, query)
+            return NoticeConnection(
+                edges=[
+                    NoticeEdge(cursor=encode_cursor(n.id, "notice"), node=notice_type(n))
+                    for n in page.notices
+                ],
+                page_info=types.PageInfo(
+                    has_next_page=page.has_next,
+                    end_cursor=encode_cursor(page.notices[-1].id, "notice")
+                    if page.notices
+                    else None,
+                ),
+            )
+
+        result = await attempt(work)
+        return result if isinstance(result, NoticeConnection) else _narrow(result, "filter")
+
+    @strawberry.field
+    async def notice(self, info: Ctx, id: strawberry.ID) -> Notice | None:
+        key = str(id)
+        found = await info.context.read(lambda tx: tx.notices([key]).get(key))
+        return None if found is None else notice_type(found)
+
+    @strawberry.field(description="A decided change or declassification, with its record.")
+    async def change(self, info: Ctx, id: strawberry.ID) -> Change | None:
+        key = str(id)
+        found = await info.context.read(lambda tx: tx.changes([key]).get(key))
+        return None if found is None else change_type(found)
+
+    @strawberry.field(description="Proposals filed with an organisation or about an item (D-12).")
+    async def proposals(
+        self,
+        info: Ctx,
+        organisation_id: strawberry.ID | None = None,
+        item_id: strawberry.ID | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> ProposalsResult:
+        async def work() -> ProposalConnection:
+            page = await info.context.call(
+                notices.find_proposals,
+                str(organisation_id) if organisation_id else None,
+                str(item_id) if item_id else None,
+                decode_cursor(after, "proposal") if after is not None else None,
+                first,
+            )
+            return ProposalConnection(
+                edges=[
+                    ProposalEdge(cursor=encode_cursor(p.id, "proposal"), node=proposal_type(p))
+                    for p in page.proposals
+                ],
+                page_info=types.PageInfo(
+                    has_next_page=page.has_next,
+                    end_cursor=encode_cursor(page.proposals[-1].id, "proposal")
+                    if page.proposals
+                    else None,
+                ),
+            )
+
+        result = await attempt(work)
+        return result if isinstance(result, ProposalConnection) else _narrow(result, "after")
+
+    @strawberry.field(
+        description="Classified items whose period ends within `withinDays` days (or has ended), "
+        "soonest first, to be reviewed before it ends (X-4, X-17)."
+    )
+    async def due_for_review(
+        self,
+        info: Ctx,
+        within_days: int,
+        organisation_id: strawberry.ID | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> DueResult:
+        async def work() -> types.ItemConnection:
+            page = await info.context.call(
+                expiry.due_for_review,
+                within_days,
+                str(organisation_id) if organisation_id else None,
+                _due_after(after) if after is not None else None,
+                first,
+            )
+            return types.ItemConnection(
+                edges=[
+                    types.ItemEdge(cursor=_due_cursor(i), node=types.item(i)) for i in page.items
+                ],
+                page_info=types.PageInfo(
+                    has_next_page=page.has_next,
+                    end_cursor=_due_cursor(page.items[-1]) if page.items else None,
+                ),
+            )
+
+        result = await attempt(work)
+        return result if isinstance(result, types.ItemConnection) else _narrow(result, "withinDays")
+
+
+@strawberry.type
+class ChangeMutation:
+    @strawberry.mutation(
+        description="Changes a source's level, period, knowledge scope or keypoints and sends a "
+        "change notice to every descendant that must follow (D-12, D-13, X-17, X-19)."
+    )
+    async def change_classification(
+        self, info: Ctx, input: ChangeClassificationInput
+    ) -> ChangeResult:
+        async def work() -> ChangeCommitted:
+            proposal = ProposedChange(
+                item_id=str(input.item_id),
+                level=level_of(input.level),
+                period=input.period.to_spec() if input.period else None,
+                scope=input.scope.to_scope() if input.scope else None,
+                scope_limit=input.scope_limit.to_scope() if input.scope_limit else None,
+                keypoint_changes=tuple(
+                    KeypointChange(
+                        str(k.keypoint_id),
+                        level_of(k.level),
+                        k.period.to_spec() if k.period else None,
+                    )
+                    for k in input.keypoints
+                ),
+            )
+            decision = Decision(
+                handler_id=str(input.handler_id),
+                official_id=str(input.official_id),
+                basis=input.basis,
+                decided_on=input.decided_on,
+                due_on=input.due_on,
+                approval_reference=input.approval_reference,
+            )
+            committed = await info.context.call(commit_change, proposal, decision)
+            return _committed(committed)
+
+        return await attempt(work)
+
+    @strawberry.mutation(
+        description="Declassifies a source, wholly or some keypoints (X-14), and sends a change "
+        "notice to every descendant that must follow (X-13); guarded by X-7..X-9, X-15, X-16."
+    )
+    async def declassify(self, info: Ctx, input: DeclassifyInput) -> ChangeResult:
+        async def work() -> ChangeCommitted:
+            proposal = ProposedChange(
+                item_id=str(input.item_id),
+                declassify=True,
+                afterwards=_afterwards(input.afterwards),
+                keypoint_ids=ids(input.keypoint_ids),
+            )
+            decision = Decision(
+                handler_id=str(input.handler_id),
+                official_id=str(input.official_id),
+                basis=input.basis,
+                reason=changes.DeclassificationReason(input.reason.value),
+                decided_on=input.decided_on,
+                effective_on=input.effective_on,
+                due_on=input.due_on,
+                approval_reference=input.approval_reference,
+                consulted_organisation_ids=ids(input.consulted_organisation_ids),
+                process_item_justification=input.process_item_justification,
+            )
+            committed = await info.context.call(commit_change, proposal, decision)
+            return _committed(committed)
+
+        return await attempt(work)
+
+    @strawberry.mutation(description="The holder has received a notice.")
+    async def acknowledge_notice(
+        self, info: Ctx, notice_id: strawberry.ID, person_id: strawberry.ID
+    ) -> NoticeResult:
+        async def work() -> NoticeSuccess:
+            notice = await info.context.call(
+                notices.acknowledge_notice, str(notice_id), str(person_id)
+            )
+            return NoticeSuccess(notice=notice_type(notice))
+
+        return await attempt(work)
+
+    @strawberry.mutation(
+        description="Applies a notice: the item changes as it says and its record is written "
+        "(D-13); the holder's handler drafts and its official decides."
+    )
+    async def apply_notice(self, info: Ctx, input: ApplyNoticeInput) -> ApplyNoticeResult:
+        async def work() -> ApplyNoticeSuccess:
+            applied = await info.context.call(
+                notices.apply_notice,
+                str(input.notice_id),
+                str(input.handler_id),
+                str(input.official_id),
+                input.decided_on,
+            )
+            return ApplyNoticeSuccess(
+                notice=notice_type(applied.notice),
+                item=types.item(applied.item),
+                record=types.record(applied.record),
+            )
+
+        return await attempt(work)
+
+    @strawberry.mutation(
+        description="Files a proposal with the deciding organisation (D-12), on its own or in "
+        "answer to a notice."
+    )
+    async def propose_change(self, info: Ctx, input: ProposeChangeInput) -> ProposeChangeResult:
+        async def work() -> ProposeChangeSuccess:
+            command = notices.NewProposal(
+                item_id=str(input.item_id),
+                proposer_id=str(input.proposer_id),
+                text=input.text,
+                organisation_id=str(input.organisation_id) if input.organisation_id else None,
+                notice_id=str(input.notice_id) if input.notice_id else None,
+                id=str(input.id) if input.id else None,
+            )
+            proposal = await info.context.call(notices.propose_change, command)
+            return ProposeChangeSuccess(proposal=proposal_type(proposal))
+
+        return await attempt(work)

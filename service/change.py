@@ -1,0 +1,408 @@
+"""Committed changes and declassifications of sources: the X-17 procedure (the handler
+drafts, the classification official decides, then notices go out), the guards of D-12,
+X-7..X-9, X-15, X-16 and X-19, and the fan-out written as change notices in the same
+transaction as the change itself, so a change and all of its notices exist, or none do.
+
+The notices are computed by exactly the function the dry run uses (service.impact), so
+`impactAnalysis` lists what committing will send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from graph import authority
+from graph.change import (
+    Change,
+    ChangeKind,
+    DeclassificationReason,
+    Notice,
+    NoticeStatus,
+)
+from graph.errors import InvalidValue, RuleViolation, UnknownId
+from graph.model import (
+    DecisionRecord,
+    Item,
+    LongTerm,
+    Organisation,
+    RecordKind,
+    check_id,
+    check_text,
+    chinese_date,
+)
+from graph.propagation import Action, Impact
+from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
+from service.impact import Plan, ProposedChange, fan_out_of, plan_change
+from service.usecases import check_decision_makers, new_id, now, today
+
+# The regulations set no term for a derived item to follow its source; a month mirrors the
+# thirty days of X-19 ¶2 and can be set per change.
+NOTICE_DAYS = 30
+OPEN = (NoticeStatus.PENDING, NoticeStatus.ACKNOWLEDGED, NoticeStatus.PROPOSED)
+# A declassification dates from when the period ended (X-11) or the item was published (X-12).
+BACKDATED = (DeclassificationReason.PERIOD_EXPIRED, DeclassificationReason.PUBLICATION_REQUIRED)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who decided, why and when (X-17): the handler drafted, the official decided."""
+
+    handler_id: str
+    official_id: str
+    basis: str
+    reason: DeclassificationReason | None = None
+    decided_on: date | None = None
+    effective_on: date | None = None
+    due_on: date | None = None
+    approval_reference: str | None = None
+    consulted_organisation_ids: tuple[str, ...] = ()
+    process_item_justification: str | None = None
+
+
+@dataclass(frozen=True)
+class Committed:
+    change: Change
+    record: DecisionRecord
+    notices: list[Notice]
+    superseded: list[Notice]
+
+
+def commit_change(store: GraphStore, proposal: ProposedChange, decision: Decision) -> Committed:
+    """Decides a change or declassification of a source and sends its notices, in one
+    transaction; refused with the article it breaks, writing nothing."""
+    basis = check_text(decision.basis, "basis", limit=2000)
+    on = today()
+    decided_on = decision.decided_on or on
+    effective_on = decision.effective_on or decided_on
+    if decided_on > on or effective_on > on:
+        raise InvalidValue(
+            "effectiveOn",
+            "决定日期和生效日期不能晚于今天：决定作出并生效时再登记（预定的变更尚不支持）。",
+        )
+    if effective_on < decided_on and decision.reason not in BACKDATED:
+        raise InvalidValue(
+            "effectiveOn",
+            "生效日期不能早于决定日期；只有保密期限届满（X-11）或依法公开（X-12）的解密以届满之时"
+            "或公开之日为准。",
+        )
+    due_on = decision.due_on or effective_on + timedelta(days=NOTICE_DAYS)
+    if due_on < decided_on:
+        raise InvalidValue("dueOn", "通知的处理期限不能早于决定日期。")
+    approval = _optional_text(decision.approval_reference, "approvalReference")
+    justification = _optional_text(decision.process_item_justification, "processItemJustification")
+    consulted = tuple(
+        check_id(o, "consultedOrganisationIds") for o in decision.consulted_organisation_ids
+    )
+
+    def work(tx: GraphWriter) -> Committed:
+        plan = plan_change(tx, replace(proposal, decided_on=decided_on))
+        if effective_on < plan.before.issued_on:
+            raise InvalidValue("effectiveOn", "生效日期不能早于事项的制发日期。")
+        official = tx.persons([decision.official_id]).get(decision.official_id)
+        if official is None:
+            raise UnknownId("person", decision.official_id)
+        deciding = check_decision_makers(
+            tx, official.organisation_id, decision.handler_id, decision.official_id
+        )
+        grant = _authority(tx, deciding, plan.before)
+        articles = _guard(tx, plan, decision, approval, justification, consulted, effective_on)
+        change = Change(
+            id=new_id("C"),
+            kind=plan.kind,
+            item_id=plan.before.id,
+            before=plan.before,
+            after=plan.after,
+            keypoints_before=plan.keypoints_before,
+            keypoints_after=plan.keypoints_after,
+            reason=decision.reason,
+            basis=basis,
+            handler_id=decision.handler_id,
+            official_id=decision.official_id,
+            decided_on=decided_on,
+            effective_on=effective_on,
+            recorded_at=now(),
+            summary=_summary(plan, deciding, grant),
+            articles=(*articles, grant.ground.article),
+            approval_reference=approval,
+            consulted_organisation_ids=consulted,
+        )
+        return write_change(tx, plan, change, due_on)
+
+    return store.write(work)
+
+
+def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> Committed:
+    """Writes a decided change: the source and keypoints as they become, its record, the
+    change, and its fan-out as notices; open notices it recomputes are superseded."""
+    fanned = fan_out_of(tx, plan)
+    record = _record(plan, change)
+    change = replace(change, record_id=record.id)
+    notices = [_notice(change, plan.before, impact, due_on) for impact in fanned.impacts]
+    of_source = NoticeQuery(source_id=plan.before.id, statuses=OPEN, limit=None)
+    stale = [
+        n
+        for n in [*tx.find_notices(of_source), *tx.notices_of(fanned.recomputed)]
+        if n.status in OPEN
+    ]
+    superseded = [
+        replace(n, status=NoticeStatus.SUPERSEDED, superseded_by=change.id, updated_at=now())
+        for n in {n.id: n for n in stale}.values()
+    ]
+    if plan.after != plan.before:
+        tx.update_items([plan.after])
+    if plan.keypoints_after:
+        tx.update_keypoints(plan.keypoints_after)
+    tx.add_record(record)
+    tx.add_change(change)
+    if superseded:
+        tx.update_notices(superseded)
+    if notices:
+        tx.add_notices(notices)
+    return Committed(change, record, notices, superseded)
+
+
+def _optional_text(value: str | None, what: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return check_text(value, what, limit=500)
+
+
+def organisation_chains(tx: GraphReader, ids: Iterable[str]) -> dict[str, Organisation]:
+    """The organisations named and every successor and superior above them (X-7, X-9)."""
+    found: dict[str, Organisation] = {}
+    wanted = set(ids)
+    while wanted:
+        batch = tx.organisations(wanted)
+        found.update(batch)
+        wanted = {
+            o
+            for org in batch.values()
+            for o in (org.successor_id, org.superior_id)
+            if o is not None and o not in found
+        }
+    return found
+
+
+def _authority(tx: GraphReader, deciding: Organisation, item: Item) -> authority.Authority:
+    organisations = organisation_chains(tx, [item.organisation_id, deciding.id])
+    grant = authority.authority_of(deciding.id, item, organisations)
+    if grant is None:
+        raise authority.refusal(deciding, item, organisations)
+    return grant
+
+
+def _guard(
+    tx: GraphReader,
+    plan: Plan,
+    decision: Decision,
+    approval: str | None,
+    justification: str | None,
+    consulted: Sequence[str],
+    effective_on: date,
+) -> tuple[str, ...]:
+    """The guards of a declassification or change; returns the articles that it follows."""
+    source = plan.before
+    current = source.classification
+    declassifying = plan.kind in (
+        ChangeKind.DECLASSIFICATION,
+        ChangeKind.PARTIAL_DECLASSIFICATION,
+    )
+    missing = authority.missing_consultations(source, frozenset(consulted))
+    if declassifying and missing:
+        raise RuleViolation(
+            "JOINT_CONSULTATION",
+            f"「{source.id}」由多个机关、单位共同确定：解密时应当征求 {'、'.join(missing)} 的意见"
+            "（consultedOrganisationIds，X-8, X-21）。",
+            ("X-8", "X-21"),
+        )
+    if not declassifying:
+        if decision.reason is not None:
+            raise InvalidValue("reason", "解密理由只用于解密（X-12）；变更请在 basis 中说明依据。")
+        return ("D-13", *_extension_articles(tx, plan, approval))
+    if decision.reason is None:
+        raise RuleViolation(
+            "DECLASSIFICATION_REASON",
+            "解密须说明理由：保密事项范围调整、形势条件变化、依法应予公开（X-12），"
+            "或保密期限已满（X-11）。",
+            ("X-11", "X-12"),
+        )
+    if decision.reason is DeclassificationReason.PERIOD_EXPIRED:
+        expiry = current.expiry if current else None
+        if expiry is None or expiry > effective_on:
+            raise RuleViolation(
+                "PERIOD_NOT_ENDED",
+                f"「{source.id}」的保密期限（{source.marking}）到 {effective_on.isoformat()} "
+                "尚未届满：提前解密应说明 X-12 的理由。",
+                ("X-11", "X-12"),
+            )
+    long_term = isinstance(current.period, LongTerm) if current else False
+    rules = tx.scope_rules(tx.classified_under(source.id))
+    if (long_term or any(r.long_term for r in rules.values())) and approval is None:
+        raise RuleViolation(
+            "LONG_TERM_APPROVAL",
+            f"「{source.id}」的保密期限为长期：不得擅自解密，须报规定该保密事项范围的中央和国家机关"
+            "批准，并填写批准文号（approvalReference，X-15）。",
+            ("X-15",),
+        )
+    main = tx.main_item_of(source.id)
+    if main is not None and plan.kind is ChangeKind.DECLASSIFICATION:
+        main_item = tx.items([main]).get(main)
+        if main_item is not None and main_item.is_classified and justification is None:
+            raise RuleViolation(
+                "PROCESS_ITEM_FIRST",
+                f"「{source.id}」是「{main}」产生过程中形成的相关涉密事项，「{main}」尚未解密：不得"
+                "解密，除非原定密机关、单位认为确有必要且解密后不影响国家秘密保密，并说明理由"
+                "（processItemJustification，X-16）。",
+                ("X-16",),
+            )
+    articles = ["X-17", decision.reason.article.split("(")[0]]
+    if plan.kind is ChangeKind.PARTIAL_DECLASSIFICATION:
+        articles.append("X-14")
+    if approval is not None and (long_term or any(r.long_term for r in rules.values())):
+        articles.append("X-15")
+    if source.joint_organisation_ids:
+        articles.append("X-8")
+    if main is not None:
+        articles.append("X-16")
+    articles.append("X-25")
+    return tuple(dict.fromkeys(articles))
+
+
+def _extension_articles(tx: GraphReader, plan: Plan, approval: str | None) -> tuple[str, ...]:
+    """A period extended beyond what the item's scope rules allow needs the approval of the
+    central authority that set them (X-19 ¶2)."""
+    before, after = plan.before.classification, plan.after.classification
+    if before is None or after is None or after.end_key <= before.explicit().end_key:
+        return ()
+    rules = tx.scope_rules(tx.classified_under(plan.before.id)).values()
+    limits = [r.classification_from(plan.before.issued_on).explicit().end_key for r in rules]
+    if not limits or after.explicit().end_key <= max(limits):
+        return ()
+    if approval is None:
+        raise RuleViolation(
+            "EXTENSION_APPROVAL",
+            "延长保密期限使累计保密期限超过保密事项范围的规定：应当报制定该保密事项范围的中央和"
+            "国家机关批准，并填写批准文号（approvalReference，X-19）。",
+            ("X-19",),
+        )
+    return ("X-19",)
+
+
+def _summary(plan: Plan, deciding: Organisation, grant: authority.Authority) -> str:
+    source = plan.before
+    by = {
+        authority.Ground.ORIGINATOR: "原定密机关、单位",
+        authority.Ground.SUCCESSOR: "承继其职能的机关、单位",
+        authority.Ground.SUPERIOR: "上级机关、单位",
+    }[grant.ground]
+    what = describe(plan)
+    return f"{deciding.name}（{by}）决定：「{source.title}」{what}。"
+
+
+def describe(plan: Plan) -> str:
+    """What a change does to its source, for people."""
+    before, after = plan.before, plan.after
+    match plan.kind:
+        case ChangeKind.EXPIRY if plan.keypoints_before:
+            names = "、".join(f"「{k.title}」" for k in plan.keypoints_before)
+            return f"密点 {names} 保密期限届满自行解密，其余内容继续保密（{before.marking}）"
+        case ChangeKind.DECLASSIFICATION | ChangeKind.EXPIRY:
+            return f"解密（原标志 {before.marking}），{after.status.label}"
+        case ChangeKind.PARTIAL_DECLASSIFICATION:
+            names = "、".join(f"「{k.title}」" for k in plan.keypoints_before)
+            return f"部分解密：密点 {names} 解密，其余内容继续保密（{before.marking}）"
+        case ChangeKind.KEYPOINT_CHANGE:
+            return "变更密点：" + "；".join(
+                f"「{b.title}」{b.classification.marking} → {a.classification.marking}"
+                for b, a in zip(plan.keypoints_before, plan.keypoints_after, strict=True)
+            )
+        case ChangeKind.CHANGE:
+            parts = []
+            if before.marking != after.marking:
+                parts.append(f"{before.marking} → {after.marking}")
+            if before.scope != after.scope or before.scope_limit != after.scope_limit:
+                parts.append("变更知悉范围")
+            parts.extend(
+                f"密点「{b.title}」{b.classification.marking} → {a.classification.marking}"
+                for b, a in zip(plan.keypoints_before, plan.keypoints_after, strict=True)
+            )
+            return "变更：" + "；".join(parts)
+
+
+def _record(plan: Plan, change: Change) -> DecisionRecord:
+    after = plan.after
+    kind = {
+        ChangeKind.DECLASSIFICATION: RecordKind.DECLASSIFICATION,
+        ChangeKind.PARTIAL_DECLASSIFICATION: RecordKind.DECLASSIFICATION,
+        ChangeKind.EXPIRY: RecordKind.EXPIRY,
+    }.get(plan.kind, RecordKind.CHANGE)
+    return DecisionRecord(
+        id=new_id("R"),
+        item_id=after.id,
+        kind=kind,
+        handler_id=change.handler_id,
+        official_id=change.official_id,
+        decided_on=change.decided_on,
+        recorded_at=change.recorded_at,
+        status=after.status,
+        classification=after.classification,
+        scope=after.scope,
+        bases=(),
+        summary=f"{change.summary}依据和理由：{change.basis}",
+        articles=change.articles,
+        effective_on=change.effective_on,
+    )
+
+
+def _notice(change: Change, source: Item, impact: Impact, due_on: date) -> Notice:
+    created = change.recorded_at
+    return Notice(
+        id=new_id("N"),
+        change_id=change.id,
+        source_id=source.id,
+        item_id=impact.item_id,
+        organisation_id=impact.before.organisation_id,
+        actions=impact.actions,
+        before=impact.before,
+        after=impact.after,
+        path=impact.path,
+        articles=impact.articles,
+        kept_bases=impact.kept_bases,
+        text=notice_text(change, source, impact, due_on),
+        due_on=due_on,
+        status=NoticeStatus.PENDING,
+        created_at=created,
+        updated_at=created,
+    )
+
+
+def notice_text(change: Change, source: Item, impact: Impact, due_on: date) -> str:
+    """The notice as its recipient reads it (X-17(三)): what changed upstream, what to do to
+    which item, along which path, under which articles, by when."""
+    item = impact.before
+    actions = "、".join(a.label for a in impact.actions)
+    if Action.DECLASSIFY in impact.actions:
+        outcome = impact.after.status.label
+    elif Action.REVIEW in impact.actions:
+        outcome = "与其主事项一并审核，主事项尚未解密的不得解密"
+    else:
+        outcome = impact.after.marking or ""
+    text = (
+        f"因「{source.title}」（{source.id}）已于{chinese_date(change.effective_on)}"
+        f"{change.kind.label}，派生事项「{item.title}」（{item.id}，现标志 {item.marking}）"
+        f"须{actions}：{outcome}。派生路径：{' → '.join(impact.path)}。"
+    )
+    if impact.kept_bases and Action.DECLASSIFY not in impact.actions:
+        text += f"仍依据：{'、'.join(impact.kept_bases)}，不予解密。"
+    text += f"依据：{'、'.join(impact.articles)}。请于{chinese_date(due_on)}前处理。"
+    return text
+
+
+def expiry_change_id(item_id: str, ended_on: date) -> str:
+    """The same id for the expiry of the same item on the same date on every replica, so a
+    second run (or a second replica) cannot write it twice."""
+    digest = hashlib.sha256(f"{item_id}|{ended_on.isoformat()}".encode()).hexdigest()[:20]
+    return f"EXP-{ended_on.isoformat()}-{digest}"
