@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
-from graph.errors import InvalidValue, LineageError
+from graph.change import Change, Notice, Proposal
+from graph.errors import InvalidValue, LineageError, UnknownId
 from graph.model import (
     DecisionRecord,
     Derivation,
@@ -57,8 +59,15 @@ def _item_pages(tx: GraphReader, page: int) -> Iterator[list[Item]]:
 
 def _lines(tx: GraphReader, page: int) -> Iterator[dict[str, object]]:
     yield exchange.header(now())
-    for organisation in tx.all_organisations():
+    organisations = tx.all_organisations()
+    for organisation in organisations:
         yield exchange.encode(organisation)
+    # Superiors and successors may name an organisation that comes later: links, once all are out.
+    for organisation in organisations:
+        if organisation.superior_id:
+            yield exchange.link("superior", organisation.id, organisation.superior_id)
+        if organisation.successor_id:
+            yield exchange.link("successor", organisation.id, organisation.successor_id)
     for person in tx.all_persons():
         yield exchange.encode(person)
     for rule in tx.all_scope_rules():
@@ -84,6 +93,17 @@ def _lines(tx: GraphReader, page: int) -> Iterator[dict[str, object]]:
             yield exchange.link("process_item_of", item_id, main_id)
         for record in tx.records_of(ids):
             yield exchange.encode(record)
+    # A change names its record, a notice its change (and the one that superseded it), a
+    # proposal its notice: each kind only once every one it may name is out.
+    for items in _item_pages(tx, page):
+        for change in tx.changes_of([i.id for i in items]):
+            yield exchange.encode(change)
+    for items in _item_pages(tx, page):
+        for notice in tx.notices_of([i.id for i in items]):
+            yield exchange.encode(notice)
+    for items in _item_pages(tx, page):
+        for proposal in tx.proposals_of([i.id for i in items]):
+            yield exchange.encode(proposal)
 
 
 class ImportRefused(LineageError):
@@ -189,6 +209,8 @@ def _add(tx: GraphWriter, values: list[object]) -> None:
             tx.add_derivations([v for v in values if isinstance(v, Derivation)])
         case DecisionRecord():
             tx.add_records([v for v in values if isinstance(v, DecisionRecord)])
+        case Notice():
+            tx.add_notices([v for v in values if isinstance(v, Notice)])
         case _:
             for value in values:
                 _add_one(tx, value)
@@ -208,3 +230,22 @@ def _add_one(tx: GraphWriter, value: object) -> None:
             tx.add_classified_under(str(item_id), [str(rule_id)])
         case ("process_item_of", item_id, main_id):
             tx.add_process_item_of(str(item_id), str(main_id))
+        case ("superior", organisation_id, superior_id):
+            organisation = _organisation(tx, str(organisation_id))
+            tx.update_organisation(replace(organisation, superior_id=str(superior_id)))
+        case ("successor", organisation_id, successor_id):
+            organisation = _organisation(tx, str(organisation_id))
+            tx.update_organisation(replace(organisation, successor_id=str(successor_id)))
+        case Change():
+            tx.add_change(value)
+        case Notice():
+            tx.add_notices([value])
+        case Proposal():
+            tx.add_proposal(value)
+
+
+def _organisation(tx: GraphReader, organisation_id: str) -> Organisation:
+    found = tx.organisation(organisation_id)
+    if found is None:
+        raise UnknownId("organisation", organisation_id)
+    return found

@@ -324,7 +324,7 @@ def _snapshot(value: Item) -> str:
 
 
 def _snapshot_from(text: str) -> Item:
-    return item_from(_Defaults(json.loads(text)))
+    return item_from(Defaults(json.loads(text)))
 
 
 def _keypoints_json(values: tuple[Keypoint, ...]) -> str:
@@ -332,11 +332,12 @@ def _keypoints_json(values: tuple[Keypoint, ...]) -> str:
 
 
 def _keypoints_from(text: str) -> tuple[Keypoint, ...]:
-    return tuple(keypoint_from(_Defaults(entry)) for entry in json.loads(text))
+    return tuple(keypoint_from(Defaults(entry)) for entry in json.loads(text))
 
 
-class _Defaults(dict[str, Any]):
-    """Fields of a snapshot written by an earlier version: a field it lacks reads as None."""
+class Defaults(dict[str, Any]):
+    """Fields where an absent one reads as None: a Neo4j node (Neo4j stores no nulls), or a
+    snapshot or export line written by an earlier version."""
 
     def __missing__(self, key: str) -> None:
         return None

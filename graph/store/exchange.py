@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from graph.change import Change, Notice, Proposal
 from graph.errors import InvalidValue
 from graph.model import (
     BasisCase,
@@ -30,10 +31,25 @@ from graph.model import (
     RecordKind,
     ScopeRule,
 )
-from graph.store.codec import classification_fields, classification_from, timestamp
+from graph.store.codec import (
+    Defaults,
+    change_fields,
+    change_from,
+    classification_fields,
+    classification_from,
+    notice_fields,
+    notice_from,
+    proposal_fields,
+    proposal_from,
+    timestamp,
+)
 
 FORMAT = "lineage-export"
-VERSION = 1
+# 2 adds changes, notices and proposals (written with the store's own field names, JSON
+# text fields as strings), organisations' superiors and successors as link lines, joint
+# organisations of items, and records' effective dates; a version 1 file still reads.
+VERSION = 2
+READABLE = (1, 2)
 
 
 def header(exported_at: datetime) -> dict[str, Any]:
@@ -48,7 +64,7 @@ def header(exported_at: datetime) -> dict[str, Any]:
 def check_header(line: Mapping[str, Any]) -> None:
     if line.get("kind") != "header" or line.get("format") != FORMAT:
         raise InvalidValue("header", "不是血缘导出文件：第一行应为导出文件头。")
-    if line.get("version") != VERSION:
+    if line.get("version") not in READABLE:
         raise InvalidValue(
             "header", f"导出格式版本 {line.get('version')} 不受支持：本程序读取版本 {VERSION}。"
         )
@@ -62,7 +78,17 @@ def _scope_from(data: Mapping[str, Any]) -> KnowledgeScope:
     return KnowledgeScope(frozenset(data["persons"]), frozenset(data["organisations"]))
 
 
-Node = Organisation | Person | ScopeRule | Item | Keypoint | DecisionRecord
+Node = (
+    Organisation
+    | Person
+    | ScopeRule
+    | Item
+    | Keypoint
+    | DecisionRecord
+    | Change
+    | Notice
+    | Proposal
+)
 
 
 def encode(value: Node | Derivation) -> dict[str, Any]:
@@ -105,6 +131,7 @@ def encode(value: Node | Derivation) -> dict[str, Any]:
                 **classification_fields(value.classification),
                 "scope": _scope(value.scope),
                 "scope_limit": _scope(value.scope_limit) if value.scope_limit else None,
+                "joint_organisation_ids": sorted(value.joint_organisation_ids),
             }
         case Keypoint():
             return {
@@ -148,15 +175,24 @@ def encode(value: Node | Derivation) -> dict[str, Any]:
                 ],
                 "summary": value.summary,
                 "articles": list(value.articles),
+                "effective_on": value.effective_on.isoformat() if value.effective_on else None,
             }
+        case Change():
+            fields = change_fields(value)
+            return {**fields, "kind": "change", "change_kind": fields["kind"]}
+        case Notice():
+            return {"kind": "notice", **notice_fields(value)}
+        case Proposal():
+            return {"kind": "proposal", **proposal_fields(value)}
 
 
 def link(kind: str, source: str, target: str) -> dict[str, Any]:
-    """An edge without properties: contains_keypoint, classified_under, process_item_of."""
+    """An edge without properties: contains_keypoint, classified_under, process_item_of,
+    superior (an organisation's 上级) and successor (who took over a dissolved one)."""
     return {"kind": kind, "from": source, "to": target}
 
 
-LINKS = ("contains_keypoint", "classified_under", "process_item_of")
+LINKS = ("contains_keypoint", "classified_under", "process_item_of", "superior", "successor")
 
 
 def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
@@ -194,6 +230,7 @@ def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
                     classification=classification_from(line),
                     scope=_scope_from(line["scope"]),
                     scope_limit=_scope_from(limit) if limit is not None else None,
+                    joint_organisation_ids=frozenset(line.get("joint_organisation_ids", ())),
                 )
             case "keypoint":
                 classification = classification_from(line)
@@ -224,12 +261,23 @@ def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
                     bases=tuple(BasisCitation(**c) for c in line["bases"]),
                     summary=line["summary"],
                     articles=tuple(line["articles"]),
+                    effective_on=_date(line.get("effective_on")),
                 )
+            case "change":
+                return change_from(Defaults({**line, "kind": line["change_kind"]}))
+            case "notice":
+                return notice_from(Defaults(line))
+            case "proposal":
+                return proposal_from(Defaults(line))
             case _ if kind in LINKS:
                 return (str(kind), str(line["from"]), str(line["to"]))
     except (KeyError, TypeError, ValueError) as error:
         raise InvalidValue(str(kind), f"「{kind}」行的内容无效：{error!s}") from error
     raise InvalidValue("kind", f"未知的行类型「{kind}」。")
+
+
+def _date(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
 
 
 def dumps(line: Mapping[str, Any]) -> str:

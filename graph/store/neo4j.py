@@ -40,6 +40,7 @@ from graph.store.codec import (
     ITEM_STATE,
     KEYPOINT_STATE,
     NOTICE_STATE,
+    Defaults,
     change_fields,
     change_from,
     derivation,
@@ -112,11 +113,8 @@ def schema_statements() -> tuple[str, ...]:
     return (*constraints, *indexes)
 
 
-class _Fields(dict[str, Any]):
-    """Node properties; Neo4j does not store nulls, so an absent property reads as None."""
-
-    def __missing__(self, key: str) -> None:
-        return None
+# Node properties; Neo4j does not store nulls, so an absent property reads as None.
+_Fields = Defaults
 
 
 class Neo4jStore:
@@ -357,7 +355,10 @@ class _Neo4jTx:
         return {n["id"]: change_from(n) for n in self._nodes("Change", ids)}
 
     def changes_of(self, item_ids: Iterable[str]) -> list[Change]:
-        return [change_from(n) for n in self._by_item("Change", item_ids, "n.recorded_at, n.id")]
+        return [
+            change_from(n)
+            for n in self._by_item("Change", item_ids, "n.item_id, n.recorded_at, n.id")
+        ]
 
     def notices(self, ids: Iterable[str]) -> dict[str, Notice]:
         return {n["id"]: notice_from(n) for n in self._nodes("Notice", ids)}
@@ -436,8 +437,7 @@ class _Neo4jTx:
     def _by_item(self, label: str, item_ids: Iterable[str], order: str) -> list[_Fields]:
         # `label` and `order` are this module's constants.
         rows = self._data(
-            f"MATCH (n:{label}) WHERE n.item_id IN $ids RETURN n {{.*}} AS n "
-            f"ORDER BY n.item_id, {order}",
+            f"MATCH (n:{label}) WHERE n.item_id IN $ids RETURN n {{.*}} AS n ORDER BY {order}",
             ids=list(dict.fromkeys(item_ids)),
         )
         return [_Fields(row["n"]) for row in rows]

@@ -8,12 +8,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from graph.change import DeclassificationReason
 from graph.errors import InvalidValue
 from graph.store.base import GraphReader, GraphStore, ItemQuery
 from graph.store.sqlite import SqliteStore
+from service import usecases
+from service.change import Decision, commit_change
 from service.cli import app as cli
 from service.composition import open_store
 from service.demo import load_demo
+from service.impact import ProposedChange
+from service.notices import NewProposal, apply_notice, propose_change
 from service.transfer import ImportRefused, export_graph, import_graph
 from tests.bolt import BoltServer
 
@@ -33,7 +38,38 @@ def snapshot(tx: GraphReader) -> dict[str, object]:
         "classified": tx.scope_rule_links(ids),
         "process": tx.process_links(ids),
         "records": tx.records_of(ids),
+        "changes": tx.changes_of(ids),
+        "notices": tx.notices_of(ids),
+        "proposals": tx.proposals_of(ids),
     }
+
+
+def changed_demo(store: GraphStore) -> None:
+    """The demo, then what issue 4 adds: a superior, a succession, a declassification with its
+    notices, one notice applied and one answered with a proposal."""
+    load_demo(store)
+    usecases.register_organisation(
+        store, usecases.NewOrganisation("org-a-new", "某新设局", superior_id="org-province")
+    )
+    usecases.record_succession(store, "org-institute", "org-a-new")
+    committed = commit_change(
+        store,
+        ProposedChange("S-2024-012", declassify=True, keypoint_ids=("S-2024-012.K1",)),
+        Decision(
+            "p-zhang-wei",
+            "p-li-qiang",
+            "部分内容已公开。",
+            DeclassificationReason.CIRCUMSTANCES_CHANGED,
+        ),
+    )
+    by_item = {n.item_id: n for n in committed.notices}
+    apply_notice(store, by_item["D-PROV-001"].id, "p-wang-fang", "p-liu-yang")
+    propose_change(
+        store,
+        NewProposal(
+            "D-CITY-001", "p-chen-jing", "建议维持原密级。", notice_id=by_item["D-CITY-001"].id
+        ),
+    )
 
 
 def exported(store: GraphStore) -> list[str]:
@@ -44,12 +80,16 @@ def exported(store: GraphStore) -> list[str]:
 
 def test_round_trip_keeps_everything(tmp_path: Path) -> None:
     source = SqliteStore(tmp_path / "a.db")
-    load_demo(source)
+    changed_demo(source)
     lines = exported(source)
     target = SqliteStore(tmp_path / "b.db")
     counts = import_graph(target, lines, batch=7)
     assert counts["item"] == 17
-    assert counts["record"] == 17
+    assert counts["record"] == 19  # 17, the declassification's and the applied notice's
+    assert counts["change"] == 1
+    assert counts["notice"] >= 2
+    assert counts["proposal"] == 1
+    assert counts["successor"] == counts["superior"] == 1
     assert target.read(snapshot) == source.read(snapshot)
     assert exported(target)[1:] == lines[1:]  # all but the header's time
     source.close()
@@ -105,6 +145,20 @@ def test_a_foreign_or_newer_file_is_refused(tmp_path: Path, first: str, message:
     store.close()
 
 
+def test_a_version_1_file_still_reads(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "b.db")
+    lines = [
+        '{"kind": "header", "format": "lineage-export", "version": 1}',
+        '{"kind": "organisation", "id": "o-1", "name": "某局", "authority": null}',
+    ]
+    counts = import_graph(store, lines)
+    found = store.read(lambda tx: tx.organisation("o-1"))
+    store.close()
+    assert counts["organisation"] == 1
+    assert found is not None
+    assert (found.superior_id, found.successor_id) == (None, None)
+
+
 def test_unknown_kinds_are_refused_not_dropped(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "b.db")
     lines = [
@@ -119,7 +173,7 @@ def test_unknown_kinds_are_refused_not_dropped(tmp_path: Path) -> None:
 def test_round_trip_sqlite_to_bolt_and_back(tmp_path: Path, bolt_server: BoltServer) -> None:
     """The demo moves SQLite -> Bolt -> SQLite and arrives whole."""
     first = SqliteStore(tmp_path / "first.db")
-    load_demo(first)
+    changed_demo(first)
     middle = open_store(bolt_server.new_database())
     last = SqliteStore(tmp_path / "last.db")
     try:
