@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -50,7 +50,7 @@ class _GraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         store: GraphStore = self._app.state.store
-        return Context(store)
+        return Context(store, poll_seconds=self._app.state.poll_seconds)
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Starlette:
@@ -78,5 +78,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         return RedirectResponse("/graphql")
 
     app = Starlette(routes=[Route("/", home), Route("/healthz", health)], lifespan=lifespan)
-    app.router.routes.append(Route("/graphql", _GraphQL(app), methods=["GET", "POST"]))
+    app.state.poll_seconds = chosen.notice_poll_seconds
+    graphql = _GraphQL(app)
+    app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
+    app.router.routes.append(WebSocketRoute("/graphql", graphql))
     return app

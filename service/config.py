@@ -22,3 +22,9 @@ class Settings(BaseSettings):
         description="Run the expiry (X-11) at start and then every day just after midnight, "
         "China time. Safe with several replicas: a run is idempotent.",
     )
+    notice_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often a live notice subscription looks for new notices.",
+    )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol, TypeVar
 
 from graph.change import Change, Notice, NoticeStatus, Proposal
@@ -172,6 +172,13 @@ class GraphReader(Protocol):
 
     def notices_of(self, item_ids: Iterable[str]) -> list[Notice]:
         """The notices sent to the given items, by id."""
+        ...
+
+    def notices_created_after(
+        self, organisation_id: str | None, after: tuple[datetime, str], limit: int
+    ) -> list[Notice]:
+        """Notices created after `after` (a creation time and, for the same time, an id), by
+        creation time then id: what a live subscriber has not seen yet."""
         ...
 
     def proposals(self, ids: Iterable[str]) -> dict[str, Proposal]: ...

@@ -152,8 +152,8 @@ def citations_from(text: str) -> tuple[BasisCitation, ...]:
 
 
 def timestamp(value: datetime) -> str:
-    """ISO text in UTC, so that text order is time order."""
-    return value.astimezone(UTC).isoformat()
+    """ISO text in UTC with microseconds always written, so that text order is time order."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 # Whole nodes. Every store keeps a node of each kind under these field names, so the same

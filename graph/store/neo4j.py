@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from neo4j import Driver, GraphDatabase, ManagedTransaction
@@ -60,12 +60,18 @@ from graph.store.codec import (
     record_from,
     scope_rule_fields,
     scope_rule_from,
+    timestamp,
 )
 from graph.traversal import is_ancestor
 
 T = TypeVar("T")
 
-_UNLIMITED = 2**62  # LIMIT takes no null
+
+def _limit(limit: int | None) -> str:
+    """LIMIT $limit, or nothing for no limit: LIMIT takes no null, and ArcadeDB cuts a large
+    number to 32 bits."""
+    return "" if limit is None else " LIMIT $limit"
+
 
 # The allow-list of labels, by the kind names of graph.errors.
 LABELS = {
@@ -94,6 +100,7 @@ INDEXED = (
     ("Notice", "source_id"),
     ("Notice", "change_id"),
     ("Notice", "status"),
+    ("Notice", "created_at"),
     ("Proposal", "organisation_id"),
     ("Proposal", "item_id"),
 )
@@ -372,19 +379,33 @@ class _Neo4jTx:
             "AND ($change IS NULL OR n.change_id = $change) "
             "AND ($statuses IS NULL OR n.status IN $statuses) "
             "AND ($after IS NULL OR n.id > $after) "
-            "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit",
+            "RETURN n {.*} AS n ORDER BY n.id" + _limit(query.limit),
             organisation=query.organisation_id,
             item=query.item_id,
             source=query.source_id,
             change=query.change_id,
             statuses=[s.value for s in query.statuses] or None,
             after=query.after,
-            limit=_UNLIMITED if query.limit is None else query.limit,
+            limit=query.limit,
         )
         return [notice_from(_Fields(row["n"])) for row in rows]
 
     def notices_of(self, item_ids: Iterable[str]) -> list[Notice]:
         return [notice_from(n) for n in self._by_item("Notice", item_ids, "n.id")]
+
+    def notices_created_after(
+        self, organisation_id: str | None, after: tuple[datetime, str], limit: int
+    ) -> list[Notice]:
+        rows = self._data(
+            "MATCH (n:Notice) WHERE ($organisation IS NULL OR n.organisation_id = $organisation) "
+            "AND (n.created_at > $at OR (n.created_at = $at AND n.id > $id)) "
+            "RETURN n {.*} AS n ORDER BY n.created_at, n.id LIMIT $limit",
+            organisation=organisation_id,
+            at=timestamp(after[0]),
+            id=after[1],
+            limit=limit,
+        )
+        return [notice_from(_Fields(row["n"])) for row in rows]
 
     def proposals(self, ids: Iterable[str]) -> dict[str, Proposal]:
         return {n["id"]: proposal_from(n) for n in self._nodes("Proposal", ids)}
@@ -417,12 +438,12 @@ class _Neo4jTx:
             "AND ($organisation IS NULL OR n.organisation_id = $organisation) "
             "AND ($after_on IS NULL OR n.expires_on > $after_on "
             "OR (n.expires_on = $after_on AND n.id > $after_id)) "
-            "RETURN n {.*} AS n ORDER BY n.expires_on, n.id LIMIT $limit",
+            "RETURN n {.*} AS n ORDER BY n.expires_on, n.id" + _limit(query.limit),
             until=query.until.isoformat(),
             organisation=query.organisation_id,
             after_on=after_on,
             after_id=after_id,
-            limit=_UNLIMITED if query.limit is None else query.limit,
+            limit=query.limit,
         )
         return [item_from(_Fields(row["n"])) for row in rows]
 
@@ -485,14 +506,19 @@ class _Neo4jTx:
     def add_notices(self, notices: Sequence[Notice]) -> None:
         self._refuse_duplicates("notice", [n.id for n in notices])
         self._require("change", [n.change_id for n in notices])
+        self._require_acting(notices)
         self._require("item", [i for n in notices for i in (n.source_id, n.item_id)])
         self._require("organisation", [n.organisation_id for n in notices])
         self._create("notice", [notice_fields(n) for n in notices])
 
-    def update_notices(self, notices: Sequence[Notice]) -> None:
+    def _require_acting(self, notices: Sequence[Notice]) -> None:
         self._require("person", [n.acted_by for n in notices if n.acted_by])
         self._require("record", [n.record_id for n in notices if n.record_id])
         self._require("change", [n.superseded_by for n in notices if n.superseded_by])
+        self._require("proposal", [n.proposal_id for n in notices if n.proposal_id])
+
+    def update_notices(self, notices: Sequence[Notice]) -> None:
+        self._require_acting(notices)
         self._update("notice", [notice_fields(n) for n in notices], NOTICE_STATE)
 
     def add_proposal(self, proposal: Proposal) -> None:

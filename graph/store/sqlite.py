@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +59,7 @@ from graph.store.codec import (
     record_from,
     scope_rule_fields,
     scope_rule_from,
+    timestamp,
 )
 from graph.traversal import is_ancestor
 
@@ -144,13 +145,15 @@ _V2 = f"""
         acted_by TEXT REFERENCES persons (id),
         record_id TEXT REFERENCES records (id),
         superseded_by TEXT REFERENCES changes (id),
-        proposal_id TEXT
+        proposal_id TEXT REFERENCES proposals (id)
     );
     CREATE INDEX notices_by_organisation ON notices (organisation_id, status, id);
     CREATE INDEX notices_by_item ON notices (item_id, status, id);
     CREATE INDEX notices_by_source ON notices (source_id, status, id);
     CREATE INDEX notices_by_change ON notices (change_id, id);
     CREATE INDEX notices_by_status ON notices (status, id);
+    CREATE INDEX notices_by_creation ON notices (organisation_id, created_at, id);
+    CREATE INDEX notices_by_time ON notices (created_at, id);
     CREATE TABLE proposals (
         id TEXT PRIMARY KEY,
         item_id TEXT NOT NULL REFERENCES items (id),
@@ -601,6 +604,23 @@ class _SqliteTx:
         )
         return [notice_from(row) for row in rows]
 
+    def notices_created_after(
+        self, organisation_id: str | None, after: tuple[datetime, str], limit: int
+    ) -> list[Notice]:
+        at = timestamp(after[0])
+        rows = self._rows(
+            "SELECT * FROM notices WHERE (? IS NULL OR organisation_id = ?) "
+            "AND (created_at > ? OR (created_at = ? AND id > ?)) "
+            "ORDER BY created_at, id LIMIT ?",
+            organisation_id,
+            organisation_id,
+            at,
+            at,
+            after[1],
+            limit,
+        )
+        return [notice_from(row) for row in rows]
+
     def proposals(self, ids: Iterable[str]) -> dict[str, Proposal]:
         rows = self._rows(f"SELECT * FROM proposals WHERE id IN {_IN}", _ids(ids))
         return {row["id"]: proposal_from(row) for row in rows}
@@ -706,16 +726,22 @@ class _SqliteTx:
             self._require("changes", "change", [notice.change_id])
             self._require("items", "item", [notice.source_id, notice.item_id])
             self._require("organisations", "organisation", [notice.organisation_id])
+            self._require_acting(notice)
             self._insert("notices", notice_fields(notice))
+
+    def _require_acting(self, notice: Notice) -> None:
+        for table, kind, id in (
+            ("persons", "person", notice.acted_by),
+            ("records", "record", notice.record_id),
+            ("changes", "change", notice.superseded_by),
+            ("proposals", "proposal", notice.proposal_id),
+        ):
+            if id is not None:
+                self._require(table, kind, [id])
 
     def update_notices(self, notices: Sequence[Notice]) -> None:
         for notice in notices:
-            if notice.acted_by is not None:
-                self._require("persons", "person", [notice.acted_by])
-            if notice.record_id is not None:
-                self._require("records", "record", [notice.record_id])
-            if notice.superseded_by is not None:
-                self._require("changes", "change", [notice.superseded_by])
+            self._require_acting(notice)
             self._update("notices", "notice", notice_fields(notice), NOTICE_STATE)
 
     def add_proposal(self, proposal: Proposal) -> None:

@@ -4,17 +4,21 @@ notices, proposals, change and dueForReview. Query and Mutation of schema.py inh
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from datetime import date, datetime
+from collections.abc import AsyncGenerator
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from graph import change as changes
 from graph import model
 from graph.errors import InvalidValue
-from graph.store.base import NoticeQuery
+from graph.store.base import GraphReader, NoticeQuery
 from service import expiry, notices
 from service.api import types
 from service.api.context import Context
@@ -31,6 +35,7 @@ from service.api.inputs import (
 from service.api.problems import AlreadyExists, InvalidInput, NotFound, RuleViolationProblem
 from service.change import Committed, Decision, commit_change
 from service.impact import KeypointChange, ProposedChange
+from service.usecases import now
 
 Ctx = Info[Context, None]
 
@@ -520,6 +525,58 @@ class ChangeQuery:
 
         result = await attempt(work)
         return result if isinstance(result, types.ItemConnection) else _narrow(result, "withinDays")
+
+
+def _created_after(
+    tx: GraphReader, organisation: str, after: tuple[datetime, str]
+) -> list[changes.Notice]:
+    return tx.notices_created_after(organisation, after, BURST)
+
+
+# A transaction may commit a notice stamped a little earlier than one already seen; each poll
+# looks this far back and skips what it has sent.
+LOOKBACK = timedelta(seconds=30)
+BURST = 500
+
+
+@strawberry.type
+class ChangeSubscription:
+    @strawberry.subscription(
+        description="New change notices for an organisation as they are issued (by any replica, "
+        "the API or the expiry run), from `since` (the createdAt of the last one a reconnecting "
+        "client saw) or from the moment of subscribing. Over WebSocket at /graphql "
+        "(graphql-transport-ws)."
+    )
+    async def notices_issued(
+        self, info: Ctx, organisation_id: strawberry.ID, since: datetime | None = None
+    ) -> AsyncGenerator[Notice, None]:
+        organisation = str(organisation_id)
+        if await info.context.read(lambda tx: tx.organisation(organisation)) is None:
+            # An expected refusal, shown as it is (not masked as an internal error).
+            raise GraphQLError(
+                f"机关、单位「{organisation}」不存在。", extensions={"field": "organisationId"}
+            )
+        if since is not None and since.tzinfo is None:
+            raise GraphQLError("since 须带时区。", extensions={"field": "since"})
+        start = since or now()
+        latest = start
+        cursor = (start - LOOKBACK, "")
+        sent: dict[str, datetime] = {}
+        while True:
+            found = await info.context.read(
+                partial(_created_after, organisation=organisation, after=cursor)
+            )
+            for notice in found:
+                if notice.id not in sent and notice.created_at > start:
+                    sent[notice.id] = notice.created_at
+                    yield notice_type(notice)
+            if len(found) == BURST:  # a large fan-out: page on through it at once
+                cursor = (found[-1].created_at, found[-1].id)
+                continue
+            latest = max([latest, *sent.values()])
+            cursor = (latest - LOOKBACK, "")
+            sent = {id: at for id, at in sent.items() if at >= cursor[0]}
+            await asyncio.sleep(info.context.poll_seconds)
 
 
 @strawberry.type

@@ -19,6 +19,7 @@ T = TypeVar("T")
 @dataclass
 class Context:
     store: GraphStore
+    poll_seconds: float = 1.0  # how often a live subscription looks for new notices
     keypoints_of: DataLoader[str, list[Keypoint]] = field(init=False)
     bases_of: DataLoader[str, list[Derivation]] = field(init=False)
 

@@ -14,7 +14,7 @@ from graph import model
 from graph.store.base import ItemQuery
 from service import usecases
 from service.api import types
-from service.api.changes import ChangeMutation, ChangeQuery
+from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
 from service.api.context import Context
 from service.api.inputs import (
     PeriodInput,
@@ -457,8 +457,14 @@ def _should_mask(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
 
 
+@strawberry.type
+class Subscription(ChangeSubscription):
+    pass
+
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[lambda: MaskErrors(should_mask_error=_should_mask, error_message="服务内部错误。")],
 )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
+from graph.change import Change, ChangeKind, Notice, NoticeStatus, Proposal
 from graph.model import (
     BasisCase,
     BasisCitation,
@@ -24,6 +26,7 @@ from graph.model import (
     ScopeRule,
     Years,
 )
+from graph.propagation import Action
 from graph.store.base import GraphStore, GraphWriter
 
 ORG = "O-1"
@@ -156,3 +159,114 @@ def dag(store: GraphStore, edges: Sequence[tuple[str, str]]) -> None:
         [organisation(), *(item(id) for id in ids)],
         [edge(child, parent) for child, parent in edges],
     )
+
+
+# Changes, notices and proposals (issue 4).
+
+
+def change(
+    id: str,
+    item_id: str = "S-1",
+    *,
+    kind: ChangeKind = ChangeKind.CHANGE,
+    recorded_at: datetime | None = None,
+    handler_id: str | None = "P-1",
+    official_id: str | None = "P-2",
+    consulted_organisation_ids: tuple[str, ...] = (),
+    record_id: str | None = None,
+) -> Change:
+    """A change of source `item_id` from 机密★10年 to 绝密★10年."""
+    before = item(item_id)
+    return Change(
+        id=id,
+        kind=kind,
+        item_id=item_id,
+        before=before,
+        after=replace(before, classification=Classification(Level.TOP_SECRET, Years(10, DAY))),
+        keypoints_before=(),
+        keypoints_after=(),
+        reason=None,
+        basis="情况发生变化，需提高密级。",
+        handler_id=handler_id,
+        official_id=official_id,
+        decided_on=DAY,
+        effective_on=DAY,
+        recorded_at=recorded_at or datetime(2024, 3, 1, 9, 30, tzinfo=BEIJING),
+        summary=f"变更 {item_id} 的密级。",
+        articles=("D-13",),
+        consulted_organisation_ids=consulted_organisation_ids,
+        record_id=record_id,
+    )
+
+
+def notice(
+    id: str,
+    item_id: str = "D-1",
+    *,
+    change_id: str = "C-1",
+    source_id: str = "S-1",
+    organisation_id: str = ORG,
+    status: NoticeStatus = NoticeStatus.PENDING,
+    acted_by: str | None = None,
+    record_id: str | None = None,
+    superseded_by: str | None = None,
+    proposal_id: str | None = None,
+) -> Notice:
+    """A notice to raise derived item `item_id` from 机密 to 绝密 after change `change_id`."""
+    before = item(item_id, kind=ItemKind.DERIVED, organisation_id=organisation_id)
+    return Notice(
+        id=id,
+        change_id=change_id,
+        source_id=source_id,
+        item_id=item_id,
+        organisation_id=organisation_id,
+        actions=(Action.CHANGE_LEVEL,),
+        before=before,
+        after=replace(before, classification=Classification(Level.TOP_SECRET, Years(10, DAY))),
+        path=(source_id, item_id),
+        articles=("D-13",),
+        kept_bases=(),
+        text=f"请将 {item_id} 的密级变更为绝密。",
+        due_on=DAY + timedelta(days=30),
+        status=status,
+        created_at=datetime(2024, 3, 1, 10, 0, tzinfo=BEIJING),
+        updated_at=datetime(2024, 3, 1, 10, 0, tzinfo=BEIJING),
+        acted_by=acted_by,
+        record_id=record_id,
+        superseded_by=superseded_by,
+        proposal_id=proposal_id,
+    )
+
+
+def proposal(
+    id: str,
+    item_id: str = "S-1",
+    *,
+    proposer_id: str = "P-1",
+    organisation_id: str = ORG,
+    notice_id: str | None = None,
+) -> Proposal:
+    return Proposal(
+        id=id,
+        item_id=item_id,
+        proposer_id=proposer_id,
+        organisation_id=organisation_id,
+        text=f"建议对 {item_id} 解密。",
+        created_at=datetime(2024, 3, 2, 14, 0, tzinfo=BEIJING),
+        notice_id=notice_id,
+    )
+
+
+Filed = Change | Notice | Proposal
+
+
+def file(tx: GraphWriter, *values: Filed) -> None:
+    """Adds each change, notice or proposal with its writer method, in the given order."""
+    for value in values:
+        match value:
+            case Change():
+                tx.add_change(value)
+            case Notice():
+                tx.add_notices([value])
+            case Proposal():
+                tx.add_proposal(value)
