@@ -15,7 +15,7 @@ def tour_blocks() -> list[str]:
 
 
 def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
-    why, downstream, derive, impact = tour_blocks()
+    why, downstream, derive, impact, declassify, pending, apply = tour_blocks()
 
     item = demo_gql(why)["item"]
     assert item["marking"] == "机密★20年"
@@ -39,3 +39,19 @@ def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
     assert (report["toDeclassify"], report["toChange"], report["toReview"]) == (7, 0, 1)
     impacted = {i["item"]["id"] for i in report["impacts"]}
     assert "D-INST-001" not in impacted
+
+    committed = demo_gql(declassify)["declassify"]
+    assert committed["__typename"] == "ChangeCommitted", committed
+    sent = {n["itemId"] for n in committed["notices"]}
+    assert sent == impacted, "the notices are what the dry run listed"
+
+    page = demo_gql(pending)["notices"]
+    assert page["pageInfo"]["hasNextPage"] is True  # the county holds four items
+    first = page["edges"][0]["node"]
+    assert first["statusAfter"] == "DECLASSIFIED_WORK_SECRET"
+
+    applied = demo_gql(apply, {"id": first["id"]})["applyNotice"]
+    assert applied["__typename"] == "ApplyNoticeSuccess", applied
+    assert applied["item"]["id"] == first["itemId"]
+    assert applied["item"]["status"] == "DECLASSIFIED_WORK_SECRET"
+    assert applied["record"]["kind"] == "DECLASSIFICATION"
