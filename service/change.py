@@ -88,7 +88,7 @@ def commit_change(store: GraphStore, proposal: ProposedChange, decision: Decisio
             "生效日期不能早于决定日期；只有保密期限届满（X-11）或依法公开（X-12）的解密以届满之时"
             "或公开之日为准。",
         )
-    due_on = decision.due_on or effective_on + timedelta(days=NOTICE_DAYS)
+    due_on = decision.due_on or max(effective_on, decided_on) + timedelta(days=NOTICE_DAYS)
     if due_on < decided_on:
         raise InvalidValue("dueOn", "通知的处理期限不能早于决定日期。")
     approval = _optional_text(decision.approval_reference, "approvalReference")
@@ -142,10 +142,11 @@ def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> C
     change = replace(change, record_id=record.id)
     notices = [_notice(change, plan.before, impact, due_on) for impact in fanned.impacts]
     of_source = NoticeQuery(source_id=plan.before.id, statuses=OPEN, limit=None)
+    # Open notices of the source's earlier changes, of every item recomputed now, and of the
+    # changed item itself (a derived item that expired by itself has nothing left to apply).
+    recomputed = [*fanned.recomputed, plan.before.id]
     stale = [
-        n
-        for n in [*tx.find_notices(of_source), *tx.notices_of(fanned.recomputed)]
-        if n.status in OPEN
+        n for n in [*tx.find_notices(of_source), *tx.notices_of(recomputed)] if n.status in OPEN
     ]
     superseded = [
         replace(n, status=NoticeStatus.SUPERSEDED, superseded_by=change.id, updated_at=now())

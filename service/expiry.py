@@ -19,9 +19,9 @@ from graph.change import Change, ChangeKind, DeclassificationReason
 from graph.errors import DuplicateId, InvalidValue
 from graph.model import Item, ItemKind, ItemStatus, Keypoint
 from graph.store.base import ExpiryQuery, GraphReader, GraphStore, GraphWriter
-from service.change import Committed, describe, expiry_change_id, write_change
+from service.change import OPEN, Committed, describe, expiry_change_id, write_change
 from service.impact import Plan
-from service.usecases import MAX_PAGE, now, requirement_of, today
+from service.usecases import MAX_PAGE, now, today
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,8 @@ MAX_REVIEW_DAYS = 3660
 class ExpiryRun:
     as_of: date
     expired: list[Committed] = field(default_factory=list)
-    # Derived items whose own period ended while a basis still stands: left to their notice
-    # (and to the audit, D-21(5), (7)).
+    # Derived items whose own period ended while an open notice extends it: left to that
+    # notice (and to the audit, D-21(5), (7)).
     kept: list[str] = field(default_factory=list)
 
     @property
@@ -94,18 +94,27 @@ def _item(tx: GraphWriter, item_id: str, on: date, run: ExpiryRun) -> Committed 
     ended = item.classification.expiry
     if ended is None or ended > on:
         return None
-    if item.kind is ItemKind.DERIVED:
-        requirement = requirement_of(tx, item_id)
-        still = requirement.classification if requirement else None
-        if still is not None and (still.expiry is None or still.expiry > on):
-            run.kept.append(item_id)
-            return None
+    if item.kind is ItemKind.DERIVED and _extension_pending(tx, item_id, on):
+        run.kept.append(item_id)
+        return None
     change_id = expiry_change_id(item_id, ended)
     if tx.changes([change_id]):
         return None
     after = replace(item, status=ItemStatus.DECLASSIFIED_WORK_SECRET)
     plan = Plan(ChangeKind.EXPIRY, item, after, (), ())
     return write_change(tx, plan, _change(change_id, plan, ended, on), _due(on))
+
+
+def _extension_pending(tx: GraphWriter, item_id: str, on: date) -> bool:
+    """A derived item's marked period ends by itself (X-11) unless it was extended: a basis
+    whose period grew has sent it an open notice that keeps it classified past `on`."""
+    for notice in tx.notices_of([item_id]):
+        after = notice.after.classification
+        if notice.status not in OPEN or not notice.after.is_classified or after is None:
+            continue
+        if after.expiry is None or after.expiry > on:
+            return True
+    return False
 
 
 def _keypoints(

@@ -248,6 +248,7 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[nx.DiGraph, World]:
         seen.update(subgraph.depth)
         # An edge into another root is no basis of a descendant: parents() below misses it.
         edges.extend(e for e in subgraph.edges if e.child_id in root_set)
+        del subgraph  # parents() reads its other edges again; hold no second copy meanwhile
     below = sorted(seen - root_set)
     # Every basis of every descendant, those outside the subtree included: this holds every
     # other edge the expansion followed.
@@ -257,9 +258,10 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[nx.DiGraph, World]:
     lineage.add_edges_from(
         (e.parent_id, e.child_id, {"case": e.case, "keypoint_ids": e.keypoint_ids}) for e in edges
     )
+    keypoint_ids = {k for edge in edges if edge.keypoint_ids for k in edge.keypoint_ids}
+    del edges  # the graph holds what the fan-out needs; a large lineage frees much here
     drafts = tx.process_items_for([*roots, *below])
     items = tx.items([*lineage.nodes, *(draft for draft, _ in drafts)])
-    keypoint_ids = {k for edge in edges if edge.keypoint_ids for k in edge.keypoint_ids}
     keypoints = tx.keypoints(keypoint_ids)
     keypoints.update({k.id: k for root in roots for k in tx.keypoints_defined_by(root)})
     links = tx.scope_rule_links(below)
