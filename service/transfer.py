@@ -98,12 +98,19 @@ def _lines(tx: GraphReader, page: int) -> Iterator[dict[str, object]]:
     for items in _item_pages(tx, page):
         for change in tx.changes_of([i.id for i in items]):
             yield exchange.encode(change)
+    # A notice answered by a proposal and the proposal name each other: the notice goes out
+    # without it, and an `answered` link joins them once both are in.
+    answered: list[tuple[str, str]] = []
     for items in _item_pages(tx, page):
         for notice in tx.notices_of([i.id for i in items]):
-            yield exchange.encode(notice)
+            if notice.proposal_id is not None:
+                answered.append((notice.id, notice.proposal_id))
+            yield exchange.encode(replace(notice, proposal_id=None))
     for items in _item_pages(tx, page):
         for proposal in tx.proposals_of([i.id for i in items]):
             yield exchange.encode(proposal)
+    for notice_id, proposal_id in answered:
+        yield exchange.link("answered", notice_id, proposal_id)
 
 
 class ImportRefused(LineageError):
@@ -236,6 +243,11 @@ def _add_one(tx: GraphWriter, value: object) -> None:
         case ("successor", organisation_id, successor_id):
             organisation = _organisation(tx, str(organisation_id))
             tx.update_organisation(replace(organisation, successor_id=str(successor_id)))
+        case ("answered", notice_id, proposal_id):
+            notice = tx.notices([str(notice_id)]).get(str(notice_id))
+            if notice is None:
+                raise UnknownId("notice", str(notice_id))
+            tx.update_notices([replace(notice, proposal_id=str(proposal_id))])
         case Change():
             tx.add_change(value)
         case Notice():

@@ -188,11 +188,19 @@ def encode(value: Node | Derivation) -> dict[str, Any]:
 
 def link(kind: str, source: str, target: str) -> dict[str, Any]:
     """An edge without properties: contains_keypoint, classified_under, process_item_of,
-    superior (an organisation's 上级) and successor (who took over a dissolved one)."""
+    superior (an organisation's 上级), successor (who took over a dissolved one) and answered
+    (a notice and the proposal that answered it)."""
     return {"kind": kind, "from": source, "to": target}
 
 
-LINKS = ("contains_keypoint", "classified_under", "process_item_of", "superior", "successor")
+LINKS = (
+    "contains_keypoint",
+    "classified_under",
+    "process_item_of",
+    "superior",
+    "successor",
+    "answered",  # a notice answered by a proposal (D-12)
+)
 
 
 def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
