@@ -13,16 +13,18 @@ never in the number of paths.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
 from enum import Enum
+from typing import Any
 
 import networkx as nx
 
 from graph import rules
 from graph.model import (
-    BasisCase,
     Item,
     ItemStatus,
     Keypoint,
@@ -112,23 +114,51 @@ def fan_out(
     one that keeps another classified basis is downgraded or left alone (D-12, X-13). Process
     items of every changed or impacted item get a REVIEW (X-16, X-22).
     """
+    with paused_gc():
+        return _fan_out(lineage, world, changed_items, changed_keypoints, declassified_as)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pauses the cyclic garbage collector while many acyclic values are built, and resumes it
+    afterwards unless it was off already. A fan-out or a load of 100,000 descendants creates
+    millions of objects, none in a reference cycle, and the collector would traverse the
+    growing heap again and again: a third to a half of their time (BENCHMARKS.md, issue 4).
+    Reference counting still frees what is dropped; other threads see the collector paused
+    for as long."""
+    resume = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if resume:
+            gc.enable()
+
+
+def _fan_out(
+    lineage: nx.DiGraph,
+    world: World,
+    changed_items: Mapping[str, Item] | None,
+    changed_keypoints: Mapping[str, Keypoint] | None,
+    declassified_as: ItemStatus,
+) -> list[Impact]:
     items: dict[str, Item] = dict(world.items)
     items.update(changed_items or {})
     keypoints: dict[str, Keypoint] = dict(world.keypoints)
     keypoints.update(changed_keypoints or {})
     # A keypoint reaches only descendants of the source that defines it.
     roots = set(changed_items or {}) | {k.item_id for k in (changed_keypoints or {}).values()}
-    below = descendants(lineage, roots)
     drafts = {d for ds in world.process_items.values() for d in ds}
     paths: dict[str, tuple[str, ...]] = {root: (root,) for root in roots}
     impacts: list[Impact] = []
-    for node in nx.topological_sort(lineage.subgraph(below | roots)):
-        if node not in below:
-            continue
+    predecessors = lineage.pred
+    for node in _topological_below(lineage, roots):
         before = world.items[node]
-        via = min((p for p in lineage.predecessors(node) if p in paths), default=None)
-        paths[node] = (*paths[via], node) if via is not None else (node,)
-        impact = _recompute(lineage, node, before, items, keypoints, world, declassified_as)
+        parents = predecessors[node]
+        via = min((p for p in parents if p in paths), default=None)
+        path = (*paths[via], node) if via is not None else (node,)
+        paths[node] = path
+        impact = _recompute(parents, node, before, items, keypoints, world, declassified_as, path)
         if impact is None:
             continue
         if node in drafts and Action.DECLASSIFY in impact.actions:
@@ -140,35 +170,70 @@ def fan_out(
                 articles=(*impact.articles, "X-16", "X-22"),
             )
         items[node] = impact.after
-        impacts.append(replace(impact, path=paths[node]))
+        impacts.append(impact)
     impacts.extend(_reviews(roots, impacts, items, world, paths))
     return impacts
 
 
+def _topological_below(lineage: nx.DiGraph, roots: Iterable[str]) -> list[str]:
+    """Every node below `roots` (what `descendants` finds), each after all of its parents
+    below the roots: a breadth-first pass that counts each node's parents within the subtree,
+    then Kahn's algorithm over the same edges. Linear in the nodes and edges below the roots."""
+    successors = lineage.successors
+    start = sorted(r for r in roots if r in lineage)
+    pending: dict[str, int] = dict.fromkeys(start, 0)
+    queue = deque(start)
+    while queue:
+        for child in successors(queue.popleft()):
+            count = pending.get(child)
+            if count is None:
+                pending[child] = 1
+                queue.append(child)
+            else:
+                pending[child] = count + 1
+    below = sum(1 for count in pending.values() if count)
+    ready = deque(node for node, count in pending.items() if not count)
+    order: list[str] = []
+    while ready:
+        for child in successors(ready.popleft()):
+            count = pending[child] - 1
+            pending[child] = count
+            if not count:
+                ready.append(child)
+                order.append(child)
+    if len(order) != below:
+        raise ValueError("DERIVED_FROM has a cycle below the changed items")
+    return order
+
+
 def _bases(
-    lineage: nx.DiGraph, node: str, items: Mapping[str, Item], keypoints: Mapping[str, Keypoint]
-) -> Iterator[rules.Basis]:
-    for parent in sorted(lineage.predecessors(node)):
-        data = lineage.edges[parent, node]
-        case: BasisCase = data["case"]
-        involved = tuple(keypoints[k] for k in data.get("keypoint_ids", ()))
-        yield rules.Basis(items[parent], case, involved)
+    parents: Mapping[str, Mapping[str, Any]],
+    items: Mapping[str, Item],
+    keypoints: Mapping[str, Keypoint],
+) -> list[rules.Basis]:
+    bases = []
+    for parent in sorted(parents):
+        data = parents[parent]
+        ids = data.get("keypoint_ids", ())
+        involved = tuple(keypoints[k] for k in ids) if ids else ()
+        bases.append(rules.Basis(items[parent], data["case"], involved))
+    return bases
 
 
 def _recompute(
-    lineage: nx.DiGraph,
+    parents: Mapping[str, Mapping[str, Any]],
     node: str,
     before: Item,
     items: Mapping[str, Item],
     keypoints: Mapping[str, Keypoint],
     world: World,
     declassified_as: ItemStatus,
+    path: tuple[str, ...],
 ) -> Impact | None:
     if not before.is_classified:
         return None  # already declassified or never classified: nothing to follow
-    bases = list(_bases(lineage, node, items, keypoints))
     requirement = rules.required_classification(
-        bases,
+        _bases(parents, items, keypoints),
         list(world.scope_rules.get(node, ())),
         issued_on=before.issued_on,
         organisation=world.organisations.get(before.organisation_id),
@@ -177,14 +242,15 @@ def _recompute(
     after, actions = _follow(before, requirement, world.person_org, declassified_as)
     if not actions:
         return None
+    explanation = requirement.explanation
     kept = tuple(
         dict.fromkeys(
             c.via_item_id or c.ref_id
-            for c in requirement.explanation.contributions
+            for c in explanation.contributions
             if c.ground is not rules.Ground.SCOPE_RULE
         )
     )
-    articles = ("D-12", "D-13", *requirement.explanation.articles)
+    articles = ("D-12", "D-13", *explanation.articles)
     if Action.DECLASSIFY in actions:
         articles = (*articles, "X-13", "X-25")
     return Impact(
@@ -192,9 +258,9 @@ def _recompute(
         actions=actions,
         before=before,
         after=after,
-        path=(),
+        path=path,
         articles=tuple(dict.fromkeys(articles)),
-        explanation=requirement.explanation,
+        explanation=explanation,
         kept_bases=kept,
     )
 
@@ -208,7 +274,7 @@ def _follow(
     """The item as the requirement makes it, and the actions that takes."""
     required = requirement.classification
     if required is None:
-        return replace(before, status=declassified_as), (Action.DECLASSIFY,)
+        return _evolve(before, status=declassified_as), (Action.DECLASSIFY,)
     current = before.classification
     actions: list[Action] = []
     if current is None or current.level is not required.level:
@@ -220,8 +286,19 @@ def _follow(
     if limit is not None and not scope.within(limit, person_org):
         scope = scope.intersect(limit, person_org)
         actions.append(Action.CHANGE_SCOPE)
-    after = replace(before, classification=required, scope=scope, scope_limit=limit)
+    after = _evolve(before, classification=required, scope=scope, scope_limit=limit)
     return after, tuple(actions)
+
+
+_ITEM_FIELDS = tuple(f.name for f in fields(Item) if f.init)
+
+
+def _evolve(item: Item, **changes: Any) -> Item:
+    """`dataclasses.replace(item, **changes)` without its checks of each field's kind, which
+    cost more than the copy itself; the fan-out copies every descendant it changes."""
+    values = {name: getattr(item, name) for name in _ITEM_FIELDS}
+    values.update(changes)
+    return Item(**values)
 
 
 def _reviews(

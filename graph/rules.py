@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
+from functools import cache
 
 from graph.errors import RuleViolation
 from graph.model import (
@@ -140,8 +141,7 @@ def required_classification(
     result = Classification(level, period)
 
     contributions = tuple(
-        replace(c, governs_level=c is level_governor, governs_period=c in period_governors)
-        for c in candidates
+        _governing(c, c is level_governor, c in period_governors) for c in candidates
     )
     extra: list[str] = []
     if organisation is not None and (
@@ -158,6 +158,22 @@ def required_classification(
     summary = _summary(result, contributions)
     explanation = Explanation(summary, articles, contributions, tuple(notes))
     return Requirement(result, scope_limit, explanation)
+
+
+def _governing(c: Contribution, level: bool, period: bool) -> Contribution:
+    """`replace(c, governs_level=level, governs_period=period)`, without its per-call cost:
+    this runs for every basis of every descendant a fan-out recomputes."""
+    return Contribution(
+        c.ground,
+        c.ref_id,
+        c.title,
+        c.via_item_id,
+        c.case,
+        c.classification,
+        c.articles,
+        level,
+        period,
+    )
 
 
 def check_proposal(
@@ -262,13 +278,13 @@ def _consulted_period(
 
 def _candidates_of(basis: Basis, notes: list[str]) -> list[Contribution]:
     parent = basis.parent
-    case_article = basis.case.article
     if not parent.is_classified or parent.classification is None:
         notes.append(
             f"依据「{parent.id}」{parent.title}当前为「{parent.status.label}」，"
             "不再作为定密依据（X-13）。"
         )
         return []
+    case_article = basis.case.article
     if basis.case is BasisCase.IDENTICAL or not basis.keypoints:
         return [
             Contribution(
@@ -303,8 +319,9 @@ def _candidates_of(basis: Basis, notes: list[str]) -> list[Contribution]:
 def _longest_period(
     candidates: Sequence[Contribution], notes: list[str]
 ) -> tuple[Period, tuple[Contribution, ...]]:
-    longest = max(c.classification.end_key for c in candidates)
-    governors = tuple(c for c in candidates if c.classification.end_key == longest)
+    ends = [c.classification.end_key for c in candidates]
+    longest = max(ends)
+    governors = tuple(c for c, end in zip(candidates, ends, strict=True) if end == longest)
     first = governors[0].classification.period
     if isinstance(first, UntilCondition):
         conditions = list(
@@ -319,8 +336,7 @@ def _longest_period(
                 "多项依据以不同解密条件确定保密期限，须各条件均达成方可解密（D-9, D-15）。"
             )
             return UntilCondition("；且".join(conditions)), governors
-        dated = [c for c in candidates if c.classification.end_key.rank == 0]
-        if dated:
+        if any(end.rank == 0 for end in ends):
             notes.append(
                 "另有依据以确定时间届满；解密条件先达成时，应按其余依据重新确定（D-9, D-12）。"
             )
@@ -342,7 +358,8 @@ def _not_classified(
     bases: Sequence[Basis], notes: list[str], scope_limit: KnowledgeScope | None
 ) -> Requirement:
     if bases:
-        cited = [a for a in ("X-13", "X-14") if any(a in note for note in notes)]
+        noted = "\n".join(notes)  # an article cited in any note; none spans a line break
+        cited = [a for a in ("X-13", "X-14") if a in noted]
         summary = (
             "其所依据的事项或所涉及的密点均已解密，且无保密事项范围依据：不应当派生定密"
             f"（{', '.join([*cited, 'D-14'])}）。"
@@ -375,6 +392,7 @@ def _articles(
     return tuple(sorted(seen, key=_article_order))
 
 
+@cache
 def _article_order(article: str) -> tuple[str, int, str]:
     """D-7(3) sorts as article 7 of D, before D-8 and D-15."""
     law, _, rest = article.partition("-")

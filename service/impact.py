@@ -28,7 +28,7 @@ from graph.model import (
     ScopeRule,
     Unmarked,
 )
-from graph.propagation import Impact, World, descendants, fan_out
+from graph.propagation import Impact, World, descendants, fan_out, paused_gc
 from graph.store.base import GraphReader, GraphStore
 from graph.traversal import expand
 from service.usecases import PeriodSpec, check_keypoint_within, check_original_period
@@ -240,49 +240,51 @@ def _changed_keypoints(
 def load_world(tx: GraphReader, roots: list[str]) -> tuple[nx.DiGraph, World]:
     """The lineage below `roots` with every parent of every descendant, and the values the
     fan-out reads; one query per depth for the descendants, then one per kind."""
-    seen: set[str] = set()
-    root_set = set(roots)
-    edges: list[Derivation] = []
-    for root in roots:
-        subgraph = expand(root, tx.children, upstream=False, max_depth=None)
-        seen.update(subgraph.depth)
-        # An edge into another root is no basis of a descendant: parents() below misses it.
-        edges.extend(e for e in subgraph.edges if e.child_id in root_set)
-        del subgraph  # parents() reads its other edges again; hold no second copy meanwhile
-    below = sorted(seen - root_set)
-    # Every basis of every descendant, those outside the subtree included: this holds every
-    # other edge the expansion followed.
-    edges.extend(tx.parents(below))
-    lineage = nx.DiGraph()
-    lineage.add_nodes_from(roots)
-    lineage.add_edges_from(
-        (e.parent_id, e.child_id, {"case": e.case, "keypoint_ids": e.keypoint_ids}) for e in edges
-    )
-    keypoint_ids = {k for edge in edges if edge.keypoint_ids for k in edge.keypoint_ids}
-    del edges  # the graph holds what the fan-out needs; a large lineage frees much here
-    drafts = tx.process_items_for([*roots, *below])
-    items = tx.items([*lineage.nodes, *(draft for draft, _ in drafts)])
-    keypoints = tx.keypoints(keypoint_ids)
-    keypoints.update({k.id: k for root in roots for k in tx.keypoints_defined_by(root)})
-    links = tx.scope_rule_links(below)
-    rules = tx.scope_rules({rule for _, rule in links})
-    scope_rules: dict[str, list[ScopeRule]] = {}
-    for item_id, rule_id in links:
-        scope_rules.setdefault(item_id, []).append(rules[rule_id])
-    organisations = tx.organisations({i.organisation_id for i in items.values()})
-    persons = _persons(items.values())
-    process_items: dict[str, list[str]] = {}
-    for draft, main in drafts:
-        process_items.setdefault(main, []).append(draft)
-    world = World(
-        items=items,
-        keypoints=keypoints,
-        scope_rules=scope_rules,
-        organisations=organisations,
-        person_org={p.id: p.organisation_id for p in tx.persons(persons).values()},
-        process_items=process_items,
-    )
-    return lineage, world
+    with paused_gc():  # millions of acyclic objects: see graph.propagation.paused_gc
+        seen: set[str] = set()
+        root_set = set(roots)
+        edges: list[Derivation] = []
+        for root in roots:
+            subgraph = expand(root, tx.children, upstream=False, max_depth=None)
+            seen.update(subgraph.depth)
+            # An edge into another root is no basis of a descendant: parents() below misses it.
+            edges.extend(e for e in subgraph.edges if e.child_id in root_set)
+            del subgraph  # parents() reads its other edges again: hold no second copy
+        below = sorted(seen - root_set)
+        # Every basis of every descendant, those outside the subtree included: this holds every
+        # other edge the expansion followed.
+        edges.extend(tx.parents(below))
+        lineage = nx.DiGraph()
+        lineage.add_nodes_from(roots)
+        lineage.add_edges_from(
+            (e.parent_id, e.child_id, {"case": e.case, "keypoint_ids": e.keypoint_ids})
+            for e in edges
+        )
+        keypoint_ids = {k for edge in edges if edge.keypoint_ids for k in edge.keypoint_ids}
+        del edges  # the graph holds what the fan-out needs; a large lineage frees much here
+        drafts = tx.process_items_for([*roots, *below])
+        items = tx.items([*lineage.nodes, *(draft for draft, _ in drafts)])
+        keypoints = tx.keypoints(keypoint_ids)
+        keypoints.update({k.id: k for root in roots for k in tx.keypoints_defined_by(root)})
+        links = tx.scope_rule_links(below)
+        rules = tx.scope_rules({rule for _, rule in links})
+        scope_rules: dict[str, list[ScopeRule]] = {}
+        for item_id, rule_id in links:
+            scope_rules.setdefault(item_id, []).append(rules[rule_id])
+        organisations = tx.organisations({i.organisation_id for i in items.values()})
+        persons = _persons(items.values())
+        process_items: dict[str, list[str]] = {}
+        for draft, main in drafts:
+            process_items.setdefault(main, []).append(draft)
+        world = World(
+            items=items,
+            keypoints=keypoints,
+            scope_rules=scope_rules,
+            organisations=organisations,
+            person_org={p.id: p.organisation_id for p in tx.persons(persons).values()},
+            process_items=process_items,
+        )
+        return lineage, world
 
 
 def _persons(items: Iterable[Item]) -> set[str]:
