@@ -43,11 +43,17 @@ def _chain(start: str, step: Mapping[str, str | None]) -> Iterator[str]:
         current = step.get(current)
 
 
+def successors(organisation_id: str, organisations: Mapping[str, Organisation]) -> list[str]:
+    """`organisation_id`, then each organisation that took over the previous one's functions
+    (X-7 ¶2); the last one stands today."""
+    step = {id: o.successor_id for id, o in organisations.items()}
+    return list(_chain(organisation_id, step))
+
+
 def responsible(item: Item, organisations: Mapping[str, Organisation]) -> str:
     """The organisation that now decides on `item`: its originator, or, where that was
     dissolved or merged, the last of its successors (X-7 ¶2)."""
-    successors = {id: o.successor_id for id, o in organisations.items()}
-    return list(_chain(item.organisation_id, successors))[-1]
+    return successors(item.organisation_id, organisations)[-1]
 
 
 def authority_of(

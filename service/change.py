@@ -29,6 +29,7 @@ from graph.model import (
     LongTerm,
     Organisation,
     RecordKind,
+    Unmarked,
     check_id,
     check_text,
     chinese_date,
@@ -125,7 +126,7 @@ def commit_change(store: GraphStore, proposal: ProposedChange, decision: Decisio
             effective_on=effective_on,
             recorded_at=now(),
             summary=_summary(plan, deciding, grant),
-            articles=(*articles, grant.ground.article),
+            articles=tuple(dict.fromkeys((*articles, grant.ground.article))),
             approval_reference=approval,
             consulted_organisation_ids=consulted,
         )
@@ -222,7 +223,9 @@ def _guard(
     if not declassifying:
         if decision.reason is not None:
             raise InvalidValue("reason", "解密理由只用于解密（X-12）；变更请在 basis 中说明依据。")
-        return ("D-13", *_extension_articles(tx, plan, approval))
+        level_only = current is not None and isinstance(current.period, Unmarked)
+        reviewed = ("X-19",) if level_only and plan.after.classification != current else ()
+        return ("D-13", *reviewed, *_extension_articles(tx, plan, approval))
     if decision.reason is None:
         raise RuleViolation(
             "DECLASSIFICATION_REASON",

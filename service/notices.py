@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
+from graph import authority
 from graph.change import Notice, NoticeStatus, Proposal
 from graph.errors import InvalidValue, RuleViolation, UnknownId
 from graph.model import DecisionRecord, Item, RecordKind, check_id, check_text
@@ -61,11 +62,7 @@ def _holder(tx: GraphReader, notice: Notice, person_id: str) -> None:
     if person is None:
         raise UnknownId("person", person_id)
     chain = organisation_chains(tx, [notice.organisation_id])
-    holders = {notice.organisation_id}
-    current = chain.get(notice.organisation_id)
-    while current is not None and current.successor_id and current.successor_id not in holders:
-        holders.add(current.successor_id)
-        current = chain.get(current.successor_id)
+    holders = authority.successors(notice.organisation_id, chain)
     if person.organisation_id not in holders:
         raise RuleViolation(
             "NOTICE_HOLDER",

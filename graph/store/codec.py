@@ -307,11 +307,11 @@ def record_from(fields: Fields) -> DecisionRecord:
         bases=citations_from(fields["bases"]),
         summary=fields["summary"],
         articles=tuple(json.loads(fields["articles"])),
-        effective_on=_date_or_none(fields["effective_on"]),
+        effective_on=date_or_none(fields["effective_on"]),
     )
 
 
-def _date_or_none(text: str | None) -> date | None:
+def date_or_none(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 

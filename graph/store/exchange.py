@@ -37,6 +37,7 @@ from graph.store.codec import (
     change_from,
     classification_fields,
     classification_from,
+    date_or_none,
     notice_fields,
     notice_from,
     proposal_fields,
@@ -269,7 +270,7 @@ def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
                     bases=tuple(BasisCitation(**c) for c in line["bases"]),
                     summary=line["summary"],
                     articles=tuple(line["articles"]),
-                    effective_on=_date(line.get("effective_on")),
+                    effective_on=date_or_none(line.get("effective_on")),
                 )
             case "change":
                 return change_from(Defaults({**line, "kind": line["change_kind"]}))
@@ -282,10 +283,6 @@ def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
     except (KeyError, TypeError, ValueError) as error:
         raise InvalidValue(str(kind), f"「{kind}」行的内容无效：{error!s}") from error
     raise InvalidValue("kind", f"未知的行类型「{kind}」。")
-
-
-def _date(text: str | None) -> date | None:
-    return None if text is None else date.fromisoformat(text)
 
 
 def dumps(line: Mapping[str, Any]) -> str:
