@@ -12,9 +12,13 @@ root and for its downgrade to 秘密★10年. Every answer is checked against a 
 without the service: networkx's `descendants` of the same graph, each of which must be
 declassified (resp. changed in level and period) exactly once. Prints a Markdown table.
 
-`--breakdown` also times the phases on the embedded store, and a prototype of the store reads
-proposed in BENCHMARKS.md (issue 4), each checked against what the store answers today.
-`--no-bolt` leaves the Bolt server out.
+The embedded store keeps the lineage and the items it has read in memory until a write
+changes them (graph.store.sqlite): *cold* is the first analysis after opening the store,
+*warm* the next ones. The Bolt store reads the server every time.
+
+`--breakdown` also times, warm on the embedded store, `load_world` and `fan_out` apart, and
+the building of every `Impact` (the item after, its path, its bases kept), which an analysis
+leaves to the reader of each one. `--no-bolt` leaves the Bolt server out.
 """
 
 from __future__ import annotations
@@ -25,35 +29,25 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import replace
-from datetime import date
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import networkx as nx
-from neo4j import GraphDatabase
 
 from bench.dag import START, Dag, generate
 from bench.descendants import load, machine
 from graph.model import (
     Classification,
-    Derivation,
-    Item,
-    ItemKind,
     ItemStatus,
-    KnowledgeScope,
     Level,
     PeriodKind,
     Years,
 )
-from graph.propagation import Action, fan_out, paused_gc
-from graph.store.base import GraphReader, GraphStore
-from graph.store.codec import CLASSIFICATION_FIELDS, classification_from, derivation, scope_of
-from graph.store.sqlite import _IN, SqliteStore, _ids, _SqliteTx
-from graph.traversal import expand
-from service.composition import bolt_target, open_store
-from service.impact import ImpactReport, ProposedChange, impact_analysis, load_world
+from graph.propagation import Action, fan_out
+from graph.store.base import GraphStore
+from graph.store.sqlite import SqliteStore
+from service.composition import open_store
+from service.impact import ImpactReport, ProposedChange, impact_analysis, load_world, plan_change
 from service.usecases import PeriodSpec
 from tests.bolt import ArcadeBolt, BoltServer, ExternalNeo4j
 
@@ -125,184 +119,50 @@ def ms(times: list[float], runs: int) -> str:
     return text if len(times) == runs else f"{text} ({len(times)} runs)"
 
 
-# A prototype of the reads proposed for the embedded store (see BENCHMARKS.md, issue 4): not
-# used by the service, only timed here and checked against what the store gives today.
-
-# Assembled from the store's own constants only; every value is a parameter.
-DESCENDANT_IDS = f"""
-WITH RECURSIVE below(id) AS (
-    SELECT child_id FROM derived_from WHERE parent_id IN {_IN}
-    UNION
-    SELECT d.child_id FROM below b CROSS JOIN derived_from d ON d.parent_id = b.id
-)
-SELECT id FROM below ORDER BY id"""  # noqa: S608
-
-LINEAGE_BELOW = f"""
-WITH RECURSIVE below(id) AS (
-    SELECT child_id FROM derived_from WHERE parent_id IN {_IN}
-    UNION
-    SELECT d.child_id FROM derived_from d JOIN below b ON d.parent_id = b.id
-)
-SELECT d.child_id, d.parent_id, d.basis, d.keypoint_ids
-FROM below b CROSS JOIN derived_from d ON d.child_id = b.id
-ORDER BY d.child_id, d.parent_id"""  # noqa: S608
-
-ITEM_COLUMNS = (
-    "id, kind, title, document_number, organisation_id, issued_on, status, "
-    f"{', '.join(CLASSIFICATION_FIELDS)}, scope, scope_limit"
-)
-
-
-class ProposedTx(_SqliteTx):
-    """The store's transaction with the proposed `descendant_ids` (or, one query instead of
-    two, `lineage_below`), and `items` decoding plain tuple rows and sharing equal values
-    (dates, classifications, scopes) between items."""
-
-    def descendant_ids(self, roots: Iterable[str]) -> list[str]:
-        cursor = self._db.cursor()
-        cursor.row_factory = None
-        cursor.execute(DESCENDANT_IDS, (_ids(roots),))
-        return [row[0] for row in cursor.fetchall()]
-
-    def lineage_below(self, roots: Iterable[str]) -> list[Derivation]:
-        cursor = self._db.cursor()
-        cursor.row_factory = None
-        cursor.execute(LINEAGE_BELOW, (_ids(roots),))
-        return [derivation(*row) for row in cursor.fetchall()]
-
-    def items(self, ids: Iterable[str]) -> dict[str, Item]:
-        cursor = self._db.cursor()
-        cursor.row_factory = None
-        sql = f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN {_IN}"  # noqa: S608 - constants
-        cursor.execute(sql, (_ids(ids),))
-        kinds = {k.value: k for k in ItemKind}
-        statuses = {s.value: s for s in ItemStatus}
-        days: dict[str, date] = {}
-        classifications: dict[tuple[Any, ...], Classification | None] = {}
-        scopes: dict[str, KnowledgeScope] = {}
-        out: dict[str, Item] = {}
-        for row in cursor.fetchall():
-            issued = days.get(row[5]) or days.setdefault(row[5], date.fromisoformat(row[5]))
-            key = row[7:13]
-            if key not in classifications:
-                classifications[key] = classification_from(
-                    dict(zip(CLASSIFICATION_FIELDS, key, strict=True))
-                )
-            scope = scopes.get(row[13]) or scopes.setdefault(row[13], scope_of(row[13]))
-            limit = None
-            if row[14] is not None:
-                limit = scopes.get(row[14]) or scopes.setdefault(row[14], scope_of(row[14]))
-            out[row[0]] = Item(
-                row[0],
-                kinds[row[1]],
-                row[2],
-                row[3] or "",
-                row[4],
-                issued,
-                statuses[row[6]],
-                classifications[key],
-                scope,
-                limit,
-            )
-        return out
-
-
-# descendant_ids on a Bolt server. Only a final RETURN DISTINCT keeps ArcadeDB from walking
-# every path: `WITH DISTINCT d MATCH (d)-[e]->(p) ...` (edges in one statement) did not finish
-# in a minute on 2,000 items.
-DESCENDANT_IDS_CYPHER = """
-MATCH (r:Item)<-[:DERIVED_FROM*]-(d:Item) WHERE r.id IN $roots
-RETURN DISTINCT d.id AS id ORDER BY id"""
-
-
-def bolt_descendant_ids(url: str, roots: list[str]) -> list[str]:
-    target = bolt_target(url)
-    with GraphDatabase.driver(target.uri, auth=target.auth) as driver:
-        records, _, _ = driver.execute_query(
-            DESCENDANT_IDS_CYPHER, roots=roots, database_=target.database
-        )
-    return [str(r["id"]) for r in records]
-
-
-def proposed(tx: GraphReader) -> ProposedTx:
-    if not isinstance(tx, _SqliteTx):
-        raise TypeError("the prototype reads the embedded store only")
-    return ProposedTx(tx._db)
-
-
-def phase(store: GraphStore, work: Callable[[GraphReader], object], runs: int) -> list[float]:
-    """Timings of `work`, with the collector paused as load_world and fan_out pause it."""
-    times = []
+def cold(path: Path, change: ProposedChange, runs: int, timeout: float) -> list[float]:
+    """Timings of the first impact analysis after the store is opened: nothing in memory, as
+    after a restart or after a write to the tables the store keeps (see graph.store.sqlite)."""
+    times: list[float] = []
     for _ in range(runs):
-        with paused_gc():
+        if sum(times) > timeout:
+            break
+        store = SqliteStore(path)
+        try:
             started = time.perf_counter()
-            store.read(work)
+            impact_analysis(store, change)
             times.append(time.perf_counter() - started)
+        finally:
+            store.close()
     return times
 
 
-def breakdown(store: GraphStore, bolt: str | None, root: str, runs: int) -> dict[str, str]:
-    """Where the time of an impact analysis goes on the embedded store, today and with the
-    proposed reads; every proposed answer is checked against today's."""
+def materialised(store: GraphStore, change: ProposedChange, runs: int) -> list[float]:
+    """Timings of building every `Impact` of an analysis (item after, path, bases kept), which
+    a commit's notices or a full listing need and a page of them does not."""
+    times = []
+    for _ in range(runs):
+        report = impact_analysis(store, change)
+        started = time.perf_counter()
+        for _impact in report.impacts:
+            pass
+        times.append(time.perf_counter() - started)
+        del report
+    return times
 
-    def today_edges(tx: GraphReader) -> list[Derivation]:
-        subgraph = expand(root, tx.children, upstream=False, max_depth=None)
-        return tx.parents(sorted(set(subgraph.depth) - {root}))
 
-    def proposed_edges(tx: GraphReader) -> list[Derivation]:
-        return tx.parents(proposed(tx).descendant_ids([root]))
-
-    def one_query(tx: GraphReader) -> list[Derivation]:
-        return proposed(tx).lineage_below([root])
-
-    edges = store.read(today_edges)
-    if set(store.read(proposed_edges)) != set(edges) or set(store.read(one_query)) != set(edges):
-        raise AssertionError(
-            "descendant_ids + parents or lineage_below differ from expand + parents"
+def phases(store: GraphStore, root: str, change: ProposedChange, runs: int) -> dict[str, str]:
+    """load_world and fan_out apart, as impact_analysis runs them, with the store warm."""
+    loads, fans = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        plan, (lineage, world, order) = store.read(
+            lambda tx: (plan_change(tx, change), load_world(tx, [root]))
         )
-    ids = sorted({e.child_id for e in edges} | {e.parent_id for e in edges})
-    items = store.read(lambda tx: tx.items(ids))
-    if store.read(lambda tx: proposed(tx).items(ids)) != items:
-        raise AssertionError("the proposed items() differs from items()")
-    lineage, world = store.read(lambda tx: load_world(tx, [root]))
-    before = world.items[root]
-    changes = {
-        "declassify": replace(before, status=ItemStatus.DECLASSIFIED_WORK_SECRET),
-        "downgrade": replace(before, classification=DOWNGRADE),
-    }
-    times = {
-        "load_world": phase(store, lambda tx: load_world(tx, [root]), runs),
-        "expand + parents": phase(store, today_edges, runs),
-        "descendant_ids + parents": phase(store, proposed_edges, runs),
-        "lineage_below": phase(store, one_query, runs),
-        "items": phase(store, lambda tx: tx.items(ids), runs),
-        "items, proposed": phase(store, lambda tx: proposed(tx).items(ids), runs),
-    }
-    if bolt is not None:
-        if set(bolt_descendant_ids(bolt, [root])) != {e.child_id for e in edges}:
-            raise AssertionError("descendant_ids in Cypher differs from expand")
-        cypher = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            bolt_descendant_ids(bolt, [root])
-            cypher.append(time.perf_counter() - started)
-        times["descendant_ids, Cypher on Bolt"] = cypher
-    for label, after in changes.items():
-        fan = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            fan_out(lineage, world, changed_items={root: after})
-            fan.append(time.perf_counter() - started)
-        times[f"fan_out {label}"] = fan
-    # Subtracted from impact_analysis's time, this is what it would take with both reads.
-    saved = (
-        statistics.median(times["expand + parents"])
-        - statistics.median(times["descendant_ids + parents"])
-        + statistics.median(times["items"])
-        - statistics.median(times["items, proposed"])
-    )
-    out = {label: ms(values, runs) for label, values in times.items()}
-    return out | {"saved by the proposed reads": f"{saved * 1000:,.0f} ms"}
+        loaded = time.perf_counter()
+        fan_out(lineage, world, changed_items={root: plan.after}, order=order)
+        loads.append(loaded - started)
+        fans.append(time.perf_counter() - loaded)
+    return {"load_world": ms(loads, runs), "fan_out": ms(fans, runs)}
 
 
 def main() -> None:
@@ -326,14 +186,15 @@ def main() -> None:
         server = ExternalNeo4j(uri) if uri else ArcadeBolt(heap=args.heap)
     engine = "none" if server is None else "Neo4j (NEO4J_URI)" if uri else "ArcadeDB Bolt"
     rows = []
-    phases: dict[int, dict[str, str]] = {}
+    breakdowns: dict[int, dict[str, str]] = {}
     try:
         for size in args.sizes:
             dag = generate(size, args.depth)
             expected = reference(dag)
             root = dag.root
             with tempfile.TemporaryDirectory() as folder:
-                stores: dict[str, GraphStore] = {"SQLite": SqliteStore(Path(folder) / "b.db")}
+                path = Path(folder) / "b.db"
+                stores: dict[str, GraphStore] = {"SQLite": SqliteStore(path)}
                 url = None if server is None else server.new_database()
                 if url is not None:
                     stores["Bolt"] = open_store(url)
@@ -345,12 +206,27 @@ def main() -> None:
                             ("declassify", declassify(root), check_declassified),
                             ("downgrade", downgrade(root), check_downgraded),
                         ):
+                            if name == "SQLite":
+                                times = cold(path, change, args.runs, args.timeout)
+                                row[f"{label} SQLite cold"] = ms(times, args.runs)
+                                impact_analysis(store, change)  # what the store keeps: warm
                             times = timed(args.runs, store, change, check, expected, args.timeout)
-                            row[f"{label} {name}"] = ms(times, args.runs)
+                            warm = " warm" if name == "SQLite" else ""
+                            row[f"{label} {name}{warm}"] = ms(times, args.runs)
                             print(f"size {size} {label} {name}: {times}", file=sys.stderr)
                     if args.breakdown:
-                        phases[size] = breakdown(stores["SQLite"], url, root, args.runs)
-                        print(f"size {size} phases: {phases[size]}", file=sys.stderr)
+                        sqlite = stores["SQLite"]
+                        parts: dict[str, str] = {}
+                        for label, change in (
+                            ("declassify", declassify(root)),
+                            ("downgrade", downgrade(root)),
+                        ):
+                            for part, text in phases(sqlite, root, change, args.runs).items():
+                                parts[f"{part} {label}"] = text
+                            built = materialised(sqlite, change, args.runs)
+                            parts[f"every Impact built, {label}"] = ms(built, args.runs)
+                        breakdowns[size] = parts
+                        print(f"size {size} phases: {parts}", file=sys.stderr)
                 finally:
                     for store in stores.values():
                         store.close()
@@ -370,12 +246,12 @@ def main() -> None:
     for size, descendants, edges, row in rows:
         cells = " | ".join(row.get(c, "") for c in columns)
         print(f"| {size:,} | {descendants:,} | {edges:,} | {cells} |")
-    if phases:
-        print("\nPhases on the embedded store (median of the same runs):\n")
-        labels = list(next(iter(phases.values())))
+    if breakdowns:
+        print("\nPhases on the embedded store, warm (median of the same number of runs):\n")
+        labels = list(next(iter(breakdowns.values())))
         print("| items | " + " | ".join(labels) + " |")
         print("|---:|" + "---:|" * len(labels))
-        for size, cells_by_label in phases.items():
+        for size, cells_by_label in breakdowns.items():
             print(f"| {size:,} | " + " | ".join(cells_by_label[c] for c in labels) + " |")
 
 

@@ -1,9 +1,10 @@
 """Impact analysis: what a proposed change or declassification of a source would do to every
 descendant, computed exactly as the fan-out will be (graph.propagation), without writing.
 
-The store is read in one transaction: the descendants by frontier expansion, then every
-parent of those descendants (bases outside the changed subtree included), their keypoints,
-scope rules, organisations and process items.
+The store is read in one transaction: the lineage below the changed item (see
+graph.lineage: the store may answer from memory), every parent of those descendants (bases
+outside the changed subtree included), their keypoints, scope rules, organisations and process
+items.
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-import networkx as nx
-
 from graph.change import ChangeKind
 from graph.errors import InvalidValue, RuleViolation, UnknownId
+from graph.lineage import Lineage, topological_below
 from graph.model import (
     Classification,
-    Derivation,
     Item,
     ItemKind,
     ItemStatus,
@@ -28,9 +27,8 @@ from graph.model import (
     ScopeRule,
     Unmarked,
 )
-from graph.propagation import Impact, World, descendants, fan_out, paused_gc
+from graph.propagation import Impacts, World, fan_out, paused_gc
 from graph.store.base import GraphReader, GraphStore
-from graph.traversal import expand
 from service.usecases import PeriodSpec, check_keypoint_within, check_original_period
 
 DECLASSIFIED = (ItemStatus.DECLASSIFIED_WORK_SECRET, ItemStatus.DECLASSIFIED_PUBLIC)
@@ -81,7 +79,7 @@ class ImpactReport:
     before: Item
     after: Item
     keypoints: tuple[Keypoint, ...]
-    impacts: list[Impact]
+    impacts: Impacts
 
 
 def impact_analysis(store: GraphStore, change: ProposedChange) -> ImpactReport:
@@ -100,22 +98,23 @@ class FanOut:
     """The impacts of a plan, and every item it recomputed (descendants and process items),
     whether impacted or not."""
 
-    impacts: list[Impact]
+    impacts: Impacts
     recomputed: frozenset[str]
 
 
 def fan_out_of(tx: GraphReader, plan: Plan) -> FanOut:
     """What `plan` means for every descendant: the one computation of the dry run and of the
     committed change."""
-    lineage, world = load_world(tx, [plan.before.id])
+    lineage, world, order = load_world(tx, [plan.before.id])
     impacts = fan_out(
         lineage,
         world,
         changed_items={plan.after.id: plan.after},
         changed_keypoints={k.id: k for k in plan.keypoints_after},
+        order=order,
     )
     drafts = {d for ds in world.process_items.values() for d in ds}
-    return FanOut(impacts, frozenset(descendants(lineage, [plan.before.id]) | drafts))
+    return FanOut(impacts, frozenset(order).union(drafts))
 
 
 def plan_change(tx: GraphReader, change: ProposedChange) -> Plan:
@@ -237,33 +236,27 @@ def _changed_keypoints(
     return before, tuple(after)
 
 
-def load_world(tx: GraphReader, roots: list[str]) -> tuple[nx.DiGraph, World]:
-    """The lineage below `roots` with every parent of every descendant, and the values the
-    fan-out reads; one query per depth for the descendants, then one per kind."""
-    with paused_gc():  # millions of acyclic objects: see graph.propagation.paused_gc
-        seen: set[str] = set()
-        root_set = set(roots)
-        edges: list[Derivation] = []
-        for root in roots:
-            subgraph = expand(root, tx.children, upstream=False, max_depth=None)
-            seen.update(subgraph.depth)
-            # An edge into another root is no basis of a descendant: parents() below misses it.
-            edges.extend(e for e in subgraph.edges if e.child_id in root_set)
-            del subgraph  # parents() reads its other edges again: hold no second copy
-        below = sorted(seen - root_set)
-        # Every basis of every descendant, those outside the subtree included: this holds every
-        # other edge the expansion followed.
-        edges.extend(tx.parents(below))
-        lineage = nx.DiGraph()
-        lineage.add_nodes_from(roots)
-        lineage.add_edges_from(
-            (e.parent_id, e.child_id, {"case": e.case, "keypoint_ids": e.keypoint_ids})
-            for e in edges
-        )
-        keypoint_ids = {k for edge in edges if edge.keypoint_ids for k in edge.keypoint_ids}
-        del edges  # the graph holds what the fan-out needs; a large lineage frees much here
+def load_world(tx: GraphReader, roots: list[str]) -> tuple[Lineage, World, list[str]]:
+    """The lineage below `roots` with every parent of every descendant, the values the
+    fan-out reads, and the descendants in topological order."""
+    with paused_gc():  # many acyclic objects: see graph.propagation.paused_gc
+        lineage = tx.lineage(roots)
+        order = topological_below(lineage, roots)
+        below = set(order)
+        # Every basis of every descendant, those outside the subtree included, and the
+        # keypoints the edges into descendants involve.
+        needed = set(roots) | below
+        keypoint_ids: set[str] = set()
+        bases = lineage.bases
+        for node in below:
+            edges = bases[node]
+            needed.update(edges)
+            for edge in edges.values():
+                if edge.keypoint_ids:
+                    keypoint_ids.update(edge.keypoint_ids)
         drafts = tx.process_items_for([*roots, *below])
-        items = tx.items([*lineage.nodes, *(draft for draft, _ in drafts)])
+        needed.update(draft for draft, _ in drafts)
+        items = tx.items(needed)
         keypoints = tx.keypoints(keypoint_ids)
         keypoints.update({k.id: k for root in roots for k in tx.keypoints_defined_by(root)})
         links = tx.scope_rule_links(below)
@@ -284,7 +277,7 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[nx.DiGraph, World]:
             person_org={p.id: p.organisation_id for p in tx.persons(persons).values()},
             process_items=process_items,
         )
-        return lineage, world
+        return lineage, world, order
 
 
 def _persons(items: Iterable[Item]) -> set[str]:

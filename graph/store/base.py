@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Protocol, TypeVar
 
 from graph.change import Change, Notice, NoticeStatus, Proposal
+from graph.lineage import Lineage
 from graph.model import (
     DecisionRecord,
     Derivation,
@@ -111,6 +112,12 @@ class GraphReader(Protocol):
 
     def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
         """DERIVED_FROM edges entering the given items, by parent then child id."""
+        ...
+
+    def lineage(self, roots: Sequence[str]) -> Lineage:
+        """Every DERIVED_FROM edge below `roots` and every basis of every item below them (see
+        graph.lineage); it may hold more of the graph. It may be shared with other readers:
+        never modify it."""
         ...
 
     def main_item_of(self, item_id: str) -> str | None:

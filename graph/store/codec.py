@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from graph.change import Change, ChangeKind, DeclassificationReason, Notice, NoticeStatus, Proposal
@@ -97,22 +98,40 @@ def classification_fields(value: Classification | None) -> dict[str, Any]:
 def classification_from(fields: Fields) -> Classification | None:
     if fields["level"] is None:
         return None
-    return Classification(Level(fields["level"]), _period_from(fields))
+    return _classification(
+        fields["level"],
+        fields["period_kind"],
+        fields["period_years"],
+        fields["period_start"],
+        fields["period_until"],
+        fields["period_condition"],
+    )
 
 
-def _period_from(fields: Fields) -> Period:
-    kind = PeriodKind(fields["period_kind"])
-    match kind:
+# Decoded values are frozen, and a large graph repeats few of them: equal stored fields give
+# one shared value, which is faster to read and lets the fan-out recognise equal bases by
+# identity (graph.propagation).
+@lru_cache(maxsize=1 << 16)
+def _classification(
+    level: str,
+    kind: str,
+    years: int | None,
+    start: str | None,
+    until: str | None,
+    condition: str | None,
+) -> Classification:
+    match PeriodKind(kind):
         case PeriodKind.YEARS:
-            return Years(int(fields["period_years"]), date.fromisoformat(fields["period_start"]))
+            period: Period = Years(int(years or 0), date.fromisoformat(start or ""))
         case PeriodKind.UNTIL_DATE:
-            return UntilDate(date.fromisoformat(fields["period_until"]))
+            period = UntilDate(date.fromisoformat(until or ""))
         case PeriodKind.UNTIL_CONDITION:
-            return UntilCondition(str(fields["period_condition"]))
+            period = UntilCondition(str(condition))
         case PeriodKind.LONG_TERM:
-            return LongTerm()
+            period = LongTerm()
         case PeriodKind.UNMARKED:
-            return Unmarked(date.fromisoformat(fields["period_start"]))
+            period = Unmarked(date.fromisoformat(start or ""))
+    return Classification(Level(level), period)
 
 
 def scope_json(scope: KnowledgeScope) -> str:
@@ -122,6 +141,7 @@ def scope_json(scope: KnowledgeScope) -> str:
     )
 
 
+@lru_cache(maxsize=1 << 16)
 def scope_of(text: str) -> KnowledgeScope:
     data = json.loads(text)
     return KnowledgeScope(frozenset(data["persons"]), frozenset(data["organisations"]))

@@ -25,6 +25,7 @@ from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
 
 from graph.change import Change, Notice, Proposal
 from graph.errors import CycleRefused, DuplicateId, InvalidValue, StoreUnavailable, UnknownId
+from graph.lineage import Lineage, below
 from graph.model import (
     DecisionRecord,
     Derivation,
@@ -295,6 +296,9 @@ class _Neo4jTx:
         return [
             derivation(row["child"], row["parent"], row["basis"], row["keypoints"]) for row in rows
         ]
+
+    def lineage(self, roots: Sequence[str]) -> Lineage:
+        return below(roots, self.children, self.parents)
 
     def main_item_of(self, item_id: str) -> str | None:
         links = self.process_links([item_id])

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from graph.change import Change, Notice, Proposal
 from graph.errors import (
@@ -25,6 +25,7 @@ from graph.errors import (
     StoreVersionError,
     UnknownId,
 )
+from graph.lineage import Lineage, below
 from graph.model import (
     DecisionRecord,
     Derivation,
@@ -184,6 +185,26 @@ def _stored(value: Item | Keypoint) -> dict[str, Any]:
     return item_fields(value) if isinstance(value, Item) else keypoint_fields(value)
 
 
+# Tables whose rows the store keeps in memory between transactions (`_Cache`): each change to
+# one bumps its generation, by trigger, so that edits from any connection or tool count.
+_GENERATIONS = ("items", "derived_from", "process_item_of", "classified_under")
+
+
+def _v3(connection: sqlite3.Connection) -> None:
+    """Generation counters of the tables the store caches."""
+    connection.execute(
+        "CREATE TABLE generations (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    for table in _GENERATIONS:
+        connection.execute("INSERT INTO generations (name, value) VALUES (?, 0)", (table,))
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            # Names from the constants above only; a trigger body takes no parameters.
+            connection.execute(
+                f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table} BEGIN "
+                f"UPDATE generations SET value = value + 1 WHERE name = '{table}'; END"
+            )
+
+
 # Each entry brings the schema from version i to i + 1: a script, or a function for what a
 # script cannot do. Entries are never edited once released, only appended.
 MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
@@ -277,6 +298,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     CREATE INDEX records_by_item ON records (item_id, recorded_at);
     """,
     _v2,
+    _v3,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -286,11 +308,54 @@ def _ids(ids: Iterable[str]) -> str:
     return json.dumps(list(dict.fromkeys(ids)))
 
 
-class SqliteStore:
-    """A GraphStore on one SQLite file."""
+class _Cache:
+    """What the store keeps in memory between transactions: whole tables (DERIVED_FROM as a
+    `Lineage`, the process-item and scope-rule links by item), and the items read so far,
+    each for one generation of its table.
 
-    def __init__(self, path: str | Path) -> None:
+    A transaction uses them only while it has written nothing, and only for the generation it
+    sees, read in its own snapshot: a cache is filled from that snapshot, so it holds exactly
+    the committed rows of that generation. Any change to a table (from this process, another
+    process or any tool: the counters are bumped by triggers) makes a new generation, and the
+    first transaction that sees it starts afresh. A transaction on an older snapshot reads the
+    file."""
+
+    def __init__(self, max_items: int) -> None:
+        self._lock = threading.Lock()
+        self._max_items = max_items
+        self._tables: dict[str, tuple[int, Any]] = {}
+        self._items: tuple[int, dict[str, Item]] = (-1, {})
+
+    def table(self, name: str, generation: int, read: Callable[[], T]) -> T | None:
+        """Table `name` as `read` gives it, for `generation`; None for an older one."""
+        with self._lock:  # one reader builds it; the others wait for it
+            cached = self._tables.get(name)
+            if cached is not None and cached[0] >= generation:
+                return cast(T, cached[1]) if cached[0] == generation else None
+            value = read()
+            self._tables[name] = (generation, value)
+            return value
+
+    def items(self, generation: int) -> dict[str, Item] | None:
+        """The items cached for `generation`, to read and to fill; None for an older one."""
+        with self._lock:
+            cached, items = self._items
+            if generation > cached:
+                self._items = (generation, {})
+                return self._items[1]
+            return items if generation == cached else None
+
+    def room(self, items: dict[str, Item]) -> bool:
+        return len(items) < self._max_items
+
+
+class SqliteStore:
+    """A GraphStore on one SQLite file. `cached_items` bounds the items kept in memory
+    between transactions (see `_Cache`); 0 keeps none."""
+
+    def __init__(self, path: str | Path, *, cached_items: int = 2_000_000) -> None:
         self.path = str(path)
+        self._cache = _Cache(cached_items)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -341,7 +406,7 @@ class SqliteStore:
         connection = self._connection()
         connection.execute(begin)
         try:
-            yield _SqliteTx(connection)
+            yield _SqliteTx(connection, self._cache)
         except BaseException:
             connection.execute("ROLLBACK")
             raise
@@ -379,8 +444,21 @@ def _statements(script: str) -> list[str]:
 class _SqliteTx:
     """One transaction's reads and writes; see graph.store.base for the semantics."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, cache: _Cache) -> None:
         self._db = connection
+        self._cache = cache
+        self._changes = connection.total_changes
+        self._generations: dict[str, int] | None = None
+
+    def _generation(self, table: str) -> int | None:
+        """The generation of `table` this transaction sees; None once it has written, when
+        its view is no committed generation."""
+        if self._db.total_changes != self._changes:
+            return None
+        if self._generations is None:
+            rows = self._db.execute("SELECT name, value FROM generations").fetchall()
+            self._generations = {row["name"]: row["value"] for row in rows}
+        return self._generations[table]
 
     def _rows(self, sql: str, *params: Any) -> list[sqlite3.Row]:
         return self._db.execute(sql, params).fetchall()
@@ -423,6 +501,26 @@ class _SqliteTx:
         return {row["id"]: person_from(row) for row in rows}
 
     def items(self, ids: Iterable[str]) -> dict[str, Item]:
+        generation = self._generation("items")
+        cached = None if generation is None else self._cache.items(generation)
+        if cached is None:
+            return self._read_items(ids)
+        found: dict[str, Item] = {}
+        missing: list[str] = []
+        for id in ids:
+            item = cached.get(id)
+            if item is None:
+                missing.append(id)
+            else:
+                found[id] = item
+        if missing:
+            read = self._read_items(missing)
+            if self._cache.room(cached):
+                cached.update(read)
+            found.update(read)
+        return found
+
+    def _read_items(self, ids: Iterable[str]) -> dict[str, Item]:
         rows = self._rows(f"SELECT * FROM items WHERE id IN {_IN}", _ids(ids))
         return {row["id"]: item_from(row) for row in rows}
 
@@ -495,6 +593,33 @@ class _SqliteTx:
         )
         return [derivation(*row) for row in cursor.fetchall()]
 
+    def _table(self, name: str, read: Callable[[], T]) -> T | None:
+        """Table `name` whole, from memory where this transaction may use it (`_Cache`)."""
+        generation = self._generation(name)
+        return None if generation is None else self._cache.table(name, generation, read)
+
+    def _scan(self, sql: str) -> sqlite3.Cursor:
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql)
+
+    def lineage(self, roots: Sequence[str]) -> Lineage:
+        whole = self._table("derived_from", self._whole_lineage)
+        return below(roots, self.children, self.parents) if whole is None else whole
+
+    def _whole_lineage(self) -> Lineage:
+        """Every DERIVED_FROM edge: one scan of the table, cheaper than a walk over most of it."""
+        rows = self._scan("SELECT child_id, parent_id, basis, keypoint_ids FROM derived_from")
+        return Lineage(derivation(*row) for row in rows)
+
+    def _links(self, table: str, key: str, value: str) -> dict[str, list[str]]:
+        # `table` and the columns are this module's constants.
+        rows = self._scan(f"SELECT {key}, {value} FROM {table} ORDER BY {key}, {value}")
+        links: dict[str, list[str]] = {}
+        for one, other in rows:
+            links.setdefault(one, []).append(other)
+        return links
+
     def main_item_of(self, item_id: str) -> str | None:
         row = self._db.execute(
             "SELECT main_id FROM process_item_of WHERE item_id = ?", (item_id,)
@@ -508,6 +633,12 @@ class _SqliteTx:
         return [row["item_id"] for row in rows]
 
     def process_items_for(self, main_ids: Iterable[str]) -> list[tuple[str, str]]:
+        whole = self._table(
+            "process_item_of", lambda: self._links("process_item_of", "main_id", "item_id")
+        )
+        if whole is not None:
+            mains = sorted({m for m in main_ids if m in whole})
+            return [(item, main) for main in mains for item in whole[main]]
         rows = self._rows(
             f"SELECT item_id, main_id FROM process_item_of WHERE main_id IN {_IN} "
             "ORDER BY main_id, item_id",
@@ -539,6 +670,12 @@ class _SqliteTx:
         return [keypoint_from(row) for row in rows]
 
     def scope_rule_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
+        whole = self._table(
+            "classified_under", lambda: self._links("classified_under", "item_id", "rule_id")
+        )
+        if whole is not None:
+            linked = sorted({i for i in item_ids if i in whole})
+            return [(item, rule) for item in linked for rule in whole[item]]
         rows = self._rows(
             f"SELECT item_id, rule_id FROM classified_under WHERE item_id IN {_IN} "
             "ORDER BY item_id, rule_id",

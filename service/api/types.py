@@ -523,7 +523,7 @@ def impact_entry(value: propagation.Impact) -> ImpactEntry:
 
 
 def impact_analysis(report: ImpactReport) -> ImpactAnalysis:
-    actions = [set(i.actions) for i in report.impacts]
+    actions = [set(a) for a in report.impacts.actions()]
     declassify = propagation.Action.DECLASSIFY
     review = propagation.Action.REVIEW
     return ImpactAnalysis(

@@ -6,14 +6,15 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from graph.errors import StoreVersionError
-from graph.model import Item
+from graph.model import Item, ItemStatus
 from graph.store import sqlite as sqlite_module
-from graph.store.base import GraphReader
+from graph.store.base import GraphReader, GraphWriter
 from graph.store.codec import item_fields, organisation_fields, person_fields, record_fields
 from graph.store.sqlite import MIGRATIONS, SqliteStore
 from tests.contract.builders import build, item, organisation, person, record
@@ -23,6 +24,7 @@ TABLES = [
     "classified_under",
     "contains_keypoint",
     "derived_from",
+    "generations",
     "items",
     "keypoints",
     "notices",
@@ -259,3 +261,92 @@ def test_a_reader_goes_on_while_a_writer_commits(opened: SqliteStore) -> None:
 
     assert seen == [{"S-1"}, {"S-1"}]
     assert set(opened.read(lambda tx: tx.items(["S-1", "S-2"]))) == {"S-1", "S-2"}
+
+
+# The store keeps the DERIVED_FROM table and the items it has read in memory between
+# transactions (graph.store.sqlite._Cache); these check that it never answers from an older file.
+
+
+def _title(store: SqliteStore, id: str) -> str:
+    return store.read(lambda tx: tx.items([id])[id].title)
+
+
+def _status(store: SqliteStore, id: str) -> ItemStatus:
+    return store.read(lambda tx: tx.items([id])[id].status)
+
+
+def test_an_item_changed_by_the_store_is_read_anew(opened: SqliteStore) -> None:
+    build(opened, [organisation(), item("S-1")])
+    assert _status(opened, "S-1") is ItemStatus.CLASSIFIED
+    public = replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC)
+    opened.write(lambda tx: tx.update_items([public]))
+    assert _status(opened, "S-1") is ItemStatus.DECLASSIFIED_PUBLIC
+
+
+def test_an_item_changed_by_another_program_is_read_anew(opened: SqliteStore, path: Path) -> None:
+    """The generations are bumped by triggers: an edit with the sqlite3 tool counts too."""
+    build(opened, [organisation(), item("S-1"), item("S-2")])
+    assert _title(opened, "S-1") == item("S-1").title
+    with closing(sqlite3.connect(path)) as other:
+        other.execute("UPDATE items SET title = '外部修改' WHERE id = 'S-1'")
+        other.execute(
+            "INSERT INTO derived_from (child_id, parent_id, basis, keypoint_ids) "
+            "VALUES ('S-2', 'S-1', 'IDENTICAL', '[]')"
+        )
+        other.commit()
+    assert _title(opened, "S-1") == "外部修改"
+    lineage = opened.read(lambda tx: tx.lineage(["S-1"]))
+    assert set(lineage.bases["S-2"]) == {"S-1"}
+
+
+def test_a_rolled_back_write_leaves_no_trace_in_memory(opened: SqliteStore) -> None:
+    build(opened, [organisation(), item("S-1")])
+
+    def declassify_then_fail(tx: GraphWriter) -> None:
+        tx.update_items([replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC)])
+        # Its own write, not what memory holds.
+        assert tx.items(["S-1"])["S-1"].status is ItemStatus.DECLASSIFIED_PUBLIC
+        raise RuntimeError("rolled back")
+
+    assert _status(opened, "S-1") is ItemStatus.CLASSIFIED
+    with pytest.raises(RuntimeError):
+        opened.write(declassify_then_fail)
+    assert _status(opened, "S-1") is ItemStatus.CLASSIFIED
+
+
+def test_a_reader_on_an_older_snapshot_reads_that_snapshot(opened: SqliteStore) -> None:
+    """A transaction that began before a commit keeps its snapshot, whatever later readers
+    have put in memory."""
+    build(opened, [organisation(), item("S-1")])
+    began, renamed, seen = threading.Event(), threading.Event(), []
+
+    def old_reader(tx: GraphReader) -> None:
+        tx.items(["S-1"])  # the snapshot begins here
+        began.set()
+        renamed.wait(timeout=20)
+        seen.append(tx.items(["S-1"])["S-1"].status)
+
+    thread = threading.Thread(target=opened.read, args=(old_reader,))
+    thread.start()
+    began.wait(timeout=20)
+    public = replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC)
+    opened.write(lambda tx: tx.update_items([public]))
+    # A newer reader fills memory with the new value.
+    assert _status(opened, "S-1") is ItemStatus.DECLASSIFIED_PUBLIC
+    renamed.set()
+    thread.join(timeout=20)
+    assert seen == [ItemStatus.CLASSIFIED]
+
+
+def test_nothing_is_kept_in_memory_when_the_bound_is_zero(path: Path) -> None:
+    store = SqliteStore(path, cached_items=0)
+    try:
+        build(store, [organisation(), item("S-1")])
+        assert _title(store, "S-1") == item("S-1").title
+        with closing(sqlite3.connect(path)) as other:
+            [(generation,)] = other.execute(
+                "SELECT value FROM generations WHERE name = 'items'"
+            ).fetchall()
+        assert store._cache.items(generation) == {}
+    finally:
+        store.close()

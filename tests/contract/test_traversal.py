@@ -12,10 +12,11 @@ from collections.abc import Sequence
 
 import pytest
 
+from graph.lineage import descendants
 from graph.model import Derivation, Direction
-from graph.store.base import GraphReader, GraphStore
+from graph.store.base import GraphReader, GraphStore, GraphWriter
 from graph.traversal import Subgraph, lineage
-from tests.contract.builders import dag
+from tests.contract.builders import dag, edge
 
 
 def ladder(rungs: int) -> list[tuple[str, str]]:
@@ -200,3 +201,54 @@ def test_each_node_is_expanded_once_on_a_ladder_of_a_million_paths(store: GraphS
     assert len(frontiers) == 2 * (rungs + 2)
     assert len(down.edges) == len(ladder(rungs)) - 1
     assert len(up.edges) == len(ladder(rungs)) - 1
+
+
+def below(store: GraphStore, roots: Sequence[str]) -> dict[str, set[str]]:
+    """The bases the store's `lineage(roots)` gives each item below `roots`."""
+
+    def work(tx: GraphReader) -> dict[str, set[str]]:
+        found = tx.lineage(roots)
+        return {n: set(found.bases[n]) for n in descendants(found, roots) - set(roots)}
+
+    return store.read(work)
+
+
+def test_lineage_below_an_item_holds_every_basis_of_every_descendant(six: GraphStore) -> None:
+    """Bases outside the subtree (EXT of A3, R of B1) are there: a descendant is recomputed
+    from all of its bases (D-12)."""
+    assert below(six, ["A2"]) == {
+        "A3": {"A2", "B2", "EXT"},
+        "B3": {"A2", "B2"},
+        **{f"{side}{k}": {f"A{k - 1}", f"B{k - 1}"} for k in (4, 5, 6) for side in "AB"},
+        "LEAF": {"B4"},
+        "Z": {"A6", "B6"},
+    }
+
+
+def test_lineage_below_several_roots_and_below_a_leaf(six: GraphStore) -> None:
+    assert below(six, ["LEAF"]) == {}
+    # A6 lies below B4 too, but it is a root: it is not recomputed.
+    assert below(six, ["A6", "B4"]) == {
+        "A5": {"A4", "B4"},
+        "B5": {"A4", "B4"},
+        "B6": {"A5", "B5"},
+        "LEAF": {"B4"},
+        "Z": {"A6", "B6"},
+    }
+
+
+def test_lineage_follows_edges_written_since_the_last_read(six: GraphStore) -> None:
+    """A store that keeps the lineage in memory must not answer from an older graph."""
+    assert "Z" not in below(six, ["LEAF"])
+    six.write(lambda tx: tx.add_derivations([edge("Z", "LEAF")]))
+    assert below(six, ["LEAF"]) == {"Z": {"A6", "B6", "LEAF"}}
+
+
+def test_a_writer_sees_its_own_new_edges_in_the_lineage(six: GraphStore) -> None:
+    def work(tx: GraphWriter) -> dict[str, set[str]]:
+        tx.add_derivations([edge("Z", "LEAF")])
+        found = tx.lineage(["LEAF"])
+        return {n: set(found.bases[n]) for n in descendants(found, ["LEAF"]) - {"LEAF"}}
+
+    assert below(six, ["LEAF"]) == {}  # read once, so that a cache is warm
+    assert six.write(work) == {"Z": {"A6", "B6", "LEAF"}}
