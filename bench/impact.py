@@ -155,11 +155,11 @@ def phases(store: GraphStore, root: str, change: ProposedChange, runs: int) -> d
     loads, fans = [], []
     for _ in range(runs):
         started = time.perf_counter()
-        plan, (lineage, world, order) = store.read(
+        plan, (lineage, world, _) = store.read(
             lambda tx: (plan_change(tx, change), load_world(tx, [root]))
         )
         loaded = time.perf_counter()
-        fan_out(lineage, world, changed_items={root: plan.after}, order=order)
+        fan_out(lineage, world, changed_items={root: plan.after})
         loads.append(loaded - started)
         fans.append(time.perf_counter() - loaded)
     return {"load_world": ms(loads, runs), "fan_out": ms(fans, runs)}

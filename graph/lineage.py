@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from graph.model import Derivation
 from graph.traversal import expand
 
@@ -17,12 +20,13 @@ class Lineage:
     """DERIVED_FROM edges over some items: the bases of each child by parent id, and the
     children of each parent. Every node named by an edge or given in `nodes` is in it."""
 
-    __slots__ = ("_positions", "bases", "children")
+    __slots__ = ("_index", "_positions", "bases", "children")
 
     def __init__(self, edges: Iterable[Derivation] = (), nodes: Iterable[str] = ()) -> None:
         self.bases: dict[str, dict[str, Derivation]] = {}
         self.children: dict[str, list[str]] = {node: [] for node in nodes}
         self._positions: dict[str, int] | None = None
+        self._index: Index | None = None
         bases, children = self.bases, self.children
         for edge in edges:  # inlined: this runs for every edge below a changed source
             child, parent = edge.child_id, edge.parent_id
@@ -48,10 +52,17 @@ class Lineage:
     def nodes(self) -> Iterable[str]:
         return self.children.keys()
 
+    def index(self) -> Index:
+        """The lineage in arrays (`Index`), built on first use; like `positions`, a race
+        between readers only repeats the work."""
+        if self._index is None:
+            self._index = Index(self)
+        return self._index
+
     def positions(self) -> dict[str, int]:
         """Each node's place in one topological order of the whole lineage (parents first),
-        computed once (Kahn's algorithm): a store that keeps its lineage in memory orders
-        every fan-out by it. Raises ValueError on a cycle."""
+        computed once (Kahn's algorithm); the fan-out orders each layer by it. Raises
+        ValueError on a cycle."""
         if self._positions is None:
             bases, children = self.bases, self.children
             pending = {node: len(bases.get(node, ())) for node in children}
@@ -106,8 +117,83 @@ def below(
     return Lineage(edges, nodes=roots)
 
 
-def topological_below(lineage: Lineage, roots: Iterable[str]) -> list[str]:
-    """Every node below `roots` (what `descendants` finds), each after all of its parents:
-    linear in the nodes and edges below the roots, and a sort of those nodes by their place
-    in the whole lineage's order (`Lineage.positions`, computed once per lineage)."""
-    return sorted(descendants(lineage, roots), key=lineage.positions().__getitem__)
+Ints = npt.NDArray[np.int64]
+
+
+class Index:
+    """A `Lineage` in arrays, for the fan-out: nodes numbered, each node's bases in the
+    lineage's order (parents and edge kinds, compressed rows), each node's children, and each
+    node's place in the topological order. Built once per lineage (`Lineage.index`)."""
+
+    def __init__(self, lineage: Lineage) -> None:
+        self.ids: list[str] = list(lineage.children)
+        number = {node: i for i, node in enumerate(self.ids)}
+        self.number = number
+        # Edge kinds: the case and keypoints of an edge; 0 is kept for "gives nothing".
+        kinds: dict[tuple[int, tuple[str, ...]], int] = {}
+        self.kinds: list[Derivation | None] = [None]
+        counts = []
+        parents: list[int] = []
+        edge_kinds: list[int] = []
+        empty: dict[str, Derivation] = {}
+        for node in self.ids:
+            bases = lineage.bases.get(node, empty)
+            counts.append(len(bases))
+            for parent, edge in bases.items():
+                parents.append(number[parent])
+                key = (id(edge.case), edge.keypoint_ids)
+                kind = kinds.get(key)
+                if kind is None:
+                    kind = kinds[key] = len(self.kinds)
+                    self.kinds.append(edge)
+                edge_kinds.append(kind)
+        self.parent_rows = _rows(np.array(counts, dtype=np.int64))
+        self.parents = np.array(parents, dtype=np.int64)
+        self.edge_kinds = np.array(edge_kinds, dtype=np.int64)
+        order = np.argsort(self.parents, kind="stable")
+        self.children = np.repeat(np.arange(len(self.ids), dtype=np.int64), counts)[order]
+        self.child_rows = _rows(np.bincount(self.parents, minlength=len(self.ids)))
+        positions = lineage.positions()
+        self.position = np.array([positions[node] for node in self.ids], dtype=np.int64)
+
+    def below(self, roots: Iterable[str]) -> Ints:
+        """The nodes below `roots` (as `descendants`), breadth-first in whole frontiers."""
+        seen = np.zeros(len(self.ids), dtype=bool)
+        frontier = np.array([self.number[r] for r in roots if r in self.number], dtype=np.int64)
+        found = []
+        while frontier.size:
+            reached = gather(self.children, self.child_rows, frontier)
+            reached = np.unique(reached[~seen[reached]])
+            seen[reached] = True
+            found.append(reached)
+            frontier = reached
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+    def parents_of(self, nodes: Ints) -> Ints:
+        """Every parent of `nodes`, each once."""
+        return np.unique(gather(self.parents, self.parent_rows, nodes))
+
+    def keypoints_into(self, nodes: Ints) -> set[str]:
+        """The keypoint ids the edges into `nodes` involve."""
+        kinds = np.unique(gather(self.edge_kinds, self.parent_rows, nodes)).tolist()
+        return {k for kind in kinds if (edge := self.kinds[kind]) for k in edge.keypoint_ids}
+
+
+def _rows(counts: Ints) -> Ints:
+    """Row starts of a compressed layout with `counts` entries per row, and its end."""
+    rows = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=rows[1:])
+    return rows
+
+
+def gather(values: Ints, rows: Ints, of: Ints) -> Ints:
+    """The entries of rows `of`, row after row, in one array."""
+    starts, ends = rows[of], rows[of + 1]
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    # Each entry's index: its row's start, plus its place within the row.
+    shift = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    entries: Ints = values[shift + np.arange(total, dtype=np.int64)]
+    return entries

@@ -5,9 +5,9 @@ The `Lineage` holds the DERIVED_FROM edges over the changed roots, all their des
 every parent of those descendants (parents outside the changed subtree included: a descendant
 is recomputed from all of its remaining bases).
 
-Each descendant is recomputed once, in topological order, from its parents as they will be
-once every notice is applied; the work is linear in the nodes and edges below the roots,
-never in the number of paths.
+Each descendant is recomputed once, after its parents, from its parents as they will be once
+every notice is applied; the work is linear in the nodes and edges below the roots (and a
+sort of each layer of them), never in the number of paths.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from enum import Enum
 from functools import cached_property, partial
 from typing import Any, overload
 
+import numpy as np
+import numpy.typing as npt
+
 from graph import rules
-from graph.lineage import Lineage, topological_below
+from graph.lineage import Lineage, gather
 from graph.model import (
     Classification,
     Item,
@@ -100,20 +103,18 @@ def fan_out(
     changed_items: Mapping[str, Item] | None = None,
     changed_keypoints: Mapping[str, Keypoint] | None = None,
     declassified_as: ItemStatus = ItemStatus.DECLASSIFIED_WORK_SECRET,
-    order: Sequence[str] | None = None,
 ) -> Impacts:
     """The impacts of changing `changed_items` (their new values) and `changed_keypoints`
-    (their new values, e.g. declassified, X-14) on every descendant, in topological order.
+    (their new values, e.g. declassified, X-14) on every descendant, parents first.
 
     A descendant whose bases no longer require classification is declassified, as
     `declassified_as` (a work secret unless the originator agreed to publication, X-25);
     one that keeps another classified basis is downgraded or left alone (D-12, X-13). Process
-    items of every changed or impacted item get a REVIEW (X-16, X-22). `order` is
-    `topological_below(lineage, roots)` where the caller has it already.
+    items of every changed or impacted item get a REVIEW (X-16, X-22).
     """
     with paused_gc():
         run = _FanOut(lineage, world, changed_items or {}, changed_keypoints or {})
-        return run.run(declassified_as, order)
+        return run.run(declassified_as)
 
 
 @contextmanager
@@ -136,7 +137,7 @@ def paused_gc() -> Iterator[None]:
 @dataclass(frozen=True)
 class _Outcome:
     """What the rules require of a descendant with given bases, without the names: the same
-    for every descendant whose bases have the same values (see `_FanOut._outcome`)."""
+    for every descendant whose bases have the same values (see `_FanOut`)."""
 
     requirement: rules.Requirement
     articles: tuple[str, ...]
@@ -145,7 +146,6 @@ class _Outcome:
     kept: tuple[int, ...]
 
 
-_UNSEEN = object()
 _DECLASSIFY = (Action.DECLASSIFY,)
 _REVIEW = (Action.REVIEW,)
 # A process item derived from a changed basis is reviewed with its main item, not declassified
@@ -158,18 +158,16 @@ _Found = tuple[str, tuple[Action, ...], _Outcome | None, KnowledgeScope | None]
 
 
 class Impacts(Sequence[Impact]):
-    """The impacts of one fan-out, in topological order. Each `Impact` (its item after, its
-    path, its bases kept) is built when first read: a dry run over 100,000 descendants decides
-    every outcome, and a page shows a few of them."""
+    """The impacts of one fan-out, parents before children. Each `Impact` (its item after,
+    its path, its bases kept) is built when first read: a dry run over 100,000 descendants
+    decides every outcome, and a page shows a few of them."""
 
-    def __init__(self, run: _FanOut, found: list[_Found], declassified_as: ItemStatus) -> None:
+    def __init__(self, run: _FanOut) -> None:
         self._run = run
-        self._found = found
-        self._built: list[Impact | None] = [None] * len(found)
-        self._declassified_as = declassified_as
+        self._built: list[Impact | None] = [None] * len(run)
 
     def __len__(self) -> int:
-        return len(self._found)
+        return len(self._built)
 
     @overload
     def __getitem__(self, index: int) -> Impact: ...
@@ -180,38 +178,46 @@ class Impacts(Sequence[Impact]):
     def __getitem__(self, index: int | slice) -> Impact | list[Impact]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
         built = self._built[index]
         if built is None:
-            built = self._run.impact(self._found[index], self._declassified_as)
-            self._built[index] = built
+            built = self._built[index] = self._run.impact(self._run.entry(index))
         return built
 
     def __iter__(self) -> Iterator[Impact]:
-        for index in range(len(self._found)):
+        for index in range(len(self)):
             yield self[index]
 
     def actions(self) -> Iterator[tuple[Action, ...]]:
         """Each impact's actions, without building the impacts."""
-        return (found[1] for found in self._found)
+        return self._run.actions_found()
 
     def ids(self) -> Iterator[str]:
         """Each impacted item's id, without building the impacts."""
-        return (found[0] for found in self._found)
+        return self._run.ids_found()
 
 
 class _FanOut:
     """One fan-out. Each descendant is recomputed from its bases as they will be once every
-    notice is applied, in topological order.
+    notice is applied, parents before children.
 
     Descendants of one change mostly have bases of equal value (a downgraded source makes its
     children alike, and theirs), so the rules run once per distinct set of basis values and
-    every other descendant reuses the outcome (`_outcome`). Values are told apart by identity:
-    the store and this fan-out share equal classifications, so identity finds most repeats, and
-    a value equal but not identical only costs one more run of the rules. Every value whose id
-    is part of a key stays referenced by `world`, `changed_*` or an outcome for as long as this
-    object lives, so no id is reused meanwhile. What names the bases (the item after, its path,
-    its explanation) is built when an impact is read, from the same values: a parent's value is
-    final before its children are recomputed."""
+    every other descendant reuses the outcome. The descendants are taken a layer at a time
+    (those whose parents below the roots are all done), in arrays over the lineage's `Index`:
+    each descendant's key is the value of each basis in the lineage's order with the edge's
+    case and keypoints, then its scope rules, date and organisation; the layer's distinct
+    keys are found at once, and only those reach Python and the rules (`graph.rules`).
+
+    Values are numbered by identity: the store and this fan-out share equal classifications,
+    so identity finds most repeats, and a value equal but not identical only costs one more
+    run of the rules. Every value numbered stays referenced by `world`, `changed_*` or an
+    outcome for as long as this object lives, so no id is reused meanwhile. What names the
+    bases (the item after, its path, its explanation) is built when an impact is read, from
+    the same values: a parent's value is final before its children are recomputed."""
 
     def __init__(
         self,
@@ -221,98 +227,271 @@ class _FanOut:
         changed_keypoints: Mapping[str, Keypoint],
     ) -> None:
         self.lineage = lineage
+        self.index = lineage.index()
         self.world = world
         self.changed_items = dict(changed_items)
         self.keypoints: dict[str, Keypoint] = dict(world.keypoints)
         self.keypoints.update(changed_keypoints)
         # A keypoint reaches only descendants of the source that defines it.
         self.roots = set(changed_items) | {k.item_id for k in changed_keypoints.values()}
-        self.outcomes: dict[tuple[object, ...], _Outcome] = {}
-        # (scope, actions, the values whose ids make the key, kept referenced)
-        self.follows: dict[tuple[int, ...], tuple[KnowledgeScope, tuple[Action, ...], object]] = {}
-        # Each recomputed item's value as its children see it: the ids of its classification and
-        # scope limit, or None where it gives nothing (declassified, X-13).
-        self.values: dict[str, tuple[int, int] | None] = {}
-        # The items recomputed, and the roots: a path runs through them. The main item each
-        # process item reviewed with it (and not recomputed) follows.
-        self.inside: set[str] = set(self.roots)
+        self.declassified_as = ItemStatus.DECLASSIFIED_WORK_SECRET
+        # Numbered values; 0 stands for "gives nothing" (declassified or never classified).
+        self.values: dict[tuple[int, int], int] = {}
+        # Outcomes by number: whether each declassifies, the value it gives children.
+        self.outcomes: list[_Outcome] = []
+        self.outcome_gone: list[bool] = []
+        self.outcome_value: list[int] = []
+        self.outcome_numbers: dict[tuple[int, ...], int] = {}
+        # (classification, scope) of items before, numbered, and what each meets.
+        self.befores: dict[tuple[int, int], int] = {}
+        self.before_values: list[tuple[Classification | None, KnowledgeScope]] = []
+        self.follows: dict[tuple[int, int], tuple[int, int]] = {}
+        self.actions: list[tuple[Action, ...]] = [_DECLASSIFY, _REVIEW]
+        self.action_numbers: dict[tuple[Action, ...], int] = {_DECLASSIFY: 0, _REVIEW: 1}
+        self.scopes: list[KnowledgeScope] = []
+        # The impacts found, in order: node, actions, outcome (-1 for a review), scope (-1).
+        self.found = np.zeros((0, 4), dtype=np.int64)
+        # Each node's outcome, actions and scope, numbered; -1 where it has none (yet).
+        self.outcome_of = self.action_of = self.scope_of = np.zeros(0, dtype=np.int64)
+        self.below = np.zeros(0, dtype=np.int64)
+        self.reviews: list[tuple[str, str]] = []  # process item, main item (X-22)
         self.mains: dict[str, str] = {}
         self.paths: dict[str, tuple[str, ...]] = {}
-        self.found: dict[str, _Found] = {}
         self.afters: dict[str, Item] = {}
-        self.declassified_as = ItemStatus.DECLASSIFIED_WORK_SECRET
+        self._inside: set[str] | None = None
 
-    def run(self, declassified_as: ItemStatus, order: Sequence[str] | None) -> Impacts:
-        self.declassified_as = declassified_as
-        world, values = self.world, self.values
-        drafts = {d for ds in world.process_items.values() for d in ds}
-        if order is None:
-            order = topological_below(self.lineage, self.roots)
-        self.inside.update(order)
-        found: list[_Found] = []
-        # This loop runs for every descendant and its inner loop for every basis: names are
-        # bound locally and the lookups of outcomes and follows are inlined.
-        bases_of, items_of = self.lineage.bases, world.items
-        outcomes, follows = self.outcomes, self.follows
-        scope_rules_of, organisations = world.scope_rules, world.organisations
-        classified = ItemStatus.CLASSIFIED
-        for node in order:
-            before = items_of[node]
-            if before.status is not classified or before.classification is None:
-                values[node] = None
-                continue  # already declassified or never classified: nothing to follow
-            bases = bases_of[node]
-            # The outcome's key: each basis's value, case and keypoints, in the lineage's order
-            # (within one fan-out a keypoint id stands for one value), its scope rules with the
-            # item's date (a rule's term runs from it, D-15), and its organisation (D-5).
-            key: list[object] = []
-            for parent, edge in bases.items():
-                value = values.get(parent, _UNSEEN)
-                if value is _UNSEEN:
-                    value = values[parent] = self._value(self.item(parent))
-                key.append(None if value is None else (value, id(edge.case), edge.keypoint_ids))
-            scope_rules = scope_rules_of.get(node)
-            if scope_rules:
-                key.append((tuple(map(id, scope_rules)), before.issued_on))
-            key.append(id(organisations.get(before.organisation_id)))
-            frozen = tuple(key)
-            outcome = outcomes.get(frozen)
-            if outcome is None:
-                outcome = outcomes[frozen] = self._compute(node, list(bases))
-            requirement = outcome.requirement
-            required = requirement.classification
-            if required is None:
-                if node in drafts:
-                    # Not declassified with its bases while its main item stands (X-16, X-22).
-                    entry: _Found = (node, _REVIEW, None, None)
-                    values[node] = self._value(before)
-                else:
-                    entry = (node, _DECLASSIFY, outcome, None)
-                    values[node] = None
-            else:
-                limit = requirement.scope_limit
-                followed = follows.get(
-                    (id(before.classification), id(before.scope), id(required), id(limit))
-                )
-                if followed is None:
-                    followed = self._follow(before, required, limit)
-                scope, actions = followed[0], followed[1]
-                if not actions:
-                    values[node] = self._value(before)
-                    continue
-                entry = (node, actions, outcome, scope)
-                values[node] = (id(required), id(limit))
-            self.found[node] = entry
-            found.append(entry)
-        found.extend(self._reviews(found))
-        return Impacts(self, found, declassified_as)
-
-    @staticmethod
-    def _value(item: Item) -> tuple[int, int] | None:
-        """An item's value as its children's keys hold it; None where it gives nothing."""
+    def _value(self, item: Item) -> int:
+        """An item's value as its children's keys hold it."""
         if item.status is not ItemStatus.CLASSIFIED or item.classification is None:
-            return None
-        return (id(item.classification), id(item.scope_limit))
+            return 0
+        key = (id(item.classification), id(item.scope_limit))
+        number = self.values.get(key)
+        if number is None:
+            number = self.values[key] = len(self.values) + 1
+        return number
+
+    def run(self, declassified_as: ItemStatus) -> Impacts:
+        self.declassified_as = declassified_as
+        index, world = self.index, self.world
+        ids, size = index.ids, len(index.ids)
+        below = self.below = index.below(self.roots)
+        inside = np.zeros(size, dtype=bool)
+        inside[below] = True
+        degree = np.diff(index.parent_rows)
+        parents = gather(index.parents, index.parent_rows, below)
+        values = np.zeros(size, dtype=np.int64)
+        for number in np.unique(parents[~inside[parents]]).tolist():
+            values[number] = self._value(self.item(ids[number]))
+
+        # What each descendant brings besides its bases: whether it is classified, its value
+        # as it stands, its classification and scope (what a requirement is met against),
+        # and its scope rules with its date (a rule's term runs from it, D-15) and its
+        # organisation (D-5).
+        items = world.items
+        drafts = {d for ds in world.process_items.values() for d in ds}
+        extras: dict[tuple[object, ...], int] = {}
+        own_value, met, extra, draft = [], [], [], []
+        for number in below.tolist():
+            node = ids[number]
+            item = items[node]
+            own_value.append(self._value(item))
+            pair = (id(item.classification), id(item.scope))
+            seen = self.befores.get(pair)
+            if seen is None:
+                seen = self.befores[pair] = len(self.before_values)
+                self.before_values.append((item.classification, item.scope))
+            met.append(seen)
+            rules_of = world.scope_rules.get(node)
+            key = (
+                tuple(map(id, rules_of)) if rules_of else (),
+                item.issued_on if rules_of else None,
+                id(world.organisations.get(item.organisation_id)),
+            )
+            extra.append(extras.setdefault(key, len(extras)))
+            draft.append(node in drafts)
+        own = np.zeros(size, dtype=np.int64)
+        own[below] = own_value
+        meets = np.zeros(size, dtype=np.int64)
+        meets[below] = met
+        extra_of = np.zeros(size, dtype=np.int64)
+        extra_of[below] = extra
+        is_draft = np.zeros(size, dtype=bool)
+        is_draft[below] = draft
+        classified = own > 0
+
+        # Layers: a descendant is ready once its parents below the roots are done.
+        owners = np.repeat(below, degree[below])
+        pending = np.bincount(owners[inside[parents]], minlength=size)
+        layer = below[pending[below] == 0]
+        outcome_of = self.outcome_of = np.full(size, -1, dtype=np.int64)
+        action_of = self.action_of = np.full(size, -1, dtype=np.int64)
+        scope_of = self.scope_of = np.full(size, -1, dtype=np.int64)
+        found: list[npt.NDArray[np.int64]] = []
+        done = 0
+        while layer.size:
+            layer = layer[np.argsort(index.position[layer], kind="stable")]
+            done += layer.size
+            values[layer[~classified[layer]]] = 0
+            ready = layer[classified[layer]]
+            if ready.size:
+                self._layer(ready, values, own, extra_of, is_draft, outcome_of)
+                self._follow_layer(ready, values, own, meets, outcome_of, action_of, scope_of)
+                found.append(ready[action_of[ready] >= 0])
+            reached = gather(index.children, index.child_rows, layer)
+            reached, counts = np.unique(reached[inside[reached]], return_counts=True)
+            pending[reached] -= counts
+            layer = reached[pending[reached] == 0]
+        if done != below.size:
+            raise ValueError("DERIVED_FROM has a cycle below the changed items")
+        nodes = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        self.found = np.stack([nodes, action_of[nodes], outcome_of[nodes], scope_of[nodes]], 1)
+        self.reviews = list(self._reviews(nodes))
+        return Impacts(self)
+
+    def _layer(
+        self,
+        ready: npt.NDArray[np.int64],
+        values: npt.NDArray[np.int64],
+        own: npt.NDArray[np.int64],
+        extra_of: npt.NDArray[np.int64],
+        is_draft: npt.NDArray[np.bool_],
+        outcome_of: npt.NDArray[np.int64],
+    ) -> None:
+        """The outcome of every descendant of a layer, by its key: one run of the rules for
+        each key not met before."""
+        index, ids = self.index, self.index.ids
+        degree = np.diff(index.parent_rows)[ready]
+        for count in np.unique(degree).tolist():
+            group = ready[degree == count]
+            bases = gather(index.parents, index.parent_rows, group).reshape(group.size, count)
+            kinds = gather(index.edge_kinds, index.parent_rows, group).reshape(group.size, count)
+            given = values[bases]
+            keys = np.empty((group.size, 2 * count + 1), dtype=np.int64)
+            keys[:, 0 : 2 * count : 2] = given
+            keys[:, 1 : 2 * count : 2] = np.where(given == 0, 0, kinds)  # nothing, any case
+            keys[:, 2 * count] = extra_of[group]
+            distinct, first, inverse = np.unique(
+                keys, axis=0, return_index=True, return_inverse=True
+            )
+            numbers = np.empty(len(distinct), dtype=np.int64)
+            for row, key in enumerate(distinct.tolist()):
+                number = self.outcome_numbers.get(tuple(key))
+                if number is None:
+                    node = ids[int(group[first[row]])]
+                    number = len(self.outcomes)
+                    outcome = self._compute(node, list(self.lineage.bases[node]))
+                    self.outcomes.append(outcome)
+                    self.outcome_gone.append(outcome.requirement.classification is None)
+                    self.outcome_value.append(self._result(outcome))
+                    self.outcome_numbers[tuple(key)] = number
+                numbers[row] = number
+            outcome_of[group] = numbers[inverse.reshape(-1)]
+        chosen = outcome_of[ready]
+        gone = np.array(self.outcome_gone, dtype=bool)[chosen]
+        result = np.array(self.outcome_value, dtype=np.int64)
+        # Not declassified with its bases while its main item stands: reviewed (X-16, X-22).
+        reviewed = ready[gone & is_draft[ready]]
+        outcome_of[reviewed] = -1
+        values[reviewed] = own[reviewed]
+        values[ready[gone & ~is_draft[ready]]] = 0
+        values[ready[~gone]] = result[chosen[~gone]]
+
+    def _result(self, outcome: _Outcome) -> int:
+        """The value a descendant with this outcome gives its children, once changed."""
+        required = outcome.requirement.classification
+        if required is None:
+            return 0
+        key = (id(required), id(outcome.requirement.scope_limit))
+        number = self.values.get(key)
+        if number is None:
+            number = self.values[key] = len(self.values) + 1
+        return number
+
+    def _follow_layer(
+        self,
+        ready: npt.NDArray[np.int64],
+        values: npt.NDArray[np.int64],
+        own: npt.NDArray[np.int64],
+        meets: npt.NDArray[np.int64],
+        outcome_of: npt.NDArray[np.int64],
+        action_of: npt.NDArray[np.int64],
+        scope_of: npt.NDArray[np.int64],
+    ) -> None:
+        """The actions each descendant of a layer takes to meet its outcome; one that needs
+        none keeps its value."""
+        chosen = outcome_of[ready]
+        reviewed = ready[chosen < 0]
+        action_of[reviewed] = self.action_numbers[_REVIEW]
+        kept = ready[chosen >= 0]
+        if not kept.size:
+            return
+        pairs = np.stack([meets[kept], outcome_of[kept]], 1)
+        distinct, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        actions = np.empty(len(distinct), dtype=np.int64)
+        scopes = np.empty(len(distinct), dtype=np.int64)
+        for row, (met, outcome) in enumerate(distinct.tolist()):
+            actions[row], scopes[row] = self._follow(met, outcome)
+        inverse = inverse.reshape(-1)
+        action_of[kept] = actions[inverse]
+        scope_of[kept] = scopes[inverse]
+        unchanged = kept[action_of[kept] < 0]
+        values[unchanged] = own[unchanged]
+
+    def _follow(self, met: int, number: int) -> tuple[int, int]:
+        """The actions (numbered; -1 for none) and the knowledge scope (numbered) it takes an
+        item with classification and scope `met` to meet outcome `number`."""
+        found = self.follows.get((met, number))
+        if found is not None:
+            return found
+        current, scope = self.before_values[met]
+        requirement = self.outcomes[number].requirement
+        required, limit = requirement.classification, requirement.scope_limit
+        if required is None:
+            found = (self.action_numbers[_DECLASSIFY], -1)
+        else:
+            actions: list[Action] = []
+            if current is None or current.level is not required.level:
+                actions.append(Action.CHANGE_LEVEL)
+            if current is None or current.period != required.period:
+                actions.append(Action.CHANGE_PERIOD)
+            person_org = self.world.person_org
+            if limit is not None and not scope.within(limit, person_org):
+                scope = scope.intersect(limit, person_org)
+                actions.append(Action.CHANGE_SCOPE)
+            taken = tuple(actions)
+            if taken and taken not in self.action_numbers:
+                self.action_numbers[taken] = len(self.actions)
+                self.actions.append(taken)
+            found = (self.action_numbers[taken] if taken else -1, len(self.scopes))
+            self.scopes.append(scope)
+        self.follows[(met, number)] = found
+        return found
+
+    def __len__(self) -> int:
+        return len(self.found) + len(self.reviews)
+
+    def entry(self, position: int) -> _Found:
+        """The impact at `position`, as found: item, actions, outcome, scope."""
+        if position >= len(self.found):
+            draft, _ = self.reviews[position - len(self.found)]
+            return (draft, _REVIEW, None, None)
+        node, action, outcome, scope = self.found[position].tolist()
+        return (
+            self.index.ids[node],
+            self.actions[action],
+            self.outcomes[outcome] if outcome >= 0 else None,
+            self.scopes[scope] if scope >= 0 else None,
+        )
+
+    def actions_found(self) -> Iterator[tuple[Action, ...]]:
+        actions = self.actions
+        yield from (actions[a] for a in self.found[:, 1].tolist())
+        yield from (_REVIEW for _ in self.reviews)
+
+    def ids_found(self) -> Iterator[str]:
+        ids = self.index.ids
+        yield from (ids[n] for n in self.found[:, 0].tolist())
+        yield from (draft for draft, _ in self.reviews)
 
     def item(self, node: str) -> Item:
         """`node` as the change leaves it: changed, recomputed, or as it stands."""
@@ -322,11 +501,20 @@ class _FanOut:
         after = self.afters.get(node)
         if after is not None:
             return after
-        entry = self.found.get(node)
         before = self.world.items[node]
-        if entry is None:
+        number = self.index.number.get(node)
+        if number is None or number >= len(self.action_of) or self.action_of[number] < 0:
             return before
-        after = self._after(entry, before)
+        outcome, scope = self.outcome_of[number], self.scope_of[number]
+        after = self._after(
+            (
+                node,
+                self.actions[self.action_of[number]],
+                self.outcomes[outcome] if outcome >= 0 else None,
+                self.scopes[scope] if scope >= 0 else None,
+            ),
+            before,
+        )
         self.afters[node] = after
         return after
 
@@ -379,27 +567,7 @@ class _FanOut:
             tuple(i for i, parent in enumerate(parents) if parent in kept),
         )
 
-    def _follow(
-        self, before: Item, required: Classification, limit: KnowledgeScope | None
-    ) -> tuple[KnowledgeScope, tuple[Action, ...], object]:
-        """The knowledge scope the requirement leaves `before`, the actions it takes, and the
-        values whose ids key it (kept referenced); remembered by those ids."""
-        current = before.classification
-        actions: list[Action] = []
-        if current is None or current.level is not required.level:
-            actions.append(Action.CHANGE_LEVEL)
-        if current is None or current.period != required.period:
-            actions.append(Action.CHANGE_PERIOD)
-        scope = before.scope
-        person_org = self.world.person_org
-        if limit is not None and not scope.within(limit, person_org):
-            scope = scope.intersect(limit, person_org)
-            actions.append(Action.CHANGE_SCOPE)
-        found = (scope, tuple(actions), (current, before.scope, required, limit))
-        self.follows[(id(current), id(before.scope), id(required), id(limit))] = found
-        return found
-
-    def impact(self, entry: _Found, declassified_as: ItemStatus) -> Impact:
+    def impact(self, entry: _Found) -> Impact:
         """The whole `Impact` of one found entry."""
         node, actions, outcome, _ = entry
         before = self.world.items[node]
@@ -426,7 +594,10 @@ class _FanOut:
     def _path(self, node: str) -> tuple[str, ...]:
         """A lineage path from a changed root to `node`, through the first parent by id
         among those recomputed or changed; each node's is kept for its children's."""
-        paths, inside, bases = self.paths, self.inside, self.lineage.bases
+        if self._inside is None:
+            ids = self.index.ids
+            self._inside = self.roots | {ids[n] for n in self.below.tolist()}
+        paths, inside, bases = self.paths, self._inside, self.lineage.bases
         climb = [node]
         while climb[-1] not in paths:
             step = climb[-1]
@@ -444,13 +615,16 @@ class _FanOut:
     def _explain(self, node: str) -> rules.Explanation:
         return self._requirement(node, sorted(self.lineage.bases[node])).explanation
 
-    def _reviews(self, found: Sequence[_Found]) -> Iterator[_Found]:
+    def _reviews(self, nodes: npt.NDArray[np.int64]) -> Iterator[tuple[str, str]]:
         """Process items of what changed are reviewed with it (X-22) and are not declassified
-        while their main item stands (X-16)."""
+        while their main item stands (X-16): each process item once, with the first of its
+        main items in the fan-out's order."""
         world = self.world
-        mains = [*sorted(self.roots), *(entry[0] for entry in found)]
-        seen: set[str] = {entry[0] for entry in found}
-        for main in mains:
+        if not world.process_items:
+            return
+        found = [self.index.ids[n] for n in nodes.tolist()]
+        seen = set(found)
+        for main in [*sorted(self.roots), *found]:
             for draft in world.process_items.get(main, ()):
                 if draft in seen or draft not in world.items:
                     continue
@@ -458,7 +632,7 @@ class _FanOut:
                 if not world.items[draft].is_classified:
                     continue
                 self.mains[draft] = main
-                yield (draft, _REVIEW, None, None)
+                yield (draft, main)
 
 
 _ITEM_FIELDS = tuple(f.name for f in fields(Item) if f.init)

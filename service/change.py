@@ -147,7 +147,9 @@ def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> C
     # changed item itself (a derived item that expired by itself has nothing left to apply).
     recomputed = [*fanned.recomputed, plan.before.id]
     stale = [
-        n for n in [*tx.find_notices(of_source), *tx.notices_of(recomputed)] if n.status in OPEN
+        n
+        for n in [*tx.find_notices(of_source), *tx.notices_of(recomputed, OPEN)]
+        if n.status in OPEN
     ]
     superseded = [
         replace(n, status=NoticeStatus.SUPERSEDED, superseded_by=change.id, updated_at=now())

@@ -13,9 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
+import numpy as np
+
 from graph.change import ChangeKind
 from graph.errors import InvalidValue, RuleViolation, UnknownId
-from graph.lineage import Lineage, topological_below
+from graph.lineage import Lineage, gather
 from graph.model import (
     Classification,
     Item,
@@ -105,16 +107,15 @@ class FanOut:
 def fan_out_of(tx: GraphReader, plan: Plan) -> FanOut:
     """What `plan` means for every descendant: the one computation of the dry run and of the
     committed change."""
-    lineage, world, order = load_world(tx, [plan.before.id])
+    lineage, world, below = load_world(tx, [plan.before.id])
     impacts = fan_out(
         lineage,
         world,
         changed_items={plan.after.id: plan.after},
         changed_keypoints={k.id: k for k in plan.keypoints_after},
-        order=order,
     )
     drafts = {d for ds in world.process_items.values() for d in ds}
-    return FanOut(impacts, frozenset(order).union(drafts))
+    return FanOut(impacts, frozenset(below).union(drafts))
 
 
 def plan_change(tx: GraphReader, change: ProposedChange) -> Plan:
@@ -238,22 +239,21 @@ def _changed_keypoints(
 
 def load_world(tx: GraphReader, roots: list[str]) -> tuple[Lineage, World, list[str]]:
     """The lineage below `roots` with every parent of every descendant, the values the
-    fan-out reads, and the descendants in topological order."""
+    fan-out reads, and the descendants."""
     with paused_gc():  # many acyclic objects: see graph.propagation.paused_gc
         lineage = tx.lineage(roots)
-        order = topological_below(lineage, roots)
-        below = set(order)
+        index = lineage.index()
+        numbers = index.below(roots)
         # Every basis of every descendant, those outside the subtree included, and the
         # keypoints the edges into descendants involve.
-        needed = set(roots) | below
-        keypoint_ids: set[str] = set()
-        bases = lineage.bases
-        for node in below:
-            edges = bases[node]
-            needed.update(edges)
-            for edge in edges.values():
-                if edge.keypoint_ids:
-                    keypoint_ids.update(edge.keypoint_ids)
+        parents = gather(index.parents, index.parent_rows, numbers)
+        kinds = np.unique(gather(index.edge_kinds, index.parent_rows, numbers)).tolist()
+        keypoint_ids = {
+            k for kind in kinds if (edge := index.kinds[kind]) for k in edge.keypoint_ids
+        }
+        ids = index.ids
+        below = [ids[n] for n in numbers.tolist()]
+        needed = {*roots, *below, *(ids[n] for n in np.unique(parents).tolist())}
         drafts = tx.process_items_for([*roots, *below])
         needed.update(draft for draft, _ in drafts)
         items = tx.items(needed)
@@ -277,7 +277,7 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[Lineage, World, list[
             person_org={p.id: p.organisation_id for p in tx.persons(persons).values()},
             process_items=process_items,
         )
-        return lineage, world, order
+        return lineage, world, below
 
 
 def _persons(items: Iterable[Item]) -> set[str]:

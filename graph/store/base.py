@@ -177,8 +177,11 @@ class GraphReader(Protocol):
 
     def find_notices(self, query: NoticeQuery) -> list[Notice]: ...
 
-    def notices_of(self, item_ids: Iterable[str]) -> list[Notice]:
-        """The notices sent to the given items, by id."""
+    def notices_of(
+        self, item_ids: Iterable[str], statuses: Sequence[NoticeStatus] = ()
+    ) -> list[Notice]:
+        """The notices sent to the given items, by id; only those in `statuses` if any are
+        given."""
         ...
 
     def notices_created_after(

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
 
-from graph.change import Change, Notice, Proposal
+from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.errors import CycleRefused, DuplicateId, InvalidValue, StoreUnavailable, UnknownId
 from graph.lineage import Lineage, below
 from graph.model import (
@@ -394,8 +394,16 @@ class _Neo4jTx:
         )
         return [notice_from(_Fields(row["n"])) for row in rows]
 
-    def notices_of(self, item_ids: Iterable[str]) -> list[Notice]:
-        return [notice_from(n) for n in self._by_item("Notice", item_ids, "n.id")]
+    def notices_of(
+        self, item_ids: Iterable[str], statuses: Sequence[NoticeStatus] = ()
+    ) -> list[Notice]:
+        rows = self._data(
+            "MATCH (n:Notice) WHERE n.item_id IN $ids "
+            "AND (size($statuses) = 0 OR n.status IN $statuses) RETURN n {.*} AS n ORDER BY n.id",
+            ids=list(dict.fromkeys(item_ids)),
+            statuses=[s.value for s in statuses],
+        )
+        return [notice_from(_Fields(row["n"])) for row in rows]
 
     def notices_created_after(
         self, organisation_id: str | None, after: tuple[datetime, str], limit: int

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from graph.change import Change, Notice, Proposal
+from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.errors import (
     CycleRefused,
     DuplicateId,
@@ -735,9 +735,14 @@ class _SqliteTx:
         sql = f"SELECT * FROM notices WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
         return [notice_from(row) for row in self._rows(sql, *params)]
 
-    def notices_of(self, item_ids: Iterable[str]) -> list[Notice]:
+    def notices_of(
+        self, item_ids: Iterable[str], statuses: Sequence[NoticeStatus] = ()
+    ) -> list[Notice]:
         rows = self._rows(
-            f"SELECT * FROM notices WHERE item_id IN {_IN} ORDER BY id", _ids(item_ids)
+            f"SELECT * FROM notices WHERE item_id IN {_IN} "
+            f"AND (? = '[]' OR status IN {_IN}) ORDER BY id",
+            _ids(item_ids),
+            *[json.dumps([s.value for s in statuses])] * 2,
         )
         return [notice_from(row) for row in rows]
 

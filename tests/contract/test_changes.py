@@ -510,6 +510,16 @@ def test_notices_of_items_by_id(filed: GraphStore) -> None:
     assert filed.read(lambda tx: tx.notices_of([])) == []
 
 
+def test_notices_of_items_in_some_statuses(filed: GraphStore) -> None:
+    """What a new change supersedes: the open notices of the items it recomputes."""
+    open_ = (PENDING, ACKNOWLEDGED, PROPOSED)
+    found = filed.read(lambda tx: tx.notices_of(["D-3", "D-1", "D-2"], open_))
+    assert [n.id for n in found] == ["N-01", "N-02", "N-04", "N-05"]
+    assert filed.read(lambda tx: tx.notices_of(["D-3"], (PENDING,))) == []
+    applied = filed.read(lambda tx: tx.notices_of(["D-3"], (APPLIED, SUPERSEDED)))
+    assert [n.id for n in applied] == ["N-03", "N-06"]
+
+
 PROPOSAL_QUERIES: dict[str, tuple[tuple[str | None, str | None, str | None, int], list[str]]] = {
     "all": ((None, None, None, 50), ["PR-01", "PR-02", "PR-03", "PR-04", "PR-05"]),
     "organisation-O-1": (("O-1", None, None, 50), ["PR-01", "PR-02", "PR-05"]),
