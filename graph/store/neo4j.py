@@ -176,7 +176,7 @@ class _Neo4jTx:
 
     def _nodes(self, label: str, ids: Iterable[str]) -> list[_Fields]:
         rows = self._data(
-            f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n {{.*}} AS n",
+            f"UNWIND $ids AS wanted MATCH (n:{label} {{id: wanted}}) RETURN n {{.*}} AS n",
             ids=list(dict.fromkeys(ids)),
         )
         return [_Fields(row["n"]) for row in rows]
@@ -187,7 +187,7 @@ class _Neo4jTx:
 
     def _found(self, kind: str, ids: Iterable[str]) -> set[str]:
         rows = self._data(
-            f"MATCH (n:{LABELS[kind]}) WHERE n.id IN $ids RETURN n.id AS id",
+            f"UNWIND $ids AS wanted MATCH (n:{LABELS[kind]} {{id: wanted}}) RETURN n.id AS id",
             ids=list(dict.fromkeys(ids)),
         )
         return {row["id"] for row in rows}
@@ -259,7 +259,7 @@ class _Neo4jTx:
 
     def contained_keypoints(self, item_ids: Iterable[str]) -> dict[str, list[str]]:
         rows = self._data(
-            "MATCH (i:Item)-[:CONTAINS_KEYPOINT]->(k:Keypoint) WHERE i.id IN $ids "
+            "UNWIND $ids AS wanted MATCH (i:Item {id: wanted})-[:CONTAINS_KEYPOINT]->(k:Keypoint) "
             "RETURN i.id AS item, k.id AS keypoint ORDER BY item, keypoint",
             ids=list(dict.fromkeys(item_ids)),
         )
@@ -276,8 +276,9 @@ class _Neo4jTx:
 
     def parents(self, child_ids: Iterable[str]) -> list[Derivation]:
         rows = self._data(
-            # Anchored on the frontier first, so the engine seeks the id index.
-            "MATCH (c:Item) WHERE c.id IN $ids MATCH (c)-[r:DERIVED_FROM]->(p:Item) "
+            # One seek of the id index per id (UNWIND), never `WHERE c.id IN $ids`: ArcadeDB
+            # takes time quadratic in the list for that (BENCHMARKS.md, issue 4).
+            "UNWIND $ids AS wanted MATCH (c:Item {id: wanted})-[r:DERIVED_FROM]->(p:Item) "
             "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
             "ORDER BY child, parent",
             ids=list(dict.fromkeys(child_ids)),
@@ -288,7 +289,7 @@ class _Neo4jTx:
 
     def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
         rows = self._data(
-            "MATCH (p:Item) WHERE p.id IN $ids MATCH (c:Item)-[r:DERIVED_FROM]->(p) "
+            "UNWIND $ids AS wanted MATCH (c:Item)-[r:DERIVED_FROM]->(p:Item {id: wanted}) "
             "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
             "ORDER BY parent, child",
             ids=list(dict.fromkeys(parent_ids)),
@@ -313,7 +314,7 @@ class _Neo4jTx:
 
     def process_items_for(self, main_ids: Iterable[str]) -> list[tuple[str, str]]:
         rows = self._data(
-            "MATCH (d:Item)-[:PROCESS_ITEM_OF]->(m:Item) WHERE m.id IN $ids "
+            "UNWIND $ids AS wanted MATCH (d:Item)-[:PROCESS_ITEM_OF]->(m:Item {id: wanted}) "
             "RETURN d.id AS item, m.id AS main ORDER BY main, item",
             ids=list(dict.fromkeys(main_ids)),
         )
@@ -333,14 +334,15 @@ class _Neo4jTx:
 
     def keypoints_of(self, item_ids: Iterable[str]) -> list[Keypoint]:
         rows = self._data(
-            "MATCH (k:Keypoint) WHERE k.item_id IN $ids RETURN k {.*} AS k ORDER BY k.id",
+            "UNWIND $ids AS wanted MATCH (k:Keypoint {item_id: wanted}) "
+            "RETURN k {.*} AS k ORDER BY k.id",
             ids=list(dict.fromkeys(item_ids)),
         )
         return [keypoint_from(_Fields(row["k"])) for row in rows]
 
     def scope_rule_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
         rows = self._data(
-            "MATCH (i:Item)-[:CLASSIFIED_UNDER]->(r:ScopeRule) WHERE i.id IN $ids "
+            "UNWIND $ids AS wanted MATCH (i:Item {id: wanted})-[:CLASSIFIED_UNDER]->(r:ScopeRule) "
             "RETURN i.id AS item, r.id AS rule ORDER BY item, rule",
             ids=list(dict.fromkeys(item_ids)),
         )
@@ -348,7 +350,7 @@ class _Neo4jTx:
 
     def process_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
         rows = self._data(
-            "MATCH (d:Item)-[:PROCESS_ITEM_OF]->(m:Item) WHERE d.id IN $ids "
+            "UNWIND $ids AS wanted MATCH (d:Item {id: wanted})-[:PROCESS_ITEM_OF]->(m:Item) "
             "RETURN d.id AS item, m.id AS main ORDER BY item",
             ids=list(dict.fromkeys(item_ids)),
         )
@@ -356,7 +358,7 @@ class _Neo4jTx:
 
     def records_of(self, item_ids: Iterable[str]) -> list[DecisionRecord]:
         rows = self._data(
-            "MATCH (r:Record) WHERE r.item_id IN $ids RETURN r {.*} AS r "
+            "UNWIND $ids AS wanted MATCH (r:Record {item_id: wanted}) RETURN r {.*} AS r "
             "ORDER BY r.item_id, r.recorded_at, r.id",
             ids=list(dict.fromkeys(item_ids)),
         )
@@ -398,8 +400,8 @@ class _Neo4jTx:
         self, item_ids: Iterable[str], statuses: Sequence[NoticeStatus] = ()
     ) -> list[Notice]:
         rows = self._data(
-            "MATCH (n:Notice) WHERE n.item_id IN $ids "
-            "AND (size($statuses) = 0 OR n.status IN $statuses) RETURN n {.*} AS n ORDER BY n.id",
+            "UNWIND $ids AS wanted MATCH (n:Notice {item_id: wanted}) "
+            "WHERE size($statuses) = 0 OR n.status IN $statuses RETURN n {.*} AS n ORDER BY n.id",
             ids=list(dict.fromkeys(item_ids)),
             statuses=[s.value for s in statuses],
         )
@@ -470,7 +472,8 @@ class _Neo4jTx:
     def _by_item(self, label: str, item_ids: Iterable[str], order: str) -> list[_Fields]:
         # `label` and `order` are this module's constants.
         rows = self._data(
-            f"MATCH (n:{label}) WHERE n.item_id IN $ids RETURN n {{.*}} AS n ORDER BY {order}",
+            f"UNWIND $ids AS wanted MATCH (n:{label} {{item_id: wanted}}) "
+            f"RETURN n {{.*}} AS n ORDER BY {order}",
             ids=list(dict.fromkeys(item_ids)),
         )
         return [_Fields(row["n"]) for row in rows]
