@@ -45,13 +45,6 @@ class Lineage:
             if child not in children:
                 children[child] = []
 
-    def __contains__(self, node: object) -> bool:
-        return node in self.children
-
-    @property
-    def nodes(self) -> Iterable[str]:
-        return self.children.keys()
-
     def index(self) -> Index:
         """The lineage in arrays (`Index`), built on first use; like `positions`, a race
         between readers only repeats the work."""
@@ -81,20 +74,6 @@ class Lineage:
             # Computed alike by any reader that gets here first: a race only repeats the work.
             self._positions = positions
         return self._positions
-
-
-def descendants(lineage: Lineage, roots: Iterable[str]) -> set[str]:
-    """Every node below any of `roots` (the roots excluded unless below another root), each
-    visited once: one breadth-first pass from all roots together."""
-    children = lineage.children
-    seen: set[str] = set()
-    queue = deque(r for r in roots if r in children)
-    while queue:
-        for child in children[queue.popleft()]:
-            if child not in seen:
-                seen.add(child)
-                queue.append(child)
-    return seen
 
 
 def below(
@@ -157,7 +136,8 @@ class Index:
         self.position = np.array([positions[node] for node in self.ids], dtype=np.int64)
 
     def below(self, roots: Iterable[str]) -> Ints:
-        """The nodes below `roots` (as `descendants`), breadth-first in whole frontiers."""
+        """The nodes below `roots`, each once; a root only where it lies below another.
+        Breadth-first in whole frontiers: linear in the nodes and edges below the roots."""
         seen = np.zeros(len(self.ids), dtype=bool)
         frontier = np.array([self.number[r] for r in roots if r in self.number], dtype=np.int64)
         found = []
@@ -168,6 +148,11 @@ class Index:
             found.append(reached)
             frontier = reached
         return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+    def names(self, nodes: Ints) -> list[str]:
+        """The ids of numbered nodes."""
+        ids = self.ids
+        return [ids[n] for n in nodes.tolist()]
 
     def parents_of(self, nodes: Ints) -> Ints:
         """Every parent of `nodes`, each once."""

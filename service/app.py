@@ -59,7 +59,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.store = store if store is not None else open_store(chosen.store)
+        app.state.store = (
+            store
+            if store is not None
+            else open_store(chosen.store, cached_items=chosen.cached_items)
+        )
         daily = asyncio.create_task(expire_daily(app.state.store)) if chosen.daily_expiry else None
         try:
             yield

@@ -60,14 +60,15 @@ def redacted(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-def open_store(url: str) -> GraphStore:
+def open_store(url: str, *, cached_items: int = 2_000_000) -> GraphStore:
+    """The store `url` names; an embedded store keeps up to `cached_items` items in memory."""
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         from graph.store.sqlite import SqliteStore
 
         path = sqlite_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteStore(path)
+        return SqliteStore(path, cached_items=cached_items)
     if scheme in BOLT_SCHEMES:
         from graph.store.neo4j import Neo4jStore
 

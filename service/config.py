@@ -7,7 +7,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """`LINEAGE_STORE`, `LINEAGE_HOST`, `LINEAGE_PORT`, `LINEAGE_DAILY_EXPIRY`."""
+    """`LINEAGE_STORE`, `LINEAGE_HOST`, `LINEAGE_PORT`, `LINEAGE_DAILY_EXPIRY`,
+    `LINEAGE_NOTICE_POLL_SECONDS`, `LINEAGE_CACHED_ITEMS`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -27,4 +28,10 @@ class Settings(BaseSettings):
         gt=0,
         le=60,
         description="How often a live notice subscription looks for new notices.",
+    )
+    cached_items: int = Field(
+        default=2_000_000,
+        ge=0,
+        description="The embedded store keeps the lineage and up to this many items in memory "
+        "between requests, until a write changes them; 0 keeps no items.",
     )

@@ -13,11 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-import numpy as np
-
 from graph.change import ChangeKind
 from graph.errors import InvalidValue, RuleViolation, UnknownId
-from graph.lineage import Lineage, gather
+from graph.lineage import Lineage
 from graph.model import (
     Classification,
     Item,
@@ -246,14 +244,9 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[Lineage, World, list[
         numbers = index.below(roots)
         # Every basis of every descendant, those outside the subtree included, and the
         # keypoints the edges into descendants involve.
-        parents = gather(index.parents, index.parent_rows, numbers)
-        kinds = np.unique(gather(index.edge_kinds, index.parent_rows, numbers)).tolist()
-        keypoint_ids = {
-            k for kind in kinds if (edge := index.kinds[kind]) for k in edge.keypoint_ids
-        }
-        ids = index.ids
-        below = [ids[n] for n in numbers.tolist()]
-        needed = {*roots, *below, *(ids[n] for n in np.unique(parents).tolist())}
+        below = index.names(numbers)
+        needed = {*roots, *below, *index.names(index.parents_of(numbers))}
+        keypoint_ids = index.keypoints_into(numbers)
         drafts = tx.process_items_for([*roots, *below])
         needed.update(draft for draft, _ in drafts)
         items = tx.items(needed)

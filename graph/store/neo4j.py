@@ -277,7 +277,8 @@ class _Neo4jTx:
     def parents(self, child_ids: Iterable[str]) -> list[Derivation]:
         rows = self._data(
             # One seek of the id index per id (UNWIND), never `WHERE c.id IN $ids`: ArcadeDB
-            # takes time quadratic in the list for that (BENCHMARKS.md, issue 4).
+            # takes time quadratic in the list for that (BENCHMARKS.md, issue 4). A pattern
+            # starts at the node the id names, in a MATCH of its own, or ArcadeDB scans.
             "UNWIND $ids AS wanted MATCH (c:Item {id: wanted})-[r:DERIVED_FROM]->(p:Item) "
             "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
             "ORDER BY child, parent",
@@ -289,7 +290,8 @@ class _Neo4jTx:
 
     def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
         rows = self._data(
-            "UNWIND $ids AS wanted MATCH (c:Item)-[r:DERIVED_FROM]->(p:Item {id: wanted}) "
+            "UNWIND $ids AS wanted MATCH (p:Item {id: wanted}) "
+            "MATCH (c:Item)-[r:DERIVED_FROM]->(p) "
             "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
             "ORDER BY parent, child",
             ids=list(dict.fromkeys(parent_ids)),
@@ -314,7 +316,8 @@ class _Neo4jTx:
 
     def process_items_for(self, main_ids: Iterable[str]) -> list[tuple[str, str]]:
         rows = self._data(
-            "UNWIND $ids AS wanted MATCH (d:Item)-[:PROCESS_ITEM_OF]->(m:Item {id: wanted}) "
+            "UNWIND $ids AS wanted MATCH (m:Item {id: wanted}) "
+            "MATCH (d:Item)-[:PROCESS_ITEM_OF]->(m) "
             "RETURN d.id AS item, m.id AS main ORDER BY main, item",
             ids=list(dict.fromkeys(main_ids)),
         )

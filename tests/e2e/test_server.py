@@ -19,6 +19,7 @@ import uvicorn
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+from graph.store.sqlite import SqliteStore
 from service.app import create_app
 from service.cli import app as cli
 from service.cli import schema_text
@@ -200,3 +201,17 @@ def test_a_bolt_store_nobody_listens_on_is_a_clear_error() -> None:
     assert result.exit_code == 2
     assert "无法连接图数据库" in result.output
     assert "secret-password" not in result.output
+
+
+def test_the_embedded_store_keeps_no_more_items_than_the_setting_allows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bounded.db'}"
+    assert CliRunner().invoke(cli, ["demo", "--store", url]).exit_code == 0
+    app = create_app(Settings(store=url, cached_items=0, daily_expiry=False))
+    with TestClient(app) as client:
+        query = '{ item(id: "S-2024-012") { id status } }'
+        answers = [client.post("/graphql", json={"query": query}).json() for _ in range(2)]
+        store = app.state.store
+    expected = {"data": {"item": {"id": "S-2024-012", "status": "CLASSIFIED"}}}
+    assert answers == [expected, expected]
+    assert isinstance(store, SqliteStore)
+    assert not store._cache.room({})  # every read goes to the file
