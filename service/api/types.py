@@ -7,6 +7,7 @@ import enum
 from datetime import date, datetime
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from graph import model, propagation, rules
@@ -500,10 +501,24 @@ class ImpactAnalysis:
     proposed: Classification | None
     status_after: ItemStatus
     declassified_keypoints: list[strawberry.ID]
-    impacts: list[ImpactEntry]
+    total: int = strawberry.field(
+        description="How many descendants and process items would have to act."
+    )
     to_declassify: int
     to_change: int
     to_review: int
+    report: strawberry.Private[ImpactReport]
+
+    @strawberry.field(
+        description="The descendants that would have to act, parents before children: all of "
+        "them, or `first` of them after skipping `offset`. The same graph gives the same "
+        "order, so a client pages through a large analysis with offset += first."
+    )
+    def impacts(self, first: int | None = None, offset: int = 0) -> list[ImpactEntry]:
+        if offset < 0 or (first is not None and first < 0):
+            raise GraphQLError("first 和 offset 不能为负数。")
+        end = None if first is None else offset + first
+        return [impact_entry(i) for i in self.report.impacts[offset:end]]
 
 
 def impact_entry(value: propagation.Impact) -> ImpactEntry:
@@ -533,7 +548,8 @@ def impact_analysis(report: ImpactReport) -> ImpactAnalysis:
         else None,
         status_after=ItemStatus(report.after.status.value),
         declassified_keypoints=[strawberry.ID(k.id) for k in report.keypoints],
-        impacts=[impact_entry(i) for i in report.impacts],
+        total=len(report.impacts),
+        report=report,
         to_declassify=sum(1 for a in actions if declassify in a),
         to_change=sum(1 for a in actions if a - {declassify, review}),
         to_review=sum(1 for a in actions if review in a),

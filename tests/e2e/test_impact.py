@@ -122,3 +122,31 @@ def test_refusals_cite_their_articles(demo_gql: Gql) -> None:
     assert unknown["impactAnalysis"]["__typename"] == "NotFound"
     nothing = demo_gql(IMPACT, {"change": {"itemId": "S-2024-012"}})
     assert nothing["impactAnalysis"]["__typename"] == "InvalidInput"
+
+
+PAGE = """
+query($first: Int, $offset: Int!) {
+  impactAnalysis(change: {itemId: "S-2024-012", declassify: true}) {
+    ... on ImpactAnalysis { total impacts(first: $first, offset: $offset) { item { id } path } }
+  }
+}"""
+
+
+def test_a_large_analysis_is_read_a_page_at_a_time(demo_gql: Gql) -> None:
+    """`impacts(first, offset)`: the same order every time, so pages add up to the whole."""
+    whole = demo_gql(PAGE, {"first": None, "offset": 0})["impactAnalysis"]
+    assert whole["total"] == len(whole["impacts"]) == 7
+    pages = [
+        demo_gql(PAGE, {"first": 3, "offset": offset})["impactAnalysis"]
+        for offset in range(0, 9, 3)
+    ]
+    assert [len(p["impacts"]) for p in pages] == [3, 3, 1]
+    assert [i for p in pages for i in p["impacts"]] == whole["impacts"]
+    assert all(p["total"] == 7 for p in pages)
+
+
+def test_a_negative_page_is_a_clear_error(demo_client: TestClient) -> None:
+    response = demo_client.post(
+        "/graphql", json={"query": PAGE, "variables": {"first": -1, "offset": 0}}
+    ).json()
+    assert response["errors"][0]["message"] == "first 和 offset 不能为负数。"
