@@ -253,19 +253,28 @@ def _expires_on(classification: Classification | None, classified: bool) -> str 
     return None if expiry is None else expiry.isoformat()
 
 
+_KINDS = {k.value: k for k in ItemKind}
+_STATUSES = {s.value: s for s in ItemStatus}
+_NO_ORGANISATIONS: frozenset[str] = frozenset()
+
+
 def item_from(fields: Fields) -> Item:
+    # Read for every item of a large lineage: enums by dict, the common empty list unparsed.
+    joint = fields["joint_organisation_ids"]
     return Item(
         id=fields["id"],
-        kind=ItemKind(fields["kind"]),
+        kind=_KINDS[fields["kind"]],
         title=fields["title"],
         document_number=fields["document_number"] or "",
         organisation_id=fields["organisation_id"],
         issued_on=date.fromisoformat(fields["issued_on"]),
-        status=ItemStatus(fields["status"]),
+        status=_STATUSES[fields["status"]],
         classification=classification_from(fields),
         scope=scope_of(fields["scope"]),
         scope_limit=limit_of(fields["scope_limit"]),
-        joint_organisation_ids=frozenset(json.loads(fields["joint_organisation_ids"] or "[]")),
+        joint_organisation_ids=(
+            frozenset(json.loads(joint)) if joint and joint != "[]" else _NO_ORGANISATIONS
+        ),
     )
 
 
