@@ -251,8 +251,13 @@ class _FanOut:
         self.scopes: list[KnowledgeScope] = []
         # The impacts found, in order: node, actions, outcome (-1 for a review), scope (-1).
         self.found = np.zeros((0, 4), dtype=np.int64)
-        # Each node's outcome, actions and scope, numbered; -1 where it has none (yet).
-        self.outcome_of = self.action_of = self.scope_of = np.zeros(0, dtype=np.int64)
+        # Per node, by number: its value as its children see it now, its own value, what it
+        # meets a requirement with, what else its key holds, whether it is a process item; its
+        # outcome, actions and scope, numbered, -1 where it has none (yet).
+        empty = np.zeros(0, dtype=np.int64)
+        self.current = self.own = self.meets = self.extra_of = empty
+        self.is_draft = np.zeros(0, dtype=bool)
+        self.outcome_of = self.action_of = self.scope_of = empty
         self.below = np.zeros(0, dtype=np.int64)
         self.reviews: list[tuple[str, str]] = []  # process item, main item (X-22)
         self.mains: dict[str, str] = {}
@@ -264,7 +269,17 @@ class _FanOut:
         """An item's value as its children's keys hold it."""
         if item.status is not ItemStatus.CLASSIFIED or item.classification is None:
             return 0
-        key = (id(item.classification), id(item.scope_limit))
+        return self._number(item.classification, item.scope_limit)
+
+    def _result(self, outcome: _Outcome) -> int:
+        """The value a descendant with this outcome gives its children, once changed."""
+        required = outcome.requirement.classification
+        if required is None:
+            return 0
+        return self._number(required, outcome.requirement.scope_limit)
+
+    def _number(self, classification: Classification, limit: KnowledgeScope | None) -> int:
+        key = (id(classification), id(limit))
         number = self.values.get(key)
         if number is None:
             number = self.values[key] = len(self.values) + 1
@@ -279,7 +294,7 @@ class _FanOut:
         inside[below] = True
         degree = np.diff(index.parent_rows)
         parents = gather(index.parents, index.parent_rows, below)
-        values = np.zeros(size, dtype=np.int64)
+        values = self.current = np.zeros(size, dtype=np.int64)
         for number in np.unique(parents[~inside[parents]]).tolist():
             values[number] = self._value(self.item(ids[number]))
 
@@ -309,15 +324,15 @@ class _FanOut:
             )
             extra.append(extras.setdefault(key, len(extras)))
             draft.append(node in drafts)
-        own = np.zeros(size, dtype=np.int64)
-        own[below] = own_value
-        meets = np.zeros(size, dtype=np.int64)
-        meets[below] = met
-        extra_of = np.zeros(size, dtype=np.int64)
-        extra_of[below] = extra
-        is_draft = np.zeros(size, dtype=bool)
-        is_draft[below] = draft
-        classified = own > 0
+        self.own = np.zeros(size, dtype=np.int64)
+        self.own[below] = own_value
+        self.meets = np.zeros(size, dtype=np.int64)
+        self.meets[below] = met
+        self.extra_of = np.zeros(size, dtype=np.int64)
+        self.extra_of[below] = extra
+        self.is_draft = np.zeros(size, dtype=bool)
+        self.is_draft[below] = draft
+        classified = self.own > 0
 
         # Layers: a descendant is ready once its parents below the roots are done.
         owners = np.repeat(below, degree[below])
@@ -334,8 +349,8 @@ class _FanOut:
             values[layer[~classified[layer]]] = 0
             ready = layer[classified[layer]]
             if ready.size:
-                self._layer(ready, values, own, extra_of, is_draft, outcome_of)
-                self._follow_layer(ready, values, own, meets, outcome_of, action_of, scope_of)
+                self._layer(ready)
+                self._follow_layer(ready)
                 found.append(ready[action_of[ready] >= 0])
             reached = gather(index.children, index.child_rows, layer)
             reached, counts = np.unique(reached[inside[reached]], return_counts=True)
@@ -348,18 +363,10 @@ class _FanOut:
         self.reviews = list(self._reviews(nodes))
         return Impacts(self)
 
-    def _layer(
-        self,
-        ready: npt.NDArray[np.int64],
-        values: npt.NDArray[np.int64],
-        own: npt.NDArray[np.int64],
-        extra_of: npt.NDArray[np.int64],
-        is_draft: npt.NDArray[np.bool_],
-        outcome_of: npt.NDArray[np.int64],
-    ) -> None:
+    def _layer(self, ready: npt.NDArray[np.int64]) -> None:
         """The outcome of every descendant of a layer, by its key: one run of the rules for
         each key not met before."""
-        index, ids = self.index, self.index.ids
+        index, ids, values, outcome_of = self.index, self.index.ids, self.current, self.outcome_of
         degree = np.diff(index.parent_rows)[ready]
         for count in np.unique(degree).tolist():
             group = ready[degree == count]
@@ -369,7 +376,7 @@ class _FanOut:
             keys = np.empty((group.size, 2 * count + 1), dtype=np.int64)
             keys[:, 0 : 2 * count : 2] = given
             keys[:, 1 : 2 * count : 2] = np.where(given == 0, 0, kinds)  # nothing, any case
-            keys[:, 2 * count] = extra_of[group]
+            keys[:, 2 * count] = self.extra_of[group]
             distinct, first, inverse = np.unique(
                 keys, axis=0, return_index=True, return_inverse=True
             )
@@ -390,42 +397,24 @@ class _FanOut:
         gone = np.array(self.outcome_gone, dtype=bool)[chosen]
         result = np.array(self.outcome_value, dtype=np.int64)
         # Not declassified with its bases while its main item stands: reviewed (X-16, X-22).
-        reviewed = ready[gone & is_draft[ready]]
+        draft = self.is_draft[ready]
+        reviewed = ready[gone & draft]
         outcome_of[reviewed] = -1
-        values[reviewed] = own[reviewed]
-        values[ready[gone & ~is_draft[ready]]] = 0
+        values[reviewed] = self.own[reviewed]
+        values[ready[gone & ~draft]] = 0
         values[ready[~gone]] = result[chosen[~gone]]
 
-    def _result(self, outcome: _Outcome) -> int:
-        """The value a descendant with this outcome gives its children, once changed."""
-        required = outcome.requirement.classification
-        if required is None:
-            return 0
-        key = (id(required), id(outcome.requirement.scope_limit))
-        number = self.values.get(key)
-        if number is None:
-            number = self.values[key] = len(self.values) + 1
-        return number
-
-    def _follow_layer(
-        self,
-        ready: npt.NDArray[np.int64],
-        values: npt.NDArray[np.int64],
-        own: npt.NDArray[np.int64],
-        meets: npt.NDArray[np.int64],
-        outcome_of: npt.NDArray[np.int64],
-        action_of: npt.NDArray[np.int64],
-        scope_of: npt.NDArray[np.int64],
-    ) -> None:
+    def _follow_layer(self, ready: npt.NDArray[np.int64]) -> None:
         """The actions each descendant of a layer takes to meet its outcome; one that needs
         none keeps its value."""
+        outcome_of, action_of, scope_of = self.outcome_of, self.action_of, self.scope_of
         chosen = outcome_of[ready]
         reviewed = ready[chosen < 0]
         action_of[reviewed] = self.action_numbers[_REVIEW]
         kept = ready[chosen >= 0]
         if not kept.size:
             return
-        pairs = np.stack([meets[kept], outcome_of[kept]], 1)
+        pairs = np.stack([self.meets[kept], outcome_of[kept]], 1)
         distinct, inverse = np.unique(pairs, axis=0, return_inverse=True)
         actions = np.empty(len(distinct), dtype=np.int64)
         scopes = np.empty(len(distinct), dtype=np.int64)
@@ -435,7 +424,7 @@ class _FanOut:
         action_of[kept] = actions[inverse]
         scope_of[kept] = scopes[inverse]
         unchanged = kept[action_of[kept] < 0]
-        values[unchanged] = own[unchanged]
+        self.current[unchanged] = self.own[unchanged]
 
     def _follow(self, met: int, number: int) -> tuple[int, int]:
         """The actions (numbered; -1 for none) and the knowledge scope (numbered) it takes an

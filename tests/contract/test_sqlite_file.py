@@ -17,7 +17,7 @@ from graph.store import sqlite as sqlite_module
 from graph.store.base import GraphReader, GraphWriter
 from graph.store.codec import item_fields, organisation_fields, person_fields, record_fields
 from graph.store.sqlite import MIGRATIONS, SqliteStore
-from tests.contract.builders import build, item, organisation, person, record
+from tests.contract.builders import build, dag, edge, item, organisation, person, record
 
 TABLES = [
     "changes",
@@ -350,3 +350,33 @@ def test_nothing_is_kept_in_memory_when_the_bound_is_zero(path: Path) -> None:
         assert store._cache.items(generation) == {}
     finally:
         store.close()
+
+
+def _bases_below(store: SqliteStore, root: str) -> dict[str, set[str]]:
+    def work(tx: GraphReader) -> dict[str, set[str]]:
+        found = tx.lineage([root])
+        index = found.index()
+        return {n: set(found.bases[n]) for n in index.names(index.below([root]))}
+
+    return store.read(work)
+
+
+def test_a_large_walk_keeps_the_whole_lineage_until_an_edge_changes(
+    opened: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept whole, the lineage answers as the walk does, for every root; a new edge makes the
+    next analysis walk the file again."""
+    edges = [("A", "R"), ("B", "R"), ("C", "A"), ("C", "B"), ("D", "C"), ("E", "X")]
+    dag(opened, edges)
+    walked = {root: _bases_below(opened, root) for root in ("R", "A", "C", "X", "E")}
+    assert opened._cache._tables.get("derived_from") is None  # small walks keep nothing
+
+    monkeypatch.setattr(sqlite_module, "_WHOLE_FROM_EDGES", 3)
+    assert _bases_below(opened, "R") == walked["R"]  # 5 of 6 edges: the table is kept
+    kept = opened._cache._tables["derived_from"]
+    assert {root: _bases_below(opened, root) for root in walked} == walked
+    assert opened._cache._tables["derived_from"] is kept  # answered from memory
+
+    opened.write(lambda tx: tx.add_derivations([edge("D", "X")]))
+    assert _bases_below(opened, "X") == {"E": {"X"}, "D": {"C", "X"}}
+    assert _bases_below(opened, "R")["D"] == {"C", "X"}
