@@ -302,36 +302,40 @@ class _FanOut:
         # as it stands, its classification and scope (what a requirement is met against),
         # and its scope rules with its date (a rule's term runs from it, D-15) and its
         # organisation (D-5).
-        items = world.items
-        drafts = {d for ds in world.process_items.values() for d in ds}
+        items, organisations = world.items, world.organisations
         extras: dict[tuple[object, ...], int] = {}
-        own_value, met, extra, draft = [], [], [], []
-        for number in below.tolist():
-            node = ids[number]
+        own_value, met, extra = [], [], []
+        value_of, befores, before_values = self._value, self.befores, self.before_values
+        for node in index.names(below):  # the one pass in Python over every descendant
             item = items[node]
-            own_value.append(self._value(item))
+            own_value.append(value_of(item))
             pair = (id(item.classification), id(item.scope))
-            seen = self.befores.get(pair)
+            seen = befores.get(pair)
             if seen is None:
-                seen = self.befores[pair] = len(self.before_values)
-                self.before_values.append((item.classification, item.scope))
+                seen = befores[pair] = len(before_values)
+                before_values.append((item.classification, item.scope))
             met.append(seen)
-            rules_of = world.scope_rules.get(node)
-            key = (
-                tuple(map(id, rules_of)) if rules_of else (),
-                item.issued_on if rules_of else None,
-                id(world.organisations.get(item.organisation_id)),
-            )
-            extra.append(extras.setdefault(key, len(extras)))
-            draft.append(node in drafts)
+            organisation = (id(organisations.get(item.organisation_id)),)
+            extra.append(extras.setdefault(organisation, len(extras)))
         self.own = np.zeros(size, dtype=np.int64)
         self.own[below] = own_value
         self.meets = np.zeros(size, dtype=np.int64)
         self.meets[below] = met
         self.extra_of = np.zeros(size, dtype=np.int64)
         self.extra_of[below] = extra
+        for node, rules_of in world.scope_rules.items():
+            number = index.number.get(node)
+            if rules_of and number is not None and inside[number]:
+                item = items[node]
+                key = (
+                    id(organisations.get(item.organisation_id)),
+                    tuple(map(id, rules_of)),
+                    item.issued_on,
+                )
+                self.extra_of[number] = extras.setdefault(key, len(extras))
         self.is_draft = np.zeros(size, dtype=bool)
-        self.is_draft[below] = draft
+        drafts = {d for ds in world.process_items.values() for d in ds}
+        self.is_draft[[index.number[d] for d in drafts if d in index.number]] = True
         classified = self.own > 0
 
         # Layers: a descendant is ready once its parents below the roots are done.

@@ -25,6 +25,8 @@ from graph.model import (
     Keypoint,
     KnowledgeScope,
     Level,
+    Organisation,
+    ScopeRule,
     Years,
 )
 from graph.propagation import Action, World, fan_out
@@ -239,12 +241,22 @@ _LEVELS = (Level.TOP_SECRET, Level.SECRET, Level.CONFIDENTIAL)
 _POOL = [Classification(level, Years(years, DAY)) for level in _LEVELS for years in (5, 10)]
 _POOL += [Classification(c.level, Years(c.period.years, DAY)) for c in _POOL[:3]]  # type: ignore[union-attr]
 _SCOPES = [ORG, KnowledgeScope(organisations=frozenset({"O", "P"})), None]
+# O may classify up to 绝密; P only 秘密, so what it derives above that cites D-5.
+_ORGANISATIONS = {
+    "O": Organisation("O", "甲单位", Level.TOP_SECRET),
+    "P": Organisation("P", "乙单位", Level.CONFIDENTIAL),
+}
+_RULES = [
+    ScopeRule("R-1", "某类事项", "某保密事项范围", Level.SECRET, years=10),
+    ScopeRule("R-2", "另一类事项", "某保密事项范围", Level.CONFIDENTIAL),
+]
 
 
 @st.composite
 def lineages(draw: st.DrawFn) -> tuple[Lineage, World, dict[str, Item], dict[str, Keypoint]]:
     """A source S with keypoints K1, K2, up to 14 items below it (each with one to three
-    parents among the items before it, sometimes the classified outsider T), and a change of
+    parents among the items before it, sometimes the classified outsider T; of organisation O
+    or P, issued on one of two days, some classified under scope rules too), and a change of
     S: declassified, reclassified, or its keypoint K1 declassified."""
     count = draw(st.integers(1, 14))
     names = ["S", *(f"N{i:02}" for i in range(count))]
@@ -254,6 +266,8 @@ def lineages(draw: st.DrawFn) -> tuple[Lineage, World, dict[str, Item], dict[str
             item(name, source=name in {"S", "T"}),
             classification=draw(st.sampled_from(_POOL)),
             scope_limit=draw(st.sampled_from(_SCOPES)),
+            organisation_id=draw(st.sampled_from(sorted(_ORGANISATIONS))),
+            issued_on=draw(st.sampled_from([DAY, date(2025, 6, 1)])),
         )
         if name not in {"S", "T"} and draw(st.integers(0, 5)) == 0:
             value = declassified(value)
@@ -280,7 +294,15 @@ def lineages(draw: st.DrawFn) -> tuple[Lineage, World, dict[str, Item], dict[str
             changed_items["S"] = replace(source, classification=draw(st.sampled_from(_POOL)))
         case _:
             changed_keypoints["K1"] = replace(keypoints[0], declassified=True)
-    return Lineage(edges), world(values, keypoints), changed_items, changed_keypoints
+    scope_rules = {
+        name: draw(st.lists(st.sampled_from(_RULES), min_size=1, max_size=2, unique=True))
+        for name in names[1:]
+        if draw(st.integers(0, 3)) == 0
+    }
+    values_world = replace(
+        world(values, keypoints), organisations=_ORGANISATIONS, scope_rules=scope_rules
+    )
+    return Lineage(edges), values_world, changed_items, changed_keypoints
 
 
 @given(lineages())
@@ -314,8 +336,9 @@ def test_reused_outcomes_equal_the_rules_run_for_every_descendant(
                 )
                 for p in sorted(bases)
             ],
-            [],
-            issued_on=DAY,
+            list(values.scope_rules.get(node, ())),
+            issued_on=before.issued_on,
+            organisation=values.organisations[before.organisation_id],
             person_org={},
         )
         required = requirement.classification
