@@ -11,6 +11,8 @@ from datetime import datetime, time, timedelta
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -19,7 +21,8 @@ from strawberry.asgi import GraphQL
 
 from graph.store.base import GraphStore
 from service.api.context import Context
-from service.api.schema import schema
+from service.api.schema import Limits, build_schema
+from service.body_limit import BodyLimit
 from service.composition import open_store
 from service.config import Settings
 from service.expiry import expire
@@ -42,8 +45,18 @@ async def expire_daily(store: GraphStore) -> None:
 
 
 class _GraphQL(GraphQL[Context, None]):
-    def __init__(self, app: Starlette) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=False)
+    def __init__(self, app: Starlette, settings: Settings) -> None:
+        limits = Limits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_query_aliases,
+            max_tokens=settings.max_query_tokens,
+            introspection=not settings.production,
+        )
+        super().__init__(
+            build_schema(limits),
+            graphql_ide=None if settings.production else "graphiql",
+            allow_queries_via_get=False,
+        )
         self._app = app
 
     async def get_context(
@@ -81,9 +94,23 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def home(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
-    app = Starlette(routes=[Route("/", home), Route("/healthz", health)], lifespan=lifespan)
+    middleware = [Middleware(BodyLimit, max_bytes=chosen.max_body_bytes)]
+    if chosen.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=chosen.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+            )
+        )
+    app = Starlette(
+        routes=[Route("/", home), Route("/healthz", health)],
+        lifespan=lifespan,
+        middleware=middleware,
+    )
     app.state.poll_seconds = chosen.notice_poll_seconds
-    graphql = _GraphQL(app)
+    graphql = _GraphQL(app, chosen)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.router.routes.append(WebSocketRoute("/graphql", graphql))
     return app

@@ -8,7 +8,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 class Settings(BaseSettings):
     """`LINEAGE_STORE`, `LINEAGE_HOST`, `LINEAGE_PORT`, `LINEAGE_DAILY_EXPIRY`,
-    `LINEAGE_NOTICE_POLL_SECONDS`, `LINEAGE_CACHED_ITEMS`."""
+    `LINEAGE_NOTICE_POLL_SECONDS`, `LINEAGE_CACHED_ITEMS`, `LINEAGE_PRODUCTION`,
+    `LINEAGE_MAX_QUERY_DEPTH`, `LINEAGE_MAX_QUERY_ALIASES`, `LINEAGE_MAX_QUERY_TOKENS`,
+    `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -34,4 +36,29 @@ class Settings(BaseSettings):
         ge=0,
         description="The embedded store keeps the lineage and up to this many items in memory "
         "between requests, until a write changes them; 0 keeps no items.",
+    )
+    production: bool = Field(
+        default=False,
+        description="Production: no GraphiQL page and no introspection of the schema.",
+    )
+    max_query_depth: int = Field(
+        default=15,
+        ge=2,
+        le=100,
+        description="The deepest nesting of selections a request may have.",
+    )
+    max_query_aliases: int = Field(
+        default=30, ge=0, le=1000, description="The most aliases a request may use."
+    )
+    max_query_tokens: int = Field(
+        default=5_000, ge=100, le=1_000_000, description="The most tokens a request may have."
+    )
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        description="The largest request body; a larger one is refused with 413 unread.",
+    )
+    cors_origins: list[str] = Field(
+        default=[],
+        description='Origins whose pages may call the API, as JSON: ["https://a.example"].',
     )

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.types import Info
 
 from graph import model
@@ -462,9 +469,32 @@ class Subscription(ChangeSubscription):
     pass
 
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    extensions=[lambda: MaskErrors(should_mask_error=_should_mask, error_message="服务内部错误。")],
-)
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for, checked before anything runs: the nesting of its
+    selections, its aliases, and its tokens (which bound its size and so its cost); and
+    whether the schema may be read by introspection."""
+
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5_000
+    introspection: bool = True
+
+
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    chosen = limits or Limits()
+    extensions: list[Any] = [
+        lambda: MaskErrors(should_mask_error=_should_mask, error_message="服务内部错误。"),
+        lambda: QueryDepthLimiter(max_depth=chosen.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=chosen.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=chosen.max_tokens),
+    ]
+    if not chosen.introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )
+
+
+# The schema with the default limits: what `lineage export-schema` prints.
+schema = build_schema()

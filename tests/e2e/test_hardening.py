@@ -1,0 +1,134 @@
+"""Limits on what a request may ask (issue 5, point 6): depth, aliases, size of the query and
+of the body, introspection and GraphiQL in production, CORS origins. Each refused request is
+refused before anything runs: nothing is written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from service.app import create_app
+from service.config import Settings
+
+REGISTER = 'mutation { registerOrganisation(input: {id: "org-x", name: "某单位"}) { __typename } }'
+COUNT = '{ organisation(id: "org-x") { id } }'
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(store=f"sqlite:///{tmp_path / 'hardening.db'}", daily_expiry=False)
+
+
+def client_of(settings: Settings, **changes: Any) -> Iterator[TestClient]:
+    with TestClient(create_app(settings.model_copy(update=changes))) as client:
+        yield client
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    yield from client_of(settings)
+
+
+def post(client: TestClient, query: str) -> dict[str, Any]:
+    body: dict[str, Any] = client.post("/graphql", json={"query": query}).json()
+    return body
+
+
+def nothing_written(client: TestClient) -> bool:
+    return post(client, COUNT) == {"data": {"organisation": None}}
+
+
+def test_a_query_nested_deeper_than_the_limit_is_refused(settings: Settings) -> None:
+    for client in client_of(settings, max_query_depth=4):
+        shallow = post(client, '{ item(id: "x") { classification { period { text } } } }')
+        deep = post(
+            client,
+            '{ item(id: "x") { explanation { contributions { classification { period '
+            "{ text } } } } } }",
+        )
+        assert shallow == {"data": {"item": None}}
+        assert "exceeds maximum operation depth of 4" in deep["errors"][0]["message"]
+        assert "data" not in deep or deep["data"] is None
+
+
+def test_too_many_aliases_are_refused_and_nothing_is_written(settings: Settings) -> None:
+    aliased = (
+        "mutation { "
+        + " ".join(
+            f'o{i}: registerOrganisation(input: {{id: "org-x", name: "单位{i}"}}) {{ __typename }}'
+            for i in range(4)
+        )
+        + " }"
+    )
+    for client in client_of(settings, max_query_aliases=3):
+        refused = post(client, aliased)
+        assert "aliases found" in refused["errors"][0]["message"]
+        assert nothing_written(client)
+
+
+def test_a_query_of_too_many_tokens_is_refused(settings: Settings) -> None:
+    long = "{ " + " ".join(f'i{i}: item(id: "x") {{ id }}' for i in range(50)) + " }"
+    for client in client_of(settings, max_query_tokens=200, max_query_aliases=100):
+        assert "more than 200 tokens" in post(client, long)["errors"][0]["message"]
+        assert post(client, '{ item(id: "x") { id } }') == {"data": {"item": None}}
+
+
+def test_a_body_over_the_limit_is_refused_unread(settings: Settings) -> None:
+    padding = " " * 2_000
+    for client in client_of(settings, max_body_bytes=1_024):
+        declared = client.post("/graphql", json={"query": REGISTER + padding})
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+            yield b'{"query": "' + REGISTER.replace('"', '\\"').encode()
+            yield padding.encode()
+            yield b'"}'
+
+        streamed = client.post(
+            "/graphql", content=chunks(), headers={"content-type": "application/json"}
+        )
+        for response in (declared, streamed):
+            assert response.status_code == 413
+            assert response.json()["errors"][0]["message"] == (
+                "请求体超过 1024 字节的上限，未予处理。"
+            )
+        assert nothing_written(client)
+        assert post(client, REGISTER) == {
+            "data": {"registerOrganisation": {"__typename": "RegisterOrganisationSuccess"}}
+        }
+
+
+def test_production_hides_the_schema_and_graphiql(settings: Settings, client: TestClient) -> None:
+    introspection = "{ __schema { queryType { name } } }"
+    page = {"accept": "text/html"}
+    assert post(client, introspection) == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+    assert "graphiql" in client.get("/graphql", headers=page).text.lower()
+    for production in client_of(settings, production=True):
+        refused = post(production, introspection)
+        assert "introspection" in refused["errors"][0]["message"].lower()
+        assert production.get("/graphql", headers=page).status_code == 404
+        assert post(production, '{ item(id: "x") { id } }') == {"data": {"item": None}}
+
+
+def test_only_the_configured_origins_may_call_from_a_browser(
+    settings: Settings, client: TestClient
+) -> None:
+    preflight = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+    }
+    allowed = "https://viewer.example"
+    assert (
+        "access-control-allow-origin"
+        not in client.options("/graphql", headers={"origin": allowed, **preflight}).headers
+    )
+    for cors in client_of(settings, cors_origins=[allowed]):
+        granted = cors.options("/graphql", headers={"origin": allowed, **preflight})
+        denied = cors.options("/graphql", headers={"origin": "https://evil.example", **preflight})
+        assert granted.headers["access-control-allow-origin"] == allowed
+        assert "access-control-allow-origin" not in denied.headers
+        answered = cors.post("/graphql", json={"query": COUNT}, headers={"origin": allowed})
+        assert answered.headers["access-control-allow-origin"] == allowed
