@@ -13,7 +13,7 @@ from strawberry.types import Info
 from graph import model, propagation, rules
 from service.api.context import Context
 from service.impact import ImpactReport
-from service.usecases import requirement_of
+from service.usecases import MAX_PAGE, requirement_of
 
 
 @strawberry.enum(description="密级, from highest to lowest.")
@@ -510,15 +510,14 @@ class ImpactAnalysis:
     report: strawberry.Private[ImpactReport]
 
     @strawberry.field(
-        description="The descendants that would have to act, parents before children: all of "
-        "them, or `first` of them after skipping `offset`. The same graph gives the same "
-        "order, so a client pages through a large analysis with offset += first."
+        description="The descendants that would have to act, parents before children: `first` "
+        "of them (at most 500) after skipping `offset`. The same graph gives the same order, "
+        "so a client pages through a large analysis (see `total`) with offset += first."
     )
-    def impacts(self, first: int | None = None, offset: int = 0) -> list[ImpactEntry]:
-        if offset < 0 or (first is not None and first < 0):
-            raise GraphQLError("first 和 offset 不能为负数。")
-        end = None if first is None else offset + first
-        return [impact_entry(i) for i in self.report.impacts[offset:end]]
+    def impacts(self, first: int = 100, offset: int = 0) -> list[ImpactEntry]:
+        if not 1 <= first <= MAX_PAGE or offset < 0:
+            raise GraphQLError(f"每页条数（first）应在 1 到 {MAX_PAGE} 之间，offset 不能为负数。")
+        return [impact_entry(i) for i in self.report.impacts[offset : offset + first]]
 
 
 def impact_entry(value: propagation.Impact) -> ImpactEntry:

@@ -125,7 +125,7 @@ def test_refusals_cite_their_articles(demo_gql: Gql) -> None:
 
 
 PAGE = """
-query($first: Int, $offset: Int!) {
+query($first: Int!, $offset: Int!) {
   impactAnalysis(change: {itemId: "S-2024-012", declassify: true}) {
     ... on ImpactAnalysis { total impacts(first: $first, offset: $offset) { item { id } path } }
   }
@@ -134,7 +134,7 @@ query($first: Int, $offset: Int!) {
 
 def test_a_large_analysis_is_read_a_page_at_a_time(demo_gql: Gql) -> None:
     """`impacts(first, offset)`: the same order every time, so pages add up to the whole."""
-    whole = demo_gql(PAGE, {"first": None, "offset": 0})["impactAnalysis"]
+    whole = demo_gql(PAGE, {"first": 100, "offset": 0})["impactAnalysis"]
     assert whole["total"] == len(whole["impacts"]) == 7
     pages = [
         demo_gql(PAGE, {"first": 3, "offset": offset})["impactAnalysis"]
@@ -145,8 +145,11 @@ def test_a_large_analysis_is_read_a_page_at_a_time(demo_gql: Gql) -> None:
     assert all(p["total"] == 7 for p in pages)
 
 
-def test_a_negative_page_is_a_clear_error(demo_client: TestClient) -> None:
-    response = demo_client.post(
-        "/graphql", json={"query": PAGE, "variables": {"first": -1, "offset": 0}}
-    ).json()
-    assert response["errors"][0]["message"] == "first 和 offset 不能为负数。"
+def test_a_page_out_of_bounds_is_a_clear_error(demo_client: TestClient) -> None:
+    for first, offset in ((0, 0), (501, 0), (10, -1)):
+        response = demo_client.post(
+            "/graphql", json={"query": PAGE, "variables": {"first": first, "offset": offset}}
+        ).json()
+        assert response["errors"][0]["message"] == (
+            "每页条数（first）应在 1 到 500 之间，offset 不能为负数。"
+        )
