@@ -63,7 +63,8 @@ class _GraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         store: GraphStore = self._app.state.store
-        return Context(store, poll_seconds=self._app.state.poll_seconds)
+        state = self._app.state
+        return Context(store, poll_seconds=state.poll_seconds, timeout=state.timeout)
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Starlette:
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         middleware=middleware,
     )
     app.state.poll_seconds = chosen.notice_poll_seconds
+    app.state.timeout = chosen.query_timeout_seconds
     graphql = _GraphQL(app, chosen)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.router.routes.append(WebSocketRoute("/graphql", graphql))

@@ -10,7 +10,7 @@ class Settings(BaseSettings):
     """`LINEAGE_STORE`, `LINEAGE_HOST`, `LINEAGE_PORT`, `LINEAGE_DAILY_EXPIRY`,
     `LINEAGE_NOTICE_POLL_SECONDS`, `LINEAGE_CACHED_ITEMS`, `LINEAGE_PRODUCTION`,
     `LINEAGE_MAX_QUERY_DEPTH`, `LINEAGE_MAX_QUERY_ALIASES`, `LINEAGE_MAX_QUERY_TOKENS`,
-    `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`."""
+    `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`, `LINEAGE_QUERY_TIMEOUT_SECONDS`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         default=1 << 20,
         ge=1024,
         description="The largest request body; a larger one is refused with 413 unread.",
+    )
+    query_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long one call to the store may take; past it the request gets an "
+        "error and what it began is rolled back.",
     )
     cors_origins: list[str] = Field(
         default=[],

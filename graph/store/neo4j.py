@@ -36,6 +36,7 @@ from graph.model import (
     Person,
     ScopeRule,
 )
+from graph.store import deadline
 from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
 from graph.store.codec import (
     ITEM_STATE,
@@ -150,12 +151,12 @@ class Neo4jStore:
 
     def read(self, work: Callable[[GraphReader], T]) -> T:
         with self._driver.session(database=self._database) as session:
-            return session.execute_read(lambda tx: work(_Neo4jTx(tx)))
+            return session.execute_read(lambda tx: _in_time(work(_Neo4jTx(tx))))
 
     def write(self, work: Callable[[GraphWriter], T]) -> T:
         with self._driver.session(database=self._database) as session:
             try:
-                return session.execute_write(lambda tx: work(_Neo4jTx(tx)))
+                return session.execute_write(lambda tx: _in_time(work(_Neo4jTx(tx))))
             except ConstraintError as error:
                 # Another writer (a second replica) created the same id after our check; the
                 # engine refuses it at the statement or at commit.
@@ -684,6 +685,13 @@ _KINDS = {label: kind for kind, label in LABELS.items()}
 # ArcadeDB: "Duplicated key [S-1] found on index 'Item[id]' ...".
 _NEO4J_DUPLICATE = re.compile(r"label `(\w+)` and property `id` = '([^']*)'")
 _ARCADE_DUPLICATE = re.compile(r"Duplicated key \[([^\]]*)\] found on index '(\w+)\[id\]'")
+
+
+def _in_time(result: T) -> T:
+    """`result`, unless the request's deadline passed meanwhile: then the transaction function
+    raises, and the driver rolls the transaction back (graph.store.deadline)."""
+    deadline.check()
+    return result
 
 
 def _duplicate(error: ConstraintError) -> DuplicateId:

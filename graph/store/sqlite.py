@@ -36,6 +36,7 @@ from graph.model import (
     Person,
     ScopeRule,
 )
+from graph.store import deadline
 from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
 from graph.store.codec import (
     ITEM_STATE,
@@ -416,13 +417,27 @@ class SqliteStore:
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[_SqliteTx]:
         connection = self._connection()
-        connection.execute(begin)
+        left = deadline.remaining()
+        # A statement still running at the deadline is interrupted; what runs in Python is
+        # caught by the check before the commit. Either way the transaction is rolled back.
+        alarm = None if left is None else threading.Timer(left, connection.interrupt)
+        if alarm is not None:
+            alarm.daemon = True
+            alarm.start()
         try:
+            connection.execute(begin)
             yield _SqliteTx(connection, self._cache)
-        except BaseException:
-            connection.execute("ROLLBACK")
+            _silence(alarm)
+            deadline.check()
+            connection.execute("COMMIT")
+        except BaseException as error:
+            _silence(alarm)
+            _roll_back(connection)
+            if isinstance(error, sqlite3.OperationalError) and str(error) == "interrupted":
+                raise deadline.StoreTimeout(deadline.allowed()) from error
             raise
-        connection.execute("COMMIT")
+        finally:
+            _silence(alarm)
 
     def _migrate(self) -> None:
         connection = self._connection()
@@ -447,6 +462,26 @@ class SqliteStore:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
+
+
+def _silence(alarm: threading.Timer | None) -> None:
+    """Stops a deadline's alarm, waiting for it if it is interrupting just now."""
+    if alarm is not None:
+        alarm.cancel()
+        if alarm.is_alive() and alarm is not threading.current_thread():
+            alarm.join()
+
+
+def _roll_back(connection: sqlite3.Connection) -> None:
+    # An interrupt that came as the work ended can fail the first ROLLBACK; once no statement
+    # runs, SQLite forgets the interrupt, and the second one goes through.
+    for _ in range(2):
+        if not connection.in_transaction:
+            return
+        try:
+            connection.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            continue
 
 
 def _statements(script: str) -> list[str]:

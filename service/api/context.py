@@ -3,15 +3,18 @@ store read (a lineage of hundreds of nodes asks for their keypoints in one query
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
 from graph.model import Derivation, Keypoint
 from graph.store.base import GraphReader, GraphStore
+from graph.store.deadline import StoreTimeout, deadline
 
 T = TypeVar("T")
 
@@ -20,6 +23,7 @@ T = TypeVar("T")
 class Context:
     store: GraphStore
     poll_seconds: float = 1.0  # how often a live subscription looks for new notices
+    timeout: float | None = None  # seconds a call to the store may take; None: no limit
     keypoints_of: DataLoader[str, list[Keypoint]] = field(init=False)
     bases_of: DataLoader[str, list[Derivation]] = field(init=False)
 
@@ -29,10 +33,18 @@ class Context:
 
     async def read(self, work: Callable[[GraphReader], T]) -> T:
         """Runs a read transaction off the event loop: the store's drivers block."""
-        return await run_in_threadpool(self.store.read, work)
+        return await self.call(lambda store: store.read(work))
 
     async def call(self, function: Callable[..., T], *args: object) -> T:
-        return await run_in_threadpool(function, self.store, *args)
+        """Runs `function(store, *args)` off the event loop, within the request's time: past
+        it the client gets a clear error, and the store rolls back the transaction, however
+        far it got (graph.store.deadline)."""
+        with deadline(self.timeout):  # the worker thread inherits it
+            work = run_in_threadpool(function, self.store, *args)
+            try:
+                return await asyncio.wait_for(work, self.timeout)
+            except (TimeoutError, StoreTimeout) as error:
+                raise GraphQLError(StoreTimeout(self.timeout or 0).args[0]) from error
 
     async def _load_keypoints(self, item_ids: list[str]) -> Sequence[list[Keypoint]]:
         def work(tx: GraphReader) -> list[list[Keypoint]]:

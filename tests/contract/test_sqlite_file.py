@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import replace
@@ -16,6 +17,7 @@ from graph.model import Item, ItemStatus
 from graph.store import sqlite as sqlite_module
 from graph.store.base import GraphReader, GraphWriter
 from graph.store.codec import item_fields, organisation_fields, person_fields, record_fields
+from graph.store.deadline import StoreTimeout, deadline
 from graph.store.sqlite import MIGRATIONS, SqliteStore
 from tests.contract.builders import build, dag, edge, item, organisation, person, record
 
@@ -380,3 +382,16 @@ def test_a_large_walk_keeps_the_whole_lineage_until_an_edge_changes(
     opened.write(lambda tx: tx.add_derivations([edge("D", "X")]))
     assert _bases_below(opened, "X") == {"E": {"X"}, "D": {"C", "X"}}
     assert _bases_below(opened, "R")["D"] == {"C", "X"}
+
+
+def test_a_statement_running_at_the_deadline_is_interrupted(opened: SqliteStore) -> None:
+    """A long query is stopped by SQLite itself, not left to run to its end."""
+    counting = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+        "SELECT count(*) FROM c"
+    )
+    started = time.monotonic()
+    with deadline(0.2), pytest.raises(StoreTimeout):
+        opened.read(lambda tx: tx._db.execute(counting).fetchall())  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 10  # counting to 10^9 takes minutes
+    assert opened.read(lambda tx: tx.items(["NOPE"])) == {}  # the connection is usable

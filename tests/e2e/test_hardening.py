@@ -4,18 +4,22 @@ refused before anything runs: nothing is written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from starlette.testclient import TestClient
 
+from graph.store.base import GraphWriter
+from graph.store.sqlite import SqliteStore
 from service.app import create_app
 from service.config import Settings
 
 REGISTER = 'mutation { registerOrganisation(input: {id: "org-x", name: "某单位"}) { __typename } }'
 COUNT = '{ organisation(id: "org-x") { id } }'
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -132,3 +136,30 @@ def test_only_the_configured_origins_may_call_from_a_browser(
         assert "access-control-allow-origin" not in denied.headers
         answered = cors.post("/graphql", json={"query": COUNT}, headers={"origin": allowed})
         assert answered.headers["access-control-allow-origin"] == allowed
+
+
+def test_a_request_past_its_time_gets_an_error_and_writes_nothing(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store is made slow on purpose (a sleep inside the write transaction, after the
+    work): what is checked is that the client hears of the timeout and nothing is written."""
+    original = SqliteStore.write
+
+    def slow_write(self: SqliteStore, work: Callable[[GraphWriter], T]) -> T:
+        def slower(tx: GraphWriter) -> T:
+            result = work(tx)
+            time.sleep(0.6)
+            return result
+
+        return original(self, slower)
+
+    for client in client_of(settings, query_timeout_seconds=0.2):
+        monkeypatch.setattr(SqliteStore, "write", slow_write)
+        started = time.monotonic()
+        answer = post(client, REGISTER)
+        waited = time.monotonic() - started
+        assert answer["errors"][0]["message"] == "请求超过 0.2 秒的时限，已中止，未写入任何内容。"
+        assert waited < 0.6  # the client did not wait for the store
+        time.sleep(0.8)  # the worker thread ends its transaction: rolled back
+        monkeypatch.setattr(SqliteStore, "write", original)
+        assert nothing_written(client)
