@@ -64,7 +64,12 @@ class _GraphQL(GraphQL[Context, None]):
     ) -> Context:
         store: GraphStore = self._app.state.store
         state = self._app.state
-        return Context(store, poll_seconds=state.poll_seconds, timeout=state.timeout)
+        return Context(
+            store,
+            poll_seconds=state.poll_seconds,
+            query_timeout=state.query_timeout,
+            mutation_timeout=state.mutation_timeout,
+        )
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Starlette:
@@ -111,7 +116,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         middleware=middleware,
     )
     app.state.poll_seconds = chosen.notice_poll_seconds
-    app.state.timeout = chosen.query_timeout_seconds
+    app.state.query_timeout = chosen.query_timeout_seconds
+    app.state.mutation_timeout = chosen.mutation_timeout_seconds
     graphql = _GraphQL(app, chosen)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.router.routes.append(WebSocketRoute("/graphql", graphql))

@@ -10,7 +10,8 @@ class Settings(BaseSettings):
     """`LINEAGE_STORE`, `LINEAGE_HOST`, `LINEAGE_PORT`, `LINEAGE_DAILY_EXPIRY`,
     `LINEAGE_NOTICE_POLL_SECONDS`, `LINEAGE_CACHED_ITEMS`, `LINEAGE_PRODUCTION`,
     `LINEAGE_MAX_QUERY_DEPTH`, `LINEAGE_MAX_QUERY_ALIASES`, `LINEAGE_MAX_QUERY_TOKENS`,
-    `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`, `LINEAGE_QUERY_TIMEOUT_SECONDS`."""
+    `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`, `LINEAGE_QUERY_TIMEOUT_SECONDS`,
+    `LINEAGE_MUTATION_TIMEOUT_SECONDS`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -64,6 +65,13 @@ class Settings(BaseSettings):
         le=3600,
         description="How long one call to the store may take; past it the request gets an "
         "error and what it began is rolled back.",
+    )
+    mutation_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        le=86_400,
+        description="The same for a mutation, which may write a notice for each of 100,000 "
+        "descendants.",
     )
     cors_origins: list[str] = Field(
         default=[],

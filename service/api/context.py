@@ -23,11 +23,17 @@ T = TypeVar("T")
 class Context:
     store: GraphStore
     poll_seconds: float = 1.0  # how often a live subscription looks for new notices
-    timeout: float | None = None  # seconds a call to the store may take; None: no limit
+    # Seconds a call to the store may take in a query and in a mutation (a large fan-out
+    # writes one notice per descendant); None: no limit. `timeout` is the one in force,
+    # chosen by `OperationTimeout` once the operation is known.
+    query_timeout: float | None = None
+    mutation_timeout: float | None = None
+    timeout: float | None = None
     keypoints_of: DataLoader[str, list[Keypoint]] = field(init=False)
     bases_of: DataLoader[str, list[Derivation]] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.timeout = self.query_timeout
         self.keypoints_of = DataLoader(load_fn=self._load_keypoints)
         self.bases_of = DataLoader(load_fn=self._load_bases)
 
@@ -45,6 +51,9 @@ class Context:
                 return await asyncio.wait_for(work, self.timeout)
             except (TimeoutError, StoreTimeout) as error:
                 raise GraphQLError(StoreTimeout(self.timeout or 0).args[0]) from error
+
+    def for_operation(self, mutation: bool) -> None:
+        self.timeout = self.mutation_timeout if mutation else self.query_timeout
 
     async def _load_keypoints(self, item_ids: list[str]) -> Sequence[list[Keypoint]]:
         def work(tx: GraphReader) -> list[list[Keypoint]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
@@ -14,8 +15,10 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
 )
 from strawberry.types import Info
+from strawberry.types.graphql import OperationType
 
 from graph import model
 from graph.store.base import ItemQuery
@@ -481,6 +484,18 @@ class Limits:
     introspection: bool = True
 
 
+class OperationTimeout(SchemaExtension):
+    """Puts the time limit of the operation's kind in force: a mutation may write one notice
+    per descendant of a large lineage, and gets longer than a query."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            mutation = self.execution_context.operation_type is OperationType.MUTATION
+            context.for_operation(mutation)
+        yield None
+
+
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     chosen = limits or Limits()
     extensions: list[Any] = [
@@ -488,6 +503,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=chosen.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=chosen.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=chosen.max_tokens),
+        OperationTimeout,
     ]
     if not chosen.introspection:
         extensions.append(DisableIntrospection)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import pytest
 from starlette.testclient import TestClient
 
-from graph.store.base import GraphWriter
+from graph.store.base import GraphReader, GraphWriter
 from graph.store.sqlite import SqliteStore
 from service.app import create_app
 from service.config import Settings
@@ -153,7 +153,7 @@ def test_a_request_past_its_time_gets_an_error_and_writes_nothing(
 
         return original(self, slower)
 
-    for client in client_of(settings, query_timeout_seconds=0.2):
+    for client in client_of(settings, mutation_timeout_seconds=0.2):
         monkeypatch.setattr(SqliteStore, "write", slow_write)
         started = time.monotonic()
         answer = post(client, REGISTER)
@@ -163,3 +163,31 @@ def test_a_request_past_its_time_gets_an_error_and_writes_nothing(
         time.sleep(0.8)  # the worker thread ends its transaction: rolled back
         monkeypatch.setattr(SqliteStore, "write", original)
         assert nothing_written(client)
+
+
+def test_a_query_has_its_own_shorter_time(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query gets LINEAGE_QUERY_TIMEOUT_SECONDS, a mutation the longer mutation limit; the
+    store is made slow on purpose, as above, for reads and writes alike."""
+    read, write = SqliteStore.read, SqliteStore.write
+
+    def slow_read(self: SqliteStore, work: Callable[[GraphReader], T]) -> T:
+        time.sleep(0.4)
+        return read(self, work)
+
+    def slow_write(self: SqliteStore, work: Callable[[GraphWriter], T]) -> T:
+        time.sleep(0.4)
+        return write(self, work)
+
+    for client in client_of(settings, query_timeout_seconds=0.2, mutation_timeout_seconds=5):
+        monkeypatch.setattr(SqliteStore, "read", slow_read)
+        monkeypatch.setattr(SqliteStore, "write", slow_write)
+        refused = post(client, COUNT)
+        assert refused["errors"][0]["message"] == "请求超过 0.2 秒的时限，已中止，未写入任何内容。"
+        assert post(client, REGISTER) == {
+            "data": {"registerOrganisation": {"__typename": "RegisterOrganisationSuccess"}}
+        }
+        monkeypatch.setattr(SqliteStore, "read", read)
+        monkeypatch.setattr(SqliteStore, "write", write)
+        assert post(client, COUNT) == {"data": {"organisation": {"id": "org-x"}}}
