@@ -28,7 +28,7 @@ class Context:
     # chosen by `OperationTimeout` once the operation is known.
     query_timeout: float | None = None
     mutation_timeout: float | None = None
-    timeout: float | None = None
+    timeout: float | None = field(init=False, default=None)
     keypoints_of: DataLoader[str, list[Keypoint]] = field(init=False)
     bases_of: DataLoader[str, list[Derivation]] = field(init=False)
 
