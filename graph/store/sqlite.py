@@ -8,9 +8,12 @@ connection must not be shared between threads that run at the same time.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -362,6 +365,64 @@ class _Cache:
         return len(items) < self._max_items
 
 
+class _Watchdog:
+    """One thread per store that interrupts a connection whose transaction outlives its
+    deadline (graph.store.deadline); started on first use. An interrupt happens under the
+    lock, so once `release` returns, none is on its way to that transaction."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, int, sqlite3.Connection]] = []
+        self._watched: set[int] = set()
+        self._numbers = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def watch(self, at: float, connection: sqlite3.Connection) -> int:
+        with self._wake:
+            number = next(self._numbers)
+            heapq.heappush(self._due, (at, number, connection))
+            self._watched.add(number)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="sqlite-deadline")
+                self._thread.daemon = True
+                self._thread.start()
+            self._wake.notify()
+            return number
+
+    def release(self, number: int) -> None:
+        with self._wake:
+            self._watched.discard(number)
+
+    def close(self) -> None:
+        """Stops the thread; a later `watch` starts another."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        with self._wake:
+            self._closed = False
+
+    def _run(self) -> None:
+        with self._wake:
+            while not self._closed:
+                while self._due and self._due[0][1] not in self._watched:
+                    heapq.heappop(self._due)  # released in time
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                at, number, connection = self._due[0]
+                left = at - time.monotonic()
+                if left > 0:
+                    self._wake.wait(left)
+                    continue
+                heapq.heappop(self._due)
+                self._watched.discard(number)
+                connection.interrupt()
+
+
 class SqliteStore:
     """A GraphStore on one SQLite file. `cached_items` bounds the items kept in memory
     between transactions (see `_Cache`); 0 keeps none."""
@@ -369,6 +430,7 @@ class SqliteStore:
     def __init__(self, path: str | Path, *, cached_items: int = 2_000_000) -> None:
         self.path = str(path)
         self._cache = _Cache(cached_items)
+        self._watchdog = _Watchdog()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -387,6 +449,7 @@ class SqliteStore:
             return work(tx)
 
     def close(self) -> None:
+        self._watchdog.close()
         with self._lock:
             for connection in self._connections:
                 connection.close()
@@ -420,24 +483,28 @@ class SqliteStore:
         left = deadline.remaining()
         # A statement still running at the deadline is interrupted; what runs in Python is
         # caught by the check before the commit. Either way the transaction is rolled back.
-        alarm = None if left is None else threading.Timer(left, connection.interrupt)
-        if alarm is not None:
-            alarm.daemon = True
-            alarm.start()
+        watched = None
+        if left is not None:
+            watched = self._watchdog.watch(time.monotonic() + left, connection)
+
+        def silence() -> None:
+            if watched is not None:
+                self._watchdog.release(watched)
+
         try:
             connection.execute(begin)
             yield _SqliteTx(connection, self._cache)
-            _silence(alarm)
+            silence()
             deadline.check()
             connection.execute("COMMIT")
         except BaseException as error:
-            _silence(alarm)
+            silence()
             _roll_back(connection)
             if isinstance(error, sqlite3.OperationalError) and str(error) == "interrupted":
                 raise deadline.StoreTimeout(deadline.allowed()) from error
             raise
         finally:
-            _silence(alarm)
+            silence()
 
     def _migrate(self) -> None:
         connection = self._connection()
@@ -462,14 +529,6 @@ class SqliteStore:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-
-
-def _silence(alarm: threading.Timer | None) -> None:
-    """Stops a deadline's alarm, waiting for it if it is interrupting just now."""
-    if alarm is not None:
-        alarm.cancel()
-        if alarm.is_alive() and alarm is not threading.current_thread():
-            alarm.join()
 
 
 def _roll_back(connection: sqlite3.Connection) -> None:

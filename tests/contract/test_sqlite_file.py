@@ -395,3 +395,16 @@ def test_a_statement_running_at_the_deadline_is_interrupted(opened: SqliteStore)
         opened.read(lambda tx: tx._db.execute(counting).fetchall())  # type: ignore[attr-defined]
     assert time.monotonic() - started < 10  # counting to 10^9 takes minutes
     assert opened.read(lambda tx: tx.items(["NOPE"])) == {}  # the connection is usable
+
+
+def test_deadlines_hold_after_the_store_is_closed_and_used_again(opened: SqliteStore) -> None:
+    """Closing stops the thread that watches deadlines; using the store again starts one."""
+    counting = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+        "SELECT count(*) FROM c"
+    )
+    with deadline(30):
+        assert opened.read(lambda tx: tx.items(["NOPE"])) == {}
+    opened.close()
+    with deadline(0.2), pytest.raises(StoreTimeout):
+        opened.read(lambda tx: tx._db.execute(counting).fetchall())  # type: ignore[attr-defined]
