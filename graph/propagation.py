@@ -195,10 +195,6 @@ class Impacts(Sequence[Impact]):
         """Each impact's actions, without building the impacts."""
         return self._run.actions_found()
 
-    def ids(self) -> Iterator[str]:
-        """Each impacted item's id, without building the impacts."""
-        return self._run.ids_found()
-
 
 class _FanOut:
     """One fan-out. Each descendant is recomputed from its bases as they will be once every
@@ -480,11 +476,6 @@ class _FanOut:
         actions = self.actions
         yield from (actions[a] for a in self.found[:, 1].tolist())
         yield from (_REVIEW for _ in self.reviews)
-
-    def ids_found(self) -> Iterator[str]:
-        ids = self.index.ids
-        yield from (ids[n] for n in self.found[:, 0].tolist())
-        yield from (draft for draft, _ in self.reviews)
 
     def item(self, node: str) -> Item:
         """`node` as the change leaves it: changed, recomputed, or as it stands."""

@@ -732,6 +732,18 @@ class _SqliteTx:
         rows = self._scan("SELECT child_id, parent_id, basis, keypoint_ids FROM derived_from")
         return Lineage(derivation(*row) for row in rows)
 
+    def _linked(
+        self, table: str, key: str, value: str, keys: Iterable[str]
+    ) -> list[tuple[str, str]] | None:
+        """The (key, value) rows of a link table for `keys`, by key then value, from the table
+        kept whole in memory; None where this transaction may not use memory."""
+        whole = self._table(table, lambda: self._links(table, key, value))
+        if whole is None:
+            return None
+        return [
+            (one, other) for one in sorted({k for k in keys if k in whole}) for other in whole[one]
+        ]
+
     def _links(self, table: str, key: str, value: str) -> dict[str, list[str]]:
         # `table` and the columns are this module's constants.
         rows = self._scan(f"SELECT {key}, {value} FROM {table} ORDER BY {key}, {value}")
@@ -753,12 +765,9 @@ class _SqliteTx:
         return [row["item_id"] for row in rows]
 
     def process_items_for(self, main_ids: Iterable[str]) -> list[tuple[str, str]]:
-        whole = self._table(
-            "process_item_of", lambda: self._links("process_item_of", "main_id", "item_id")
-        )
-        if whole is not None:
-            mains = sorted({m for m in main_ids if m in whole})
-            return [(item, main) for main in mains for item in whole[main]]
+        linked = self._linked("process_item_of", "main_id", "item_id", main_ids)
+        if linked is not None:
+            return [(item, main) for main, item in linked]
         rows = self._rows(
             f"SELECT item_id, main_id FROM process_item_of WHERE main_id IN {_IN} "
             "ORDER BY main_id, item_id",
@@ -790,12 +799,9 @@ class _SqliteTx:
         return [keypoint_from(row) for row in rows]
 
     def scope_rule_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
-        whole = self._table(
-            "classified_under", lambda: self._links("classified_under", "item_id", "rule_id")
-        )
-        if whole is not None:
-            linked = sorted({i for i in item_ids if i in whole})
-            return [(item, rule) for item in linked for rule in whole[item]]
+        linked = self._linked("classified_under", "item_id", "rule_id", item_ids)
+        if linked is not None:
+            return linked
         rows = self._rows(
             f"SELECT item_id, rule_id FROM classified_under WHERE item_id IN {_IN} "
             "ORDER BY item_id, rule_id",
