@@ -72,4 +72,7 @@ _KIND_LABEL = {
     "record": "书面记录",
     "derivation": "派生关系",
     "process_item_of": "过程稿关系",
+    "user": "用户",
+    "token": "令牌",
+    "user_of_person": "对应该人员的用户",
 }

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, TypeVar
 
+from graph.access import ReadFilter, Token, User
 from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.lineage import Lineage
 from graph.model import (
@@ -36,6 +37,7 @@ from graph.model import (
     Person,
     ScopeRule,
 )
+from graph.trail import AuditEvent, AuditQuery
 
 T = TypeVar("T")
 
@@ -50,6 +52,8 @@ class ItemQuery:
     kind: ItemKind | None = None
     after: str | None = None
     limit: int = 50
+    # Only what a reader may read (graph.access); None: every item.
+    readable: ReadFilter | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class ExpiryQuery:
     organisation_id: str | None = None
     after: tuple[date, str] | None = None
     limit: int | None = 50
+    readable: ReadFilter | None = None
 
 
 class GraphReader(Protocol):
@@ -209,6 +214,20 @@ class GraphReader(Protocol):
         """Keypoints not yet declassified whose period ends on or before `until`, by id."""
         ...
 
+    # Users and their tokens (issue 5).
+
+    def users(self, ids: Iterable[str]) -> dict[str, User]: ...
+
+    def all_users(self) -> list[User]:
+        """Every user, by id."""
+        ...
+
+    def tokens(self, ids: Iterable[str]) -> dict[str, Token]: ...
+
+    def tokens_of(self, user_ids: Iterable[str]) -> list[Token]:
+        """The tokens of the given users, by user, then oldest first."""
+        ...
+
 
 class GraphWriter(GraphReader, Protocol):
     def add_organisation(self, organisation: Organisation) -> None: ...
@@ -265,10 +284,34 @@ class GraphWriter(GraphReader, Protocol):
 
     def add_proposal(self, proposal: Proposal) -> None: ...
 
+    def add_user(self, user: User) -> None:
+        """Adds a user; its person, if any, must exist, and no other user may act for it."""
+        ...
+
+    def update_user(self, user: User) -> None:
+        """Replaces the name, roles, supervised organisations and revocation of a user."""
+        ...
+
+    def add_token(self, token: Token) -> None: ...
+
+    def update_tokens(self, tokens: Sequence[Token]) -> None:
+        """Replaces the revocation and expiry of existing tokens."""
+        ...
+
 
 class GraphStore(Protocol):
     def read(self, work: Callable[[GraphReader], T]) -> T: ...
 
     def write(self, work: Callable[[GraphWriter], T]) -> T: ...
+
+    def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        """Appends events to the audit trail in one transaction of their own, never part of a
+        graph transaction (a long write must not hold up the trail). Nothing of the store's
+        interface alters or deletes an event."""
+        ...
+
+    def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
+        """Events matching `query`, newest first."""
+        ...
 
     def close(self) -> None: ...

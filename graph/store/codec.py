@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
+from graph.access import Role, Token, User, readers
 from graph.change import Change, ChangeKind, DeclassificationReason, Notice, NoticeStatus, Proposal
 from graph.model import (
     BasisCase,
@@ -36,6 +37,7 @@ from graph.model import (
     period_kind,
 )
 from graph.propagation import Action
+from graph.trail import AuditEvent, Outcome
 
 
 class Fields(Protocol):
@@ -62,6 +64,7 @@ ITEM_STATE = (
     "scope",
     "scope_limit",
     "expires_on",
+    "readers",
 )
 KEYPOINT_STATE = (*CLASSIFICATION_FIELDS, "declassified", "expires_on")
 NOTICE_STATE = (
@@ -245,6 +248,9 @@ def item_fields(value: Item) -> dict[str, Any]:
         # Derived from the classification, kept so that expiry and reminders (X-4, X-11)
         # find what ends by a date through an index; read back by no one.
         "expires_on": _expires_on(value.classification, value.is_classified),
+        # The knowledge scope as one searchable text, so that a list query returns only what
+        # its reader may read (graph.access.readers); read back by no one.
+        "readers": readers(value.scope),
     }
 
 
@@ -502,3 +508,95 @@ def derivation(child: str, parent: str, basis: str, keypoint_ids: str) -> Deriva
     common empty keypoint list is not parsed."""
     keypoints = () if keypoint_ids == "[]" else tuple(json.loads(keypoint_ids))
     return Derivation(child, parent, _CASES[basis], keypoints)
+
+
+def user_fields(value: User) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "name": value.name,
+        "person_id": value.person_id,
+        "roles": _ids_json(sorted(r.value for r in value.roles)),
+        "supervises": _ids_json(sorted(value.supervises)),
+        "created_at": timestamp(value.created_at),
+        "revoked_at": None if value.revoked_at is None else timestamp(value.revoked_at),
+    }
+
+
+def user_from(fields: Fields) -> User:
+    return User(
+        id=fields["id"],
+        name=fields["name"],
+        person_id=fields["person_id"],
+        roles=frozenset(Role(r) for r in json.loads(fields["roles"])),
+        supervises=frozenset(json.loads(fields["supervises"])),
+        created_at=datetime.fromisoformat(fields["created_at"]),
+        revoked_at=_time_or_none(fields["revoked_at"]),
+    )
+
+
+def token_fields(value: Token) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "user_id": value.user_id,
+        "digest": value.digest,
+        "label": value.label,
+        "created_at": timestamp(value.created_at),
+        "expires_at": None if value.expires_at is None else timestamp(value.expires_at),
+        "revoked_at": None if value.revoked_at is None else timestamp(value.revoked_at),
+    }
+
+
+def token_from(fields: Fields) -> Token:
+    return Token(
+        id=fields["id"],
+        user_id=fields["user_id"],
+        digest=fields["digest"],
+        label=fields["label"] or "",
+        created_at=datetime.fromisoformat(fields["created_at"]),
+        expires_at=_time_or_none(fields["expires_at"]),
+        revoked_at=_time_or_none(fields["revoked_at"]),
+    )
+
+
+def _time_or_none(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+# The ids of an event's items as one searchable text, like `readers`: `|S-1|D-2|`.
+def bar_list(ids: Iterable[str]) -> str:
+    joined = "|".join(ids)
+    return f"|{joined}|" if joined else ""
+
+
+def bar_list_from(text: str | None) -> tuple[str, ...]:
+    return tuple(text.strip("|").split("|")) if text else ()
+
+
+def audit_fields(value: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "at": timestamp(value.at),
+        "action": value.action,
+        "outcome": value.outcome.value,
+        "user_id": value.user_id,
+        "person_id": value.person_id,
+        "organisation_id": value.organisation_id,
+        "address": value.address,
+        "items": bar_list(value.items),
+        "detail": value.detail,
+    }
+
+
+def audit_from(fields: Fields) -> AuditEvent:
+    return AuditEvent(
+        id=fields["id"],
+        at=datetime.fromisoformat(fields["at"]),
+        action=fields["action"],
+        outcome=Outcome(fields["outcome"]),
+        user_id=fields["user_id"],
+        person_id=fields["person_id"],
+        organisation_id=fields["organisation_id"],
+        address=fields["address"] or "",
+        items=bar_list_from(fields["items"]),
+        detail=fields["detail"] or "",
+    )

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
 
+from graph.access import ReadFilter, Token, User, readers
 from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.errors import CycleRefused, DuplicateId, InvalidValue, StoreUnavailable, UnknownId
 from graph.lineage import Lineage, below
@@ -43,6 +44,9 @@ from graph.store.codec import (
     KEYPOINT_STATE,
     NOTICE_STATE,
     Defaults,
+    audit_fields,
+    audit_from,
+    bar_list,
     change_fields,
     change_from,
     derivation,
@@ -60,10 +64,16 @@ from graph.store.codec import (
     proposal_from,
     record_fields,
     record_from,
+    scope_of,
     scope_rule_fields,
     scope_rule_from,
     timestamp,
+    token_fields,
+    token_from,
+    user_fields,
+    user_from,
 )
+from graph.trail import AuditEvent, AuditQuery
 from graph.traversal import is_ancestor
 
 T = TypeVar("T")
@@ -86,6 +96,9 @@ LABELS = {
     "change": "Change",
     "notice": "Notice",
     "proposal": "Proposal",
+    "user": "User",
+    "token": "Token",
+    "audit_event": "AuditEvent",
 }
 INDEXED = (
     ("Item", "organisation_id"),
@@ -105,6 +118,11 @@ INDEXED = (
     ("Notice", "created_at"),
     ("Proposal", "organisation_id"),
     ("Proposal", "item_id"),
+    ("User", "person_id"),
+    ("Token", "user_id"),
+    ("AuditEvent", "at"),
+    ("AuditEvent", "user_id"),
+    ("AuditEvent", "organisation_id"),
 )
 
 
@@ -120,6 +138,18 @@ def schema_statements() -> tuple[str, ...]:
         for label, field in INDEXED
     ]
     return (*constraints, *indexes)
+
+
+# An item its reader may read (graph.access.ReadFilter): $keys and $holders null for all.
+_READABLE = (
+    "($keys IS NULL OR any(k IN $keys WHERE n.readers CONTAINS k) OR n.organisation_id IN $holders)"
+)
+
+
+def _readable_params(readable: ReadFilter | None) -> dict[str, Any]:
+    if readable is None:
+        return {"keys": None, "holders": []}
+    return {"keys": list(readable.keys), "holders": list(readable.holders)}
 
 
 # Node properties; Neo4j does not store nulls, so an absent property reads as None.
@@ -142,6 +172,7 @@ class Neo4jStore:
             with self._driver.session(database=self._database) as session:
                 for statement in schema_statements():
                     session.run(statement).consume()
+                session.execute_write(_fill_readers)
         except (ServiceUnavailable, AuthError) as error:
             self._driver.close()
             raise StoreUnavailable(f"无法连接图数据库 {uri}：{error}") from error
@@ -162,8 +193,69 @@ class Neo4jStore:
                 # engine refuses it at the statement or at commit.
                 raise _duplicate(error) from error
 
+    def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        if not events:
+            return
+        rows = [{k: v for k, v in audit_fields(e).items() if v is not None} for e in events]
+        with self._driver.session(database=self._database) as session:
+            session.execute_write(
+                lambda tx: tx.run(
+                    "UNWIND $rows AS row CREATE (n:AuditEvent) SET n = row", rows=rows
+                ).consume()
+            )
+
+    def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
+        before_at, before_id = (
+            (timestamp(query.before[0]), query.before[1]) if query.before else (None, None)
+        )
+        params: dict[str, Any] = {
+            "user": query.user_id,
+            "item": bar_list([query.item_id]) if query.item_id is not None else None,
+            "organisations": None if query.organisations is None else list(query.organisations),
+            "outcome": query.outcome.value if query.outcome else None,
+            "since": timestamp(query.since) if query.since else None,
+            "until": timestamp(query.until) if query.until else None,
+            "before_at": before_at,
+            "before_id": before_id,
+            "limit": query.limit,
+        }
+
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            result = tx.run(
+                "MATCH (n:AuditEvent) "
+                "WHERE ($user IS NULL OR n.user_id = $user) "
+                "AND ($item IS NULL OR n.items CONTAINS $item) "
+                "AND ($organisations IS NULL OR n.organisation_id IN $organisations) "
+                "AND ($outcome IS NULL OR n.outcome = $outcome) "
+                "AND ($since IS NULL OR n.at >= $since) "
+                "AND ($until IS NULL OR n.at < $until) "
+                "AND ($before_at IS NULL OR n.at < $before_at "
+                "OR (n.at = $before_at AND n.id < $before_id)) "
+                "RETURN n {.*} AS n ORDER BY n.at DESC, n.id DESC LIMIT $limit",
+                params,
+            )
+            return [record.data() for record in result]
+
+        with self._driver.session(database=self._database) as session:
+            rows = session.execute_read(work)
+        return [audit_from(_Fields(row["n"])) for row in rows]
+
     def close(self) -> None:
         self._driver.close()
+
+
+def _fill_readers(tx: ManagedTransaction) -> None:
+    """Gives items written before the `readers` field (graph.access) theirs, once."""
+    while True:
+        rows = tx.run(
+            "MATCH (n:Item) WHERE n.readers IS NULL RETURN n.id AS id, n.scope AS scope LIMIT 5000"
+        ).data()
+        if not rows:
+            return
+        tx.run(
+            "UNWIND $rows AS row MATCH (n:Item {id: row.id}) SET n.readers = row.readers",
+            rows=[{"id": r["id"], "readers": readers(scope_of(r["scope"]))} for r in rows],
+        ).consume()
 
 
 class _Neo4jTx:
@@ -242,6 +334,7 @@ class _Neo4jTx:
             "AND ($status IS NULL OR n.status = $status) "
             "AND ($kind IS NULL OR n.kind = $kind) "
             "AND ($after IS NULL OR n.id > $after) "
+            f"AND {_READABLE} "
             "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit",
             organisation=query.organisation_id,
             level=query.level.value if query.level else None,
@@ -249,6 +342,7 @@ class _Neo4jTx:
             kind=query.kind.value if query.kind else None,
             after=query.after,
             limit=query.limit,
+            **_readable_params(query.readable),
         )
         return [item_from(_Fields(row["n"])) for row in rows]
 
@@ -456,12 +550,14 @@ class _Neo4jTx:
             "AND ($organisation IS NULL OR n.organisation_id = $organisation) "
             "AND ($after_on IS NULL OR n.expires_on > $after_on "
             "OR (n.expires_on = $after_on AND n.id > $after_id)) "
+            f"AND {_READABLE} "
             "RETURN n {.*} AS n ORDER BY n.expires_on, n.id" + _limit(query.limit),
             until=query.until.isoformat(),
             organisation=query.organisation_id,
             after_on=after_on,
             after_id=after_id,
             limit=query.limit,
+            **_readable_params(query.readable),
         )
         return [item_from(_Fields(row["n"])) for row in rows]
 
@@ -482,7 +578,46 @@ class _Neo4jTx:
         )
         return [_Fields(row["n"]) for row in rows]
 
+    def users(self, ids: Iterable[str]) -> dict[str, User]:
+        return {n["id"]: user_from(n) for n in self._nodes("User", ids)}
+
+    def all_users(self) -> list[User]:
+        return [user_from(n) for n in self._all("User")]
+
+    def tokens(self, ids: Iterable[str]) -> dict[str, Token]:
+        return {n["id"]: token_from(n) for n in self._nodes("Token", ids)}
+
+    def tokens_of(self, user_ids: Iterable[str]) -> list[Token]:
+        rows = self._data(
+            "UNWIND $ids AS wanted MATCH (n:Token {user_id: wanted}) "
+            "RETURN n {.*} AS n ORDER BY n.user_id, n.created_at, n.id",
+            ids=list(dict.fromkeys(user_ids)),
+        )
+        return [token_from(_Fields(row["n"])) for row in rows]
+
     # Writes
+
+    def add_user(self, user: User) -> None:
+        self._refuse_duplicates("user", [user.id])
+        if user.person_id is not None:
+            self._require("person", [user.person_id])
+            taken = self._data(
+                "MATCH (n:User {person_id: $person}) RETURN n.id AS id", person=user.person_id
+            )
+            if taken:
+                raise DuplicateId("user_of_person", user.person_id)
+        self._create("user", [user_fields(user)])
+
+    def update_user(self, user: User) -> None:
+        self._update("user", [user_fields(user)], ("name", "roles", "supervises", "revoked_at"))
+
+    def add_token(self, token: Token) -> None:
+        self._refuse_duplicates("token", [token.id])
+        self._require("user", [token.user_id])
+        self._create("token", [token_fields(token)])
+
+    def update_tokens(self, tokens: Sequence[Token]) -> None:
+        self._update("token", [token_fields(t) for t in tokens], ("expires_at", "revoked_at"))
 
     def _update(self, kind: str, rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> None:
         """Sets `fields` of existing nodes of one kind; a null removes the property."""

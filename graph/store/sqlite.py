@@ -20,6 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from graph.access import ReadFilter, Token, User, readers
 from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.errors import (
     CycleRefused,
@@ -45,6 +46,9 @@ from graph.store.codec import (
     ITEM_STATE,
     KEYPOINT_STATE,
     NOTICE_STATE,
+    audit_fields,
+    audit_from,
+    bar_list,
     change_fields,
     change_from,
     derivation,
@@ -62,10 +66,16 @@ from graph.store.codec import (
     proposal_from,
     record_fields,
     record_from,
+    scope_of,
     scope_rule_fields,
     scope_rule_from,
     timestamp,
+    token_fields,
+    token_from,
+    user_fields,
+    user_from,
 )
+from graph.trail import AuditEvent, AuditQuery
 from graph.traversal import is_ancestor
 
 T = TypeVar("T")
@@ -209,6 +219,41 @@ def _v3(connection: sqlite3.Connection) -> None:
             )
 
 
+_V4 = """
+    ALTER TABLE items ADD COLUMN readers TEXT NOT NULL DEFAULT '';
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        person_id TEXT UNIQUE REFERENCES persons (id),
+        roles TEXT NOT NULL,
+        supervises TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id),
+        digest TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT
+    );
+    CREATE INDEX tokens_by_user ON tokens (user_id, created_at, id);
+    """
+
+
+def _v4(connection: sqlite3.Connection) -> None:
+    """Users and tokens; each item's knowledge scope as searchable text (graph.access)."""
+    for statement in _statements(_V4):
+        connection.execute(statement)
+    rows = connection.execute("SELECT id, scope FROM items").fetchall()
+    connection.executemany(
+        "UPDATE items SET readers = ? WHERE id = ?",
+        [(readers(scope_of(row["scope"])), row["id"]) for row in rows],
+    )
+
+
 # Each entry brings the schema from version i to i + 1: a script, or a function for what a
 # script cannot do. Entries are never edited once released, only appended.
 MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
@@ -303,6 +348,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     """,
     _v2,
     _v3,
+    _v4,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -316,6 +362,18 @@ _WHOLE_SHARE = 8
 
 def _ids(ids: Iterable[str]) -> str:
     return json.dumps(list(dict.fromkeys(ids)))
+
+
+# An item its reader may read (graph.access.ReadFilter): a key of the reader in `readers`, or
+# held by an organisation the reader supervises. Two parameters: the keys, the holders.
+_READABLE = (
+    f"(EXISTS (SELECT 1 FROM json_each(?) AS k WHERE instr(items.readers, k.value) > 0) "
+    f"OR organisation_id IN {_IN})"
+)
+
+
+def _readable_params(readable: ReadFilter) -> tuple[str, str]:
+    return json.dumps(list(readable.keys)), json.dumps(list(readable.holders))
 
 
 class _Cache:
@@ -423,12 +481,126 @@ class _Watchdog:
                 connection.interrupt()
 
 
+# Statements one by one: a trigger's body holds a semicolon of its own.
+_TRAIL_SCHEMA = (
+    """CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        user_id TEXT,
+        person_id TEXT,
+        organisation_id TEXT,
+        address TEXT NOT NULL,
+        items TEXT NOT NULL,
+        detail TEXT NOT NULL
+    )""",
+    "CREATE INDEX audit_by_time ON audit_events (at, id)",
+    "CREATE INDEX audit_by_user ON audit_events (user_id, at, id)",
+    "CREATE INDEX audit_by_organisation ON audit_events (organisation_id, at, id)",
+    "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+    "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+)
+
+
+def trail_path(path: str | Path) -> Path:
+    """The file of a store's audit trail, beside it: lineage.db -> lineage.audit.db."""
+    graph = Path(path)
+    return graph.with_name(f"{graph.stem}.audit{graph.suffix}")
+
+
+class _Trail:
+    """The audit trail in a file of its own: appending never waits for a long graph write (a
+    fan-out over 100,000 descendants holds the graph's write lock for a minute), and triggers
+    refuse every UPDATE and DELETE, from this program or any other."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    for statement in _TRAIL_SCHEMA:
+                        self._db.execute(statement)
+                    self._db.execute("PRAGMA user_version = 1")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def append(self, events: Sequence[AuditEvent]) -> None:
+        if not events:
+            return
+        rows = [audit_fields(e) for e in events]
+        columns = ", ".join(rows[0])
+        names = ", ".join(f":{name}" for name in rows[0])
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                # Column names are the codec's own constants; every value is a parameter.
+                self._db.executemany(f"INSERT INTO audit_events ({columns}) VALUES ({names})", rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def find(self, query: AuditQuery) -> list[AuditEvent]:
+        where = ["1 = 1"]
+        params: list[Any] = []
+        if query.user_id is not None:
+            where.append("user_id = ?")
+            params.append(query.user_id)
+        if query.item_id is not None:
+            where.append("instr(items, ?) > 0")
+            params.append(bar_list([query.item_id]))
+        if query.organisations is not None:
+            where.append(f"organisation_id IN {_IN}")
+            params.append(json.dumps(list(query.organisations)))
+        if query.outcome is not None:
+            where.append("outcome = ?")
+            params.append(query.outcome.value)
+        if query.since is not None:
+            where.append("at >= ?")
+            params.append(timestamp(query.since))
+        if query.until is not None:
+            where.append("at < ?")
+            params.append(timestamp(query.until))
+        if query.before is not None:
+            where.append("(at < ? OR (at = ? AND id < ?))")
+            at = timestamp(query.before[0])
+            params.extend((at, at, query.before[1]))
+        params.append(query.limit)
+        # Only fixed condition texts are joined; every value is a parameter.
+        sql = (
+            f"SELECT * FROM audit_events WHERE {' AND '.join(where)} "
+            "ORDER BY at DESC, id DESC LIMIT ?"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [audit_from(row) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
 class SqliteStore:
-    """A GraphStore on one SQLite file. `cached_items` bounds the items kept in memory
-    between transactions (see `_Cache`); 0 keeps none."""
+    """A GraphStore on one SQLite file, with its audit trail in another beside it
+    (`trail_path`). `cached_items` bounds the items kept in memory between transactions (see
+    `_Cache`); 0 keeps none."""
 
     def __init__(self, path: str | Path, *, cached_items: int = 2_000_000) -> None:
         self.path = str(path)
+        self._trail: _Trail | None = None
+        self._trail_lock = threading.Lock()
         self._cache = _Cache(cached_items)
         self._watchdog = _Watchdog()
         self._local = threading.local()
@@ -448,7 +620,23 @@ class SqliteStore:
         with self._transaction("BEGIN IMMEDIATE") as tx:
             return work(tx)
 
+    def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        self._opened_trail().append(events)
+
+    def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
+        return self._opened_trail().find(query)
+
+    def _opened_trail(self) -> _Trail:
+        with self._trail_lock:
+            if self._trail is None:
+                self._trail = _Trail(trail_path(self.path))
+            return self._trail
+
     def close(self) -> None:
+        with self._trail_lock:
+            if self._trail is not None:
+                self._trail.close()
+                self._trail = None
         self._watchdog.close()
         with self._lock:
             for connection in self._connections:
@@ -648,6 +836,9 @@ class _SqliteTx:
         if query.after is not None:
             where.append("id > ?")
             params.append(query.after)
+        if query.readable is not None:
+            where.append(_READABLE)
+            params.extend(_readable_params(query.readable))
         params.append(query.limit)
         # Only fixed condition texts are joined; every value is a parameter.
         sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
@@ -919,10 +1110,12 @@ class _SqliteTx:
         after_on, after_id = (
             (query.after[0].isoformat(), query.after[1]) if query.after else (None, None)
         )
+        readable = query.readable
         rows = self._rows(
             "SELECT * FROM items WHERE status = 'CLASSIFIED' AND expires_on <= ? "
             "AND (? IS NULL OR organisation_id = ?) "
             "AND (? IS NULL OR expires_on > ? OR (expires_on = ? AND id > ?)) "
+            f"AND (? IS NULL OR {_READABLE}) "
             "ORDER BY expires_on, id LIMIT ?",
             query.until.isoformat(),
             query.organisation_id,
@@ -931,6 +1124,8 @@ class _SqliteTx:
             after_on,
             after_on,
             after_id,
+            None if readable is None else 1,
+            *(_readable_params(readable) if readable is not None else ("[]", "[]")),
             -1 if query.limit is None else query.limit,
         )
         return [item_from(row) for row in rows]
@@ -942,7 +1137,50 @@ class _SqliteTx:
         )
         return [keypoint_from(row) for row in rows]
 
+    def users(self, ids: Iterable[str]) -> dict[str, User]:
+        rows = self._rows(f"SELECT * FROM users WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: user_from(row) for row in rows}
+
+    def all_users(self) -> list[User]:
+        return [user_from(row) for row in self._rows("SELECT * FROM users ORDER BY id")]
+
+    def tokens(self, ids: Iterable[str]) -> dict[str, Token]:
+        rows = self._rows(f"SELECT * FROM tokens WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: token_from(row) for row in rows}
+
+    def tokens_of(self, user_ids: Iterable[str]) -> list[Token]:
+        rows = self._rows(
+            f"SELECT * FROM tokens WHERE user_id IN {_IN} ORDER BY user_id, created_at, id",
+            _ids(user_ids),
+        )
+        return [token_from(row) for row in rows]
+
     # Writes
+
+    def add_user(self, user: User) -> None:
+        self._refuse_duplicate("users", "user", user.id)
+        if user.person_id is not None:
+            self._require("persons", "person", [user.person_id])
+            taken = self._db.execute(
+                "SELECT id FROM users WHERE person_id = ?", (user.person_id,)
+            ).fetchone()
+            if taken is not None:
+                raise DuplicateId("user_of_person", user.person_id)
+        self._insert("users", user_fields(user))
+
+    def update_user(self, user: User) -> None:
+        self._update(
+            "users", "user", user_fields(user), ("name", "roles", "supervises", "revoked_at")
+        )
+
+    def add_token(self, token: Token) -> None:
+        self._refuse_duplicate("tokens", "token", token.id)
+        self._require("users", "user", [token.user_id])
+        self._insert("tokens", token_fields(token))
+
+    def update_tokens(self, tokens: Sequence[Token]) -> None:
+        for token in tokens:
+            self._update("tokens", "token", token_fields(token), ("expires_at", "revoked_at"))
 
     def _update(
         self, table: str, kind: str, fields: dict[str, Any], columns: Sequence[str]

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from graph.store.base import GraphReader, GraphWriter
 from graph.store.codec import item_fields, organisation_fields, person_fields, record_fields
 from graph.store.deadline import StoreTimeout, deadline
 from graph.store.sqlite import MIGRATIONS, SqliteStore
+from graph.trail import AuditEvent, AuditQuery, Outcome
 from tests.contract.builders import build, dag, edge, item, organisation, person, record
 
 TABLES = [
@@ -36,6 +38,8 @@ TABLES = [
     "proposals",
     "records",
     "scope_rules",
+    "tokens",
+    "users",
 ]
 
 
@@ -150,7 +154,10 @@ def _version_1_rows() -> list[tuple[str, dict[str, object]]]:
         ),
         ("persons", person_fields(person("P-1"))),
         ("persons", person_fields(person("P-2"))),
-        ("items", without(item_fields(item("S-1")), "joint_organisation_ids", "expires_on")),
+        (
+            "items",
+            without(item_fields(item("S-1")), "joint_organisation_ids", "expires_on", "readers"),
+        ),
         ("records", without(record_fields(record("R-1", "S-1")), "effective_on")),
     ]
 
@@ -177,7 +184,7 @@ def test_a_version_1_file_is_migrated_with_its_data(path: Path) -> None:
     finally:
         second.close()
     with closing(sqlite3.connect(path)) as connection:
-        expires_on = connection.execute("SELECT expires_on FROM items").fetchone()[0]
+        expires_on, readers = connection.execute("SELECT expires_on, readers FROM items").fetchone()
 
     assert version == len(MIGRATIONS)
     assert items == {"S-1": item("S-1")}
@@ -186,7 +193,23 @@ def test_a_version_1_file_is_migrated_with_its_data(path: Path) -> None:
     expiry = item("S-1").classification.expiry  # type: ignore[union-attr]
     assert expiry is not None
     assert expires_on == expiry.isoformat()
+    assert readers == "|o:O-1|"  # the knowledge scope, searchable (migration 4)
     assert _tables(path) == TABLES
+
+
+def test_the_audit_trail_is_a_file_beside_the_graph_that_refuses_edits(
+    opened: SqliteStore, path: Path
+) -> None:
+    when = datetime(2026, 11, 30, tzinfo=UTC)
+    opened.append_audit([AuditEvent("e-1", when, "query item", Outcome.OK, items=("S-1",))])
+    trail = path.with_name("graph.audit.sqlite3")
+    assert trail.exists()
+    with closing(sqlite3.connect(trail)) as connection:
+        for statement in ("UPDATE audit_events SET outcome = 'DENIED'", "DELETE FROM audit_events"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                connection.execute(statement)
+        assert connection.execute("SELECT count(*) FROM audit_events").fetchone()[0] == 1
+    assert [e.id for e in opened.audit_events(AuditQuery())] == ["e-1"]
 
 
 def test_a_file_from_a_newer_version_is_refused(path: Path) -> None:

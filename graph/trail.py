@@ -1,0 +1,70 @@
+"""The audit trail: one event for every write and every read of item content, and for every
+refused or unauthenticated request: who, what, when, from where, with what outcome. Events
+are only ever appended; no operation of the service alters or deletes one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from graph.errors import InvalidValue
+
+
+class Outcome(Enum):
+    OK = "OK"  # done (a write), or shown (a read)
+    REFUSED = "REFUSED"  # a rule or a bad value refused it; nothing was written
+    DENIED = "DENIED"  # the actor lacks a role or is outside a knowledge scope
+    UNAUTHENTICATED = "UNAUTHENTICATED"  # no valid credentials
+    ERROR = "ERROR"  # an unexpected failure
+
+    @property
+    def label(self) -> str:
+        return _OUTCOME_LABEL[self]
+
+
+_OUTCOME_LABEL = {
+    Outcome.OK: "成功",
+    Outcome.REFUSED: "被规则拒绝",
+    Outcome.DENIED: "无权限",
+    Outcome.UNAUTHENTICATED: "未通过身份认证",
+    Outcome.ERROR: "出错",
+}
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """`action` names what was asked (`query item`, `mutation declassify`, `cli import`);
+    `items` the items whose content was shown or written; `detail` the rule or reason of a
+    refusal. Never an item's content: ids only."""
+
+    id: str
+    at: datetime
+    action: str
+    outcome: Outcome
+    user_id: str | None = None
+    person_id: str | None = None
+    organisation_id: str | None = None
+    address: str = ""
+    items: tuple[str, ...] = ()
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise InvalidValue("at", "审计时间须带时区。")
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Events newest first; `organisations` None: of every actor (and of requests without
+    one), otherwise only of actors of these organisations. `before` is the (time, id) of the
+    last event of the previous page."""
+
+    user_id: str | None = None
+    item_id: str | None = None
+    organisations: tuple[str, ...] | None = None
+    outcome: Outcome | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: tuple[datetime, str] | None = None
+    limit: int = 50
