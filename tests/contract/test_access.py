@@ -66,10 +66,18 @@ def test_users_and_tokens_come_back_as_written(people: GraphStore) -> None:
 
 def test_revocation_and_role_changes_are_kept(people: GraphStore) -> None:
     first = user("p-1", "p-1")
-    people.write(lambda tx: (tx.add_user(first), tx.add_token(token("t-1", "p-1"))))
+    def add(tx: GraphWriter) -> None:
+        tx.add_user(first)
+        tx.add_token(token("t-1", "p-1"))
+
+    def revoke(tx: GraphWriter) -> None:
+        tx.update_user(revoked)
+        tx.update_tokens([expired])
+
+    people.write(add)
     revoked = replace(first, roles=frozenset({Role.OFFICIAL}), revoked_at=AT)
     expired = replace(token("t-1", "p-1"), revoked_at=AT, expires_at=AT)
-    people.write(lambda tx: (tx.update_user(revoked), tx.update_tokens([expired])))
+    people.write(revoke)
     assert people.read(lambda tx: tx.users(["p-1"]))["p-1"] == revoked
     assert people.read(lambda tx: tx.tokens(["t-1"]))["t-1"] == expired
     # Lifting a revocation stores no revocation time again (a null).
