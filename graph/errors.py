@@ -43,6 +43,27 @@ class RuleViolation(LineageError):
         self.rule = rule
 
 
+class NotVisible(UnknownId):
+    """An id that names nothing the actor may know of: it does not exist, or lies outside the
+    actor's knowledge scope. Both read the same, so that a refusal reveals nothing (D-10)."""
+
+    def __init__(self, kind: str, id: str) -> None:
+        super().__init__(kind, id)
+        self.message = (
+            f"{_KIND_LABEL.get(kind, kind)}「{id}」不存在，或不在您的知悉范围内（D-10）。"
+        )
+        self.args = (self.message,)
+
+
+class AccessDenied(LineageError):
+    """The actor may not do this: it lacks a role, or acts in another's name. `requirement`
+    names what is missing (a role such as OFFICIAL, or ACT_AS_SELF)."""
+
+    def __init__(self, requirement: str, message: str, articles: tuple[str, ...] = ()) -> None:
+        super().__init__(message, articles)
+        self.requirement = requirement
+
+
 class CycleRefused(RuleViolation):
     def __init__(self, child: str, parent: str) -> None:
         super().__init__(
@@ -72,6 +93,9 @@ _KIND_LABEL = {
     "record": "书面记录",
     "derivation": "派生关系",
     "process_item_of": "过程稿关系",
+    "notice": "变更通知",
+    "change": "变更",
+    "proposal": "建议",
     "user": "用户",
     "token": "令牌",
     "user_of_person": "对应该人员的用户",

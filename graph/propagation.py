@@ -195,6 +195,15 @@ class Impacts(Sequence[Impact]):
         """Each impact's actions, without building the impacts."""
         return self._run.actions_found()
 
+    def item_ids(self) -> Iterator[str]:
+        """Each impact's item id, without building the impacts."""
+        return self._run.item_ids_found()
+
+    def known(self, item_id: str) -> Item | None:
+        """An item of the fan-out's world as it stands (a descendant, a basis, a process
+        item), for naming what an impact refers to."""
+        return self._run.world.items.get(item_id)
+
 
 class _FanOut:
     """One fan-out. Each descendant is recomputed from its bases as they will be once every
@@ -471,6 +480,11 @@ class _FanOut:
             self.outcomes[outcome] if outcome >= 0 else None,
             self.scopes[scope] if scope >= 0 else None,
         )
+
+    def item_ids_found(self) -> Iterator[str]:
+        ids = self.index.ids
+        yield from (ids[n] for n in self.found[:, 0].tolist())
+        yield from (draft for draft, _ in self.reviews)
 
     def actions_found(self) -> Iterator[tuple[Action, ...]]:
         actions = self.actions

@@ -1,14 +1,20 @@
 """The Starlette application: GraphQL at /graphql (with GraphiQL), a health check, and the
-store opened and closed with the app's lifespan."""
+store opened and closed with the app's lifespan.
+
+Every request to the API is authenticated first: without a valid bearer token (or JWT, where
+single sign-on is configured) it gets 401 and nothing else. Every answer is recorded in the
+audit trail before it is given (service.auditing)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -16,36 +22,61 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
+from graph.access import SYSTEM, Actor
+from graph.errors import InvalidValue
 from graph.store.base import GraphStore
-from service.api.context import Context
+from graph.trail import Outcome
+from service.accounts import JwtSettings, Unauthenticated, authenticate
+from service.api.context import ANONYMOUS, Context
 from service.api.schema import Limits, build_schema
+from service.auditing import AuditLog, event, outcome_of
 from service.body_limit import BodyLimit
 from service.composition import open_store
 from service.config import Settings
 from service.expiry import expire
+from service.redaction import Mode
 from service.usecases import CHINA
 
 log = logging.getLogger(__name__)
 
 
-async def expire_daily(store: GraphStore) -> None:
-    """Runs the expiry now and then each day a few minutes after midnight, China time. A
-    failed run is logged and tried again the next day; the service goes on."""
-    while True:
+async def expire_daily(store: GraphStore, stopping: asyncio.Event) -> None:
+    """Runs the expiry now and then each day a few minutes after midnight, China time, until
+    `stopping` is set; a run under way finishes first, so the store is never closed beneath
+    it. A failed run is logged and tried again the next day; the service goes on."""
+    while not stopping.is_set():
         try:
-            await run_in_threadpool(expire, store)
+            run = await run_in_threadpool(expire, store)
+            if run.expired:
+                changed = [c.change.item_id for c in run.expired]
+                await run_in_threadpool(
+                    store.append_audit, [event(SYSTEM, "system expire", Outcome.OK, items=changed)]
+                )
         except Exception:
             log.exception("到期解密执行失败，将于次日重试。")
         moment = datetime.now(CHINA)
         tomorrow = datetime.combine(moment.date() + timedelta(days=1), time(0, 5), CHINA)
-        await asyncio.sleep((tomorrow - moment).total_seconds())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), (tomorrow - moment).total_seconds())
 
 
 class _GraphQL(GraphQL[Context, None]):
     def __init__(self, app: Starlette, settings: Settings) -> None:
+        self._settings = settings
+        self._sso = sso_of(settings)
+        self._redaction = Mode(settings.redaction)
+        # Opaque ids of what a reader may not see stay the same while the key does: set
+        # LINEAGE_SECRET_KEY for several replicas or across restarts.
+        self._key = (settings.secret_key or secrets.token_hex(32)).encode()
         limits = Limits(
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_query_aliases,
@@ -56,20 +87,146 @@ class _GraphQL(GraphQL[Context, None]):
             build_schema(limits),
             graphql_ide=None if settings.production else "graphiql",
             allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            request = Request(scope, receive)
+            try:
+                actor = await self._authenticate(_bearer(request.headers.get("authorization")))
+            except Unauthenticated as error:
+                await self._audit_unauthenticated(str(error), _address(request))
+                refusal = {"message": f"未通过身份认证：{error}", "extensions": UNAUTHENTICATED}
+                response = JSONResponse(
+                    {"errors": [refusal]},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="lineage"'},
+                )
+                await response(scope, receive, send)
+                return
+            scope.setdefault("state", {})["actor"] = actor
+        await super().__call__(scope, receive, send)
+
+    async def _authenticate(self, bearer: str | None) -> Actor:
+        if not bearer:
+            raise Unauthenticated("请求缺少令牌（Authorization: Bearer ...）。")
+        store: GraphStore = self._app.state.store
+        return await run_in_threadpool(authenticate, store, bearer, self._sso)
+
+    async def _audit_unauthenticated(self, reason: str, address: str) -> None:
+        try:
+            await self._app.state.audit.record(
+                event(None, "authenticate", Outcome.UNAUTHENTICATED, detail=reason, address=address)
+            )
+        except Exception:  # the refusal stands; the failure is in the log
+            log.exception("未能记录一次未通过认证的请求。")
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         store: GraphStore = self._app.state.store
         state = self._app.state
-        return Context(
+        context = Context(
             store,
+            actor=getattr(request.state, "actor", ANONYMOUS),
+            audit=state.audit,
+            redaction=self._redaction,
+            redaction_key=self._key,
+            address=_address(request),
             poll_seconds=state.poll_seconds,
             query_timeout=state.query_timeout,
             mutation_timeout=state.mutation_timeout,
         )
+        if isinstance(request, WebSocket):
+            # Read back at connection_init (on_ws_connect), where a browser sends its token.
+            context.upgrade_authorization = request.headers.get("authorization")
+        else:
+            request.state.context = context
+        return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        params: dict[str, object] = (
+            context.connection_params if isinstance(context.connection_params, dict) else {}
+        )
+        given = params.get("authorization") or params.get("Authorization")
+        bearer = _bearer(given if isinstance(given, str) else context.upgrade_authorization)
+        try:
+            context.act_as(await self._authenticate(bearer))
+        except Unauthenticated as error:
+            await self._audit_unauthenticated(str(error), context.address)
+            raise ConnectionRejectionError({"message": f"未通过身份认证：{error}"}) from error
+        accepted: UnsetType = UNSET
+        return accepted
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Records the request in the audit trail, then answers; without the record, no answer."""
+        response = await super().process_result(request, result)
+        context: Context | None = getattr(request.state, "context", None)
+        if context is None:
+            return response
+        mutation = context.operation.startswith("mutation")
+        shown = list(context.redactor.shown)
+        failed = any(_unexpected(e) for e in result.errors or ())
+        outcome, detail = outcome_of(context.refusals, failed)
+        if result.errors and outcome is Outcome.OK and result.data is None:
+            outcome, detail = Outcome.REFUSED, "INVALID_REQUEST"
+        if not (mutation or shown or outcome is not Outcome.OK):
+            return response  # nothing written, no content shown: nothing to record
+        try:
+            await context.audit.record(  # type: ignore[union-attr]
+                event(
+                    context.actor,
+                    context.operation or "request",
+                    outcome,
+                    items=shown,
+                    detail=detail,
+                    address=context.address,
+                )
+            )
+        except Exception:
+            return {"data": None, "errors": [{"message": AUDIT_FAILED}]}
+        return response
+
+
+AUDIT_FAILED = "审计记录无法写入：为保密起见，本次请求的结果不予返回。"
+UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
+
+
+def _unexpected(error: GraphQLError) -> bool:
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+def _bearer(header: str | None) -> str | None:
+    if header is None:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _address(request: Request | WebSocket) -> str:
+    client = request.client
+    return f"{client.host}:{client.port}" if client else ""
+
+
+def sso_of(settings: Settings) -> JwtSettings | None:
+    """JWT verification, where a key and an issuer are configured."""
+    if not settings.jwt_key:
+        return None
+    if not settings.jwt_issuer:
+        raise InvalidValue(
+            "LINEAGE_JWT_ISSUER", "配置了 LINEAGE_JWT_KEY 时须同时配置签发者 LINEAGE_JWT_ISSUER。"
+        )
+    return JwtSettings(
+        key=settings.jwt_key,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        algorithms=tuple(settings.jwt_algorithms),
+        user_claim=settings.jwt_user_claim,
+    )
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Starlette:
@@ -83,14 +240,19 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             if store is not None
             else open_store(chosen.store, cached_items=chosen.cached_items)
         )
-        daily = asyncio.create_task(expire_daily(app.state.store)) if chosen.daily_expiry else None
+        app.state.audit = AuditLog(app.state.store)
+        stopping = asyncio.Event()
+        daily = (
+            asyncio.create_task(expire_daily(app.state.store, stopping))
+            if chosen.daily_expiry
+            else None
+        )
         try:
             yield
         finally:
             if daily is not None:
-                daily.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await daily
+                stopping.set()  # not cancelled: a run under way ends before the store closes
+                await daily
             if store is None:
                 app.state.store.close()
 

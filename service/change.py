@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from graph import authority
+from graph.access import Actor
 from graph.change import (
     Change,
     ChangeKind,
@@ -37,6 +38,7 @@ from graph.model import (
 from graph.propagation import Action, Impact
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
 from service.impact import Plan, ProposedChange, fan_out_of, plan_change
+from service.permissions import deciding_official, readable_items, require_handler
 from service.usecases import check_decision_makers, new_id, now, today
 
 # The regulations set no term for a derived item to follow its source; a month mirrors the
@@ -52,7 +54,8 @@ class Decision:
     """Who decided, why and when (X-17): the handler drafted, the official decided."""
 
     handler_id: str
-    official_id: str
+    # The classification official: the actor itself; None names the actor (X-17).
+    official_id: str | None
     basis: str
     reason: DeclassificationReason | None = None
     decided_on: date | None = None
@@ -71,9 +74,13 @@ class Committed:
     superseded: list[Notice]
 
 
-def commit_change(store: GraphStore, proposal: ProposedChange, decision: Decision) -> Committed:
+def commit_change(
+    store: GraphStore, proposal: ProposedChange, decision: Decision, actor: Actor
+) -> Committed:
     """Decides a change or declassification of a source and sends its notices, in one
-    transaction; refused with the article it breaks, writing nothing."""
+    transaction; refused with the article it breaks, writing nothing. The actor is the
+    classification official who decides, and must know the source (D-10)."""
+    official_id = deciding_official(actor, decision.official_id)
     basis = check_text(decision.basis, "basis", limit=2000)
     on = today()
     decided_on = decision.decided_on or on
@@ -99,15 +106,17 @@ def commit_change(store: GraphStore, proposal: ProposedChange, decision: Decisio
     )
 
     def work(tx: GraphWriter) -> Committed:
+        readable_items(tx, actor, [proposal.item_id])
         plan = plan_change(tx, replace(proposal, decided_on=decided_on))
         if effective_on < plan.before.issued_on:
             raise InvalidValue("effectiveOn", "生效日期不能早于事项的制发日期。")
-        official = tx.persons([decision.official_id]).get(decision.official_id)
+        official = tx.persons([official_id]).get(official_id)
         if official is None:
-            raise UnknownId("person", decision.official_id)
+            raise UnknownId("person", official_id)
         deciding = check_decision_makers(
-            tx, official.organisation_id, decision.handler_id, decision.official_id
+            tx, official.organisation_id, decision.handler_id, official_id
         )
+        require_handler(tx, actor, decision.handler_id)
         grant = _authority(tx, deciding, plan.before)
         articles = _guard(tx, plan, decision, approval, justification, consulted, effective_on)
         change = Change(
@@ -121,7 +130,7 @@ def commit_change(store: GraphStore, proposal: ProposedChange, decision: Decisio
             reason=decision.reason,
             basis=basis,
             handler_id=decision.handler_id,
-            official_id=decision.official_id,
+            official_id=official_id,
             decided_on=decided_on,
             effective_on=effective_on,
             recorded_at=now(),

@@ -1,11 +1,11 @@
-"""`lineage serve | demo | expire | export | import | export-schema`."""
+"""`lineage serve | demo | expire | export | import | export-schema | users`."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -13,13 +13,25 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from graph.access import SYSTEM
 from graph.errors import LineageError
 from graph.store.base import GraphStore
+from graph.trail import Outcome
+from service.accounts import (
+    NewUser,
+    add_user,
+    issue_token,
+    list_users,
+    parse_roles,
+    revoke_token,
+    revoke_user,
+)
 from service.api.schema import schema
 from service.app import create_app
+from service.auditing import event
 from service.composition import open_store, redacted
 from service.config import Settings
-from service.demo import load_demo
+from service.demo import demo_tokens, load_demo
 from service.expiry import expire as run_expiry
 from service.transfer import export_graph, import_graph
 
@@ -57,12 +69,26 @@ def _load_demo(url: str) -> None:
     store = open_store(url)
     try:
         written = load_demo(store)
+        tokens = demo_tokens(store)
+        _audit(store, "cli demo", [], f"新写入 {written} 项；为演示用户签发新令牌")
     finally:
         store.close()
     if written:
         typer.echo(f"演示数据已载入 {redacted(url)}：新写入 {written} 项。")
     else:
         typer.echo(f"演示数据已在 {redacted(url)} 中，未重复写入。")
+    typer.echo(
+        "演示用户的令牌（本次新签发，此前的演示令牌已吊销；"
+        "请求时放在 Authorization: Bearer 之后）："
+    )
+    for user, bearer in tokens:
+        roles = "、".join(r.label for r in sorted(user.roles, key=lambda r: r.value))
+        typer.echo(f"  {user.id:<12} {user.name}（{roles}）  {bearer}")
+
+
+def _audit(store: GraphStore, action: str, items: list[str], detail: str = "") -> None:
+    """The command line writes as the operator of the service; its writes are audited too."""
+    store.append_audit([event(SYSTEM, action, Outcome.OK, items=items, detail=detail)])
 
 
 @app.command()
@@ -112,6 +138,7 @@ def expire(
     opened = _open(settings.store)
     try:
         run = run_expiry(opened, on)
+        _audit(opened, "cli expire", [c.change.item_id for c in run.expired])
     except LineageError as error:
         raise typer.BadParameter(error.message) from error
     finally:
@@ -140,6 +167,7 @@ def export(
         else:
             with output.open("w", encoding="utf-8") as sink:
                 counts = export_graph(opened, sink.write)
+        _audit(opened, "cli export", [], _counts(counts))
     finally:
         opened.close()
     typer.echo(f"已导出：{_counts(counts)}", err=True)
@@ -161,6 +189,7 @@ def import_(
         else:
             with source.open(encoding="utf-8") as lines:
                 counts = import_graph(opened, lines)
+        _audit(opened, "cli import", [], _counts(counts))
     except LineageError as error:
         raise typer.BadParameter(error.message) from error
     finally:
@@ -191,6 +220,152 @@ def export_schema(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+users = typer.Typer(
+    help="Users and their bearer tokens; only a digest of each token is stored.",
+    no_args_is_help=True,
+)
+app.add_typer(users, name="users")
+
+RoleOption = Annotated[
+    list[str],
+    typer.Option(
+        "--role",
+        help="handler (承办人), official (定密责任人), supervisor (监督检查), administrator; "
+        "repeat for several.",
+    ),
+]
+
+
+@users.command("add")
+def users_add(
+    user_id: Annotated[str, typer.Argument(help="The user's id, e.g. the person's id.")],
+    role: RoleOption,
+    person: Annotated[
+        str | None, typer.Option(help="The person the user acts for (not for an administrator).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Defaults to the person's name.")] = None,
+    supervises: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An organisation a supervisor supervises, with those below it; * for all."
+        ),
+    ] = None,
+    expires_in_days: Annotated[
+        int | None, typer.Option(help="The first token expires after this many days.")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Adds a user and prints its first token (shown once)."""
+    settings = _settings(store)
+    opened = _open(settings.store)
+    try:
+        command = NewUser(
+            id=user_id,
+            roles=parse_roles(role),
+            person_id=person,
+            name=name,
+            supervises=frozenset(supervises or ()),
+            expires_in=timedelta(days=expires_in_days) if expires_in_days else None,
+        )
+        issued = add_user(opened, command)
+        _audit(opened, "cli users add", [], f"user {user_id}")
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+    finally:
+        opened.close()
+    typer.echo(f"已添加用户 {user_id}。令牌（只显示这一次）：")
+    typer.echo(issued.bearer)
+
+
+@users.command("list")
+def users_list(store: StoreOption = None) -> None:
+    """Lists the users, their roles and their tokens (ids only: no secret is stored)."""
+    settings = _settings(store)
+    opened = _open(settings.store)
+    try:
+        listed = list_users(opened)
+    finally:
+        opened.close()
+    if not listed:
+        typer.echo("尚无用户：用 lineage users add 添加。")
+    for user, tokens in listed:
+        roles = "、".join(r.label for r in sorted(user.roles, key=lambda r: r.value))
+        state = "已吊销" if user.revoked_at else "有效"
+        extra = f"，监督 {'、'.join(sorted(user.supervises))}" if user.supervises else ""
+        typer.echo(f"{user.id}  {user.name}  人员 {user.person_id or '—'}  {roles}{extra}  {state}")
+        for token in tokens:
+            if token.revoked_at:
+                status = f"已吊销 {token.revoked_at:%Y-%m-%d %H:%M}"
+            elif token.expires_at:
+                status = f"有效至 {token.expires_at:%Y-%m-%d %H:%M}"
+            else:
+                status = "有效"
+            label = f" {token.label}" if token.label else ""
+            typer.echo(
+                f"    令牌 {token.id}{label}  签发 {token.created_at:%Y-%m-%d %H:%M}  {status}"
+            )
+
+
+@users.command("token")
+def users_token(
+    user_id: str,
+    keep_others: Annotated[
+        bool, typer.Option("--keep-others", help="Do not revoke the user's other tokens.")
+    ] = False,
+    label: Annotated[str, typer.Option(help="A note on where the token is used.")] = "",
+    expires_in_days: Annotated[
+        int | None, typer.Option(help="Expire after this many days.")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Issues a new token for a user (rotation: its other tokens are revoked) and prints it."""
+    settings = _settings(store)
+    opened = _open(settings.store)
+    try:
+        issued = issue_token(
+            opened,
+            user_id,
+            label=label,
+            expires_in=timedelta(days=expires_in_days) if expires_in_days else None,
+            revoke_others=not keep_others,
+        )
+        _audit(opened, "cli users token", [], f"user {user_id}, token {issued.token.id}")
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+    finally:
+        opened.close()
+    typer.echo(f"用户 {user_id} 的新令牌（只显示这一次）：")
+    typer.echo(issued.bearer)
+
+
+@users.command("revoke")
+def users_revoke(
+    user_id: Annotated[
+        str | None, typer.Argument(help="Revoke this user and all its tokens.")
+    ] = None,
+    token: Annotated[str | None, typer.Option(help="Revoke only this token (its id).")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Revokes a user with all of its tokens, or one token; it takes effect at once."""
+    if (user_id is None) == (token is None):
+        raise typer.BadParameter("请给出一个用户，或用 --token 给出一个令牌。")
+    settings = _settings(store)
+    opened = _open(settings.store)
+    try:
+        if token is not None:
+            revoke_token(opened, token)
+            _audit(opened, "cli users revoke", [], f"token {token}")
+            typer.echo(f"令牌 {token} 已吊销。")
+        else:
+            revoke_user(opened, user_id or "")
+            _audit(opened, "cli users revoke", [], f"user {user_id}")
+            typer.echo(f"用户 {user_id} 及其全部令牌已吊销。")
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+    finally:
+        opened.close()
 
 
 def schema_text() -> str:

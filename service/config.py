@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -11,7 +13,9 @@ class Settings(BaseSettings):
     `LINEAGE_NOTICE_POLL_SECONDS`, `LINEAGE_CACHED_ITEMS`, `LINEAGE_PRODUCTION`,
     `LINEAGE_MAX_QUERY_DEPTH`, `LINEAGE_MAX_QUERY_ALIASES`, `LINEAGE_MAX_QUERY_TOKENS`,
     `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`, `LINEAGE_QUERY_TIMEOUT_SECONDS`,
-    `LINEAGE_MUTATION_TIMEOUT_SECONDS`."""
+    `LINEAGE_MUTATION_TIMEOUT_SECONDS`, `LINEAGE_REDACTION`, `LINEAGE_SECRET_KEY`,
+    `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
+    `LINEAGE_JWT_USER_CLAIM`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -76,4 +80,28 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default=[],
         description='Origins whose pages may call the API, as JSON: ["https://a.example"].',
+    )
+    redaction: Literal["placeholder", "hide"] = Field(
+        default="placeholder",
+        description="What a reader sees of an item outside its knowledge scope in a lineage or "
+        "an impact analysis: an opaque placeholder that keeps the graph's shape, or nothing.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Key for the opaque ids of what a reader may not see; random per process "
+        "when unset. Set the same value on every replica.",
+    )
+    jwt_key: str | None = Field(
+        default=None,
+        description="Verify JWTs from single sign-on with this key: a PEM public key, or the "
+        "shared secret of HS256.",
+    )
+    jwt_issuer: str | None = Field(default=None, description="The issuer a JWT must name.")
+    jwt_audience: str | None = Field(default=None, description="The audience a JWT must name.")
+    jwt_algorithms: list[str] = Field(
+        default=["RS256", "ES256", "EdDSA"], description="Algorithms a JWT may be signed with."
+    )
+    jwt_user_claim: str = Field(
+        default="sub", description="The JWT claim that holds the user id of `lineage users`."
     )

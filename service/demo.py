@@ -12,8 +12,10 @@ from collections.abc import Callable
 from datetime import date
 from functools import partial
 
+from graph.access import EVERY_ORGANISATION, SYSTEM, Role, User
 from graph.model import BasisCase, KnowledgeScope, Level, PeriodKind
 from graph.store.base import GraphReader, GraphStore
+from service.accounts import NewUser, add_user, issue_token
 from service.usecases import (
     BasisSpec,
     DeriveItem,
@@ -36,6 +38,8 @@ ORGANISATIONS = (
     NewOrganisation("org-city", "某市发展和改革局", Level.CONFIDENTIAL),
     NewOrganisation("org-county", "某县工业和信息化局", None),
     NewOrganisation("org-institute", "某研究院", None),
+    # 保密行政管理部门: supervises every organisation; it classifies nothing of the demo.
+    NewOrganisation("org-secrecy", "某省国家保密局", Level.TOP_SECRET),
 )
 
 # (id, name, organisation): the first of each organisation handles (承办人), the second
@@ -51,6 +55,7 @@ PERSONS = (
     NewPerson("p-huang-tao", "黄涛", "org-county"),
     NewPerson("p-zhou-jie", "周杰", "org-institute"),
     NewPerson("p-wu-xia", "吴霞", "org-institute"),
+    NewPerson("p-sun-hong", "孙红", "org-secrecy"),
 )
 
 DECIDERS = {
@@ -292,7 +297,7 @@ DERIVED = (
         "org-county",
         date(2024, 7, 16),
         (BasisSpec("D-COUNTY-003", IDENTICAL),),
-        KnowledgeScope(persons=frozenset({"p-zhao-min"})),
+        KnowledgeScope(persons=frozenset({"p-zhao-min", "p-huang-tao"})),
     ),
     # Two sources meet: a derived institute report on the project and the equipment, which
     # has no classification authority and still derives 绝密 (D-5).
@@ -352,8 +357,28 @@ DERIVED = (
 )
 
 
+# Users: each person acts in its role; the bureau's officer supervises every organisation;
+# `admin` registers organisations, persons and scope rules and reads no item.
+USERS = (
+    NewUser("admin", frozenset({Role.ADMINISTRATOR}), name="系统管理员"),
+    *(
+        NewUser(person, frozenset({role}), person_id=person)
+        for handler, official in DECIDERS.values()
+        for person, role in ((handler, Role.HANDLER), (official, Role.OFFICIAL))
+    ),
+    NewUser(
+        "p-sun-hong",
+        frozenset({Role.SUPERVISOR}),
+        person_id="p-sun-hong",
+        supervises=frozenset({EVERY_ORGANISATION}),
+    ),
+)
+DEMO_LABEL = "demo"
+
+
 def load_demo(store: GraphStore) -> int:
-    """Loads what is missing of the demo data set; returns how many nodes it wrote."""
+    """Loads what is missing of the demo data set, its users included; returns how many nodes
+    it wrote. Every step runs as the operator of the service (graph.access.SYSTEM)."""
 
     def present(tx: GraphReader) -> set[str]:
         return (
@@ -361,15 +386,17 @@ def load_demo(store: GraphStore) -> int:
             | set(tx.persons(p.id for p in PERSONS))
             | set(tx.scope_rules(r.id for r in SCOPE_RULES))
             | set(tx.items([*(s.id or "" for s in SOURCES), *(d.id or "" for d in DERIVED)]))
+            | {f"user:{u}" for u in tx.users(u.id for u in USERS)}
         )
 
     have = store.read(present)
     steps: list[tuple[str | None, Callable[[], object]]] = [
-        *((o.id, partial(register_organisation, store, o)) for o in ORGANISATIONS),
-        *((p.id, partial(register_person, store, p)) for p in PERSONS),
-        *((r.id, partial(register_scope_rule, store, r)) for r in SCOPE_RULES),
-        *((s.id, partial(register_source, store, s)) for s in SOURCES),
-        *((d.id, partial(derive_item, store, d)) for d in DERIVED),
+        *((o.id, partial(register_organisation, store, o, SYSTEM)) for o in ORGANISATIONS),
+        *((p.id, partial(register_person, store, p, SYSTEM)) for p in PERSONS),
+        *((r.id, partial(register_scope_rule, store, r, SYSTEM)) for r in SCOPE_RULES),
+        *((s.id, partial(register_source, store, s, SYSTEM)) for s in SOURCES),
+        *((d.id, partial(derive_item, store, d, SYSTEM)) for d in DERIVED),
+        *((f"user:{u.id}", partial(add_user, store, u)) for u in USERS),
     ]
     written = 0
     for id, step in steps:
@@ -377,3 +404,14 @@ def load_demo(store: GraphStore) -> int:
             step()
             written += 1
     return written
+
+
+def demo_tokens(store: GraphStore) -> list[tuple[User, str]]:
+    """A new token for each demo user, each one's earlier tokens revoked; the bearer texts are
+    shown once, so every run of `lineage demo` prints a fresh set."""
+    found = store.read(lambda tx: tx.users(u.id for u in USERS))
+    return [
+        (found[u.id], issue_token(store, u.id, label=DEMO_LABEL).bearer)
+        for u in USERS
+        if u.id in found and found[u.id].active
+    ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import partial
 
+from graph.access import Actor, ReadFilter
 from graph.change import Change, ChangeKind, DeclassificationReason
 from graph.errors import DuplicateId, InvalidValue
 from graph.model import Item, ItemKind, ItemStatus, Keypoint
@@ -178,6 +179,7 @@ def due_for_review(
     after: tuple[date, str] | None = None,
     limit: int = 50,
     as_of: date | None = None,
+    readable: ReadFilter | None = None,
 ) -> DuePage:
     """Classified items whose period ends within `within_days` (or has ended), soonest first:
     they are to be reviewed before their period ends (X-4, X-17)."""
@@ -186,18 +188,19 @@ def due_for_review(
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
     until = (as_of or today()) + timedelta(days=within_days)
-    query = ExpiryQuery(until, organisation_id, after, limit + 1)
+    query = ExpiryQuery(until, organisation_id, after, limit + 1, readable)
     found = store.read(lambda tx: tx.expiring_items(query))
     return DuePage(found[:limit], len(found) > limit)
 
 
-def item_as_of(store: GraphStore, item_id: str, on: date) -> Item | None:
+def item_as_of(store: GraphStore, item_id: str, on: date, actor: Actor) -> Item | None:
     """The item as it stood on `on`: the values of its last record in effect by that date;
-    None before its first record (it was not yet classified or registered)."""
+    None before its first record (it was not yet classified or registered), and None for an
+    item the actor may not read now."""
 
     def work(tx: GraphReader) -> Item | None:
         item = tx.items([item_id]).get(item_id)
-        if item is None:
+        if item is None or not actor.can_read(item):
             return None
         records = sorted(tx.records(item_id), key=lambda r: (r.effective, r.recorded_at, r.id))
         in_effect = [r for r in records if r.effective <= on]

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
+from graph.access import Actor
 from graph.change import ChangeKind
 from graph.errors import InvalidValue, RuleViolation, UnknownId
 from graph.lineage import Lineage
@@ -29,6 +30,7 @@ from graph.model import (
 )
 from graph.propagation import Impacts, World, fan_out, paused_gc
 from graph.store.base import GraphReader, GraphStore
+from service.permissions import readable_items
 from service.usecases import PeriodSpec, check_keypoint_within, check_original_period
 
 DECLASSIFIED = (ItemStatus.DECLASSIFIED_WORK_SECRET, ItemStatus.DECLASSIFIED_PUBLIC)
@@ -82,10 +84,13 @@ class ImpactReport:
     impacts: Impacts
 
 
-def impact_analysis(store: GraphStore, change: ProposedChange) -> ImpactReport:
-    """The dry run of a change: every descendant that would have to act, and how."""
+def impact_analysis(store: GraphStore, change: ProposedChange, actor: Actor) -> ImpactReport:
+    """The dry run of a change: every descendant that would have to act, and how. The actor
+    must know the source; what it sees of each descendant is the reader's business
+    (service.redaction)."""
 
     def work(tx: GraphReader) -> ImpactReport:
+        readable_items(tx, actor, [change.item_id])
         plan = plan_change(tx, change)
         impacts = fan_out_of(tx, plan).impacts
         return ImpactReport(plan.before, plan.after, plan.keypoints_after, impacts)

@@ -5,16 +5,26 @@ organisation that decides on the source (D-12, X-7); and the lists of notices an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypeVar
 
 from graph import authority
+from graph.access import Actor, Role
 from graph.change import Notice, NoticeStatus, Proposal
-from graph.errors import InvalidValue, RuleViolation, UnknownId
+from graph.errors import InvalidValue, NotVisible, RuleViolation, UnknownId
 from graph.model import DecisionRecord, Item, RecordKind, check_id, check_text
 from graph.propagation import Action
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
 from service.change import OPEN, organisation_chains
+from service.permissions import (
+    acting_person,
+    deciding_official,
+    readable_item,
+    require_handler,
+    require_role,
+)
 from service.usecases import MAX_PAGE, check_decision_makers, new_id, now, today
 
 
@@ -37,10 +47,17 @@ class ProposalPage:
     has_next: bool
 
 
-def _open_notice(tx: GraphReader, notice_id: str) -> Notice:
+def visible_notice(tx: GraphReader, notice_id: str, actor: Actor) -> Notice:
+    """A notice whose item the actor may read (D-10); any other reads as not there."""
     notice = tx.notices([notice_id]).get(notice_id)
-    if notice is None:
-        raise UnknownId("notice", notice_id)
+    item = tx.items([notice.item_id]).get(notice.item_id) if notice else None
+    if notice is None or item is None or not actor.can_read(item):
+        raise UnknownId("notice", notice_id) if actor.system else NotVisible("notice", notice_id)
+    return notice
+
+
+def _open_notice(tx: GraphReader, notice_id: str, actor: Actor) -> Notice:
+    notice = visible_notice(tx, notice_id, actor)
     if notice.status not in OPEN:
         then = (
             f"：请处理取代它的变更「{notice.superseded_by}」所发的通知。"
@@ -72,11 +89,16 @@ def _holder(tx: GraphReader, notice: Notice, person_id: str) -> None:
         )
 
 
-def acknowledge_notice(store: GraphStore, notice_id: str, person_id: str) -> Notice:
-    """The holder has received the notice (X-17(三)); acknowledging twice changes nothing."""
+def acknowledge_notice(
+    store: GraphStore, notice_id: str, person_id: str | None, actor: Actor
+) -> Notice:
+    """The holder has received the notice (X-17(三)); acknowledging twice changes nothing.
+    The actor acknowledges in its own name."""
+    require_role(actor, Role.HANDLER, Role.OFFICIAL)
+    person_id = acting_person(actor, person_id, "签收人")
 
     def work(tx: GraphWriter) -> Notice:
-        notice = _open_notice(tx, check_id(notice_id, "noticeId"))
+        notice = _open_notice(tx, check_id(notice_id, "noticeId"), actor)
         _holder(tx, notice, person_id)
         if notice.status is not NoticeStatus.PENDING:
             return notice
@@ -93,20 +115,23 @@ def apply_notice(
     store: GraphStore,
     notice_id: str,
     handler_id: str,
-    official_id: str,
-    decided_on: date | None = None,
+    official_id: str | None,
+    decided_on: date | None,
+    actor: Actor,
 ) -> Applied:
     """Changes the item as its notice says and writes its record (D-13): the handler drafts,
-    the official of the holding organisation decides."""
+    the official of the holding organisation, the actor, decides."""
+    official_id = deciding_official(actor, official_id)
     on = decided_on or today()
     if on > today():
         raise InvalidValue("decidedOn", "决定日期不能晚于今天。")
 
     def work(tx: GraphWriter) -> Applied:
-        notice = _open_notice(tx, check_id(notice_id, "noticeId"))
+        notice = _open_notice(tx, check_id(notice_id, "noticeId"), actor)
         _holder(tx, notice, official_id)
         official = tx.persons([official_id])[official_id]
         check_decision_makers(tx, official.organisation_id, handler_id, official_id)
+        require_handler(tx, actor, handler_id)
         item = tx.items([notice.item_id]).get(notice.item_id)
         if item is None:
             raise UnknownId("item", notice.item_id)
@@ -165,30 +190,31 @@ def _state(item: Item) -> tuple[object, ...]:
 @dataclass(frozen=True)
 class NewProposal:
     item_id: str
-    proposer_id: str
+    proposer_id: str | None
     text: str
     organisation_id: str | None = None
     notice_id: str | None = None
     id: str | None = None
 
 
-def propose_change(store: GraphStore, command: NewProposal) -> Proposal:
+def propose_change(store: GraphStore, command: NewProposal, actor: Actor) -> Proposal:
     """Records a proposal to the organisation that decides (D-12, X-7 ¶1, X-9 ¶1). Answering a
-    notice addresses it to the originator of the changed source, and marks the notice."""
+    notice addresses it to the originator of the changed source, and marks the notice. The
+    actor proposes in its own name, about an item it may read."""
+    require_role(actor, Role.HANDLER, Role.OFFICIAL)
+    proposer_id = acting_person(actor, command.proposer_id, "建议人")
     proposal_id = check_id(command.id or new_id("P"), "id")
     text = check_text(command.text, "text", limit=2000)
 
     def work(tx: GraphWriter) -> Proposal:
-        item = tx.items([command.item_id]).get(command.item_id)
-        if item is None:
-            raise UnknownId("item", command.item_id)
-        proposer = tx.persons([command.proposer_id]).get(command.proposer_id)
+        item = readable_item(tx, actor, command.item_id)
+        proposer = tx.persons([proposer_id]).get(proposer_id)
         if proposer is None:
-            raise UnknownId("person", command.proposer_id)
+            raise UnknownId("person", proposer_id)
         notice = None
         addressed = command.organisation_id
         if command.notice_id is not None:
-            notice = _open_notice(tx, command.notice_id)
+            notice = _open_notice(tx, command.notice_id, actor)
             if notice.item_id != item.id:
                 raise InvalidValue("noticeId", f"通知「{notice.id}」不是发给「{item.id}」的。")
             _holder(tx, notice, proposer.id)
@@ -227,12 +253,65 @@ def propose_change(store: GraphStore, command: NewProposal) -> Proposal:
     return store.write(work)
 
 
-def find_notices(store: GraphStore, query: NoticeQuery) -> NoticePage:
+def find_notices(store: GraphStore, query: NoticeQuery, actor: Actor) -> NoticePage:
+    """A page of the notices whose items the actor may read (D-10)."""
     limit = query.limit or 0
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
-    found = store.read(lambda tx: tx.find_notices(replace(query, limit=limit + 1)))
+
+    def work(tx: GraphReader) -> list[Notice]:
+        def fetch(after: str | None, size: int) -> list[Notice]:
+            return tx.find_notices(replace(query, after=after, limit=size))
+
+        def keep(batch: list[Notice]) -> list[Notice]:
+            items = tx.items({n.item_id for n in batch})
+            return [n for n in batch if n.item_id in items and actor.can_read(items[n.item_id])]
+
+        return visible_page(fetch, keep, lambda n: n.id, query.after, limit + 1, actor.system)
+
+    found = store.read(work)
     return NoticePage(found[:limit], len(found) > limit)
+
+
+T = TypeVar("T")
+
+
+def visible_page(
+    fetch: Callable[[str | None, int], list[T]],
+    keep: Callable[[list[T]], list[T]],
+    key: Callable[[T], str],
+    after: str | None,
+    wanted: int,
+    everything: bool,
+) -> list[T]:
+    """Up to `wanted` rows that `keep` lets through, read in batches after `after`, so that a
+    page of what a reader may see is full whenever enough rows follow."""
+    if everything:
+        return fetch(after, wanted)
+    out: list[T] = []
+    size = max(wanted, 100)
+    while len(out) < wanted:
+        batch = fetch(after, size)
+        out.extend(keep(batch))
+        if len(batch) < size:
+            break
+        after = key(batch[-1])
+        size = min(size * 2, 5000)
+    return out[:wanted]
+
+
+def visible_proposal(
+    actor: Actor, proposal: Proposal, item: Item | None, proposer: str | None
+) -> bool:
+    """A proposal is read by the organisation it is filed with and by the proposer's, and by
+    those who may read its item."""
+    if actor.system:
+        return True
+    if proposal.organisation_id in actor.member_of or proposer in actor.member_of:
+        return True
+    if actor.supervises(proposal.organisation_id):
+        return True
+    return item is not None and actor.can_read(item)
 
 
 def find_proposals(
@@ -241,8 +320,30 @@ def find_proposals(
     item_id: str | None,
     after: str | None,
     limit: int,
+    actor: Actor,
 ) -> ProposalPage:
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
-    found = store.read(lambda tx: tx.find_proposals(organisation_id, item_id, after, limit + 1))
+
+    def work(tx: GraphReader) -> list[Proposal]:
+        def fetch(start: str | None, size: int) -> list[Proposal]:
+            return tx.find_proposals(organisation_id, item_id, start, size)
+
+        def keep(batch: list[Proposal]) -> list[Proposal]:
+            items = tx.items({p.item_id for p in batch})
+            persons = tx.persons({p.proposer_id for p in batch})
+            return [
+                p
+                for p in batch
+                if visible_proposal(
+                    actor,
+                    p,
+                    items.get(p.item_id),
+                    persons[p.proposer_id].organisation_id if p.proposer_id in persons else None,
+                )
+            ]
+
+        return visible_page(fetch, keep, lambda p: p.id, after, limit + 1, actor.system)
+
+    found = store.read(work)
     return ProposalPage(found[:limit], len(found) > limit)

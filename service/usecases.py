@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from graph import rules
+from graph.access import Actor, Role
 from graph.errors import InvalidValue, RuleViolation, UnknownId
 from graph.model import (
     BasisCase,
@@ -43,6 +44,7 @@ from graph.model import (
 )
 from graph.store.base import GraphReader, GraphStore, GraphWriter, ItemQuery
 from graph.traversal import Subgraph, lineage
+from service.permissions import deciding_official, readable_items, require_handler, require_role
 
 MAX_PAGE = 500
 MAX_KEYPOINTS = 200
@@ -112,7 +114,8 @@ class RegisterSource:
     period: PeriodSpec
     scope: KnowledgeScope
     handler_id: str
-    official_id: str
+    # The classification official: the actor itself; None names the actor (D-11).
+    official_id: str | None
     keypoints: tuple[NewKeypoint, ...] = ()
     scope_limit: KnowledgeScope | None = None
     scope_rule_ids: tuple[str, ...] = ()
@@ -148,7 +151,7 @@ class DeriveItem:
     bases: tuple[BasisSpec, ...]
     scope: KnowledgeScope
     handler_id: str
-    official_id: str
+    official_id: str | None
     scope_rule_ids: tuple[str, ...] = ()
     level: Level | None = None
     period: PeriodSpec | None = None
@@ -192,7 +195,10 @@ def new_id(prefix: str) -> str:
 # Mutations
 
 
-def register_organisation(store: GraphStore, command: NewOrganisation) -> Organisation:
+def register_organisation(
+    store: GraphStore, command: NewOrganisation, actor: Actor
+) -> Organisation:
+    require_role(actor, Role.ADMINISTRATOR)
     organisation = Organisation(
         check_id(command.id, "id"),
         check_text(command.name, "name", limit=200),
@@ -205,9 +211,12 @@ def register_organisation(store: GraphStore, command: NewOrganisation) -> Organi
     return organisation
 
 
-def record_succession(store: GraphStore, organisation_id: str, successor_id: str) -> Organisation:
+def record_succession(
+    store: GraphStore, organisation_id: str, successor_id: str, actor: Actor
+) -> Organisation:
     """Records that an organisation was dissolved or merged and which one took over its
     functions: from then on that one decides on what the first classified (X-7 ¶2)."""
+    require_role(actor, Role.ADMINISTRATOR)
     if organisation_id == successor_id:
         raise InvalidValue("successorId", "承继机关、单位不能是其自身。")
 
@@ -238,7 +247,8 @@ def record_succession(store: GraphStore, organisation_id: str, successor_id: str
     return store.write(work)
 
 
-def register_person(store: GraphStore, command: NewPerson) -> Person:
+def register_person(store: GraphStore, command: NewPerson, actor: Actor) -> Person:
+    require_role(actor, Role.ADMINISTRATOR)
     person = Person(
         check_id(command.id, "id"),
         check_text(command.name, "name", limit=100),
@@ -248,7 +258,8 @@ def register_person(store: GraphStore, command: NewPerson) -> Person:
     return person
 
 
-def register_scope_rule(store: GraphStore, command: NewScopeRule) -> ScopeRule:
+def register_scope_rule(store: GraphStore, command: NewScopeRule, actor: Actor) -> ScopeRule:
+    require_role(actor, Role.ADMINISTRATOR)
     if command.long_term and command.years is not None:
         raise InvalidValue("years", "长期的保密事项范围条目不能同时给出年数。")
     if command.years is not None and not 1 <= command.years <= command.level.statutory_years:
@@ -266,8 +277,10 @@ def register_scope_rule(store: GraphStore, command: NewScopeRule) -> ScopeRule:
     return rule
 
 
-def register_source(store: GraphStore, command: RegisterSource) -> Decided:
-    """Registers an item classified by its originator, with its keypoints (D-16)."""
+def register_source(store: GraphStore, command: RegisterSource, actor: Actor) -> Decided:
+    """Registers an item classified by its originator, with its keypoints (D-16); the actor
+    is the classification official who decides (D-11)."""
+    official_id = deciding_official(actor, command.official_id)
     item_id = check_id(command.id or new_id("S"), "id")
     title = check_text(command.title, "title")
     number = check_text(command.document_number, "documentNumber", limit=100, required=False)
@@ -295,11 +308,12 @@ def register_source(store: GraphStore, command: RegisterSource) -> Decided:
         )
 
     def work(tx: GraphWriter) -> Decided:
-        check_decision_makers(tx, command.organisation_id, command.handler_id, command.official_id)
+        check_decision_makers(tx, command.organisation_id, command.handler_id, official_id)
+        require_handler(tx, actor, command.handler_id)
         _require_scope_members(tx, command.scope, command.scope_limit)
         rule_map = _require_scope_rules(tx, command.scope_rule_ids)
         if command.process_item_of is not None:
-            _require_items(tx, [command.process_item_of])
+            readable_items(tx, actor, [command.process_item_of])
         item = Item(
             id=item_id,
             kind=ItemKind.SOURCE,
@@ -329,7 +343,7 @@ def register_source(store: GraphStore, command: RegisterSource) -> Decided:
             item_id=item_id,
             kind=RecordKind.ORIGINAL,
             handler_id=command.handler_id,
-            official_id=command.official_id,
+            official_id=official_id,
             decided_on=command.issued_on,
             recorded_at=now(),
             status=item.status,
@@ -352,12 +366,14 @@ def register_source(store: GraphStore, command: RegisterSource) -> Decided:
     return store.write(work)
 
 
-def derive_item(store: GraphStore, command: DeriveItem) -> Decided:
-    """Derives an item from its bases and classifies it as the rules require (D-7..D-15).
+def derive_item(store: GraphStore, command: DeriveItem, actor: Actor) -> Decided:
+    """Derives an item from its bases and classifies it as the rules require (D-7..D-15); the
+    actor is the classification official who decides, and must know every basis (D-10).
 
     A proposed level, period or scope that breaks the rules is refused with its article, so
     nothing under- or over-classified is written.
     """
+    official_id = deciding_official(actor, command.official_id)
     item_id = check_id(command.id or new_id("D"), "id")
     title = check_text(command.title, "title")
     number = check_text(command.document_number, "documentNumber", limit=100, required=False)
@@ -382,10 +398,11 @@ def derive_item(store: GraphStore, command: DeriveItem) -> Decided:
 
     def work(tx: GraphWriter) -> Decided:
         organisation = check_decision_makers(
-            tx, command.organisation_id, command.handler_id, command.official_id
+            tx, command.organisation_id, command.handler_id, official_id
         )
+        require_handler(tx, actor, command.handler_id)
         person_org = _require_scope_members(tx, command.scope, None)
-        parents = _require_items(tx, [b.parent_id for b in command.bases])
+        parents = readable_items(tx, actor, [b.parent_id for b in command.bases])
         for parent in parents.values():
             if command.issued_on < parent.issued_on:
                 raise InvalidValue(
@@ -400,7 +417,7 @@ def derive_item(store: GraphStore, command: DeriveItem) -> Decided:
         ]
         rule_map = _require_scope_rules(tx, command.scope_rule_ids)
         if command.process_item_of is not None:
-            _require_items(tx, [command.process_item_of])
+            readable_items(tx, actor, [command.process_item_of])
         person_org |= _person_orgs(tx, (b.parent.scope_limit for b in bases))
         requirement = rules.required_classification(
             bases,
@@ -440,7 +457,7 @@ def derive_item(store: GraphStore, command: DeriveItem) -> Decided:
             item_id=item_id,
             kind=RecordKind.DERIVED,
             handler_id=command.handler_id,
-            official_id=command.official_id,
+            official_id=official_id,
             decided_on=command.issued_on,
             recorded_at=now(),
             status=item.status,
@@ -514,13 +531,15 @@ def requirement_of(tx: GraphReader, item_id: str) -> rules.Requirement | None:
 
 
 def get_lineage(
-    store: GraphStore, item_id: str, direction: Direction, depth: int | None
+    store: GraphStore, item_id: str, direction: Direction, depth: int | None, actor: Actor
 ) -> Lineage:
+    """The lineage of an item the actor may read, every node in it; what the actor may see
+    of each is the reader's business (service.redaction)."""
     if depth is not None and depth < 1:
         raise InvalidValue("depth", "depth 应为正整数，或省略以取完整谱系。")
 
     def work(tx: GraphReader) -> Lineage:
-        _require_items(tx, [item_id])
+        readable_items(tx, actor, [item_id])
         subgraph = lineage(item_id, direction, depth, parents=tx.parents, children=tx.children)
         return Lineage(item_id, tx.items(subgraph.depth), subgraph)
 
@@ -579,14 +598,6 @@ def _refuse_repeats(values: Sequence[str], field: str) -> None:
         if value in seen:
             raise InvalidValue(field, f"「{value}」重复出现。")
         seen.add(value)
-
-
-def _require_items(tx: GraphReader, ids: Sequence[str]) -> dict[str, Item]:
-    found = tx.items(ids)
-    for id in ids:
-        if id not in found:
-            raise UnknownId("item", id)
-    return found
 
 
 def _require_scope_rules(tx: GraphReader, ids: Sequence[str]) -> dict[str, ScopeRule]:

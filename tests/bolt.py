@@ -8,6 +8,7 @@ One server serves the whole test session; each test gets an empty database of it
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -30,6 +31,11 @@ from tests.arcadedb_server import PASSWORD
 class BoltServer(Protocol):
     def new_database(self) -> str:
         """The store URL of an empty database."""
+        ...
+
+    def release(self, url: str) -> None:
+        """Done with the database of `url` (its connections closed): the server may drop it,
+        so that a long test session does not hold hundreds of databases."""
         ...
 
     def stop(self) -> None: ...
@@ -74,9 +80,19 @@ class ArcadeBolt:
 
     def new_database(self) -> str:
         name = f"lineage{next(self._names)}"
+        self._command(f"create database {name}")
+        return f"bolt://root:{quote(PASSWORD)}@127.0.0.1:{self.port}/{name}"
+
+    def release(self, url: str) -> None:
+        name = urlsplit(url).path.strip("/")
+        # Best effort: a database left behind only costs the server memory and files.
+        with contextlib.suppress(OSError):
+            self._command(f"drop database {name}")
+
+    def _command(self, command: str) -> None:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.http_port}/api/v1/server",
-            data=json.dumps({"command": f"create database {name}"}).encode(),
+            data=json.dumps({"command": command}).encode(),
             headers={
                 "Content-Type": "application/json",
                 "Authorization": "Basic " + base64.b64encode(f"root:{PASSWORD}".encode()).decode(),
@@ -85,7 +101,6 @@ class ArcadeBolt:
         )
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
             response.read()
-        return f"bolt://root:{quote(PASSWORD)}@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
         if self.process.stdin is not None:
@@ -116,6 +131,9 @@ class ExternalNeo4j:
         parts = urlsplit(self.uri)
         credentials = f"{quote(self.user)}:{quote(self.password)}"
         return f"{parts.scheme}://{credentials}@{parts.netloc}/{self.database}"
+
+    def release(self, url: str) -> None:
+        pass  # the next test empties the one database
 
     def stop(self) -> None:
         pass

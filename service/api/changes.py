@@ -32,9 +32,10 @@ from service.api.inputs import (
     ids,
     level_of,
 )
-from service.api.problems import AlreadyExists, InvalidInput, NotFound, RuleViolationProblem
+from service.api.problems import AnyProblem, InvalidInput
 from service.change import Committed, Decision, commit_change
 from service.impact import KeypointChange, ProposedChange
+from service.redaction import Redactor
 from service.usecases import now
 
 Ctx = Info[Context, None]
@@ -162,11 +163,20 @@ def change_type(value: changes.Change) -> Change:
     )
 
 
-def notice_type(value: changes.Notice) -> Notice:
+def notice_type(
+    value: changes.Notice, redactor: Redactor | None = None, hidden: list[model.Item] | None = None
+) -> Notice:
+    """A notice; `hidden` are the items it names that the reader may not read."""
+    opaque = {i.id for i in hidden or ()}
+
+    def ref(id: str) -> strawberry.ID:
+        return strawberry.ID(redactor.opaque(id) if redactor and id in opaque else id)
+
+    text = redactor.scrub(value.text, hidden) if redactor and hidden else value.text
     return Notice(
         id=strawberry.ID(value.id),
         change_id=strawberry.ID(value.change_id),
-        source_id=strawberry.ID(value.source_id),
+        source_id=ref(value.source_id),
         item_id=strawberry.ID(value.item_id),
         organisation_id=strawberry.ID(value.organisation_id),
         actions=[types.ImpactAction(a.value) for a in value.actions],
@@ -176,10 +186,10 @@ def notice_type(value: changes.Notice) -> Notice:
         marking_before=value.before.marking,
         marking_after=value.after.marking,
         status_after=types.ItemStatus(value.after.status.value),
-        path=[strawberry.ID(p) for p in value.path],
+        path=[ref(p) for p in value.path],
         articles=list(value.articles),
-        kept_bases=[strawberry.ID(b) for b in value.kept_bases],
-        text=value.text,
+        kept_bases=[ref(b) for b in value.kept_bases],
+        text=text,
         due_on=value.due_on,
         status=NoticeStatus(value.status.value),
         status_label=value.status.label,
@@ -208,6 +218,10 @@ def _id(value: str | None) -> strawberry.ID | None:
     return None if value is None else strawberry.ID(value)
 
 
+def _str(value: strawberry.ID | None) -> str | None:
+    return None if value is None else str(value)
+
+
 # Inputs
 
 
@@ -226,7 +240,6 @@ class KeypointChangeInput:
 class ChangeClassificationInput:
     item_id: strawberry.ID
     handler_id: strawberry.ID
-    official_id: strawberry.ID
     basis: str = strawberry.field(description="依据和理由.")
     level: types.Level | None = None
     period: PeriodInput | None = None
@@ -240,6 +253,9 @@ class ChangeClassificationInput:
     approval_reference: str | None = strawberry.field(
         default=None, description="批准文号, for an extension beyond the scope rule (X-19 ¶2)."
     )
+    official_id: strawberry.ID | None = strawberry.field(
+        default=None, description="定密责任人: the caller itself (X-17); another is refused."
+    )
 
 
 @strawberry.input(
@@ -249,7 +265,6 @@ class ChangeClassificationInput:
 class DeclassifyInput:
     item_id: strawberry.ID
     handler_id: strawberry.ID
-    official_id: strawberry.ID
     reason: DeclassificationReason
     basis: str = strawberry.field(description="依据和理由.")
     keypoint_ids: list[strawberry.ID] = strawberry.field(
@@ -273,21 +288,28 @@ class DeclassifyInput:
         default=None,
         description="Why a process item may be declassified while its main item stands (X-16).",
     )
+    official_id: strawberry.ID | None = strawberry.field(
+        default=None, description="定密责任人: the caller itself (X-17); another is refused."
+    )
 
 
 @strawberry.input
 class ApplyNoticeInput:
     notice_id: strawberry.ID
     handler_id: strawberry.ID
-    official_id: strawberry.ID
+    official_id: strawberry.ID | None = strawberry.field(
+        default=None, description="定密责任人: the caller itself (D-13); another is refused."
+    )
     decided_on: date | None = None
 
 
 @strawberry.input(description="A proposal to the deciding organisation (D-12, X-7 ¶1, X-9 ¶1).")
 class ProposeChangeInput:
     item_id: strawberry.ID
-    proposer_id: strawberry.ID
     text: str
+    proposer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The caller itself; another person is refused."
+    )
     organisation_id: strawberry.ID | None = strawberry.field(
         default=None, description="Where to file it; for an answer to a notice, the source's."
     )
@@ -311,7 +333,12 @@ class NoticeFilter:
 class ChangeCommitted:
     change: Change
     record: types.Record
-    notices: list[Notice]
+    notices: list[Notice] = strawberry.field(
+        description="The notices to items the caller may read (D-10)."
+    )
+    notice_count: int = strawberry.field(
+        description="How many notices the change sent, of those the caller may know of."
+    )
     superseded: list[strawberry.ID] = strawberry.field(
         description="Open notices this change recomputed, now superseded."
     )
@@ -358,7 +385,7 @@ class ProposalConnection:
     page_info: types.PageInfo
 
 
-Problems = InvalidInput | NotFound | AlreadyExists | RuleViolationProblem
+Problems = AnyProblem
 ChangeResult = Annotated[ChangeCommitted | Problems, strawberry.union("ChangeResult")]
 NoticeResult = Annotated[NoticeSuccess | Problems, strawberry.union("NoticeResult")]
 ApplyNoticeResult = Annotated[ApplyNoticeSuccess | Problems, strawberry.union("ApplyNoticeResult")]
@@ -370,13 +397,39 @@ ProposalsResult = Annotated[ProposalConnection | InvalidInput, strawberry.union(
 DueResult = Annotated[types.ItemConnection | InvalidInput, strawberry.union("DueForReviewResult")]
 
 
-def _committed(value: Committed) -> ChangeCommitted:
+async def _committed(context: Context, value: Committed) -> ChangeCommitted:
+    """A committed change as its decider may see it: the notices to items it may read, and
+    a count of all it may know of (service.redaction)."""
+    redactor = context.redactor
+    # The actor read the source to decide on it (commit_change checks).
+    redactor.wrote(value.change.after)
+    # The notices' items are as the notices found them: nothing applied them yet.
+    shown = [n for n in value.notices if redactor.readable(n.before)]
     return ChangeCommitted(
         change=change_type(value.change),
         record=types.record(value.record),
-        notices=[notice_type(n) for n in value.notices],
-        superseded=[strawberry.ID(n.id) for n in value.superseded],
+        notices=await notice_views(context, shown),
+        notice_count=len(value.notices) if redactor.placeholders else len(shown),
+        superseded=[strawberry.ID(n.id) for n in value.superseded if redactor.readable(n.before)],
     )
+
+
+async def notice_views(context: Context, values: list[changes.Notice]) -> list[Notice]:
+    """Notices to items the reader may read, as it may see them: the source and the items on
+    the path it may not read are opaque, and the text names none of them."""
+    refs = {i for n in values for i in (n.source_id, *n.path, *n.kept_bases)}
+    wanted = sorted(refs)
+    found = await context.items.load_many(wanted)
+    known = {i: v for i, v in zip(wanted, found, strict=True) if v is not None}
+    redactor = context.redactor
+    out = []
+    for value in values:
+        hidden = redactor.hidden_among(
+            known.get(i) for i in (value.source_id, *value.path, *value.kept_bases)
+        )
+        redactor.wrote(value.before)
+        out.append(notice_type(value, redactor, hidden))
+    return out
 
 
 def _afterwards(value: Afterwards) -> model.ItemStatus:
@@ -431,11 +484,13 @@ class ChangeQuery:
                 after=decode_cursor(after, "notice") if after is not None else None,
                 limit=first,
             )
-            page = await info.context.call(notices.find_notices, query)
+            context = info.context
+            page = await context.call(notices.find_notices, query, context.actor)
+            views = await notice_views(context, page.notices)
             return NoticeConnection(
                 edges=[
-                    NoticeEdge(cursor=encode_cursor(n.id, "notice"), node=notice_type(n))
-                    for n in page.notices
+                    NoticeEdge(cursor=encode_cursor(n.id, "notice"), node=view)
+                    for n, view in zip(page.notices, views, strict=True)
                 ],
                 page_info=types.PageInfo(
                     has_next_page=page.has_next,
@@ -451,14 +506,22 @@ class ChangeQuery:
     @strawberry.field
     async def notice(self, info: Ctx, id: strawberry.ID) -> Notice | None:
         key = str(id)
-        found = await info.context.read(lambda tx: tx.notices([key]).get(key))
-        return None if found is None else notice_type(found)
+        context = info.context
+        found = await context.read(lambda tx: tx.notices([key]).get(key))
+        if found is None or not context.redactor.readable(await context.items.load(found.item_id)):
+            return None
+        return (await notice_views(context, [found]))[0]
 
     @strawberry.field(description="A decided change or declassification, with its record.")
     async def change(self, info: Ctx, id: strawberry.ID) -> Change | None:
         key = str(id)
-        found = await info.context.read(lambda tx: tx.changes([key]).get(key))
-        return None if found is None else change_type(found)
+        context = info.context
+        found = await context.read(lambda tx: tx.changes([key]).get(key))
+        # A change is read by those who may read its source (D-10).
+        if found is None or not context.redactor.readable(await context.items.load(found.item_id)):
+            return None
+        context.redactor.wrote(found.after)
+        return change_type(found)
 
     @strawberry.field(description="Proposals filed with an organisation or about an item (D-12).")
     async def proposals(
@@ -476,6 +539,7 @@ class ChangeQuery:
                 str(item_id) if item_id else None,
                 decode_cursor(after, "proposal") if after is not None else None,
                 first,
+                info.context.actor,
             )
             return ProposalConnection(
                 edges=[
@@ -506,16 +570,21 @@ class ChangeQuery:
         after: str | None = None,
     ) -> DueResult:
         async def work() -> types.ItemConnection:
-            page = await info.context.call(
+            context = info.context
+            page = await context.call(
                 expiry.due_for_review,
                 within_days,
                 str(organisation_id) if organisation_id else None,
                 _due_after(after) if after is not None else None,
                 first,
+                None,
+                context.actor.read_filter(),
             )
+            redactor = context.redactor
             return types.ItemConnection(
                 edges=[
-                    types.ItemEdge(cursor=_due_cursor(i), node=types.item(i)) for i in page.items
+                    types.ItemEdge(cursor=_due_cursor(i), node=types.item(redactor.show(i)))
+                    for i in page.items
                 ],
                 page_info=types.PageInfo(
                     has_next_page=page.has_next,
@@ -551,10 +620,18 @@ class ChangeSubscription:
         self, info: Ctx, organisation_id: strawberry.ID, since: datetime | None = None
     ) -> AsyncGenerator[Notice, None]:
         organisation = str(organisation_id)
-        if await info.context.read(lambda tx: tx.organisation(organisation)) is None:
+        context = info.context
+        actor = context.actor
+        if await context.read(lambda tx: tx.organisation(organisation)) is None:
             # An expected refusal, shown as it is (not masked as an internal error).
             raise GraphQLError(
                 f"机关、单位「{organisation}」不存在。", extensions={"field": "organisationId"}
+            )
+        if not (actor.system or organisation in actor.member_of or actor.supervises(organisation)):
+            await context.audit_refusal("subscription noticesIssued", "DENIED", "NOT_MEMBER")
+            raise GraphQLError(
+                f"只能订阅本机关、单位（或所监督的机关、单位）的变更通知，不能订阅「{organisation}」的。",
+                extensions={"field": "organisationId", "requirement": "MEMBER"},
             )
         if since is not None and since.tzinfo is None:
             raise GraphQLError("since 须带时区。", extensions={"field": "since"})
@@ -563,13 +640,19 @@ class ChangeSubscription:
         cursor = (start - LOOKBACK, "")
         sent: dict[str, datetime] = {}
         while True:
-            found = await info.context.read(
+            found = await context.read(
                 partial(_created_after, organisation=organisation, after=cursor)
             )
-            for notice in found:
-                if notice.id not in sent and notice.created_at > start:
-                    sent[notice.id] = notice.created_at
-                    yield notice_type(notice)
+            fresh = [n for n in found if n.id not in sent and n.created_at > start]
+            context.items.clear_all()  # a subscription lives long: see scopes as they stand
+            items = await context.items.load_many([n.item_id for n in fresh])
+            for notice, item in zip(fresh, items, strict=True):
+                sent[notice.id] = notice.created_at
+                # Only notices to items the subscriber may read (D-10), each one audited.
+                if context.redactor.readable(item):
+                    view = (await notice_views(context, [notice]))[0]
+                    await context.audit_read("subscription noticesIssued", [notice.item_id])
+                    yield view
             if len(found) == BURST:  # a large fan-out: page on through it at once
                 cursor = (found[-1].created_at, found[-1].id)
                 continue
@@ -606,14 +689,15 @@ class ChangeMutation:
             )
             decision = Decision(
                 handler_id=str(input.handler_id),
-                official_id=str(input.official_id),
+                official_id=_str(input.official_id),
                 basis=input.basis,
                 decided_on=input.decided_on,
                 due_on=input.due_on,
                 approval_reference=input.approval_reference,
             )
-            committed = await info.context.call(commit_change, proposal, decision)
-            return _committed(committed)
+            context = info.context
+            committed = await context.call(commit_change, proposal, decision, context.actor)
+            return await _committed(context, committed)
 
         return await attempt(work)
 
@@ -631,7 +715,7 @@ class ChangeMutation:
             )
             decision = Decision(
                 handler_id=str(input.handler_id),
-                official_id=str(input.official_id),
+                official_id=_str(input.official_id),
                 basis=input.basis,
                 reason=changes.DeclassificationReason(input.reason.value),
                 decided_on=input.decided_on,
@@ -641,20 +725,22 @@ class ChangeMutation:
                 consulted_organisation_ids=ids(input.consulted_organisation_ids),
                 process_item_justification=input.process_item_justification,
             )
-            committed = await info.context.call(commit_change, proposal, decision)
-            return _committed(committed)
+            context = info.context
+            committed = await context.call(commit_change, proposal, decision, context.actor)
+            return await _committed(context, committed)
 
         return await attempt(work)
 
     @strawberry.mutation(description="The holder has received a notice.")
     async def acknowledge_notice(
-        self, info: Ctx, notice_id: strawberry.ID, person_id: strawberry.ID
+        self, info: Ctx, notice_id: strawberry.ID, person_id: strawberry.ID | None = None
     ) -> NoticeResult:
         async def work() -> NoticeSuccess:
-            notice = await info.context.call(
-                notices.acknowledge_notice, str(notice_id), str(person_id)
+            context = info.context
+            notice = await context.call(
+                notices.acknowledge_notice, str(notice_id), _str(person_id), context.actor
             )
-            return NoticeSuccess(notice=notice_type(notice))
+            return NoticeSuccess(notice=(await notice_views(context, [notice]))[0])
 
         return await attempt(work)
 
@@ -664,16 +750,19 @@ class ChangeMutation:
     )
     async def apply_notice(self, info: Ctx, input: ApplyNoticeInput) -> ApplyNoticeResult:
         async def work() -> ApplyNoticeSuccess:
-            applied = await info.context.call(
+            context = info.context
+            applied = await context.call(
                 notices.apply_notice,
                 str(input.notice_id),
                 str(input.handler_id),
-                str(input.official_id),
+                _str(input.official_id),
                 input.decided_on,
+                context.actor,
             )
+            # The actor may read the item (apply_notice checks).
             return ApplyNoticeSuccess(
-                notice=notice_type(applied.notice),
-                item=types.item(applied.item),
+                notice=(await notice_views(context, [applied.notice]))[0],
+                item=types.item(context.redactor.wrote(applied.item)),
                 record=types.record(applied.record),
             )
 
@@ -687,13 +776,13 @@ class ChangeMutation:
         async def work() -> ProposeChangeSuccess:
             command = notices.NewProposal(
                 item_id=str(input.item_id),
-                proposer_id=str(input.proposer_id),
+                proposer_id=_str(input.proposer_id),
                 text=input.text,
                 organisation_id=str(input.organisation_id) if input.organisation_id else None,
                 notice_id=str(input.notice_id) if input.notice_id else None,
                 id=str(input.id) if input.id else None,
             )
-            proposal = await info.context.call(notices.propose_change, command)
+            proposal = await info.context.call(notices.propose_change, command, info.context.actor)
             return ProposeChangeSuccess(proposal=proposal_type(proposal))
 
         return await attempt(work)

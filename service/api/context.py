@@ -1,5 +1,6 @@
-"""Per-request context: the store, and DataLoaders that batch lookups of many nodes into one
-store read (a lineage of hundreds of nodes asks for their keypoints in one query)."""
+"""Per-request context: the store, who is asking (the actor and what it may see), and
+DataLoaders that batch lookups of many nodes into one store read (a lineage of hundreds of
+nodes asks for their keypoints in one query)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,17 @@ from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
-from graph.model import Derivation, Keypoint
+from graph.access import Actor
+from graph.errors import LineageError
+from graph.model import Derivation, Item, Keypoint
 from graph.store.base import GraphReader, GraphStore
 from graph.store.deadline import StoreTimeout, deadline
+from graph.trail import Outcome
+from service.auditing import AuditLog, event
+from service.redaction import Mode, Redactor
+
+# Until a request is authenticated it acts as no one: it may read and do nothing.
+ANONYMOUS = Actor(user_id="anonymous", name="未认证")
 
 T = TypeVar("T")
 
@@ -22,6 +31,11 @@ T = TypeVar("T")
 @dataclass
 class Context:
     store: GraphStore
+    actor: Actor = ANONYMOUS
+    audit: AuditLog | None = None
+    redaction: Mode = Mode.PLACEHOLDER
+    redaction_key: bytes = b""
+    address: str = ""  # where the request came from, for the audit trail
     poll_seconds: float = 1.0  # how often a live subscription looks for new notices
     # Seconds a call to the store may take in a query and in a mutation (a large fan-out
     # writes one notice per descendant); None: no limit. `timeout` is the one in force,
@@ -31,11 +45,40 @@ class Context:
     timeout: float | None = field(init=False, default=None)
     keypoints_of: DataLoader[str, list[Keypoint]] = field(init=False)
     bases_of: DataLoader[str, list[Derivation]] = field(init=False)
+    items: DataLoader[str, Item | None] = field(init=False)
+    redactor: Redactor = field(init=False)
+    # Expected refusals met while resolving (rule or kind names), for the audit trail.
+    refusals: list[LineageError] = field(init=False, default_factory=list)
+    # For a WebSocket: the connection_init payload, where a browser puts its token.
+    connection_params: object = None
+    upgrade_authorization: str | None = None  # the WebSocket upgrade's Authorization header
+    # What the request asks, e.g. "query lineage,item", for the audit trail.
+    operation: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         self.timeout = self.query_timeout
         self.keypoints_of = DataLoader(load_fn=self._load_keypoints)
         self.bases_of = DataLoader(load_fn=self._load_bases)
+        self.items = DataLoader(load_fn=self._load_items)
+        self.redactor = Redactor(self.actor, self.redaction, self.redaction_key)
+
+    def act_as(self, actor: Actor) -> None:
+        """The actor is known only after authentication (for a WebSocket, at connection_init)."""
+        self.actor = actor
+        self.redactor = Redactor(actor, self.redaction, self.redaction_key)
+
+    async def audit_read(self, action: str, items: list[str]) -> None:
+        """Records a read of item content outside a request's own event (a subscription)."""
+        if self.audit is not None:
+            await self.audit.record(
+                event(self.actor, action, Outcome.OK, items=items, address=self.address)
+            )
+
+    async def audit_refusal(self, action: str, outcome: str, detail: str) -> None:
+        if self.audit is not None:
+            await self.audit.record(
+                event(self.actor, action, Outcome(outcome), detail=detail, address=self.address)
+            )
 
     async def read(self, work: Callable[[GraphReader], T]) -> T:
         """Runs a read transaction off the event loop: the store's drivers block."""
@@ -51,6 +94,9 @@ class Context:
                 return await asyncio.wait_for(work, self.timeout)
             except (TimeoutError, StoreTimeout) as error:
                 raise GraphQLError(StoreTimeout(self.timeout or 0).args[0]) from error
+            except LineageError as error:
+                self.refusals.append(error)
+                raise
 
     def for_operation(self, mutation: bool) -> None:
         self.timeout = self.mutation_timeout if mutation else self.query_timeout
@@ -62,6 +108,10 @@ class Context:
             return [[found[k] for k in contained.get(i, [])] for i in item_ids]
 
         return await self.read(work)
+
+    async def _load_items(self, ids: list[str]) -> Sequence[Item | None]:
+        found = await self.read(lambda tx: tx.items(ids))
+        return [found.get(i) for i in ids]
 
     async def _load_bases(self, item_ids: list[str]) -> Sequence[list[Derivation]]:
         def work(tx: GraphReader) -> list[list[Derivation]]:

@@ -15,13 +15,7 @@ from graph import model
 from graph.errors import InvalidValue, LineageError
 from service import usecases
 from service.api import types
-from service.api.problems import (
-    AlreadyExists,
-    InvalidInput,
-    NotFound,
-    RuleViolationProblem,
-    problem,
-)
+from service.api.problems import AnyProblem, problem
 from service.impact import ProposedChange
 
 T = TypeVar("T")
@@ -85,7 +79,7 @@ class ProposedChangeInput:
 
 async def attempt(
     work: Callable[[], Awaitable[T]],
-) -> T | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem:
+) -> T | AnyProblem:
     try:
         return await work()
     except LineageError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from graph.errors import (
+    AccessDenied,
     DuplicateId,
     InvalidValue,
     LineageError,
@@ -41,11 +42,26 @@ class RuleViolationProblem(Problem):
     articles: list[str] = strawberry.field(description="The articles broken, e.g. D-8.")
 
 
-AnyProblem = InvalidInput | NotFound | AlreadyExists | RuleViolationProblem
+@strawberry.type(
+    name="AccessDenied",
+    description="The caller may not do this: it lacks a role, or acts in another's name.",
+)
+class AccessDeniedProblem(Problem):
+    requirement: str = strawberry.field(
+        description="What is missing: ROLE:OFFICIAL, ACT_AS_SELF, HANDLER_ROLE, PERSON."
+    )
+    articles: list[str]
+
+
+AnyProblem = InvalidInput | NotFound | AlreadyExists | RuleViolationProblem | AccessDeniedProblem
 
 
 def problem(error: LineageError) -> AnyProblem:
     match error:
+        case AccessDenied():
+            return AccessDeniedProblem(
+                message=error.message, requirement=error.requirement, articles=list(error.articles)
+            )
         case InvalidValue():
             return InvalidInput(message=error.message, field=error.field)
         case UnknownId():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
@@ -17,13 +17,14 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 from strawberry.types.graphql import OperationType
 
 from graph import model
 from graph.store.base import ItemQuery
 from service import usecases
 from service.api import types
+from service.api.access import AccessQuery
 from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
 from service.api.context import Context
 from service.api.inputs import (
@@ -37,6 +38,7 @@ from service.api.inputs import attempt as _attempt
 from service.api.inputs import ids as _ids
 from service.api.inputs import level_of as _level
 from service.api.problems import (
+    AccessDeniedProblem,
     AlreadyExists,
     InvalidInput,
     NotFound,
@@ -44,6 +46,7 @@ from service.api.problems import (
 )
 from service.expiry import item_as_of
 from service.impact import impact_analysis
+from service.redaction import Redactor
 
 T = TypeVar("T")
 Ctx = Info[Context, None]
@@ -98,7 +101,10 @@ class RegisterSourceInput:
     period: PeriodInput
     scope: ScopeInput
     handler_id: strawberry.ID = strawberry.field(description="承办人: proposes (D-11).")
-    official_id: strawberry.ID = strawberry.field(description="定密责任人: decides (D-11).")
+    official_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="定密责任人: decides (D-11). The caller itself; another person is refused.",
+    )
     keypoints: list[KeypointInput] = strawberry.field(default_factory=list)
     scope_limit: ScopeInput | None = strawberry.field(
         default=None,
@@ -131,7 +137,9 @@ class DeriveItemInput:
     bases: list[BasisInput]
     scope: ScopeInput
     handler_id: strawberry.ID
-    official_id: strawberry.ID
+    official_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The caller itself (D-11); another person is refused."
+    )
     scope_rule_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     level: types.Level | None = None
     period: PeriodInput | None = None
@@ -183,28 +191,58 @@ class DeriveItemSuccess:
 
 
 RegisterOrganisationResult = Annotated[
-    RegisterOrganisationSuccess | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    RegisterOrganisationSuccess
+    | InvalidInput
+    | NotFound
+    | AlreadyExists
+    | RuleViolationProblem
+    | AccessDeniedProblem,
     strawberry.union("RegisterOrganisationResult"),
 ]
 RegisterPersonResult = Annotated[
-    RegisterPersonSuccess | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    RegisterPersonSuccess
+    | InvalidInput
+    | NotFound
+    | AlreadyExists
+    | RuleViolationProblem
+    | AccessDeniedProblem,
     strawberry.union("RegisterPersonResult"),
 ]
 RegisterScopeRuleResult = Annotated[
-    RegisterScopeRuleSuccess | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    RegisterScopeRuleSuccess
+    | InvalidInput
+    | NotFound
+    | AlreadyExists
+    | RuleViolationProblem
+    | AccessDeniedProblem,
     strawberry.union("RegisterScopeRuleResult"),
 ]
 RegisterSourceResult = Annotated[
-    RegisterSourceSuccess | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    RegisterSourceSuccess
+    | InvalidInput
+    | NotFound
+    | AlreadyExists
+    | RuleViolationProblem
+    | AccessDeniedProblem,
     strawberry.union("RegisterSourceResult"),
 ]
 DeriveItemResult = Annotated[
-    DeriveItemSuccess | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    DeriveItemSuccess
+    | InvalidInput
+    | NotFound
+    | AlreadyExists
+    | RuleViolationProblem
+    | AccessDeniedProblem,
     strawberry.union("DeriveItemResult"),
 ]
 ItemsResult = Annotated[types.ItemConnection | InvalidInput, strawberry.union("ItemsResult")]
 ImpactAnalysisResult = Annotated[
-    types.ImpactAnalysis | InvalidInput | NotFound | AlreadyExists | RuleViolationProblem,
+    types.ImpactAnalysis
+    | InvalidInput
+    | NotFound
+    | AlreadyExists
+    | RuleViolationProblem
+    | AccessDeniedProblem,
     strawberry.union("ImpactAnalysisResult"),
 ]
 LineageResult = Annotated[
@@ -213,7 +251,7 @@ LineageResult = Annotated[
 
 
 @strawberry.type
-class Query(ChangeQuery):
+class Query(ChangeQuery, AccessQuery):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "
         "its status, classification and knowledge scope as they stood on that date (null "
@@ -222,11 +260,15 @@ class Query(ChangeQuery):
     async def item(
         self, info: Ctx, id: strawberry.ID, as_of: date | None = None
     ) -> types.Item | None:
+        context = info.context
         if as_of is not None:
-            found = await info.context.call(item_as_of, str(id), as_of)
+            found = await context.call(item_as_of, str(id), as_of, context.actor)
         else:
-            found = await info.context.call(usecases.get_item, str(id))
-        return None if found is None else types.item(found)
+            found = await context.call(usecases.get_item, str(id))
+        # An item outside the reader's knowledge scope reads as absent (D-10).
+        if found is None or not context.redactor.readable(found):
+            return None
+        return types.item(context.redactor.show(found))
 
     @strawberry.field(description="Items filtered by organisation, level, status; by id, paged.")
     async def items(
@@ -245,11 +287,13 @@ class Query(ChangeQuery):
                 kind=model.ItemKind(chosen.kind.value) if chosen.kind else None,
                 after=decode_cursor(after) if after is not None else None,
                 limit=first,
+                readable=info.context.actor.read_filter(),
             )
             page = await info.context.call(usecases.find_items, query)
+            redactor = info.context.redactor
             return types.ItemConnection(
                 edges=[
-                    types.ItemEdge(cursor=encode_cursor(i.id), node=types.item(i))
+                    types.ItemEdge(cursor=encode_cursor(i.id), node=types.item(redactor.show(i)))
                     for i in page.items
                 ],
                 page_info=types.PageInfo(
@@ -267,7 +311,12 @@ class Query(ChangeQuery):
     async def keypoint(self, info: Ctx, id: strawberry.ID) -> types.Keypoint | None:
         key = str(id)
         found = await info.context.read(lambda tx: tx.keypoints([key]).get(key))
-        return None if found is None else types.keypoint(found)
+        # A keypoint is part of the content of the source that defines it (D-16).
+        if found is None or not info.context.redactor.readable(
+            await info.context.items.load(found.item_id)
+        ):
+            return None
+        return types.keypoint(found)
 
     @strawberry.field
     async def scope_rule(self, info: Ctx, id: strawberry.ID) -> types.ScopeRule | None:
@@ -293,17 +342,15 @@ class Query(ChangeQuery):
         depth: int | None = None,
     ) -> LineageResult:
         async def work() -> types.Lineage:
-            found = await info.context.call(
-                usecases.get_lineage, str(id), model.Direction(direction.value), depth
+            context = info.context
+            found = await context.call(
+                usecases.get_lineage,
+                str(id),
+                model.Direction(direction.value),
+                depth,
+                context.actor,
             )
-            nodes = sorted(found.subgraph.depth.items(), key=lambda pair: (pair[1], pair[0]))
-            return types.Lineage(
-                root=strawberry.ID(found.root),
-                nodes=[
-                    types.LineageNode(depth=d, item=types.item(found.items[i])) for i, d in nodes
-                ],
-                edges=[types.basis(e) for e in found.subgraph.edges],
-            )
+            return lineage_of(found, context.redactor)
 
         result = await _attempt(work)
         if isinstance(result, types.Lineage | NotFound | InvalidInput):
@@ -316,8 +363,9 @@ class Query(ChangeQuery):
     )
     async def impact_analysis(self, info: Ctx, change: ProposedChangeInput) -> ImpactAnalysisResult:
         async def work() -> types.ImpactAnalysis:
-            report = await info.context.call(impact_analysis, change.to_change())
-            return types.impact_analysis(report)
+            context = info.context
+            report = await context.call(impact_analysis, change.to_change(), context.actor)
+            return types.impact_analysis(report, context.redactor)
 
         return await _attempt(work)
 
@@ -336,7 +384,9 @@ class Mutation(ChangeMutation):
         )
 
         async def work() -> RegisterOrganisationSuccess:
-            created = await info.context.call(usecases.register_organisation, command)
+            created = await info.context.call(
+                usecases.register_organisation, command, info.context.actor
+            )
             return RegisterOrganisationSuccess(organisation=types.organisation(created))
 
         return await _attempt(work)
@@ -350,7 +400,10 @@ class Mutation(ChangeMutation):
     ) -> RegisterOrganisationResult:
         async def work() -> RegisterOrganisationSuccess:
             updated = await info.context.call(
-                usecases.record_succession, str(organisation_id), str(successor_id)
+                usecases.record_succession,
+                str(organisation_id),
+                str(successor_id),
+                info.context.actor,
             )
             return RegisterOrganisationSuccess(organisation=types.organisation(updated))
 
@@ -361,7 +414,7 @@ class Mutation(ChangeMutation):
         command = usecases.NewPerson(str(input.id), input.name, str(input.organisation_id))
 
         async def work() -> RegisterPersonSuccess:
-            created = await info.context.call(usecases.register_person, command)
+            created = await info.context.call(usecases.register_person, command, info.context.actor)
             return RegisterPersonSuccess(person=types.person(created))
 
         return await _attempt(work)
@@ -381,7 +434,9 @@ class Mutation(ChangeMutation):
         )
 
         async def work() -> RegisterScopeRuleSuccess:
-            created = await info.context.call(usecases.register_scope_rule, command)
+            created = await info.context.call(
+                usecases.register_scope_rule, command, info.context.actor
+            )
             return RegisterScopeRuleSuccess(scope_rule=types.scope_rule(created))
 
         return await _attempt(work)
@@ -410,13 +465,15 @@ class Mutation(ChangeMutation):
                 ),
                 scope_rule_ids=_ids(input.scope_rule_ids),
                 handler_id=str(input.handler_id),
-                official_id=str(input.official_id),
+                official_id=_id(input.official_id),
                 process_item_of=str(input.process_item_of) if input.process_item_of else None,
                 joint_organisation_ids=_ids(input.joint_organisation_ids),
             )
-            decided = await info.context.call(usecases.register_source, command)
+            context = info.context
+            decided = await context.call(usecases.register_source, command, context.actor)
             return RegisterSourceSuccess(
-                item=types.item(decided.item), record=types.record(decided.record)
+                item=types.item(context.redactor.wrote(decided.item)),
+                record=types.record(decided.record),
             )
 
         return await _attempt(work)
@@ -441,24 +498,68 @@ class Mutation(ChangeMutation):
                 ),
                 scope=input.scope.to_scope(),
                 handler_id=str(input.handler_id),
-                official_id=str(input.official_id),
+                official_id=_id(input.official_id),
                 scope_rule_ids=_ids(input.scope_rule_ids),
                 level=_level(input.level),
                 period=input.period.to_spec() if input.period else None,
                 originator_consultation=input.originator_consultation,
                 process_item_of=str(input.process_item_of) if input.process_item_of else None,
             )
-            decided = await info.context.call(usecases.derive_item, command)
+            context = info.context
+            decided = await context.call(usecases.derive_item, command, context.actor)
             requirement = decided.requirement
             if requirement is None:  # derive always computes one
                 raise RuntimeError("derive_item returned no requirement")
+            # The actor may read every basis (derive_item checks): nothing to withhold.
             return DeriveItemSuccess(
-                item=types.item(decided.item),
+                item=types.item(context.redactor.wrote(decided.item)),
                 record=types.record(decided.record),
                 explanation=types.explanation(requirement, decided.item.classification),
             )
 
         return await _attempt(work)
+
+
+def _id(value: strawberry.ID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def lineage_of(found: usecases.Lineage, redactor: Redactor) -> types.Lineage:
+    """A lineage as the reader may see it: a node outside its knowledge scope is a
+    placeholder or left out, with its edges (service.redaction)."""
+    readable = {i: redactor.readable(v) for i, v in found.items.items()}
+    shown = {i for i, r in readable.items() if r or redactor.placeholders}
+
+    def ref(id: str) -> str:
+        return id if readable.get(id) else redactor.opaque(id)
+
+    nodes = []
+    for node, depth in sorted(found.subgraph.depth.items(), key=lambda pair: (pair[1], pair[0])):
+        if readable.get(node):
+            item = types.item(redactor.show(found.items[node]))
+            nodes.append(
+                types.LineageNode(id=strawberry.ID(node), depth=depth, redacted=False, item=item)
+            )
+        elif node in shown:
+            nodes.append(
+                types.LineageNode(
+                    id=strawberry.ID(ref(node)), depth=depth, redacted=True, item=None
+                )
+            )
+    edges = []
+    for edge in found.subgraph.edges:
+        if edge.child_id not in shown or edge.parent_id not in shown:
+            continue
+        # The keypoints an edge involves are content of both ends: shown if either is readable.
+        keep = readable.get(edge.child_id) or readable.get(edge.parent_id)
+        edges.append(
+            types.basis(
+                edge if keep else replace(edge, keypoint_ids=()),
+                child_id=ref(edge.child_id),
+                parent_id=ref(edge.parent_id),
+            )
+        )
+    return types.Lineage(root=strawberry.ID(ref(found.root)), nodes=nodes, edges=edges)
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -486,14 +587,35 @@ class Limits:
 
 class OperationTimeout(SchemaExtension):
     """Puts the time limit of the operation's kind in force: a mutation may write one notice
-    per descendant of a large lineage, and gets longer than a query."""
+    per descendant of a large lineage, and gets longer than a query. Names the operation for
+    the audit trail: its kind and its top-level fields."""
 
     def on_execute(self) -> Iterator[None]:
-        context = self.execution_context.context
+        execution = self.execution_context
+        context = execution.context
         if isinstance(context, Context):
-            mutation = self.execution_context.operation_type is OperationType.MUTATION
+            mutation = execution.operation_type is OperationType.MUTATION
             context.for_operation(mutation)
+            context.operation = f"{execution.operation_type.value} {_fields(execution)}".strip()
         yield None
+
+
+def _fields(execution: ExecutionContext) -> str:
+    document = execution.graphql_document
+    if document is None:
+        return ""
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            execution.operation_name is None
+            or (definition.name is not None and definition.name.value == execution.operation_name)
+        ):
+            names = [
+                s.name.value
+                for s in definition.selection_set.selections
+                if isinstance(s, FieldNode)
+            ]
+            return ",".join(dict.fromkeys(names))
+    return ""
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:

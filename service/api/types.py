@@ -4,6 +4,7 @@ the public contract changes only when this module does."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import date, datetime
 
 import strawberry
@@ -13,6 +14,7 @@ from strawberry.types import Info
 from graph import model, propagation, rules
 from service.api.context import Context
 from service.impact import ImpactReport
+from service.redaction import WITHHELD, Redactor
 from service.usecases import MAX_PAGE, requirement_of
 
 
@@ -160,7 +162,10 @@ class Basis:
 @strawberry.type
 class Contribution:
     ground: Ground
-    ref_id: strawberry.ID
+    ref_id: strawberry.ID = strawberry.field(
+        description="The basis, keypoint or rule; an opaque id for a basis the reader may not "
+        "know (D-10)."
+    )
     title: str
     via_item_id: strawberry.ID | None
     case: BasisCase | None
@@ -168,6 +173,9 @@ class Contribution:
     governs_level: bool
     governs_period: bool
     articles: list[str]
+    redacted: bool = strawberry.field(
+        description="A basis outside the reader's knowledge scope: its title is withheld."
+    )
 
 
 @strawberry.type(description="What the rules require now, and why.")
@@ -192,6 +200,9 @@ class BasisCitation:
     title: str
     document_number: str
     marking: str
+    redacted: bool = strawberry.field(
+        description="A basis outside the reader's knowledge scope: title and number withheld."
+    )
 
 
 @strawberry.type(
@@ -245,7 +256,13 @@ class Item:
 
     @strawberry.field(description="Its DERIVED_FROM edges: the items it was derived from.")
     async def bases(self, info: Info[Context, None]) -> list[Basis]:
-        return [basis(edge) for edge in await info.context.bases_of.load(str(self.id))]
+        edges = await info.context.bases_of.load(str(self.id))
+        parents = await info.context.items.load_many([e.parent_id for e in edges])
+        redactor = info.context.redactor
+        return [
+            basis(edge, parent_id=redactor.ref(edge.parent_id, parent))
+            for edge, parent in zip(edges, parents, strict=True)
+        ]
 
     @strawberry.field(description="CLASSIFIED_UNDER: scope-of-secrets rules applied (D-15).")
     async def scope_rules(self, info: Info[Context, None]) -> list[ScopeRule]:
@@ -261,32 +278,59 @@ class Item:
         requirement = await info.context.read(lambda tx: requirement_of(tx, item_id))
         if requirement is None:
             return None
-        return explanation(requirement, self.classification_value)
+        refs = [
+            c.via_item_id or c.ref_id
+            for c in requirement.explanation.contributions
+            if c.ground is not rules.Ground.SCOPE_RULE
+        ]
+        known = await _known(info.context, refs)
+        return explanation(requirement, self.classification_value, info.context.redactor, known)
 
     @strawberry.field(description="Its written records (D-11), oldest first.")
     async def records(self, info: Info[Context, None]) -> list[Record]:
         item_id = str(self.id)
-        return [record(r) for r in await info.context.read(lambda tx: tx.records(item_id))]
+        found = await info.context.read(lambda tx: tx.records(item_id))
+        refs = [c.ref_id for r in found for c in r.bases if c.kind == "ITEM"]
+        known = await _known(info.context, refs)
+        return [record(r, info.context.redactor, known) for r in found]
 
     @strawberry.field(description="PROCESS_ITEM_OF: the main item this draft was formed for.")
     async def process_item_of(self, info: Info[Context, None]) -> strawberry.ID | None:
         item_id = str(self.id)
         main = await info.context.read(lambda tx: tx.main_item_of(item_id))
-        return None if main is None else strawberry.ID(main)
+        if main is None:
+            return None
+        return strawberry.ID(info.context.redactor.ref(main, await info.context.items.load(main)))
 
     @strawberry.field(description="Process items (过程稿) formed for this item (X-16, X-22).")
     async def process_items(self, info: Info[Context, None]) -> list[strawberry.ID]:
         item_id = str(self.id)
         found = await info.context.read(lambda tx: tx.process_items_of(item_id))
-        return [strawberry.ID(i) for i in found]
+        items = await info.context.items.load_many(found)
+        redactor = info.context.redactor
+        return [strawberry.ID(redactor.ref(i, v)) for i, v in zip(found, items, strict=True)]
+
+
+async def _known(context: Context, ids: list[str]) -> dict[str, model.Item]:
+    """The items among `ids` that exist, to tell which of them the reader may know."""
+    unique = list(dict.fromkeys(ids))
+    found = await context.items.load_many(unique)
+    return {i: v for i, v in zip(unique, found, strict=True) if v is not None}
 
 
 @strawberry.type
 class LineageNode:
+    id: strawberry.ID = strawberry.field(
+        description="The item's id, or an opaque one for a placeholder."
+    )
     depth: int = strawberry.field(
         description="Steps from the root: negative upstream (sources), positive downstream."
     )
-    item: Item
+    redacted: bool = strawberry.field(
+        description="A placeholder: the item lies outside the reader's knowledge scope (D-10); "
+        "only its place in the graph is shown."
+    )
+    item: Item | None = strawberry.field(description="Null for a placeholder.")
 
 
 @strawberry.type
@@ -385,10 +429,13 @@ def scope_rule(value: model.ScopeRule) -> ScopeRule:
     )
 
 
-def basis(value: model.Derivation) -> Basis:
+def basis(
+    value: model.Derivation, *, child_id: str | None = None, parent_id: str | None = None
+) -> Basis:
+    """An edge; `child_id` and `parent_id` replace ids the reader may not know."""
     return Basis(
-        child_id=strawberry.ID(value.child_id),
-        parent_id=strawberry.ID(value.parent_id),
+        child_id=strawberry.ID(child_id or value.child_id),
+        parent_id=strawberry.ID(parent_id or value.parent_id),
         case=BasisCase(value.case.value),
         case_label=value.case.label,
         keypoint_ids=[strawberry.ID(k) for k in value.keypoint_ids],
@@ -415,33 +462,77 @@ def item(value: model.Item) -> Item:
     )
 
 
-def explanation(value: rules.Requirement, current: model.Classification | None) -> Explanation:
+def explanation(
+    value: rules.Requirement,
+    current: model.Classification | None,
+    redactor: Redactor | None = None,
+    known: dict[str, model.Item] | None = None,
+) -> Explanation:
+    """The explanation as the reader may see it: a basis it may not know keeps its
+    classification (it explains the item's own) but not its title or id; `known` holds the
+    bases named. Without a redactor, everything (the actor decided on what it shows)."""
     required = value.classification
-    return Explanation(
-        required=classification(required) if required else None,
-        matches_current=required == current,
-        summary=value.explanation.summary,
-        articles=list(value.explanation.articles),
-        contributions=[
+    known = known or {}
+    hidden = redactor.hidden_among(known.values()) if redactor else []
+    hidden_ids = {i.id for i in hidden}
+
+    def scrub(text: str) -> str:
+        return redactor.scrub(text, hidden) if redactor and hidden else text
+
+    def ref(id: str) -> str:
+        return redactor.opaque(id) if redactor and id in hidden_ids else id
+
+    contributions = []
+    for c in value.explanation.contributions:
+        withheld = c.ground is rules.Ground.ITEM and c.ref_id in hidden_ids
+        contributions.append(
             Contribution(
                 ground=Ground(c.ground.value),
-                ref_id=strawberry.ID(c.ref_id),
-                title=c.title,
-                via_item_id=strawberry.ID(c.via_item_id) if c.via_item_id else None,
+                ref_id=strawberry.ID(ref(c.ref_id) if c.ground is rules.Ground.ITEM else c.ref_id),
+                title=WITHHELD if withheld else c.title,
+                via_item_id=strawberry.ID(ref(c.via_item_id)) if c.via_item_id else None,
                 case=BasisCase(c.case.value) if c.case else None,
                 classification=classification(c.classification),
                 governs_level=c.governs_level,
                 governs_period=c.governs_period,
                 articles=list(c.articles),
+                redacted=withheld,
             )
-            for c in value.explanation.contributions
-        ],
-        notes=list(value.explanation.notes),
+        )
+    return Explanation(
+        required=classification(required) if required else None,
+        matches_current=required == current,
+        summary=scrub(value.explanation.summary),
+        articles=list(value.explanation.articles),
+        contributions=contributions,
+        notes=[scrub(n) for n in value.explanation.notes],
         scope_limit=knowledge_scope(value.scope_limit) if value.scope_limit else None,
     )
 
 
-def record(value: model.DecisionRecord) -> Record:
+def record(
+    value: model.DecisionRecord,
+    redactor: Redactor | None = None,
+    known: dict[str, model.Item] | None = None,
+) -> Record:
+    """A written record as the reader may see it: a basis document it may not know is cited
+    by its marking only (see `explanation`)."""
+    hidden = redactor.hidden_among((known or {}).values()) if redactor else []
+    hidden_ids = {i.id for i in hidden}
+    hidden_numbers = {i.document_number for i in hidden if i.document_number}
+
+    def citation(c: model.BasisCitation) -> BasisCitation:
+        withheld = c.kind == "ITEM" and c.ref_id in hidden_ids
+        number_withheld = withheld or c.document_number in hidden_numbers
+        return BasisCitation(
+            kind=Ground(c.kind),
+            ref_id=strawberry.ID(redactor.opaque(c.ref_id) if redactor and withheld else c.ref_id),
+            title=WITHHELD if withheld else c.title,
+            document_number=WITHHELD if number_withheld else c.document_number,
+            marking=c.marking,
+            redacted=withheld,
+        )
+
     return Record(
         id=strawberry.ID(value.id),
         kind=RecordKind(value.kind.value),
@@ -453,17 +544,8 @@ def record(value: model.DecisionRecord) -> Record:
         status=ItemStatus(value.status.value),
         classification=classification(value.classification) if value.classification else None,
         scope=knowledge_scope(value.scope),
-        bases=[
-            BasisCitation(
-                kind=Ground(c.kind),
-                ref_id=strawberry.ID(c.ref_id),
-                title=c.title,
-                document_number=c.document_number,
-                marking=c.marking,
-            )
-            for c in value.bases
-        ],
-        summary=value.summary,
+        bases=[citation(c) for c in value.bases],
+        summary=redactor.scrub(value.summary, hidden) if redactor and hidden else value.summary,
         articles=list(value.articles),
     )
 
@@ -477,13 +559,22 @@ class ImpactAction(enum.Enum):
     REVIEW = "REVIEW"
 
 
-@strawberry.type(description="One descendant that would have to act, and how.")
+@strawberry.type(
+    description="One descendant that would have to act, and how; for a descendant outside the "
+    "reader's knowledge scope, a placeholder that tells only that it is there (D-10)."
+)
 class ImpactEntry:
-    item: Item = strawberry.field(description="The descendant as it is now.")
+    id: strawberry.ID = strawberry.field(
+        description="The descendant's id, or an opaque one for a placeholder."
+    )
+    redacted: bool
+    item: Item | None = strawberry.field(
+        description="The descendant as it is now; null for a placeholder."
+    )
     actions: list[ImpactAction]
     action_labels: list[str]
     after: Classification | None
-    status_after: ItemStatus
+    status_after: ItemStatus | None = strawberry.field(description="Null for a placeholder.")
     marking_after: str | None
     path: list[strawberry.ID] = strawberry.field(
         description="A lineage path from the changed source to this item."
@@ -502,12 +593,20 @@ class ImpactAnalysis:
     status_after: ItemStatus
     declassified_keypoints: list[strawberry.ID]
     total: int = strawberry.field(
-        description="How many descendants and process items would have to act."
+        description="How many descendants and process items would have to act, of those the "
+        "reader may know of (placeholders included; none left out by redaction)."
     )
-    to_declassify: int
+    to_declassify: int = strawberry.field(description="Of those the reader may read.")
     to_change: int
     to_review: int
+    redacted: int = strawberry.field(
+        description="How many of `total` are placeholders for descendants the reader may not "
+        "read (D-10)."
+    )
     report: strawberry.Private[ImpactReport]
+    # The entries shown: position in the report, item id, and whether the reader may read it.
+    shown: strawberry.Private[list[tuple[int, str, bool]]]
+    redactor: strawberry.Private[Redactor]
 
     @strawberry.field(
         description="The descendants that would have to act, parents before children: `first` "
@@ -517,39 +616,93 @@ class ImpactAnalysis:
     def impacts(self, first: int = 100, offset: int = 0) -> list[ImpactEntry]:
         if not 1 <= first <= MAX_PAGE or offset < 0:
             raise GraphQLError(f"每页条数（first）应在 1 到 {MAX_PAGE} 之间，offset 不能为负数。")
-        return [impact_entry(i) for i in self.report.impacts[offset : offset + first]]
+        impacts = self.report.impacts
+        out = []
+        for position, item_id, readable in self.shown[offset : offset + first]:
+            if readable:
+                out.append(impact_entry(impacts[position], self.redactor, impacts.known))
+            else:
+                out.append(placeholder_entry(item_id, self.redactor))
+        return out
 
 
-def impact_entry(value: propagation.Impact) -> ImpactEntry:
-    after = value.after
+def placeholder_entry(item_id: str, redactor: Redactor) -> ImpactEntry:
     return ImpactEntry(
-        item=item(value.before),
+        id=strawberry.ID(redactor.opaque(item_id)),
+        redacted=True,
+        item=None,
+        actions=[],
+        action_labels=[],
+        after=None,
+        status_after=None,
+        marking_after=None,
+        path=[],
+        articles=[],
+        summary=None,
+        kept_bases=[],
+    )
+
+
+def impact_entry(
+    value: propagation.Impact,
+    redactor: Redactor,
+    known: Callable[[str], model.Item | None],
+) -> ImpactEntry:
+    """A descendant the reader may read; what it names that the reader may not is opaque."""
+    after = value.after
+    refs = [*value.path, *value.kept_bases]
+    if value.explanation is not None:
+        refs += [c.via_item_id or c.ref_id for c in value.explanation.contributions]
+    hidden = redactor.hidden_among(known(r) for r in dict.fromkeys(refs))
+    hidden_ids = {i.id for i in hidden}
+
+    def ref(id: str) -> strawberry.ID:
+        return strawberry.ID(redactor.opaque(id) if id in hidden_ids else id)
+
+    summary = value.explanation.summary if value.explanation else None
+    return ImpactEntry(
+        id=strawberry.ID(value.item_id),
+        redacted=False,
+        item=item(redactor.show(value.before)),
         actions=[ImpactAction(a.value) for a in value.actions],
         action_labels=[a.label for a in value.actions],
         after=classification(after.classification) if after.classification else None,
         status_after=ItemStatus(after.status.value),
         marking_after=after.marking,
-        path=[strawberry.ID(p) for p in value.path],
+        path=[ref(p) for p in value.path],
         articles=list(value.articles),
-        summary=value.explanation.summary if value.explanation else None,
-        kept_bases=[strawberry.ID(b) for b in value.kept_bases],
+        summary=redactor.scrub(summary, hidden) if summary and hidden else summary,
+        kept_bases=[ref(b) for b in value.kept_bases],
     )
 
 
-def impact_analysis(report: ImpactReport) -> ImpactAnalysis:
-    actions = [set(a) for a in report.impacts.actions()]
+def impact_analysis(report: ImpactReport, redactor: Redactor) -> ImpactAnalysis:
+    """The analysis as the reader may see it: counts by action over what it may read, the
+    total over what it may know of (module service.redaction)."""
+    impacts = report.impacts
+    ids = list(impacts.item_ids())
+    readable = [redactor.readable(impacts.known(i)) for i in ids]
+    actions = [set(a) for a, r in zip(impacts.actions(), readable, strict=True) if r]
+    shown = [
+        (p, id, r)
+        for p, (id, r) in enumerate(zip(ids, readable, strict=True))
+        if r or redactor.placeholders
+    ]
     declassify = propagation.Action.DECLASSIFY
     review = propagation.Action.REVIEW
     return ImpactAnalysis(
-        item=item(report.before),
+        item=item(redactor.show(report.before)),
         proposed=classification(report.after.classification)
         if report.after.classification
         else None,
         status_after=ItemStatus(report.after.status.value),
         declassified_keypoints=[strawberry.ID(k.id) for k in report.keypoints],
-        total=len(report.impacts),
+        total=len(shown),
         report=report,
         to_declassify=sum(1 for a in actions if declassify in a),
         to_change=sum(1 for a in actions if a - {declassify, review}),
         to_review=sum(1 for a in actions if review in a),
+        redacted=sum(1 for _, _, r in shown if not r),
+        shown=shown,
+        redactor=redactor,
     )

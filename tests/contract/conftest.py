@@ -27,7 +27,9 @@ def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> GraphStore:
 
 def _bolt(request: pytest.FixtureRequest, tmp_path: Path) -> GraphStore:
     server: BoltServer = request.getfixturevalue("bolt_server")
-    return open_store(server.new_database())
+    url = server.new_database()
+    request.addfinalizer(lambda: server.release(url))  # after the store is closed
+    return open_store(url)
 
 
 BACKENDS: dict[str, StoreFactory] = {

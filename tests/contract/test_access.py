@@ -66,6 +66,7 @@ def test_users_and_tokens_come_back_as_written(people: GraphStore) -> None:
 
 def test_revocation_and_role_changes_are_kept(people: GraphStore) -> None:
     first = user("p-1", "p-1")
+
     def add(tx: GraphWriter) -> None:
         tx.add_user(first)
         tx.add_token(token("t-1", "p-1"))

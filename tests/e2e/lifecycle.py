@@ -10,6 +10,7 @@ from tests.e2e.conftest import Gql
 
 PROBLEM = """
     ... on Problem { message }
+    ... on AccessDenied { requirement }
     ... on RuleViolation { rule articles }
     ... on InvalidInput { field }
     ... on NotFound { kind id }
@@ -35,6 +36,7 @@ COMMITTED = f"""
       change {{ {CHANGE_FIELDS} }}
       record {{ id kind handlerId officialId decidedOn effectiveOn status articles }}
       notices {{ {NOTICE_FIELDS} }}
+      noticeCount
       superseded
     }}
     {PROBLEM}
@@ -204,8 +206,7 @@ def declassify(gql: Gql, item_id: str, **overrides: Any) -> dict[str, Any]:
         "basis": "形势、条件发生变化，公开后不会损害国家安全和利益（X-12(二)）。",
     }
     value.update(overrides)
-    result: dict[str, Any] = gql(DECLASSIFY, {"input": value})["declassify"]
-    return result
+    return as_sent(gql, gql(DECLASSIFY, {"input": value})["declassify"])
 
 
 def change(gql: Gql, item_id: str, **overrides: Any) -> dict[str, Any]:
@@ -215,8 +216,24 @@ def change(gql: Gql, item_id: str, **overrides: Any) -> dict[str, Any]:
         "basis": "经审核，变更密级和保密期限（D-13）。",
     }
     value.update(overrides)
-    result: dict[str, Any] = gql(CHANGE, {"input": value})["changeClassification"]
-    return result
+    return as_sent(gql, gql(CHANGE, {"input": value})["changeClassification"])
+
+
+def as_sent(gql: Gql, result: dict[str, Any]) -> dict[str, Any]:
+    """A committed change with every notice it sent and every one it superseded, as the
+    tester (a supervisor of all) reads them: its decider sees only the notices to items it
+    may read (test_access.py checks what it sees), and counts them all."""
+    if result["__typename"] != "ChangeCommitted":
+        return result
+    change_id = result["change"]["id"]
+    sent = [n for page, _ in notice_pages(gql, {"changeId": change_id}, 100) for n in page]
+    assert result["noticeCount"] == len(sent), (result["noticeCount"], len(sent))
+    seen = {n["id"] for n in result["notices"]}
+    assert seen <= {n["id"] for n in sent}
+    everything = [n for page, _ in notice_pages(gql, {}, 100) for n in page]
+    superseded = sorted(n["id"] for n in everything if n["supersededBy"] == change_id)
+    assert set(result["superseded"]) <= set(superseded)
+    return {**result, "notices": sent, "superseded": superseded}
 
 
 def committed(result: dict[str, Any]) -> dict[str, Any]:
@@ -241,8 +258,8 @@ def item(gql: Gql, item_id: str, as_of: str | None = None) -> dict[str, Any]:
     return found
 
 
-def notice(gql: Gql, notice_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = gql(NOTICE, {"id": notice_id})["notice"]
+def notice(gql: Gql, notice_id: str, as_: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = gql(NOTICE, {"id": notice_id}, as_=as_)["notice"]
     return found
 
 

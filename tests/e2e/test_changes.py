@@ -282,8 +282,15 @@ def test_guards_of_who_decides_refuse_and_write_nothing_d12_x7_d11(
     demo_gql: Gql, demo_client: TestClient
 ) -> None:
     before = state(demo_gql)
-    refused(declassify(demo_gql, "D-PROV-001"), "DERIVED_FOLLOWS_SOURCE", "D-12")
-    refused(change(demo_gql, "D-CITY-001", level="CONFIDENTIAL"), "DERIVED_FOLLOWS_SOURCE", "D-12")
+    # The holders of derived items, who may read them, still only propose (D-12).
+    province_item = declassify(demo_gql, "D-PROV-001", **deciders("org-province"))
+    refused(province_item, "DERIVED_FOLLOWS_SOURCE", "D-12")
+    city_item = change(demo_gql, "D-CITY-001", **deciders("org-city"), level="CONFIDENTIAL")
+    refused(city_item, "DERIVED_FOLLOWS_SOURCE", "D-12")
+    # The ministry may not even read them (D-10): refused as if they were not there.
+    hidden = declassify(demo_gql, "D-PROV-001")
+    assert hidden["__typename"] == "NotFound", hidden
+    assert "不在您的知悉范围内" in hidden["message"]
     province = declassify(demo_gql, "S-2024-012", **deciders("org-province"))
     refused(province, "DECIDING_ORGANISATION", "X-7")
     assert "国家某部" in province["message"]  # who decides instead
@@ -296,9 +303,9 @@ def test_guards_of_who_decides_refuse_and_write_nothing_d12_x7_d11(
     refused(same, "SEPARATE_DECIDER", "D-11")
     foreign_handler = declassify(demo_gql, "S-2024-012", handlerId="p-wang-fang")
     refused(foreign_handler, "DECIDER_ORGANISATION", "D-6")
+    # A request naming someone else as its official is sent by the tester, who is none.
     unknown = declassify(demo_gql, "S-2024-012", officialId="p-nobody")
-    assert unknown["__typename"] == "NotFound"
-    assert unknown["id"] == "p-nobody"
+    assert unknown["__typename"] == "AccessDenied", unknown
     assert state(demo_gql) == before
 
     # Without a reason the request does not even reach the service.
@@ -434,7 +441,8 @@ def own_source(gql: Gql, item_id: str, organisation: str) -> None:
         gql,
         id=item_id,
         organisationId=organisation,
-        scope={"organisations": [organisation]},
+        # Every organisation of the world may read it: what is tested is who decides.
+        scope={"organisations": ["org-a", "org-b", "org-c", "org-n"]},
         **by(organisation),
     )
 

@@ -22,7 +22,7 @@ from service.config import Settings
 from service.expiry import expire
 from service.transfer import export_graph
 from service.usecases import today
-from tests.e2e.conftest import Gql
+from tests.e2e.conftest import Gql, signed_in
 from tests.e2e.lifecycle import (
     APPLY,
     ITEM,
@@ -356,6 +356,7 @@ def test_the_app_runs_the_expiry_at_start_up(gql: Gql, db_url: str) -> None:
     expired_world(gql)
     assert item(gql, "S-OLD")["status"] == "CLASSIFIED"
     with TestClient(create_app(Settings(store=db_url, daily_expiry=True))) as client:
+        signed_in(client)
         deadline = time.monotonic() + 60
         while True:
             response = client.post("/graphql", json={"query": ITEM, "variables": {"id": "D-OLD"}})

@@ -16,6 +16,7 @@ from graph.store.base import GraphReader, GraphWriter
 from graph.store.sqlite import SqliteStore
 from service.app import create_app
 from service.config import Settings
+from tests.e2e.conftest import signed_in
 
 REGISTER = 'mutation { registerOrganisation(input: {id: "org-x", name: "某单位"}) { __typename } }'
 COUNT = '{ organisation(id: "org-x") { id } }'
@@ -29,7 +30,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def client_of(settings: Settings, **changes: Any) -> Iterator[TestClient]:
     with TestClient(create_app(settings.model_copy(update=changes))) as client:
-        yield client
+        yield signed_in(client)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from tests.e2e.conftest import Api
+
 PAYLOADS = [
     "' OR '1'='1",
     "x'); DROP TABLE items; --",
@@ -44,6 +46,14 @@ READS = [
     "query($v: ID!) { items(filter: {organisationId: $v}) { __typename } }",
     "query($v: ID!) { notices(filter: {itemId: $v, organisationId: $v}) { __typename } }",
     "query($v: ID!) { impactAnalysis(change: {itemId: $v, declassify: true}) { __typename } }",
+    "query($v: ID!) { notices(filter: {sourceId: $v, changeId: $v}) { __typename } }",
+    "query($v: ID!) { proposals(organisationId: $v, itemId: $v) { __typename } }",
+    "query($v: ID!) { dueForReview(withinDays: 30, organisationId: $v) { __typename } }",
+    'query($v: ID!) { item(id: $v, asOf: "2025-01-01") { id } }',
+    "query($v: ID!) { auditTrail(filter: {userId: $v, itemId: $v}) { __typename } }",
+    "query($v: ID!) { auditTrail(filter: {organisationId: $v}) { __typename } }",
+    "query($v: String!) { auditTrail(after: $v) { __typename } }",
+    "query($v: String!) { items(after: $v) { __typename } }",
 ]
 
 SOURCE = """
@@ -56,25 +66,24 @@ mutation($input: RegisterSourceInput!) {
 }"""
 
 
-def post(client: TestClient, query: str, variables: dict[str, Any] | None = None) -> Any:
-    response = client.post("/graphql", json={"query": query, "variables": variables or {}})
-    assert response.status_code == 200, response.text
-    body = response.json()
+def post(
+    api: Api, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = None
+) -> Any:
+    body = api.post(query, variables, as_=as_)
     for error in body.get("errors", []):
         assert error["message"] != "服务内部错误。", (query, variables)
     return body
 
 
 @pytest.fixture
-def ready(client: TestClient) -> TestClient:
-    assert "errors" not in post(client, SETUP)
-    return client
+def ready(client: TestClient) -> Api:
+    api = Api(client)
+    assert "errors" not in post(api, SETUP)
+    return api
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_reads_with_hostile_ids_find_nothing_and_change_nothing(
-    ready: TestClient, payload: str
-) -> None:
+def test_reads_with_hostile_ids_find_nothing_and_change_nothing(ready: Api, payload: str) -> None:
     before = post(ready, SNAPSHOT)
     for query in READS:
         post(ready, query, {"v": payload})
@@ -82,7 +91,7 @@ def test_reads_with_hostile_ids_find_nothing_and_change_nothing(
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_written_strings_come_back_exactly(ready: TestClient, payload: str) -> None:
+def test_written_strings_come_back_exactly(ready: Api, payload: str) -> None:
     source = {
         "title": payload,
         "documentNumber": payload[:100],
@@ -121,3 +130,41 @@ def test_written_strings_come_back_exactly(ready: TestClient, payload: str) -> N
     assert post(ready, '{ organisation(id: "org-b") { name } }')["data"] == {
         "organisation": {"name": payload}
     }
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_hostile_credentials_are_refused_with_401(ready: Api, payload: str) -> None:
+    for bearer in (payload, f"lin_{payload}", f"lin_{payload}_{payload}", f"{payload}.{payload}.x"):
+        response = ready.client.post(
+            "/graphql",
+            json={"query": "{ me { userId } }"},
+            # Raw bytes: a header carries no text beyond latin-1, but a client may send any.
+            headers={"Authorization": f"Bearer {bearer}".encode()},
+        )
+        assert response.status_code == 401, bearer
+        assert "data" not in response.json()
+    assert post(ready, SNAPSHOT)["data"]["organisation"]["id"] == "org-a"
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_hostile_ids_in_mutations_write_nothing(ready: Api, payload: str) -> None:
+    before = post(ready, SNAPSHOT)
+    for mutation, variables in (
+        (
+            "mutation($v: ID!) { acknowledgeNotice(noticeId: $v) { __typename } }",
+            {"v": payload},
+        ),
+        (
+            "mutation($v: ID!) { proposeChange(input: {itemId: $v, text: $v, noticeId: $v}) "
+            "{ __typename } }",
+            {"v": payload},
+        ),
+        (
+            "mutation($v: ID!) { recordSuccession(organisationId: $v, successorId: $v) "
+            "{ __typename } }",
+            {"v": payload},
+        ),
+    ):
+        post(ready, mutation, variables)  # as the tester, an administrator
+        post(ready, mutation, variables, as_="o-a")  # as an official and handler of org-a
+    assert post(ready, SNAPSHOT) == before

@@ -4,6 +4,7 @@ exported schema, and what a failure looks like from outside."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -27,6 +28,7 @@ from service.composition import open_store
 from service.config import Settings
 from service.transfer import export_graph
 from tests.bolt import BoltServer
+from tests.e2e.conftest import signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
 LINEAGE_SCRIPT = Path(sys.executable).with_name("lineage")
@@ -51,9 +53,17 @@ def wait_until_up(url: str, deadline: float = 30.0) -> None:
     raise AssertionError(f"{url} did not come up within {deadline} s")
 
 
+def demo_token(output: str, user: str) -> str:
+    """The token `lineage demo` printed for a demo user."""
+    found = re.search(rf"^\s*{re.escape(user)}\s.*?(lin_\S+)\s*$", output, re.MULTILINE)
+    assert found, output
+    return found.group(1)
+
+
 @pytest.fixture
-def server(db_url: str) -> Iterator[str]:
-    """uvicorn serving the app on a free loopback port, in this process, on each store."""
+def server(db_url: str) -> Iterator[tuple[str, str]]:
+    """uvicorn serving the app on a free loopback port, in this process, on each store; with
+    the token `lineage demo` printed for the bureau's supervisor."""
     url = db_url
     result = CliRunner().invoke(cli, ["demo", "--store", url])
     assert result.exit_code == 0, result.output
@@ -66,15 +76,21 @@ def server(db_url: str) -> Iterator[str]:
     thread.start()
     base = f"http://127.0.0.1:{port}"
     wait_until_up(base + "/healthz")
-    yield base
+    yield base, demo_token(result.output, "p-sun-hong")
     instance.should_exit = True
     thread.join(timeout=10)
 
 
-def test_uvicorn_serves_graphql_on_a_free_port(server: str) -> None:
+def test_uvicorn_serves_graphql_on_a_free_port(server: tuple[str, str]) -> None:
+    base, token = server
+    query = {"query": '{ item(id: "D-INST-002") { marking bases { parentId } } }'}
+    anonymous = httpx2.post(base + "/graphql", json=query, timeout=10)
+    assert anonymous.status_code == 401
+    assert "data" not in anonymous.json()
     response = httpx2.post(
-        server + "/graphql",
-        json={"query": '{ item(id: "D-INST-002") { marking bases { parentId } } }'},
+        base + "/graphql",
+        json=query,
+        headers={"Authorization": f"Bearer {token}"},
         timeout=10,
     )
     assert response.status_code == 200
@@ -86,7 +102,7 @@ def test_uvicorn_serves_graphql_on_a_free_port(server: str) -> None:
             }
         }
     }
-    graphiql = httpx2.get(server + "/graphql", headers={"accept": "text/html"}, timeout=10)
+    graphiql = httpx2.get(base + "/graphql", headers={"accept": "text/html"}, timeout=10)
     assert graphiql.status_code == 200
     assert "graphiql" in graphiql.text.lower()
 
@@ -101,17 +117,41 @@ def test_console_script_serves_demo_and_prints_the_url(db_url: str) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    printed: list[str] = []
     try:
+        assert process.stdout is not None
+        while not any("血缘服务：" in line for line in printed):  # tokens come before the URL
+            line = process.stdout.readline()
+            assert line, "".join(printed)
+            printed.append(line)
         wait_until_up(f"http://127.0.0.1:{port}/healthz")
-        count = httpx2.post(
-            f"http://127.0.0.1:{port}/graphql",
-            json={"query": "{ items(first: 100) { ... on ItemConnection { edges { cursor } } } }"},
-            timeout=10,
-        ).json()
-        assert len(count["data"]["items"]["edges"]) == 17
+        items = "{ items(first: 100) { ... on ItemConnection { edges { node { id } } } } }"
+
+        def listed(user: str) -> list[str]:
+            token = demo_token("".join(printed), user)
+            body = httpx2.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": items},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            ).json()
+            return [e["node"]["id"] for e in body["data"]["items"]["edges"]]
+
+        # The supervisor of every organisation sees all 17 items; the county's handler those
+        # in its knowledge scope; the administrator none (D-10).
+        assert len(listed("p-sun-hong")) == 17
+        assert listed("p-zhao-min") == [
+            "D-CITY-001",
+            "D-COUNTY-001",
+            "D-COUNTY-002",
+            "D-COUNTY-003",
+            "D-COUNTY-004",
+        ]
+        assert listed("admin") == []
     finally:
         process.terminate()
-        output, _ = process.communicate(timeout=20)
+        rest, _ = process.communicate(timeout=20)
+    output = "".join(printed) + rest
     assert f"http://127.0.0.1:{port}/graphql" in output
     if "@" in db_url:  # the store's password stays out of the output
         assert "lineage-test-password" not in output
@@ -121,7 +161,7 @@ def test_demo_twice_duplicates_nothing(db_url: str) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["demo", "--store", db_url])
     assert first.exit_code == 0, first.output
-    assert "新写入 34 项" in first.output
+    assert "新写入 48 项" in first.output
     second = runner.invoke(cli, ["demo", "--store", db_url])
     assert second.exit_code == 0, second.output
     assert "未重复写入" in second.output
@@ -137,7 +177,7 @@ def test_demo_twice_duplicates_nothing(db_url: str) -> None:
         "record": 17,
         "derived_from": 14,
     }
-    assert counts["person"] == 10
+    assert counts["person"] == 11
 
 
 def test_schema_file_matches_the_code() -> None:
@@ -171,6 +211,7 @@ def test_no_response_carries_internals(tmp_path: Path) -> None:
     url = f"sqlite:///{path}"
     assert CliRunner().invoke(cli, ["demo", "--store", url]).exit_code == 0
     with TestClient(create_app(Settings(store=url))) as client:
+        signed_in(client)
         with sqlite3.connect(path) as db:
             db.execute("DROP TABLE records")
         broken = client.post(
@@ -208,6 +249,7 @@ def test_the_embedded_store_keeps_no_more_items_than_the_setting_allows(tmp_path
     assert CliRunner().invoke(cli, ["demo", "--store", url]).exit_code == 0
     app = create_app(Settings(store=url, cached_items=0, daily_expiry=False))
     with TestClient(app) as client:
+        signed_in(client)
         query = '{ item(id: "S-2024-012") { id status } }'
         answers = [client.post("/graphql", json={"query": query}).json() for _ in range(2)]
         store = app.state.store

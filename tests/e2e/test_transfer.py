@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from graph.access import SYSTEM
 from graph.change import DeclassificationReason
 from graph.errors import InvalidValue
 from graph.store.base import GraphReader, GraphStore, ItemQuery
@@ -49,9 +50,11 @@ def changed_demo(store: GraphStore) -> None:
     notices, one notice applied and one answered with a proposal."""
     load_demo(store)
     usecases.register_organisation(
-        store, usecases.NewOrganisation("org-a-new", "某新设局", superior_id="org-province")
+        store,
+        usecases.NewOrganisation("org-a-new", "某新设局", superior_id="org-province"),
+        SYSTEM,
     )
-    usecases.record_succession(store, "org-institute", "org-a-new")
+    usecases.record_succession(store, "org-institute", "org-a-new", SYSTEM)
     committed = commit_change(
         store,
         ProposedChange("S-2024-012", declassify=True, keypoint_ids=("S-2024-012.K1",)),
@@ -61,14 +64,16 @@ def changed_demo(store: GraphStore) -> None:
             "部分内容已公开。",
             DeclassificationReason.CIRCUMSTANCES_CHANGED,
         ),
+        SYSTEM,
     )
     by_item = {n.item_id: n for n in committed.notices}
-    apply_notice(store, by_item["D-PROV-001"].id, "p-wang-fang", "p-liu-yang")
+    apply_notice(store, by_item["D-PROV-001"].id, "p-wang-fang", "p-liu-yang", None, SYSTEM)
     propose_change(
         store,
         NewProposal(
             "D-CITY-001", "p-chen-jing", "建议维持原密级。", notice_id=by_item["D-CITY-001"].id
         ),
+        SYSTEM,
     )
 
 

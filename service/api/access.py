@@ -1,0 +1,209 @@
+"""The GraphQL side of access (issue 5): who the caller is (`me`), and the audit trail for
+supervisors (`auditTrail`). Query of schema.py inherits these."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from graph.access import Role as RoleValue
+from graph.errors import AccessDenied, InvalidValue
+from graph.trail import AuditEvent as AuditEventValue
+from graph.trail import AuditQuery
+from graph.trail import Outcome as OutcomeValue
+from service.api.context import Context
+from service.api.inputs import attempt, decode_cursor, encode_cursor
+from service.api.problems import AnyProblem
+from service.api.types import PageInfo
+from service.permissions import require_role
+from service.usecases import MAX_PAGE
+
+Ctx = Info[Context, None]
+
+
+@strawberry.enum(description="What a user may do.")
+class Role(enum.Enum):
+    HANDLER = "HANDLER"
+    OFFICIAL = "OFFICIAL"
+    SUPERVISOR = "SUPERVISOR"
+    ADMINISTRATOR = "ADMINISTRATOR"
+
+
+@strawberry.enum(description="How a request recorded in the audit trail ended.")
+class Outcome(enum.Enum):
+    OK = "OK"
+    REFUSED = "REFUSED"
+    DENIED = "DENIED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    ERROR = "ERROR"
+
+
+@strawberry.type(description="The authenticated caller.")
+class Viewer:
+    user_id: strawberry.ID
+    name: str
+    person_id: strawberry.ID | None
+    organisation_id: strawberry.ID | None
+    roles: list[Role]
+    role_labels: list[str] = strawberry.field(
+        description="承办人, 定密责任人, 监督检查人员, 系统管理员."
+    )
+    supervises_all: bool = strawberry.field(
+        description="A supervisor of every organisation (保密行政管理部门)."
+    )
+    supervised_organisation_ids: list[strawberry.ID] = strawberry.field(
+        description="The organisations whose items a supervisor reads (empty when all)."
+    )
+
+
+@strawberry.type(description="One entry of the audit trail: who, what, when, from where, outcome.")
+class AuditEvent:
+    id: strawberry.ID
+    at: datetime
+    action: str = strawberry.field(description="What was asked, e.g. `query lineage`.")
+    outcome: Outcome
+    outcome_label: str
+    user_id: strawberry.ID | None
+    person_id: strawberry.ID | None
+    organisation_id: strawberry.ID | None
+    address: str = strawberry.field(description="The client's address and port.")
+    item_ids: list[strawberry.ID] = strawberry.field(
+        description="The items whose content was shown or written."
+    )
+    detail: str = strawberry.field(description="The rule or reason of a refusal.")
+
+
+@strawberry.type
+class AuditEventEdge:
+    cursor: str
+    node: AuditEvent
+
+
+@strawberry.type
+class AuditEventConnection:
+    edges: list[AuditEventEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class AuditFilter:
+    user_id: strawberry.ID | None = None
+    item_id: strawberry.ID | None = None
+    organisation_id: strawberry.ID | None = None
+    outcome: Outcome | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+AuditTrailResult = Annotated[
+    AuditEventConnection | AnyProblem, strawberry.union("AuditTrailResult")
+]
+
+
+def audit_event(value: AuditEventValue) -> AuditEvent:
+    return AuditEvent(
+        id=strawberry.ID(value.id),
+        at=value.at,
+        action=value.action,
+        outcome=Outcome(value.outcome.value),
+        outcome_label=value.outcome.label,
+        user_id=_id(value.user_id),
+        person_id=_id(value.person_id),
+        organisation_id=_id(value.organisation_id),
+        address=value.address,
+        item_ids=[strawberry.ID(i) for i in value.items],
+        detail=value.detail,
+    )
+
+
+def _id(value: str | None) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(value)
+
+
+def _cursor(value: AuditEventValue) -> str:
+    return encode_cursor(f"{value.at.isoformat()}|{value.id}", "audit")
+
+
+def _before(cursor: str) -> tuple[datetime, str]:
+    at, _, id = decode_cursor(cursor, "audit").partition("|")
+    try:
+        return datetime.fromisoformat(at), id
+    except ValueError:
+        raise InvalidValue("after", "游标（after）无效：请使用上一页返回的 endCursor。") from None
+
+
+@strawberry.type
+class AccessQuery:
+    @strawberry.field(description="The caller: its user, person, organisation and roles.")
+    def me(self, info: Ctx) -> Viewer:
+        actor = info.context.actor
+        return Viewer(
+            user_id=strawberry.ID(actor.user_id),
+            name=actor.name,
+            person_id=_id(actor.person_id),
+            organisation_id=_id(actor.organisation_id),
+            roles=[Role(r.value) for r in sorted(actor.roles, key=lambda r: r.value)],
+            role_labels=[r.label for r in sorted(actor.roles, key=lambda r: r.value)],
+            supervises_all=RoleValue.SUPERVISOR in actor.roles and actor.supervised is None,
+            supervised_organisation_ids=[strawberry.ID(o) for o in sorted(actor.supervised or ())]
+            if RoleValue.SUPERVISOR in actor.roles
+            else [],
+        )
+
+    @strawberry.field(
+        description="The audit trail, newest first, for supervisors: the events of the "
+        "organisations they supervise (of every request, for a supervisor of all). Nothing in "
+        "the API alters or deletes an event."
+    )
+    async def audit_trail(
+        self,
+        info: Ctx,
+        filter: AuditFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> AuditTrailResult:
+        context = info.context
+        chosen = filter or AuditFilter()
+
+        async def work() -> AuditEventConnection:
+            actor = context.actor
+            try:
+                require_role(actor, RoleValue.SUPERVISOR)
+            except AccessDenied as error:
+                context.refusals.append(error)
+                raise
+            if not 1 <= first <= MAX_PAGE:
+                raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
+            organisations: tuple[str, ...] | None = None
+            if actor.supervised is not None and not actor.system:
+                organisations = tuple(sorted(actor.supervised))
+            if chosen.organisation_id is not None:
+                wanted = str(chosen.organisation_id)
+                organisations = (
+                    (wanted,) if organisations is None or wanted in organisations else ()
+                )
+            query = AuditQuery(
+                user_id=str(chosen.user_id) if chosen.user_id else None,
+                item_id=str(chosen.item_id) if chosen.item_id else None,
+                organisations=organisations,
+                outcome=OutcomeValue(chosen.outcome.value) if chosen.outcome else None,
+                since=chosen.since,
+                until=chosen.until,
+                before=_before(after) if after is not None else None,
+                limit=first + 1,
+            )
+            found = await context.call(lambda store: store.audit_events(query))
+            page = found[:first]
+            return AuditEventConnection(
+                edges=[AuditEventEdge(cursor=_cursor(e), node=audit_event(e)) for e in page],
+                page_info=PageInfo(
+                    has_next_page=len(found) > first,
+                    end_cursor=_cursor(page[-1]) if page else None,
+                ),
+            )
+
+        return await attempt(work)

@@ -1,0 +1,90 @@
+"""What a reader sees of what it may not read (D-10, issue 5).
+
+An item outside the reader's knowledge scope is never shown with its title, document number,
+keypoints or anything else of its content. In a graph-shaped result it is either left out
+(`HIDE`) or shown as an opaque placeholder that keeps the shape of the graph (`PLACEHOLDER`):
+an id that names it for this reader only, and nothing more. A reference to it from an item
+the reader may read (a basis, a path, a text that names it) is made opaque the same way.
+Counts count what the reader may know: placeholders in `PLACEHOLDER` mode, never what is left
+out, and never what a placeholder would do.
+
+The redactor also keeps the ids of the items whose content it let through, for the audit
+trail (every read of content is recorded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from enum import Enum
+
+from graph.access import Actor
+from graph.model import Item
+
+WITHHELD = "（无权知悉）"
+OPAQUE_PREFIX = "hidden-"
+
+
+class Mode(Enum):
+    PLACEHOLDER = "placeholder"
+    HIDE = "hide"
+
+
+class Redactor:
+    def __init__(self, actor: Actor, mode: Mode, key: bytes) -> None:
+        self.actor = actor
+        self.mode = mode
+        self._key = key
+        self.shown: dict[str, None] = {}
+
+    @property
+    def placeholders(self) -> bool:
+        return self.mode is Mode.PLACEHOLDER
+
+    def readable(self, item: Item | None) -> bool:
+        return item is not None and self.actor.can_read(item)
+
+    def show(self, item: Item) -> Item:
+        """`item`, which the reader may read, noted as shown."""
+        if not self.actor.can_read(item):
+            # A guard: every caller checks first, and content must never pass unchecked.
+            raise PermissionError("an item outside the reader's knowledge scope reached output")
+        self.shown[item.id] = None
+        return item
+
+    def wrote(self, item: Item) -> Item:
+        """`item` as the actor itself has just written it, noted as shown: what it submitted
+        is its own to see, whatever knowledge scope it gave the item."""
+        self.shown[item.id] = None
+        return item
+
+    def opaque(self, item_id: str) -> str:
+        """A stable id for an item this reader may not read: the same item gets the same id
+        in every answer to this reader, and it tells nothing of the item."""
+        message = f"{self.actor.user_id}\x00{item_id}".encode()
+        return OPAQUE_PREFIX + hmac.new(self._key, message, hashlib.sha256).hexdigest()[:20]
+
+    def ref(self, item_id: str, item: Item | None) -> str:
+        """How the reader sees a reference to an item: its id, or an opaque one. An item not
+        found (no longer there) reads as not readable."""
+        return item_id if self.readable(item) else self.opaque(item_id)
+
+    def scrub(self, text: str, hidden: Iterable[Item]) -> str:
+        """`text` with the title, document number and id of each hidden item taken out."""
+        replacements: dict[str, str] = {}
+        for item in hidden:
+            for value in (item.title, item.document_number):
+                if value.strip():
+                    replacements[value] = WITHHELD
+        out = text
+        for value in sorted(replacements, key=len, reverse=True):
+            out = out.replace(value, replacements[value])
+        for item in hidden:
+            # A whole id only: S-1 inside S-1.K1 or S-10 is another id.
+            out = re.sub(rf"(?<![\w.:-]){re.escape(item.id)}(?![\w.:-])", self.opaque(item.id), out)
+        return out
+
+    def hidden_among(self, items: Iterable[Item | None]) -> list[Item]:
+        return [i for i in items if i is not None and not self.actor.can_read(i)]
