@@ -139,7 +139,7 @@ def test_hostile_credentials_are_refused_with_401(ready: Api, payload: str) -> N
             "/graphql",
             json={"query": "{ me { userId } }"},
             # Raw bytes: a header carries no text beyond latin-1, but a client may send any.
-            headers={"Authorization": f"Bearer {bearer}".encode()},
+            headers={b"Authorization": f"Bearer {bearer}".encode()},
         )
         assert response.status_code == 401, bearer
         assert "data" not in response.json()
