@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -258,9 +260,7 @@ def users_add(
     store: StoreOption = None,
 ) -> None:
     """Adds a user and prints its first token (shown once)."""
-    settings = _settings(store)
-    opened = _open(settings.store)
-    try:
+    with _operating(store) as opened:
         command = NewUser(
             id=user_id,
             roles=parse_roles(role),
@@ -271,10 +271,6 @@ def users_add(
         )
         issued = add_user(opened, command)
         _audit(opened, "cli users add", [], f"user {user_id}")
-    except LineageError as error:
-        raise typer.BadParameter(error.message) from error
-    finally:
-        opened.close()
     typer.echo(f"已添加用户 {user_id}。令牌（只显示这一次）：")
     typer.echo(issued.bearer)
 
@@ -282,12 +278,8 @@ def users_add(
 @users.command("list")
 def users_list(store: StoreOption = None) -> None:
     """Lists the users, their roles and their tokens (ids only: no secret is stored)."""
-    settings = _settings(store)
-    opened = _open(settings.store)
-    try:
+    with _operating(store) as opened:
         listed = list_users(opened)
-    finally:
-        opened.close()
     if not listed:
         typer.echo("尚无用户：用 lineage users add 添加。")
     for user, tokens in listed:
@@ -321,9 +313,7 @@ def users_token(
     store: StoreOption = None,
 ) -> None:
     """Issues a new token for a user (rotation: its other tokens are revoked) and prints it."""
-    settings = _settings(store)
-    opened = _open(settings.store)
-    try:
+    with _operating(store) as opened:
         issued = issue_token(
             opened,
             user_id,
@@ -332,10 +322,6 @@ def users_token(
             revoke_others=not keep_others,
         )
         _audit(opened, "cli users token", [], f"user {user_id}, token {issued.token.id}")
-    except LineageError as error:
-        raise typer.BadParameter(error.message) from error
-    finally:
-        opened.close()
     typer.echo(f"用户 {user_id} 的新令牌（只显示这一次）：")
     typer.echo(issued.bearer)
 
@@ -351,9 +337,7 @@ def users_revoke(
     """Revokes a user with all of its tokens, or one token; it takes effect at once."""
     if (user_id is None) == (token is None):
         raise typer.BadParameter("请给出一个用户，或用 --token 给出一个令牌。")
-    settings = _settings(store)
-    opened = _open(settings.store)
-    try:
+    with _operating(store) as opened:
         if token is not None:
             revoke_token(opened, token)
             _audit(opened, "cli users revoke", [], f"token {token}")
@@ -362,6 +346,14 @@ def users_revoke(
             revoke_user(opened, user_id or "")
             _audit(opened, "cli users revoke", [], f"user {user_id}")
             typer.echo(f"用户 {user_id} 及其全部令牌已吊销。")
+
+
+@contextlib.contextmanager
+def _operating(store: str | None) -> Iterator[GraphStore]:
+    """The store a command names, closed afterwards; a refusal is a clear error (exit 2)."""
+    opened = _open(_settings(store).store)
+    try:
+        yield opened
     except LineageError as error:
         raise typer.BadParameter(error.message) from error
     finally:

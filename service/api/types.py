@@ -252,7 +252,14 @@ class Item:
     @strawberry.field(description="The keypoints it defines (a source) or involves (derived).")
     async def keypoints(self, info: Info[Context, None]) -> list[Keypoint]:
         found = await info.context.keypoints_of.load(str(self.id))
-        return [keypoint(k) for k in found]
+        # A derived item involves its source's keypoints: their content is its own, but the
+        # source that defines them may lie outside the reader's knowledge scope (D-10).
+        sources = await info.context.items.load_many([k.item_id for k in found])
+        redactor = info.context.redactor
+        return [
+            keypoint(k, item_id=redactor.ref(k.item_id, source))
+            for k, source in zip(found, sources, strict=True)
+        ]
 
     @strawberry.field(description="Its DERIVED_FROM edges: the items it was derived from.")
     async def bases(self, info: Info[Context, None]) -> list[Basis]:
@@ -407,10 +414,11 @@ def person(value: model.Person) -> Person:
     )
 
 
-def keypoint(value: model.Keypoint) -> Keypoint:
+def keypoint(value: model.Keypoint, *, item_id: str | None = None) -> Keypoint:
+    """A keypoint; `item_id` replaces the id of a source the reader may not know."""
     return Keypoint(
         id=strawberry.ID(value.id),
-        item_id=strawberry.ID(value.item_id),
+        item_id=strawberry.ID(item_id or value.item_id),
         title=value.title,
         classification=classification(value.classification),
         declassified=value.declassified,

@@ -7,12 +7,15 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from neo4j import GraphDatabase
 
 from graph.access import Actor, Role, Token, User
 from graph.errors import DuplicateId, UnknownId
 from graph.model import ItemStatus, KnowledgeScope, UntilDate
 from graph.store.base import ExpiryQuery, GraphStore, GraphWriter, ItemQuery
 from graph.trail import AuditEvent, AuditQuery, Outcome
+from service.composition import bolt_target, open_store
+from tests.bolt import BoltServer
 from tests.contract.builders import ORG, build, item, organisation, person
 
 AT = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
@@ -220,3 +223,26 @@ def test_the_audit_trail_keeps_every_event_and_finds_them_newest_first(store: Gr
     first = store.audit_events(AuditQuery(limit=2))
     assert [e.id for e in first] == ["e-4", "e-3"]
     assert ids(before=(first[-1].at, first[-1].id), limit=2) == ["e-2", "e-1"]
+
+
+def test_a_neo4j_store_fills_in_the_readers_of_items_written_before_them(
+    bolt_server: BoltServer,
+) -> None:
+    """Items of a database written by a version before issue 5 have no `readers`; opening
+    the store gives them theirs, so that list queries find them for their readers."""
+    url = bolt_server.new_database()
+    try:
+        first = open_store(url)
+        build(first, [organisation(), person("p-1"), item("I-1")])
+        first.close()
+        target = bolt_target(url)
+        with GraphDatabase.driver(target.uri, auth=target.auth) as driver:
+            driver.execute_query("MATCH (n:Item) REMOVE n.readers", database_=target.database)
+        reopened = open_store(url)
+        try:
+            actor = reader("p-1", {ORG}, supervised=set())
+            assert listed(reopened, actor)[0] == ["I-1"]
+        finally:
+            reopened.close()
+    finally:
+        bolt_server.release(url)

@@ -364,6 +364,10 @@ def test_an_explanation_names_no_basis_its_reader_may_not_read(api: Api) -> None
         "（无权知悉）",
         True,
     )
+    keypoints = '{ item(id: "D-COUNTY-001") { keypoints { id title itemId } } }'
+    (involved,) = api(keypoints, as_="p-zhao-min")["item"]["keypoints"]
+    assert involved["title"] == "工程选址坐标"  # the county's own item holds it
+    assert involved["itemId"].startswith("hidden-")  # not the ministry's source that defines it
     city = api(query, as_="p-yang-lei")["item"]  # the city may read the opinion
     assert city["bases"] == [{"parentId": "D-PROV-001"}]
     assert OPINION_TITLE in str(city)
