@@ -337,6 +337,52 @@ def test_outside_the_knowledge_scope_an_item_is_not_there(api: Api) -> None:
     assert api(due, as_="admin")["dueForReview"]["edges"] == []
 
 
+def test_changes_notices_and_proposals_are_read_by_those_who_may(api: Api) -> None:
+    declassify = """
+    mutation { declassify(input: {itemId: "S-2024-012", handlerId: "p-zhang-wei",
+      reason: CIRCUMSTANCES_CHANGED, basis: "形势变化。"}) {
+      __typename ... on ChangeCommitted { change { id } noticeCount } } }"""
+    committed = api(declassify, as_="p-li-qiang")["declassify"]
+    change_id = committed["change"]["id"]
+    notices = """query($change: ID!) { notices(filter: {changeId: $change}, first: 50) {
+      ... on NoticeConnection { edges { node { id itemId } } } } }"""
+
+    def sent(user: str) -> dict[str, str]:
+        edges = api(notices, {"change": change_id}, as_=user)["notices"]["edges"]
+        return {e["node"]["itemId"]: e["node"]["id"] for e in edges}
+
+    everything = sent("p-sun-hong")
+    assert len(everything) == committed["noticeCount"] == 7
+    county = sent("p-zhao-min")
+    assert set(county) == COUNTY_READS  # of the seven, those it may read
+    one = f'{{ notice(id: "{everything["D-PROV-001"]}") {{ id }} }}'
+    assert api(one, as_="p-zhao-min")["notice"] is None
+    assert api(one, as_="p-liu-yang")["notice"] == {"id": everything["D-PROV-001"]}
+    change = f'{{ change(id: "{change_id}") {{ id }} }}'
+    assert api(change, as_="p-zhao-min")["change"] is None  # the source is not the county's
+    assert api(change, as_="p-li-qiang")["change"] == {"id": change_id}
+    as_of = '{ item(id: "D-PROV-001", asOf: "2025-01-01") { id } }'
+    assert api(as_of, as_="p-zhao-min")["item"] is None
+    assert api(as_of, as_="p-liu-yang")["item"] == {"id": "D-PROV-001"}
+
+    propose = """mutation($notice: ID!) { proposeChange(input: {itemId: "D-COUNTY-001",
+      noticeId: $notice, text: "建议维持原密级。"}) { __typename ... on ProposeChangeSuccess {
+      proposal { id organisationId } } } }"""
+    filed = api(propose, {"notice": county["D-COUNTY-001"]}, as_="p-zhao-min")["proposeChange"]
+    assert filed["proposal"]["organisationId"] == "org-ministry"
+    listed = """{ proposals(first: 50) { ... on ProposalConnection {
+      edges { node { id itemId } } } } }"""
+
+    def proposals(user: str) -> list[str]:
+        return [e["node"]["id"] for e in api(listed, as_=user)["proposals"]["edges"]]
+
+    mine = [filed["proposal"]["id"]]
+    # Filed with the ministry, which may not read the county's item: still its to read.
+    assert proposals("p-li-qiang") == mine
+    assert proposals("p-huang-tao") == mine  # the proposer's organisation
+    assert proposals("p-wu-xia") == []  # the institute has nothing to do with it
+
+
 def test_an_explanation_names_no_basis_its_reader_may_not_read(api: Api) -> None:
     query = """{ item(id: "D-CITY-001") {
       bases { parentId }
