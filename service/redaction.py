@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from graph.access import Actor
-from graph.model import Item
+from graph.model import Derivation, Item
 
 WITHHELD = "（无权知悉）"
 OPAQUE_PREFIX = "hidden-"
@@ -88,3 +89,63 @@ class Redactor:
 
     def hidden_among(self, items: Iterable[Item | None]) -> list[Item]:
         return [i for i in items if i is not None and not self.actor.can_read(i)]
+
+
+@dataclass(frozen=True)
+class SeenNode:
+    """A node of a lineage as its reader sees it: `id` is opaque and `item` None for a
+    placeholder."""
+
+    id: str
+    depth: int
+    item: Item | None
+
+    @property
+    def redacted(self) -> bool:
+        return self.item is None
+
+
+@dataclass(frozen=True)
+class SeenLineage:
+    root: str
+    nodes: list[SeenNode]  # by depth, then id
+    edges: list[Derivation]  # with the ids the reader sees
+    redacted: int
+
+
+def seen_lineage(
+    redactor: Redactor,
+    root: str,
+    depths: Mapping[str, int],
+    items: Mapping[str, Item],
+    edges: Iterable[Derivation],
+) -> SeenLineage:
+    """A lineage as the reader may see it: a node outside its knowledge scope is a
+    placeholder, or left out with its edges. The keypoints an edge involves are content of
+    both ends: they are kept where the reader may read either."""
+    readable = {i: redactor.readable(v) for i, v in items.items()}
+    shown = {i for i, r in readable.items() if r or redactor.placeholders}
+
+    def ref(id: str) -> str:
+        return id if readable.get(id) else redactor.opaque(id)
+
+    nodes = [
+        SeenNode(node, depth, redactor.show(items[node]))
+        if readable.get(node)
+        else SeenNode(ref(node), depth, None)
+        for node, depth in sorted(depths.items(), key=lambda pair: (pair[1], pair[0]))
+        if node in shown
+    ]
+    seen_edges = [
+        replace(
+            edge,
+            child_id=ref(edge.child_id),
+            parent_id=ref(edge.parent_id),
+            keypoint_ids=edge.keypoint_ids
+            if readable.get(edge.child_id) or readable.get(edge.parent_id)
+            else (),
+        )
+        for edge in edges
+        if edge.child_id in shown and edge.parent_id in shown
+    ]
+    return SeenLineage(ref(root), nodes, seen_edges, sum(1 for n in nodes if n.redacted))

@@ -52,6 +52,8 @@ class ItemQuery:
     kind: ItemKind | None = None
     after: str | None = None
     limit: int = 50
+    # Items whose title, document number or id holds this text (case as given).
+    text: str | None = None
     # Only what a reader may read (graph.access); None: every item.
     readable: ReadFilter | None = None
 

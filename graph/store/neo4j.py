@@ -333,6 +333,8 @@ class _Neo4jTx:
             "AND ($level IS NULL OR n.level = $level) "
             "AND ($status IS NULL OR n.status = $status) "
             "AND ($kind IS NULL OR n.kind = $kind) "
+            "AND ($text IS NULL OR n.title CONTAINS $text OR n.document_number CONTAINS $text "
+            "OR n.id CONTAINS $text) "
             "AND ($after IS NULL OR n.id > $after) "
             f"AND {_READABLE} "
             "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit",
@@ -340,6 +342,7 @@ class _Neo4jTx:
             level=query.level.value if query.level else None,
             status=query.status.value if query.status else None,
             kind=query.kind.value if query.kind else None,
+            text=query.text,
             after=query.after,
             limit=query.limit,
             **_readable_params(query.readable),

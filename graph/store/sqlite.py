@@ -833,6 +833,11 @@ class _SqliteTx:
         if query.kind is not None:
             where.append("kind = ?")
             params.append(query.kind.value)
+        if query.text is not None:
+            where.append(
+                "(instr(title, ?) > 0 OR instr(document_number, ?) > 0 OR instr(id, ?) > 0)"
+            )
+            params.extend([query.text] * 3)
         if query.after is not None:
             where.append("id > ?")
             params.append(query.after)

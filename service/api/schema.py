@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -44,9 +44,10 @@ from service.api.problems import (
     NotFound,
     RuleViolationProblem,
 )
+from service.api.views import ViewQuery
 from service.expiry import item_as_of
 from service.impact import impact_analysis
-from service.redaction import Redactor
+from service.redaction import Redactor, seen_lineage
 
 T = TypeVar("T")
 Ctx = Info[Context, None]
@@ -157,6 +158,9 @@ class ItemFilter:
     level: types.Level | None = None
     status: types.ItemStatus | None = None
     kind: types.ItemKind | None = None
+    text: str | None = strawberry.field(
+        default=None, description="Words of the title, the document number (文号) or the id."
+    )
 
 
 # Results
@@ -251,7 +255,7 @@ LineageResult = Annotated[
 
 
 @strawberry.type
-class Query(ChangeQuery, AccessQuery):
+class Query(ChangeQuery, AccessQuery, ViewQuery):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "
         "its status, classification and knowledge scope as they stood on that date (null "
@@ -287,6 +291,7 @@ class Query(ChangeQuery, AccessQuery):
                 kind=model.ItemKind(chosen.kind.value) if chosen.kind else None,
                 after=decode_cursor(after) if after is not None else None,
                 limit=first,
+                text=chosen.text.strip()[:100] or None if chosen.text else None,
                 readable=info.context.actor.read_filter(),
             )
             page = await info.context.call(usecases.find_items, query)
@@ -525,41 +530,23 @@ def _id(value: strawberry.ID | None) -> str | None:
 
 
 def lineage_of(found: usecases.Lineage, redactor: Redactor) -> types.Lineage:
-    """A lineage as the reader may see it: a node outside its knowledge scope is a
-    placeholder or left out, with its edges (service.redaction)."""
-    readable = {i: redactor.readable(v) for i, v in found.items.items()}
-    shown = {i for i, r in readable.items() if r or redactor.placeholders}
-
-    def ref(id: str) -> str:
-        return id if readable.get(id) else redactor.opaque(id)
-
-    nodes = []
-    for node, depth in sorted(found.subgraph.depth.items(), key=lambda pair: (pair[1], pair[0])):
-        if readable.get(node):
-            item = types.item(redactor.show(found.items[node]))
-            nodes.append(
-                types.LineageNode(id=strawberry.ID(node), depth=depth, redacted=False, item=item)
+    """A lineage as the reader may see it (service.redaction.seen_lineage)."""
+    seen = seen_lineage(
+        redactor, found.root, found.subgraph.depth, found.items, found.subgraph.edges
+    )
+    return types.Lineage(
+        root=strawberry.ID(seen.root),
+        nodes=[
+            types.LineageNode(
+                id=strawberry.ID(n.id),
+                depth=n.depth,
+                redacted=n.redacted,
+                item=None if n.item is None else types.item(n.item),
             )
-        elif node in shown:
-            nodes.append(
-                types.LineageNode(
-                    id=strawberry.ID(ref(node)), depth=depth, redacted=True, item=None
-                )
-            )
-    edges = []
-    for edge in found.subgraph.edges:
-        if edge.child_id not in shown or edge.parent_id not in shown:
-            continue
-        # The keypoints an edge involves are content of both ends: shown if either is readable.
-        keep = readable.get(edge.child_id) or readable.get(edge.parent_id)
-        edges.append(
-            types.basis(
-                edge if keep else replace(edge, keypoint_ids=()),
-                child_id=ref(edge.child_id),
-                parent_id=ref(edge.parent_id),
-            )
-        )
-    return types.Lineage(root=strawberry.ID(ref(found.root)), nodes=nodes, edges=edges)
+            for n in seen.nodes
+        ],
+        edges=[types.basis(e) for e in seen.edges],
+    )
 
 
 def _should_mask(error: GraphQLError) -> bool:

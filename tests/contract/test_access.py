@@ -246,3 +246,15 @@ def test_a_neo4j_store_fills_in_the_readers_of_items_written_before_them(
             reopened.close()
     finally:
         bolt_server.release(url)
+
+
+def test_items_are_found_by_words_of_their_title_number_or_id(scoped: GraphStore) -> None:
+    def found(text: str, actor: Actor | None = None) -> list[str]:
+        query = ItemQuery(text=text, readable=actor.read_filter() if actor else None)
+        return [i.id for i in scoped.read(lambda tx: tx.find_items(query))]
+
+    assert found("事项 I-o") == ["I-o2", "I-o3", "I-org"]  # titles are 事项 <id>
+    assert found("〔2024〕I-p1") == ["I-p1", "I-p10"]  # document numbers
+    assert found("p10") == ["I-p10"]
+    assert found("' OR 1=1 --") == []
+    assert found("事项", reader("p-1", {ORG}, supervised=set())) == ["I-org", "I-p1"]
