@@ -13,16 +13,19 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -192,6 +195,33 @@ class _GraphQL(GraphQL[Context, None]):
         return response
 
 
+VIEWER = Path(__file__).with_name("web") / "static"
+# The viewer loads nothing but its own files and talks to nothing but this service.
+VIEWER_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def viewer_files() -> ASGIApp:
+    """The lineage viewer's page and its two files, with a policy that keeps out any script
+    but its own."""
+    files = StaticFiles(directory=VIEWER, html=True)
+
+    async def served(scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = VIEWER_POLICY
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Cache-Control"] = "no-cache"
+            await send(message)
+
+        await files(scope, receive, with_policy)
+
+    return served
+
+
 AUDIT_FAILED = "审计记录无法写入：为保密起见，本次请求的结果不予返回。"
 UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
 
@@ -260,7 +290,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         return JSONResponse({"status": "ok"})
 
     async def home(request: Request) -> Response:
-        return RedirectResponse("/graphql")
+        return RedirectResponse("/ui/")
 
     middleware = [Middleware(BodyLimit, max_bytes=chosen.max_body_bytes)]
     if chosen.cors_origins:
@@ -282,5 +312,6 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app.state.mutation_timeout = chosen.mutation_timeout_seconds
     graphql = _GraphQL(app, chosen)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
+    app.router.routes.append(Mount("/ui", app=viewer_files(), name="ui"))
     app.router.routes.append(WebSocketRoute("/graphql", graphql))
     return app

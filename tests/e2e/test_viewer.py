@@ -1,0 +1,247 @@
+"""The lineage viewer in real headless Chromium (Debian's chromium and chromedriver, which
+scripts/setup-browser installs), against a real uvicorn server on the demo: the page loads,
+signs in with a token, finds and draws a lineage, shows an item's details and explanation,
+marks the nodes an impact preview names, and shows a reader no more than the API does.
+Screenshots go to artifacts/."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+
+from graph.store.base import GraphStore
+from service.accounts import issue_token
+from service.app import create_app
+from service.composition import open_store
+from service.config import Settings
+from service.demo import load_demo
+from tests.e2e.test_server import free_port, wait_until_up
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+USERS = ("p-sun-hong", "p-liu-yang", "p-li-qiang")
+
+
+class Site:
+    def __init__(self, base: str, tokens: dict[str, str]) -> None:
+        self.base = base
+        self.tokens = tokens
+
+    def gql(self, user: str, query: str, variables: dict[str, Any] | None = None) -> Any:
+        response = httpx2.post(
+            self.base + "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self.tokens[user]}"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('viewer') / 'lineage.db'}"
+    store: GraphStore = open_store(url)
+    load_demo(store)
+    tokens = {u: issue_token(store, u, revoke_others=False).bearer for u in USERS}
+    store.close()
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(Settings(store=url, daily_expiry=False)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(base + "/healthz")
+    yield Site(base, tokens)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def chromium(profile: Path) -> WebDriver:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    # As the machine's notes say: no sandbox as root, and none of Chromium's own traffic.
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1600,1000",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    driver = chromium(tmp_path / "profile")
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(driver: WebDriver, seconds: float = 20) -> WebDriverWait[WebDriver]:
+    return WebDriverWait(driver, seconds)
+
+
+def sign_in_with(driver: WebDriver, base: str, bearer: str) -> None:
+    driver.get(base + "/ui/")
+    token = wait(driver).until(ready.visibility_of_element_located((By.ID, "token")))
+    token.send_keys(bearer)
+    driver.find_element(By.CSS_SELECTOR, "#signin button").click()
+    wait(driver).until(ready.visibility_of_element_located((By.ID, "query")))
+
+
+def sign_in(driver: WebDriver, site: Site, user: str) -> None:
+    sign_in_with(driver, site.base, site.tokens[user])
+
+
+def open_lineage(driver: WebDriver, words: str, item_id: str) -> None:
+    driver.find_element(By.ID, "query").send_keys(words)
+    driver.find_element(By.CSS_SELECTOR, "#search button").click()
+    result = wait(driver).until(
+        ready.element_to_be_clickable((By.CSS_SELECTOR, f'#results li[data-id="{item_id}"]'))
+    )
+    result.click()
+    wait(driver).until(
+        ready.presence_of_element_located((By.CSS_SELECTOR, f'g.node.root[data-id="{item_id}"]'))
+    )
+
+
+def nodes(driver: WebDriver) -> dict[str, Any]:
+    return {
+        g.get_attribute("data-id") or "": g
+        for g in driver.find_elements(By.CSS_SELECTOR, "#nodes g.node")
+    }
+
+
+def shot(driver: WebDriver, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert driver.save_screenshot(str(ARTIFACTS / name))
+
+
+GRAPH = """query($id: ID!) { lineageGraph(id: $id, depth: 6) {
+  ... on LineageGraph { nodeCount redacted data } } }"""
+IMPACT = """{ impactAnalysis(change: {itemId: "S-2024-012", declassify: true}) {
+  ... on ImpactAnalysis { impacts(first: 500) { id actions } } } }"""
+
+
+def test_the_page_draws_a_lineage_shows_details_and_previews_an_impact(
+    site: Site, browser: WebDriver
+) -> None:
+    page = httpx2.get(site.base + "/ui/", timeout=10)
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "派生国家秘密血缘查看" in page.text
+
+    sign_in(browser, site, "p-sun-hong")
+    assert "孙红" in browser.find_element(By.ID, "user").text
+    open_lineage(browser, "重点工程建设总体方案", "S-2024-012")
+    expected = site.gql("p-sun-hong", GRAPH, {"id": "S-2024-012"})["lineageGraph"]
+    drawn = nodes(browser)
+    assert set(drawn) == {n["id"] for n in expected["data"]["nodes"]}
+    paths = browser.find_elements(By.CSS_SELECTOR, "#edges path")
+    assert len(paths) == len(expected["data"]["edges"])
+    assert "secret" in (drawn["S-2024-012"].get_attribute("class") or "").split()
+
+    # A click opens the item's details and the explanation of its classification.
+    drawn["D-COUNTY-004"].click()
+    details = wait(browser).until(
+        ready.text_to_be_present_in_element((By.ID, "details"), "定密说明")
+    )
+    assert details
+    text = browser.find_element(By.ID, "details").text
+    assert "某乡镇征地工作任务分解表（复制件）" in text
+    assert "机密★20年" in text
+
+    # The impact preview marks what impactAnalysis names, and writes nothing.
+    nodes(browser)["S-2024-012"].click()
+    wait(browser).until(ready.visibility_of_element_located((By.ID, "impact-form")))
+    browser.find_element(By.CSS_SELECTOR, "#impact-form button[type=submit]").click()
+    wait(browser).until(
+        ready.text_to_be_present_in_element((By.ID, "impact-summary"), "尚未写入任何内容")
+    )
+    impacts = site.gql("p-sun-hong", IMPACT)["impactAnalysis"]["impacts"]
+    wanted = {
+        i["id"]: "declassify"
+        if "DECLASSIFY" in i["actions"]
+        else "review"
+        if "REVIEW" in i["actions"]
+        else "change"
+        for i in impacts
+    }
+    marked = {
+        g.get_attribute("data-id"): g.get_attribute("data-impact")
+        for g in browser.find_elements(By.CSS_SELECTOR, "#nodes g.node[data-impact]")
+    }
+    assert marked == wanted
+    assert marked["D-PROV-001-DRAFT"] == "review"  # X-16, X-22
+    assert "D-INST-001" not in marked  # it keeps its 绝密 basis (D-12)
+    shot(browser, "viewer-impact.png")
+    still = site.gql("p-sun-hong", '{ item(id: "S-2024-012") { status } }')["item"]
+    assert still == {"status": "CLASSIFIED"}
+
+    # Zoom and pan move the drawing; collapsing hides what lies below.
+    before = browser.find_element(By.ID, "viewport").get_attribute("transform")
+    browser.execute_script("window.lineageViewer.zoomAt(1.5, 300, 200)")
+    assert browser.find_element(By.ID, "viewport").get_attribute("transform") != before
+    nodes(browser)["D-CITY-001"].click()
+    fold = wait(browser).until(
+        ready.element_to_be_clickable((By.XPATH, "//section[@id='details']//button[.='收起下游']"))
+    )
+    fold.click()
+    hidden = {
+        g.get_attribute("data-id")
+        for g in browser.find_elements(By.CSS_SELECTOR, "#nodes g.node.hidden")
+    }
+    assert hidden >= {"D-COUNTY-001", "D-COUNTY-004", "D-INST-002"}
+
+
+def test_the_page_shows_a_reader_no_more_than_the_api(site: Site, browser: WebDriver) -> None:
+    sign_in(browser, site, "p-liu-yang")
+    open_lineage(browser, "实施意见", "D-PROV-001")
+    expected = site.gql("p-liu-yang", GRAPH, {"id": "D-PROV-001"})["lineageGraph"]
+    placeholders = browser.find_elements(By.CSS_SELECTOR, '#nodes g.node[data-redacted="true"]')
+    assert len(placeholders) == expected["redacted"] > 0
+    full = site.gql("p-sun-hong", GRAPH, {"id": "D-PROV-001"})["lineageGraph"]
+    readable = {n["id"] for n in expected["data"]["nodes"] if not n["redacted"]}
+    source = browser.page_source
+    for node in full["data"]["nodes"]:
+        if node["id"] not in readable:
+            assert node["title"] not in source
+    placeholders[0].click()
+    wait(browser).until(ready.text_to_be_present_in_element((By.ID, "details"), "知悉范围内"))
+    shot(browser, "viewer-redacted.png")
+
+
+def test_without_a_valid_token_the_page_shows_nothing(site: Site, browser: WebDriver) -> None:
+    browser.get(site.base + "/ui/")
+    token = wait(browser).until(ready.visibility_of_element_located((By.ID, "token")))
+    token.send_keys("lin_0000000000000000_not-a-token")
+    browser.find_element(By.CSS_SELECTOR, "#signin button").click()
+    wait(browser).until(ready.text_to_be_present_in_element((By.ID, "message"), "令牌"))
+    assert not browser.find_element(By.ID, "query").is_displayed()
