@@ -52,7 +52,12 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('viewer') / 'lineage.db'}"
+    """The demo served for the tests that only read."""
+    yield from served(tmp_path_factory.mktemp("viewer"))
+
+
+def served(folder: Path) -> Iterator[Site]:
+    url = f"sqlite:///{folder / 'lineage.db'}"
     store: GraphStore = open_store(url)
     load_demo(store)
     tokens = {u: issue_token(store, u, revoke_others=False).bearer for u in USERS}
@@ -219,6 +224,47 @@ def test_the_page_draws_a_lineage_shows_details_and_previews_an_impact(
         for g in browser.find_elements(By.CSS_SELECTOR, "#nodes g.node.hidden")
     }
     assert hidden >= {"D-COUNTY-001", "D-COUNTY-004", "D-INST-002"}
+    browser.find_element(By.XPATH, "//section[@id='details']//button[.='展开下游']").click()
+    assert not browser.find_elements(By.CSS_SELECTOR, "#nodes g.node.hidden")
+    # Folding upstream hides the ancestors of an item, but not the root of the drawing.
+    nodes(browser)["D-COUNTY-001"].click()
+    wait(browser).until(
+        ready.element_to_be_clickable((By.XPATH, "//section[@id='details']//button[.='收起上游']"))
+    ).click()
+    above = {
+        g.get_attribute("data-id")
+        for g in browser.find_elements(By.CSS_SELECTOR, "#nodes g.node.hidden")
+    }
+    assert above == {"D-PROV-001", "D-CITY-001"}
+
+
+def test_an_official_commits_a_previewed_decision_from_the_page(
+    tmp_path: Path, browser: WebDriver
+) -> None:
+    for site in served(tmp_path):
+        sign_in(browser, site, "p-li-qiang")
+        open_lineage(browser, "重点工程建设总体方案", "S-2024-012")
+        nodes(browser)["S-2024-012"].click()
+        wait(browser).until(ready.visibility_of_element_located((By.ID, "impact-form")))
+        # Only keypoint K2 (X-14): what involves K1 alone stays as it is.
+        browser.find_element(
+            By.CSS_SELECTOR, '#impact-keypoints input[value="S-2024-012.K2"]'
+        ).click()
+        browser.find_element(By.CSS_SELECTOR, "#impact-form button[type=submit]").click()
+        form = wait(browser).until(ready.visibility_of_element_located((By.ID, "commit-form")))
+        browser.find_element(By.ID, "commit-handler").send_keys("p-zhang-wei")
+        browser.find_element(By.ID, "commit-basis").send_keys("投资规模已公开。")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait(browser).until(
+            ready.text_to_be_present_in_element((By.ID, "message"), "已发出变更通知")
+        )
+        keypoints = site.gql(
+            "p-li-qiang", '{ item(id: "S-2024-012") { keypoints { id declassified } } }'
+        )["item"]["keypoints"]
+        assert keypoints == [
+            {"id": "S-2024-012.K1", "declassified": False},
+            {"id": "S-2024-012.K2", "declassified": True},
+        ]
 
 
 def test_the_page_shows_a_reader_no_more_than_the_api(site: Site, browser: WebDriver) -> None:

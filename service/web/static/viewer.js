@@ -14,6 +14,7 @@ const state = {
   graph: null,          // {nodes, edges} as lineageGraph returns them
   byId: new Map(),
   collapsed: new Set(), // nodes whose descendants are folded away
+  folded: new Set(),    // nodes whose ancestors are folded away (the root stays)
   selected: null,
   view: { x: 0, y: 0, k: 1 },
 };
@@ -107,6 +108,7 @@ async function load(id) {
   state.graph = found.data;
   state.byId = new Map(found.data.nodes.map((n) => [n.id, n]));
   state.collapsed.clear();
+  state.folded.clear();
   state.selected = null;
   const shown = found.nodeCount - found.redacted;
   $("title").textContent = `「${state.byId.get(found.root).title}」的谱系：${found.nodeCount} 个事项`
@@ -230,16 +232,17 @@ function wireZoomAndPan() {
 
 // --- expand and collapse --------------------------------------------------------------------
 
-function below(id) {
-  const children = new Map();
+function reach(id, upward) {
+  const next = new Map();
   for (const e of state.graph.edges) {
-    if (!children.has(e.parentId)) children.set(e.parentId, []);
-    children.get(e.parentId).push(e.childId);
+    const [from, to] = upward ? [e.childId, e.parentId] : [e.parentId, e.childId];
+    if (!next.has(from)) next.set(from, []);
+    next.get(from).push(to);
   }
   const found = new Set(), stack = [id];
   while (stack.length) {
-    for (const child of children.get(stack.pop()) || []) {
-      if (!found.has(child)) { found.add(child); stack.push(child); }
+    for (const other of next.get(stack.pop()) || []) {
+      if (!found.has(other)) { found.add(other); stack.push(other); }
     }
   }
   return found;
@@ -247,10 +250,11 @@ function below(id) {
 
 function applyCollapse() {
   const hidden = new Set();
-  for (const id of state.collapsed) for (const d of below(id)) hidden.add(d);
+  for (const id of state.collapsed) for (const d of reach(id, false)) hidden.add(d);
+  for (const id of state.folded) for (const a of reach(id, true)) if (a !== state.root) hidden.add(a);
   for (const g of $("nodes").children) {
     g.classList.toggle("hidden", hidden.has(g.dataset.id));
-    g.classList.toggle("collapsed", state.collapsed.has(g.dataset.id));
+    g.classList.toggle("collapsed", state.collapsed.has(g.dataset.id) || state.folded.has(g.dataset.id));
   }
   for (const path of $("edges").children) {
     path.classList.toggle("hidden", hidden.has(path.dataset.child) || hidden.has(path.dataset.parent));
@@ -288,11 +292,13 @@ async function select(id) {
   const heading = Object.assign(document.createElement("h2"), { textContent: node.title });
   panel.append(heading);
   const actions = Object.assign(document.createElement("div"), { className: "actions" });
-  actions.append(button(state.collapsed.has(id) ? "展开下游" : "收起下游", () => {
-    if (state.collapsed.has(id)) state.collapsed.delete(id); else state.collapsed.add(id);
-    applyCollapse();
-    return select(id);
-  }));
+  for (const [set, open, close] of [[state.folded, "展开上游", "收起上游"], [state.collapsed, "展开下游", "收起下游"]]) {
+    actions.append(button(set.has(id) ? open : close, () => {
+      if (set.has(id)) set.delete(id); else set.add(id);
+      applyCollapse();
+      return select(id);
+    }));
+  }
   if (node.redacted) {
     panel.append(Object.assign(document.createElement("p"), {
       className: "empty",
