@@ -112,8 +112,9 @@ def serve(
         application = create_app(settings)
     except LineageError as error:
         raise typer.BadParameter(error.message) from error
-    url = f"http://{settings.host}:{settings.port}/graphql"
-    typer.echo(f"血缘服务：{url} （存储：{redacted(settings.store)}）")
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"血缘服务：{base}/graphql （存储：{redacted(settings.store)}）")
+    typer.echo(f"血缘查看：{base}/ui/")
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
 
 
