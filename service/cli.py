@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sys
 from collections import Counter
@@ -37,6 +38,7 @@ from service.config import Settings
 from service.demo import demo_tokens, load_demo
 from service.expiry import expire as run_expiry
 from service.exports import ExportFormat, render
+from service.findings import audit
 from service.redaction import Mode, Redactor
 from service.transfer import export_graph, import_graph
 from service.views import lineage_view
@@ -260,6 +262,47 @@ def export_lineage(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@app.command("audit")
+def audit_command(
+    organisation: Annotated[
+        str | None, typer.Option(help="Only the items this organisation holds.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per finding.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Finds improper derived classification (D-21, cases 1 to 8) in the whole graph; exits
+    with 1 when it finds anything, for scheduled checks."""
+    with _operating(store) as opened:
+        found = audit(opened, SYSTEM, organisation_id=organisation).findings
+        _audit(opened, "cli audit", [], f"{len(found)} findings")
+    for finding in found:
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "itemId": finding.item_id,
+                        "case": finding.case.value,
+                        "caseLabel": finding.case.label,
+                        "organisationId": finding.organisation_id,
+                        "explanation": finding.explanation,
+                        "path": list(finding.path),
+                        "articles": list(finding.articles),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            typer.echo(
+                f"{finding.item_id}  D-21({finding.case.value})  {finding.organisation_id}  "
+                f"{finding.explanation}  路径：{' → '.join(finding.path)}  "
+                f"依据：{'、'.join(finding.articles)}"
+            )
+    if not as_json:
+        typer.echo(f"共发现 {len(found)} 项定密不当（D-21）。", err=True)
+    if found:
+        raise typer.Exit(1)
 
 
 users = typer.Typer(

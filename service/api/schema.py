@@ -25,6 +25,7 @@ from graph.store.base import ItemQuery
 from service import usecases
 from service.api import types
 from service.api.access import AccessQuery
+from service.api.audits import FindingQuery
 from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
 from service.api.context import Context
 from service.api.inputs import (
@@ -255,7 +256,7 @@ LineageResult = Annotated[
 
 
 @strawberry.type
-class Query(ChangeQuery, AccessQuery, ViewQuery):
+class Query(ChangeQuery, AccessQuery, ViewQuery, FindingQuery):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "
         "its status, classification and knowledge scope as they stood on that date (null "

@@ -1,0 +1,145 @@
+"""The GraphQL side of the D-21 audit (issue 7): `auditFindings`, over what the caller may
+read. Query of schema.py inherits it."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from graph.audit import Case as CaseValue
+from graph.audit import Finding
+from graph.errors import InvalidValue
+from service.api import types
+from service.api.context import Context
+from service.api.inputs import attempt, decode_cursor, encode_cursor
+from service.api.problems import AnyProblem
+from service.findings import Audit, audit
+from service.redaction import Redactor
+from service.usecases import MAX_PAGE
+
+Ctx = Info[Context, None]
+
+
+@strawberry.enum(description="The cases of D-21: improper derived classification.")
+class AuditCase(enum.Enum):
+    UNDER_CLASSIFIED = "UNDER_CLASSIFIED"
+    OVER_CLASSIFIED = "OVER_CLASSIFIED"
+    PROCEDURE = "PROCEDURE"
+    MARKING = "MARKING"
+    NOT_CHANGED = "NOT_CHANGED"
+    WRONGLY_DECLASSIFIED = "WRONGLY_DECLASSIFIED"
+    NOT_DECLASSIFIED = "NOT_DECLASSIFIED"
+    OTHER = "OTHER"
+
+
+@strawberry.type(description="One improper derived classification found in the graph (D-21).")
+class AuditFinding:
+    item_id: strawberry.ID
+    item: types.Item
+    case: AuditCase
+    case_number: int = strawberry.field(description="The item of D-21, 1 to 8.")
+    case_label: str
+    organisation_id: strawberry.ID = strawberry.field(description="Who must correct it.")
+    explanation: str
+    path: list[strawberry.ID] = strawberry.field(
+        description="The lineage path: the governing basis, or from the changed source."
+    )
+    articles: list[str]
+
+
+@strawberry.type
+class AuditFindingEdge:
+    cursor: str
+    node: AuditFinding
+
+
+@strawberry.type
+class AuditFindingConnection:
+    edges: list[AuditFindingEdge]
+    total: int = strawberry.field(description="How many findings match, on every page.")
+    page_info: types.PageInfo
+
+
+@strawberry.input
+class AuditFindingFilter:
+    organisation_id: strawberry.ID | None = None
+    item_id: strawberry.ID | None = None
+    cases: list[AuditCase] = strawberry.field(default_factory=list)
+
+
+AuditFindingsResult = Annotated[
+    AuditFindingConnection | AnyProblem, strawberry.union("AuditFindingsResult")
+]
+
+
+def _finding(value: Finding, found: Audit, redactor: Redactor) -> AuditFinding:
+    hidden = redactor.hidden_among(found.named.get(i) for i in value.path)
+    opaque = {i.id for i in hidden}
+    return AuditFinding(
+        item_id=strawberry.ID(value.item_id),
+        item=types.item(redactor.show(found.named[value.item_id])),
+        case=AuditCase(value.case.name),
+        case_number=value.case.value,
+        case_label=value.case.label,
+        organisation_id=strawberry.ID(value.organisation_id),
+        explanation=redactor.scrub(value.explanation, hidden) if hidden else value.explanation,
+        path=[strawberry.ID(redactor.opaque(p) if p in opaque else p) for p in value.path],
+        articles=list(value.articles),
+    )
+
+
+def _key(value: Finding) -> str:
+    return f"{value.item_id}|{value.case.value}"
+
+
+@strawberry.type
+class FindingQuery:
+    @strawberry.field(
+        description="Improper derived classifications (D-21, cases 1 to 8) among the items the "
+        "caller may read, by item then case: for scheduled checks and supervision."
+    )
+    async def audit_findings(
+        self,
+        info: Ctx,
+        filter: AuditFindingFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> AuditFindingsResult:
+        context = info.context
+        chosen = filter or AuditFindingFilter()
+
+        async def work() -> AuditFindingConnection:
+            if not 1 <= first <= MAX_PAGE:
+                raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
+            start = decode_cursor(after, "finding") if after is not None else None
+            found = await context.call(
+                lambda store: audit(
+                    store,
+                    context.actor,
+                    organisation_id=str(chosen.organisation_id) if chosen.organisation_id else None,
+                    item_id=str(chosen.item_id) if chosen.item_id else None,
+                    cases=[CaseValue[c.value] for c in chosen.cases],
+                )
+            )
+            ordered = sorted(found.findings, key=lambda f: (f.item_id, f.case.value))
+            rest = [f for f in ordered if start is None or _key(f) > start]
+            page = rest[:first]
+            return AuditFindingConnection(
+                edges=[
+                    AuditFindingEdge(
+                        cursor=encode_cursor(_key(f), "finding"),
+                        node=_finding(f, found, context.redactor),
+                    )
+                    for f in page
+                ],
+                total=len(ordered),
+                page_info=types.PageInfo(
+                    has_next_page=len(rest) > first,
+                    end_cursor=encode_cursor(_key(page[-1]), "finding") if page else None,
+                ),
+            )
+
+        return await attempt(work)
