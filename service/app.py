@@ -47,15 +47,17 @@ from service.composition import open_store
 from service.config import Settings
 from service.expiry import expire
 from service.redaction import Mode
+from service.reminders import digest
 from service.usecases import CHINA
 
 log = logging.getLogger(__name__)
 
 
-async def expire_daily(store: GraphStore, stopping: asyncio.Event) -> None:
+async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Settings) -> None:
     """Runs the expiry now and then each day a few minutes after midnight, China time, until
-    `stopping` is set; a run under way finishes first, so the store is never closed beneath
-    it. A failed run is logged and tried again the next day; the service goes on."""
+    `stopping` is set, and then the digest of reminders (X-4); a run under way finishes first,
+    so the store is never closed beneath it. A failed run is logged and tried again the next
+    day; the service goes on."""
     while not stopping.is_set():
         try:
             run = await run_in_threadpool(expire, store)
@@ -66,6 +68,12 @@ async def expire_daily(store: GraphStore, stopping: asyncio.Event) -> None:
                 )
         except Exception:
             log.exception("到期解密执行失败，将于次日重试。")
+        try:
+            await run_in_threadpool(
+                digest, store, settings.reminder_days, settings.reminder_webhook
+            )
+        except Exception:
+            log.exception("审核提醒生成失败，将于次日重试。")
         moment = datetime.now(CHINA)
         tomorrow = datetime.combine(moment.date() + timedelta(days=1), time(0, 5), CHINA)
         with contextlib.suppress(TimeoutError):
@@ -273,7 +281,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.state.audit = AuditLog(app.state.store)
         stopping = asyncio.Event()
         daily = (
-            asyncio.create_task(expire_daily(app.state.store, stopping))
+            asyncio.create_task(expire_daily(app.state.store, stopping, chosen))
             if chosen.daily_expiry
             else None
         )

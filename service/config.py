@@ -15,7 +15,7 @@ class Settings(BaseSettings):
     `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`, `LINEAGE_QUERY_TIMEOUT_SECONDS`,
     `LINEAGE_MUTATION_TIMEOUT_SECONDS`, `LINEAGE_REDACTION`, `LINEAGE_SECRET_KEY`,
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
-    `LINEAGE_JWT_USER_CLAIM`."""
+    `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -101,6 +101,18 @@ class Settings(BaseSettings):
     jwt_audience: str | None = Field(default=None, description="The audience a JWT must name.")
     jwt_algorithms: list[str] = Field(
         default=["RS256", "ES256", "EdDSA"], description="Algorithms a JWT may be signed with."
+    )
+    reminder_days: int = Field(
+        default=90,
+        ge=0,
+        le=3660,
+        description="The daily digest of reminders (X-4) names what ends within these days.",
+    )
+    reminder_webhook: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Post the daily digest of reminders as JSON to this URL (ids, markings, "
+        "end dates; no titles).",
     )
     jwt_user_claim: str = Field(
         default="sub", description="The JWT claim that holds the user id of `lineage users`."

@@ -25,7 +25,6 @@ from graph.store.base import ItemQuery
 from service import usecases
 from service.api import types
 from service.api.access import AccessQuery
-from service.api.audits import FindingQuery
 from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
 from service.api.context import Context
 from service.api.inputs import (
@@ -45,6 +44,7 @@ from service.api.problems import (
     NotFound,
     RuleViolationProblem,
 )
+from service.api.supervision import CatalogueQuery, FindingQuery, ReminderQuery
 from service.api.views import ViewQuery
 from service.expiry import item_as_of
 from service.impact import impact_analysis
@@ -256,7 +256,7 @@ LineageResult = Annotated[
 
 
 @strawberry.type
-class Query(ChangeQuery, AccessQuery, ViewQuery, FindingQuery):
+class Query(ChangeQuery, AccessQuery, ViewQuery, FindingQuery, ReminderQuery, CatalogueQuery):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "
         "its status, classification and knowledge scope as they stood on that date (null "

@@ -291,3 +291,25 @@ def test_without_a_valid_token_the_page_shows_nothing(site: Site, browser: WebDr
     browser.find_element(By.CSS_SELECTOR, "#signin button").click()
     wait(browser).until(ready.text_to_be_present_in_element((By.ID, "message"), "令牌"))
     assert not browser.find_element(By.ID, "query").is_displayed()
+
+
+def test_the_catalogue_page_lists_what_went_public(tmp_path: Path, browser: WebDriver) -> None:
+    for site in served(tmp_path):
+        declassified = site.gql(
+            "p-li-qiang",
+            """mutation { declassify(input: {itemId: "S-2022-015", handlerId: "p-zhang-wei",
+              reason: PUBLICATION_REQUIRED, basis: "依法予以公开。", afterwards: PUBLIC,
+              effectiveOn: "2026-03-01"}) { __typename } }""",
+        )
+        assert declassified["declassify"]["__typename"] == "ChangeCommitted"
+        sign_in(browser, site, "p-liu-yang")
+        browser.find_element(By.CSS_SELECTOR, "#whoami a").click()
+        since = wait(browser).until(ready.visibility_of_element_located((By.ID, "since")))
+        browser.execute_script("arguments[0].value = '2026-01-01'", since)
+        browser.find_element(By.CSS_SELECTOR, "#range button[type=submit]").click()
+        wait(browser).until(ready.text_to_be_present_in_element((By.ID, "message"), "共 1 项"))
+        (row,) = browser.find_elements(By.CSS_SELECTOR, "#entries tbody tr")
+        assert row.get_attribute("data-id") == "S-2022-015"
+        assert "某专项工作会议纪要" in row.text
+        assert "2026-03-01" in row.text
+        shot(browser, "catalogue.png")

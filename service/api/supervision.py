@@ -1,12 +1,15 @@
-"""The GraphQL side of the D-21 audit (issue 7): `auditFindings`, over what the caller may
-read. Query of schema.py inherits it."""
+"""The GraphQL side of supervision (issue 7): the D-21 audit (`auditFindings`) and the
+reminders of X-4 (`reminders`), over what the caller may read. Query of schema.py inherits
+these."""
 
 from __future__ import annotations
 
 import enum
+from datetime import date
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from graph.audit import Case as CaseValue
@@ -16,8 +19,10 @@ from service.api import types
 from service.api.context import Context
 from service.api.inputs import attempt, decode_cursor, encode_cursor
 from service.api.problems import AnyProblem
+from service.catalogue import as_csv, catalogue
 from service.findings import Audit, audit
 from service.redaction import Redactor
+from service.reminders import reminders
 from service.usecases import MAX_PAGE
 
 Ctx = Info[Context, None]
@@ -140,6 +145,115 @@ class FindingQuery:
                     has_next_page=len(rest) > first,
                     end_cursor=encode_cursor(_key(page[-1]), "finding") if page else None,
                 ),
+            )
+
+        return await attempt(work)
+
+
+@strawberry.type(description="What one organisation must review before the periods end (X-4).")
+class ReminderGroup:
+    organisation_id: strawberry.ID
+    organisation_name: str
+    count: int
+    items: list[types.Item] = strawberry.field(description="Soonest end first.")
+
+
+@strawberry.type
+class ReminderQuery:
+    @strawberry.field(
+        description="Classified items whose period ends within `withinDays` days (or has "
+        "ended), grouped by the organisation that decides on them now, to be reviewed before "
+        "then (X-4, X-17); of the items the caller may read."
+    )
+    async def reminders(
+        self, info: Ctx, within_days: int, organisation_id: strawberry.ID | None = None
+    ) -> list[ReminderGroup]:
+        context = info.context
+        try:
+            found = await context.call(
+                lambda store: reminders(
+                    store,
+                    within_days,
+                    context.actor,
+                    str(organisation_id) if organisation_id else None,
+                )
+            )
+        except InvalidValue as error:
+            raise GraphQLError(error.message, extensions={"field": error.field}) from error
+        return [
+            ReminderGroup(
+                organisation_id=strawberry.ID(g.organisation_id),
+                organisation_name=g.organisation_name,
+                count=len(g.items),
+                items=[types.item(context.redactor.show(i)) for i in g.items],
+            )
+            for g in found
+        ]
+
+
+@strawberry.type(description="One item declassified to the public (X-24), without its old marking.")
+class CatalogueEntry:
+    item_id: strawberry.ID
+    title: str
+    document_number: str
+    organisation_id: strawberry.ID
+    organisation_name: str
+    declassified_on: date
+    reason: str
+    articles: list[str]
+
+
+@strawberry.type(description="The catalogue of declassified items made public (X-24).")
+class DeclassifiedCatalogue:
+    since: date
+    until: date
+    entries: list[CatalogueEntry]
+    csv: str = strawberry.field(description="The same as CSV (UTF-8 with a byte-order mark).")
+
+
+DeclassifiedCatalogueResult = Annotated[
+    DeclassifiedCatalogue | AnyProblem, strawberry.union("DeclassifiedCatalogueResult")
+]
+
+
+@strawberry.type
+class CatalogueQuery:
+    @strawberry.field(
+        description="The items declassified to the public from `since` to `until`, for "
+        "publication (X-24): nothing that stayed a work secret, and no secret marking (X-25)."
+    )
+    async def declassified_catalogue(
+        self,
+        info: Ctx,
+        since: date,
+        until: date,
+        organisation_id: strawberry.ID | None = None,
+    ) -> DeclassifiedCatalogueResult:
+        context = info.context
+
+        async def work() -> DeclassifiedCatalogue:
+            found = await context.call(
+                lambda store: catalogue(
+                    store, since, until, str(organisation_id) if organisation_id else None
+                )
+            )
+            return DeclassifiedCatalogue(
+                since=since,
+                until=until,
+                entries=[
+                    CatalogueEntry(
+                        item_id=strawberry.ID(e.item_id),
+                        title=e.title,
+                        document_number=e.document_number,
+                        organisation_id=strawberry.ID(e.organisation_id),
+                        organisation_name=e.organisation_name,
+                        declassified_on=e.declassified_on,
+                        reason=e.reason,
+                        articles=list(e.articles),
+                    )
+                    for e in found
+                ],
+                csv=as_csv(found),
             )
 
         return await attempt(work)
