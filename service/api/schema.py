@@ -44,7 +44,12 @@ from service.api.problems import (
     NotFound,
     RuleViolationProblem,
 )
-from service.api.supervision import CatalogueQuery, FindingQuery, ReminderQuery
+from service.api.supervision import (
+    CatalogueQuery,
+    FindingQuery,
+    ReminderQuery,
+    StatisticsQuery,
+)
 from service.api.views import ViewQuery
 from service.expiry import item_as_of
 from service.impact import impact_analysis
@@ -256,7 +261,15 @@ LineageResult = Annotated[
 
 
 @strawberry.type
-class Query(ChangeQuery, AccessQuery, ViewQuery, FindingQuery, ReminderQuery, CatalogueQuery):
+class Query(
+    ChangeQuery,
+    AccessQuery,
+    ViewQuery,
+    FindingQuery,
+    ReminderQuery,
+    CatalogueQuery,
+    StatisticsQuery,
+):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "
         "its status, classification and knowledge scope as they stood on that date (null "

@@ -23,6 +23,8 @@ from service.catalogue import as_csv, catalogue
 from service.findings import Audit, audit
 from service.redaction import Redactor
 from service.reminders import reminders
+from service.statistics import annual_statistics
+from service.statistics import as_csv as statistics_csv
 from service.usecases import MAX_PAGE
 
 Ctx = Info[Context, None]
@@ -254,6 +256,85 @@ class CatalogueQuery:
                     for e in found
                 ],
                 csv=as_csv(found),
+            )
+
+        return await attempt(work)
+
+
+@strawberry.type(description="A count of declassifications for one reason.")
+class ReasonCount:
+    reason: str
+    count: int
+
+
+@strawberry.type(description="One organisation's year of classification work (X-26).")
+class OrganisationYear:
+    organisation_id: strawberry.ID
+    organisation_name: str
+    year: int
+    classified: int = strawberry.field(description="Registered by their originator (原定密).")
+    derived: int
+    changed: int
+    declassified: int
+    declassified_by_reason: list[ReasonCount]
+    made_public: int = strawberry.field(description="Of those declassified, made public.")
+    notices_received: int
+    notices_pending: int = strawberry.field(description="At the end of the year, or today.")
+    notices_overdue: int
+
+
+@strawberry.type(description="The annual statistics (X-26) of the organisations one may see.")
+class AnnualStatistics:
+    year: int
+    organisations: list[OrganisationYear]
+    csv: str = strawberry.field(description="The same as CSV (UTF-8 with a byte-order mark).")
+
+
+AnnualStatisticsResult = Annotated[
+    AnnualStatistics | AnyProblem, strawberry.union("AnnualStatisticsResult")
+]
+
+
+@strawberry.type
+class StatisticsQuery:
+    @strawberry.field(
+        description="Per organisation and year: items classified, derived, changed, "
+        "declassified by reason, notices received, pending and overdue (X-26); of the "
+        "organisations the caller belongs to or supervises."
+    )
+    async def annual_statistics(
+        self, info: Ctx, year: int, organisation_id: strawberry.ID | None = None
+    ) -> AnnualStatisticsResult:
+        context = info.context
+
+        async def work() -> AnnualStatistics:
+            rows = await context.call(
+                lambda store: annual_statistics(
+                    store, year, context.actor, str(organisation_id) if organisation_id else None
+                )
+            )
+            return AnnualStatistics(
+                year=year,
+                organisations=[
+                    OrganisationYear(
+                        organisation_id=strawberry.ID(r.organisation_id),
+                        organisation_name=r.organisation_name,
+                        year=r.year,
+                        classified=r.classified,
+                        derived=r.derived,
+                        changed=r.changed,
+                        declassified=r.declassified_total,
+                        declassified_by_reason=[
+                            ReasonCount(reason=k, count=v) for k, v in r.declassified.items()
+                        ],
+                        made_public=r.made_public,
+                        notices_received=r.notices_received,
+                        notices_pending=r.notices_pending,
+                        notices_overdue=r.notices_overdue,
+                    )
+                    for r in rows
+                ],
+                csv=statistics_csv(rows),
             )
 
         return await attempt(work)

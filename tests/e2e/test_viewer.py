@@ -313,3 +313,19 @@ def test_the_catalogue_page_lists_what_went_public(tmp_path: Path, browser: WebD
         assert "某专项工作会议纪要" in row.text
         assert "2026-03-01" in row.text
         shot(browser, "catalogue.png")
+
+
+def test_the_statistics_page_charts_a_year(site: Site, browser: WebDriver) -> None:
+    sign_in(browser, site, "p-sun-hong")
+    browser.get(site.base + "/ui/statistics.html")
+    year = wait(browser).until(ready.visibility_of_element_located((By.ID, "year")))
+    year.clear()
+    year.send_keys("2024")
+    browser.find_element(By.CSS_SELECTOR, "#choose button[type=submit]").click()
+    wait(browser).until(ready.text_to_be_present_in_element((By.ID, "message"), "2024 年"))
+    bars = browser.find_elements(
+        By.CSS_SELECTOR, 'rect.bar[data-organisation="org-county"][data-series="derived"]'
+    )
+    assert [b.get_attribute("data-value") for b in bars] == ["4"]
+    assert float(bars[0].get_attribute("width") or 0) > 0
+    shot(browser, "statistics.png")
