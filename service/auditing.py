@@ -13,14 +13,16 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from starlette.concurrency import run_in_threadpool
 
-from graph.access import Actor
-from graph.errors import AccessDenied, LineageError, NotVisible
+from graph.access import Actor, Role
+from graph.errors import AccessDenied, InvalidValue, LineageError, NotVisible
 from graph.store.base import GraphStore
-from graph.trail import AuditEvent, Outcome
-from service.usecases import now
+from graph.trail import AuditEvent, AuditQuery, Outcome
+from service.permissions import require_role
+from service.usecases import MAX_PAGE, now
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,19 @@ def _name(error: LineageError) -> str:
     return str(
         getattr(error, "rule", None) or getattr(error, "field", None) or type(error).__name__
     )
+
+
+def read_trail(store: GraphStore, actor: Actor, query: AuditQuery) -> list[AuditEvent]:
+    """The events a supervisor may read: those of the organisations it supervises, or of
+    every request for a supervisor of all; `query.organisations`, if given, narrows them."""
+    require_role(actor, Role.SUPERVISOR)
+    if not 1 <= query.limit <= MAX_PAGE + 1:
+        raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
+    allowed = None if actor.system or actor.supervised is None else actor.supervised
+    wanted = query.organisations
+    if allowed is not None:
+        wanted = tuple(sorted(allowed if wanted is None else set(wanted) & allowed))
+    return store.audit_events(replace(query, organisations=wanted))
 
 
 class AuditLog:

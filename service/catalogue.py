@@ -9,14 +9,13 @@ knowledge scope they had while they were secret.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 
 from graph.errors import InvalidValue
 from graph.model import ItemStatus, RecordKind
 from graph.store.base import GraphReader, GraphStore, ItemQuery
+from service.sheets import csv_text
 
 PAGE = 500
 COLUMNS = ("事项标识", "事项名称", "文号", "定密机关、单位", "解密时间", "解密理由", "依据")
@@ -100,26 +99,18 @@ def catalogue(
 
 
 def as_csv(entries: list[Entry]) -> str:
-    """The catalogue as CSV, with a byte-order mark so that spreadsheet programs read the
-    Chinese right."""
-    sink = io.StringIO()
-    writer = csv.writer(sink, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for e in entries:
-        writer.writerow(
+    return csv_text(
+        COLUMNS,
+        (
             (
                 e.item_id,
-                _cell(e.title),
-                _cell(e.document_number),
+                e.title,
+                e.document_number,
                 e.organisation_name or e.organisation_id,
                 e.declassified_on.isoformat(),
                 e.reason,
                 "、".join(e.articles),
             )
-        )
-    return "\ufeff" + sink.getvalue()
-
-
-def _cell(text: str) -> str:
-    # A cell a spreadsheet would run as a formula is kept as text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+            for e in entries
+        ),
+    )

@@ -8,8 +8,6 @@ its level every year (X-26)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +16,7 @@ from graph.access import Actor
 from graph.errors import InvalidValue
 from graph.model import ItemStatus, RecordKind
 from graph.store.base import GraphReader, GraphStore, ItemQuery, NoticeQuery
+from service.sheets import csv_text
 from service.usecases import today
 
 PAGE = 500
@@ -146,12 +145,9 @@ COLUMNS = (
 
 
 def as_csv(rows: list[OrganisationYear]) -> str:
-    """The statistics as CSV, with a byte-order mark for spreadsheet programs."""
-    sink = io.StringIO()
-    writer = csv.writer(sink, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for r in rows:
-        writer.writerow(
+    return csv_text(
+        COLUMNS,
+        (
             (
                 r.year,
                 r.organisation_id,
@@ -166,5 +162,6 @@ def as_csv(rows: list[OrganisationYear]) -> str:
                 r.notices_pending,
                 r.notices_overdue,
             )
-        )
-    return "\ufeff" + sink.getvalue()
+            for r in rows
+        ),
+    )

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from graph.access import Role as RoleValue
-from graph.errors import AccessDenied, InvalidValue
+from graph.errors import InvalidValue
 from graph.trail import AuditEvent as AuditEventValue
 from graph.trail import AuditQuery
 from graph.trail import Outcome as OutcomeValue
@@ -19,8 +19,7 @@ from service.api.context import Context
 from service.api.inputs import attempt, decode_cursor, encode_cursor
 from service.api.problems import AnyProblem
 from service.api.types import PageInfo
-from service.permissions import require_role
-from service.usecases import MAX_PAGE
+from service.auditing import read_trail
 
 Ctx = Info[Context, None]
 
@@ -170,33 +169,17 @@ class AccessQuery:
         chosen = filter or AuditFilter()
 
         async def work() -> AuditEventConnection:
-            actor = context.actor
-            try:
-                require_role(actor, RoleValue.SUPERVISOR)
-            except AccessDenied as error:
-                context.refusals.append(error)
-                raise
-            if not 1 <= first <= MAX_PAGE:
-                raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
-            organisations: tuple[str, ...] | None = None
-            if actor.supervised is not None and not actor.system:
-                organisations = tuple(sorted(actor.supervised))
-            if chosen.organisation_id is not None:
-                wanted = str(chosen.organisation_id)
-                organisations = (
-                    (wanted,) if organisations is None or wanted in organisations else ()
-                )
             query = AuditQuery(
                 user_id=str(chosen.user_id) if chosen.user_id else None,
                 item_id=str(chosen.item_id) if chosen.item_id else None,
-                organisations=organisations,
+                organisations=(str(chosen.organisation_id),) if chosen.organisation_id else None,
                 outcome=OutcomeValue(chosen.outcome.value) if chosen.outcome else None,
                 since=chosen.since,
                 until=chosen.until,
                 before=_before(after) if after is not None else None,
                 limit=first + 1,
             )
-            found = await context.call(lambda store: store.audit_events(query))
+            found = await context.call(read_trail, context.actor, query)
             page = found[:first]
             return AuditEventConnection(
                 edges=[AuditEventEdge(cursor=_cursor(e), node=audit_event(e)) for e in page],

@@ -19,6 +19,7 @@ from graph import change as changes
 from graph import model
 from graph.errors import InvalidValue
 from graph.store.base import GraphReader, NoticeQuery
+from graph.trail import Outcome
 from service import expiry, notices
 from service.api import types
 from service.api.context import Context
@@ -628,7 +629,7 @@ class ChangeSubscription:
                 f"机关、单位「{organisation}」不存在。", extensions={"field": "organisationId"}
             )
         if not (actor.system or organisation in actor.member_of or actor.supervises(organisation)):
-            await context.audit_refusal("subscription noticesIssued", "DENIED", "NOT_MEMBER")
+            await context.audit_refusal("subscription noticesIssued", Outcome.DENIED, "NOT_MEMBER")
             raise GraphQLError(
                 f"只能订阅本机关、单位（或所监督的机关、单位）的变更通知，不能订阅「{organisation}」的。",
                 extensions={"field": "organisationId", "requirement": "MEMBER"},

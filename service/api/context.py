@@ -74,10 +74,10 @@ class Context:
                 event(self.actor, action, Outcome.OK, items=items, address=self.address)
             )
 
-    async def audit_refusal(self, action: str, outcome: str, detail: str) -> None:
+    async def audit_refusal(self, action: str, outcome: Outcome, detail: str) -> None:
         if self.audit is not None:
             await self.audit.record(
-                event(self.actor, action, Outcome(outcome), detail=detail, address=self.address)
+                event(self.actor, action, outcome, detail=detail, address=self.address)
             )
 
     async def read(self, work: Callable[[GraphReader], T]) -> T:
