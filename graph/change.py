@@ -93,6 +93,7 @@ class Change:
     approval_reference: str | None = None
     consulted_organisation_ids: tuple[str, ...] = ()
     record_id: str | None = None
+    consultation: str | None = None  # 论证或征求意见情况
 
     def __post_init__(self) -> None:
         if self.recorded_at.tzinfo is None:

@@ -432,6 +432,7 @@ class RecordKind(Enum):
     CHANGE = "CHANGE"  # 变更 (D-13, X-19)
     DECLASSIFICATION = "DECLASSIFICATION"  # 解密, full or partial
     EXPIRY = "EXPIRY"  # 自行解密 when the period ended: decided by no one
+    REVIEW = "REVIEW"  # 审核 that kept the decision as it was: 维持原定密决定
 
 
 @dataclass(frozen=True)
@@ -466,6 +467,9 @@ class DecisionRecord:
     summary: str
     articles: tuple[str, ...] = field(default=())
     effective_on: date | None = None
+    # 依据和理由 and 论证或征求意见情况 of a review, for its 审核表.
+    reasoning: str | None = None
+    consultation: str | None = None
 
     def __post_init__(self) -> None:
         if self.recorded_at.tzinfo is None:

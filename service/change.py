@@ -64,6 +64,8 @@ class Decision:
     approval_reference: str | None = None
     consulted_organisation_ids: tuple[str, ...] = ()
     process_item_justification: str | None = None
+    # 论证或征求意见情况 (X-20, X-21), for the review form.
+    consultation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ def commit_change(
         raise InvalidValue("dueOn", "通知的处理期限不能早于决定日期。")
     approval = _optional_text(decision.approval_reference, "approvalReference")
     justification = _optional_text(decision.process_item_justification, "processItemJustification")
+    consultation = optional_text(decision.consultation, "consultation", limit=2000)
     consulted = tuple(
         check_id(o, "consultedOrganisationIds") for o in decision.consulted_organisation_ids
     )
@@ -117,7 +120,7 @@ def commit_change(
             tx, official.organisation_id, decision.handler_id, official_id
         )
         require_handler(tx, actor, decision.handler_id)
-        grant = _authority(tx, deciding, plan.before)
+        grant = decision_authority(tx, deciding, plan.before)
         articles = _guard(tx, plan, decision, approval, justification, consulted, effective_on)
         change = Change(
             id=new_id("C"),
@@ -138,6 +141,7 @@ def commit_change(
             articles=tuple(dict.fromkeys((*articles, grant.ground.article))),
             approval_reference=approval,
             consulted_organisation_ids=consulted,
+            consultation=consultation,
         )
         return write_change(tx, plan, change, due_on)
 
@@ -178,9 +182,14 @@ def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> C
 
 
 def _optional_text(value: str | None, what: str) -> str | None:
+    return optional_text(value, what, limit=500)
+
+
+def optional_text(value: str | None, what: str, limit: int) -> str | None:
+    """A text that may be left out; blank counts as left out."""
     if value is None or not value.strip():
         return None
-    return check_text(value, what, limit=500)
+    return check_text(value, what, limit=limit)
 
 
 def organisation_chains(tx: GraphReader, ids: Iterable[str]) -> dict[str, Organisation]:
@@ -199,7 +208,7 @@ def organisation_chains(tx: GraphReader, ids: Iterable[str]) -> dict[str, Organi
     return found
 
 
-def _authority(tx: GraphReader, deciding: Organisation, item: Item) -> authority.Authority:
+def decision_authority(tx: GraphReader, deciding: Organisation, item: Item) -> authority.Authority:
     organisations = organisation_chains(tx, [item.organisation_id, deciding.id])
     grant = authority.authority_of(deciding.id, item, organisations)
     if grant is None:
@@ -369,6 +378,8 @@ def _record(plan: Plan, change: Change) -> DecisionRecord:
         summary=f"{change.summary}依据和理由：{change.basis}",
         articles=change.articles,
         effective_on=change.effective_on,
+        reasoning=change.basis or None,
+        consultation=change.consultation,
     )
 
 

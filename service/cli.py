@@ -1,4 +1,5 @@
-"""`lineage serve | demo | expire | export | import | export-schema | users`."""
+"""`lineage serve | demo | expire | export | import | export-schema | export-lineage | audit |
+form | users`."""
 
 from __future__ import annotations
 
@@ -36,9 +37,11 @@ from service.auditing import event
 from service.composition import open_store, redacted
 from service.config import Settings
 from service.demo import demo_tokens, load_demo
+from service.documents import as_csv, as_html, as_pdf
 from service.expiry import expire as run_expiry
 from service.exports import ExportFormat, render
 from service.findings import audit
+from service.forms import record_form, review_form
 from service.redaction import Mode, Redactor
 from service.transfer import export_graph, import_graph
 from service.views import lineage_view
@@ -303,6 +306,53 @@ def audit_command(
         typer.echo(f"共发现 {len(found)} 项定密不当（D-21）。", err=True)
     if found:
         raise typer.Exit(1)
+
+
+@app.command("form")
+def form_command(
+    record_ids: Annotated[list[str], typer.Argument(help="The records the form states.")],
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="The written record of one decision (D-11, D-13) instead of a 审核表.",
+        ),
+    ] = False,
+    format: Annotated[str, typer.Option("--format", "-f", help="html, pdf or csv.")] = "html",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Prints 国家秘密审核表（一） for one review record or （二） for several with one outcome
+    (X-17, X-20..X-22), or with --record the written record of a decision (D-11, D-13)."""
+    chosen = format.lower()
+    if chosen not in ("html", "csv", "pdf"):
+        raise typer.BadParameter(f"格式「{format}」无效：应为 html、pdf 或 csv。")
+    if record and len(record_ids) != 1:
+        raise typer.BadParameter("书面记录一次打印一条（--record 只接受一个记录编号）。")
+    if chosen == "pdf" and output is None and sys.stdout.isatty():
+        raise typer.BadParameter("PDF 请用 --output 写入文件。")
+    with _operating(store) as opened:
+        everything = Redactor(SYSTEM, Mode.HIDE, b"")  # the operator may read everything
+        sheet = (
+            record_form(opened, everything, record_ids[0])
+            if record
+            else review_form(opened, everything, record_ids)
+        )
+        _audit(opened, "cli form", list(sheet.item_ids), sheet.reference)
+    document = (
+        as_pdf(sheet) if chosen == "pdf" else as_csv(sheet) if chosen == "csv" else as_html(sheet)
+    )
+    if isinstance(document, bytes):
+        if output is None:
+            sys.stdout.buffer.write(document)
+        else:
+            output.write_bytes(document)
+    elif output is None:
+        typer.echo(document, nl=False)
+    else:
+        output.write_text(document, encoding="utf-8")
 
 
 users = typer.Typer(

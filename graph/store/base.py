@@ -168,6 +168,10 @@ class GraphReader(Protocol):
         """PROCESS_ITEM_OF as (process item id, main item id) of the given items, sorted."""
         ...
 
+    def records_by_id(self, ids: Iterable[str]) -> dict[str, DecisionRecord]:
+        """The records with these ids, as far as they exist."""
+        ...
+
     def records_of(self, item_ids: Iterable[str]) -> list[DecisionRecord]:
         """The records of the given items, by item, oldest first."""
         ...

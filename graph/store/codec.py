@@ -324,6 +324,8 @@ def record_fields(value: DecisionRecord) -> dict[str, Any]:
         "summary": value.summary,
         "articles": json.dumps(list(value.articles)),
         "effective_on": value.effective_on.isoformat() if value.effective_on else None,
+        "reasoning": value.reasoning,
+        "consultation": value.consultation,
     }
 
 
@@ -343,6 +345,8 @@ def record_from(fields: Fields) -> DecisionRecord:
         summary=fields["summary"],
         articles=tuple(json.loads(fields["articles"])),
         effective_on=date_or_none(fields["effective_on"]),
+        reasoning=fields["reasoning"],
+        consultation=fields["consultation"],
     )
 
 
@@ -399,6 +403,7 @@ def change_fields(value: Change) -> dict[str, Any]:
         "approval_reference": value.approval_reference,
         "consulted_organisation_ids": _ids_json(value.consulted_organisation_ids),
         "record_id": value.record_id,
+        "consultation": value.consultation,
     }
 
 
@@ -423,6 +428,7 @@ def change_from(fields: Fields) -> Change:
         approval_reference=fields["approval_reference"],
         consulted_organisation_ids=tuple(json.loads(fields["consulted_organisation_ids"])),
         record_id=fields["record_id"],
+        consultation=fields["consultation"],
     )
 
 

@@ -177,6 +177,8 @@ def encode(value: Node | Derivation) -> dict[str, Any]:
                 "summary": value.summary,
                 "articles": list(value.articles),
                 "effective_on": value.effective_on.isoformat() if value.effective_on else None,
+                "reasoning": value.reasoning,
+                "consultation": value.consultation,
             }
         case Change():
             fields = change_fields(value)
@@ -271,6 +273,8 @@ def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
                     summary=line["summary"],
                     articles=tuple(line["articles"]),
                     effective_on=date_or_none(line.get("effective_on")),
+                    reasoning=line.get("reasoning"),
+                    consultation=line.get("consultation"),
                 )
             case "change":
                 return change_from(Defaults({**line, "kind": line["change_kind"]}))

@@ -457,6 +457,9 @@ class _Neo4jTx:
         )
         return [(row["item"], row["main"]) for row in rows]
 
+    def records_by_id(self, ids: Iterable[str]) -> dict[str, DecisionRecord]:
+        return {n["id"]: record_from(n) for n in self._nodes("Record", ids)}
+
     def records_of(self, item_ids: Iterable[str]) -> list[DecisionRecord]:
         rows = self._data(
             "UNWIND $ids AS wanted MATCH (r:Record {item_id: wanted}) RETURN r {.*} AS r "

@@ -254,6 +254,13 @@ def _v4(connection: sqlite3.Connection) -> None:
     )
 
 
+# The reasoning and consultation of reviews (X-17, X-20, X-21), for their 审核表.
+_V5 = """
+    ALTER TABLE records ADD COLUMN reasoning TEXT;
+    ALTER TABLE records ADD COLUMN consultation TEXT;
+    ALTER TABLE changes ADD COLUMN consultation TEXT;
+    """
+
 # Each entry brings the schema from version i to i + 1: a script, or a function for what a
 # script cannot do. Entries are never edited once released, only appended.
 MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
@@ -349,6 +356,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _v2,
     _v3,
     _v4,
+    _V5,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -1011,6 +1019,10 @@ class _SqliteTx:
             _ids(item_ids),
         )
         return [(row["item_id"], row["main_id"]) for row in rows]
+
+    def records_by_id(self, ids: Iterable[str]) -> dict[str, DecisionRecord]:
+        rows = self._rows(f"SELECT * FROM records WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: record_from(row) for row in rows}
 
     def records_of(self, item_ids: Iterable[str]) -> list[DecisionRecord]:
         rows = self._rows(

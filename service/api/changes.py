@@ -90,6 +90,7 @@ class Change:
     articles: list[str]
     approval_reference: str | None
     consulted_organisation_ids: list[strawberry.ID]
+    consultation: str | None = strawberry.field(description="论证或征求意见情况 (X-20, X-21).")
     record_id: strawberry.ID | None
 
 
@@ -160,6 +161,7 @@ def change_type(value: changes.Change) -> Change:
         articles=list(value.articles),
         approval_reference=value.approval_reference,
         consulted_organisation_ids=[strawberry.ID(o) for o in value.consulted_organisation_ids],
+        consultation=value.consultation,
         record_id=_id(value.record_id),
     )
 
@@ -254,6 +256,9 @@ class ChangeClassificationInput:
     approval_reference: str | None = strawberry.field(
         default=None, description="批准文号, for an extension beyond the scope rule (X-19 ¶2)."
     )
+    consultation: str | None = strawberry.field(
+        default=None, description="论证或征求意见情况 (X-20, X-21), for the review form."
+    )
     official_id: strawberry.ID | None = strawberry.field(
         default=None, description="定密责任人: the caller itself (X-17); another is refused."
     )
@@ -288,6 +293,9 @@ class DeclassifyInput:
     process_item_justification: str | None = strawberry.field(
         default=None,
         description="Why a process item may be declassified while its main item stands (X-16).",
+    )
+    consultation: str | None = strawberry.field(
+        default=None, description="论证或征求意见情况 (X-20, X-21), for the review form."
     )
     official_id: strawberry.ID | None = strawberry.field(
         default=None, description="定密责任人: the caller itself (X-17); another is refused."
@@ -695,6 +703,7 @@ class ChangeMutation:
                 decided_on=input.decided_on,
                 due_on=input.due_on,
                 approval_reference=input.approval_reference,
+                consultation=input.consultation,
             )
             context = info.context
             committed = await context.call(commit_change, proposal, decision, context.actor)
@@ -725,6 +734,7 @@ class ChangeMutation:
                 approval_reference=input.approval_reference,
                 consulted_organisation_ids=ids(input.consulted_organisation_ids),
                 process_item_justification=input.process_item_justification,
+                consultation=input.consultation,
             )
             context = info.context
             committed = await context.call(commit_change, proposal, decision, context.actor)

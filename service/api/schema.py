@@ -27,6 +27,7 @@ from service.api import types
 from service.api.access import AccessQuery
 from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
 from service.api.context import Context
+from service.api.forms import FormMutation, FormQuery
 from service.api.inputs import (
     PeriodInput,
     ProposedChangeInput,
@@ -269,6 +270,7 @@ class Query(
     ReminderQuery,
     CatalogueQuery,
     StatisticsQuery,
+    FormQuery,
 ):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "
@@ -390,7 +392,7 @@ class Query(
 
 
 @strawberry.type
-class Mutation(ChangeMutation):
+class Mutation(ChangeMutation, FormMutation):
     @strawberry.mutation(description="Registers an organisation (机关、单位).")
     async def register_organisation(
         self, info: Ctx, input: RegisterOrganisationInput

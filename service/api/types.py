@@ -79,6 +79,7 @@ class RecordKind(enum.Enum):
     CHANGE = "CHANGE"
     DECLASSIFICATION = "DECLASSIFICATION"
     EXPIRY = "EXPIRY"
+    REVIEW = "REVIEW"
 
 
 @strawberry.type
@@ -225,6 +226,8 @@ class Record:
     bases: list[BasisCitation]
     summary: str
     articles: list[str]
+    reasoning: str | None = strawberry.field(description="依据和理由 (X-17).")
+    consultation: str | None = strawberry.field(description="论证或征求意见情况 (X-20, X-21).")
 
 
 @strawberry.type(description="A source or derived item (事项).")
@@ -555,6 +558,8 @@ def record(
         bases=[citation(c) for c in value.bases],
         summary=redactor.scrub(value.summary, hidden) if redactor and hidden else value.summary,
         articles=list(value.articles),
+        reasoning=value.reasoning,
+        consultation=value.consultation,
     )
 
 

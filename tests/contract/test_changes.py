@@ -167,6 +167,7 @@ def _full_change() -> Change:
         approval_reference="国保函〔2024〕7号",
         consulted_organisation_ids=("O-3", "O-2"),
         record_id="REC-1",
+        consultation="经专家论证，同意解密；已征求 O-2、O-3 意见。",
     )
 
 
@@ -218,6 +219,8 @@ def test_change_round_trip(store: GraphStore) -> None:
     assert read["C-1"].reason is DeclassificationReason.CIRCUMSTANCES_CHANGED
     assert read["C-1"].recorded_at == full.recorded_at
     assert (read["C-2"].reason, read["C-2"].record_id, read["C-2"].handler_id) == (None,) * 3
+    assert read["C-1"].consultation == full.consultation
+    assert read["C-2"].consultation is None
     assert read["C-2"].approval_reference is None
 
 

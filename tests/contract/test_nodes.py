@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -242,6 +243,31 @@ def test_record_round_trip(store: GraphStore) -> None:
     assert read.recorded_at.utcoffset() == timedelta(0)
     assert read.decided_on == date(2024, 3, 2)
     assert store.read(lambda tx: tx.records("S-1")) == []
+
+
+def test_a_review_record_keeps_its_reasoning_and_consultation(store: GraphStore) -> None:
+    recorded_at = datetime(2024, 3, 2, 9, 30, tzinfo=BEIJING)
+    review = replace(
+        _full_record(recorded_at),
+        id="REC-2",
+        kind=RecordKind.REVIEW,
+        bases=(),
+        reasoning="保密期限尚未届满，仍需保密。",
+        consultation="经本机关保密委员会论证。",
+    )
+
+    def work(tx: GraphWriter) -> None:
+        _record_graph(tx)
+        tx.add_records([_full_record(recorded_at), review])
+
+    store.write(work)
+
+    read = store.read(lambda tx: tx.records_by_id(["REC-2", "REC-NOPE", "REC-1"]))
+    assert read == {"REC-1": _full_record(recorded_at), "REC-2": review}
+    assert (read["REC-1"].reasoning, read["REC-1"].consultation) == (None, None)
+    assert read["REC-2"].reasoning == "保密期限尚未届满，仍需保密。"
+    assert read["REC-2"].consultation == "经本机关保密委员会论证。"
+    assert store.read(lambda tx: tx.records_by_id([])) == {}
 
 
 def test_record_round_trip_with_no_classification(store: GraphStore) -> None:

@@ -158,7 +158,12 @@ def _version_1_rows() -> list[tuple[str, dict[str, object]]]:
             "items",
             without(item_fields(item("S-1")), "joint_organisation_ids", "expires_on", "readers"),
         ),
-        ("records", without(record_fields(record("R-1", "S-1")), "effective_on")),
+        (
+            "records",
+            without(
+                record_fields(record("R-1", "S-1")), "effective_on", "reasoning", "consultation"
+            ),
+        ),
     ]
 
 

@@ -16,7 +16,7 @@ def tour_blocks() -> list[str]:
 
 
 def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
-    why, downstream, derive, impact, declassify, pending, apply = tour_blocks()
+    why, downstream, derive, impact, declassify, pending, apply, review = tour_blocks()
 
     item = demo_gql(why, as_="p-zhao-min")["item"]
     assert item["marking"] == "机密★20年"
@@ -68,3 +68,12 @@ def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
     assert applied["item"]["id"] == first["itemId"]
     assert applied["item"]["status"] == "DECLASSIFIED_WORK_SECRET"
     assert applied["record"]["kind"] == "DECLASSIFICATION"
+
+    reviewed = demo_gql(review)["recordReview"]  # as 李强
+    assert [r["kind"] for r in reviewed["records"]] == ["REVIEW", "REVIEW"]
+    ids = [r["id"] for r in reviewed["records"]]
+    form = demo_gql(
+        "query($ids: [ID!]!) { reviewForm(recordIds: $ids) { ... on PrintedForm { title } } }",
+        {"ids": ids},
+    )["reviewForm"]
+    assert form["title"] == "国家秘密审核表（二）"

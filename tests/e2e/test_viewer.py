@@ -1,12 +1,15 @@
 """The lineage viewer in real headless Chromium (Debian's chromium and chromedriver, which
 scripts/setup-browser installs), against a real uvicorn server on the demo: the page loads,
 signs in with a token, finds and draws a lineage, shows an item's details and explanation,
-marks the nodes an impact preview names, and shows a reader no more than the API does.
+marks the nodes an impact preview names, shows a reader no more than the API does, and
+downloads the written forms.
 Screenshots go to artifacts/."""
 
 from __future__ import annotations
 
+import io
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +17,13 @@ from typing import Any
 import httpx2
 import pytest
 import uvicorn
+from pdfminer.high_level import extract_text
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from graph.store.base import GraphStore
 from service.accounts import issue_token
@@ -79,7 +83,7 @@ def served(folder: Path) -> Iterator[Site]:
     thread.join(timeout=10)
 
 
-def chromium(profile: Path) -> WebDriver:
+def chromium(profile: Path) -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     # As the machine's notes say: no sandbox as root, and none of Chromium's own traffic.
@@ -101,7 +105,7 @@ def chromium(profile: Path) -> WebDriver:
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     driver = chromium(tmp_path / "profile")
     try:
         yield driver
@@ -329,3 +333,49 @@ def test_the_statistics_page_charts_a_year(site: Site, browser: WebDriver) -> No
     assert [b.get_attribute("data-value") for b in bars] == ["4"]
     assert float(bars[0].get_attribute("width") or 0) > 0
     shot(browser, "statistics.png")
+
+
+def downloaded(folder: Path, suffix: str) -> Path:
+    """The one file Chromium has finished downloading into `folder` with this suffix."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = list(folder.glob(f"*{suffix}"))
+        if len(found) == 1 and not list(folder.glob("*.crdownload")):
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {suffix} downloaded: {list(folder.iterdir())}")
+
+
+RECORDS = """query($id: ID!) { item(id: $id) { records { id kind } } }"""
+RECORD_CSV = """query($id: ID!) { recordForm(recordId: $id) { ... on PrintedForm { csv } } }"""
+
+
+def test_the_page_downloads_an_items_written_record(
+    site: Site, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    browser.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)}
+    )
+    sign_in(browser, site, "p-liu-yang")
+    open_lineage(browser, "实施意见", "D-PROV-001")
+    nodes(browser)["D-PROV-001"].click()
+    (record,) = site.gql("p-liu-yang", RECORDS, {"id": "D-PROV-001"})["item"]["records"]
+    entry = wait(browser).until(
+        ready.visibility_of_element_located((By.CSS_SELECTOR, f'li[data-record="{record["id"]}"]'))
+    )
+    # A derivation has its written record (D-11) and no review form.
+    assert [b.text for b in entry.find_elements(By.TAG_NAME, "button")] == ["书面记录"]
+    Select(browser.find_element(By.ID, "form-format")).select_by_value("csv")
+    entry.find_element(By.TAG_NAME, "button").click()
+    sheet = downloaded(folder, ".csv")
+    assert sheet.name == f"派生国家秘密定密书面记录-{record['id']}.csv"
+    expected = site.gql("p-liu-yang", RECORD_CSV, {"id": record["id"]})["recordForm"]["csv"]
+    assert sheet.read_bytes().decode("utf-8") == expected  # BOM and CRLF kept
+    sheet.unlink()
+    Select(browser.find_element(By.ID, "form-format")).select_by_value("pdf")
+    entry.find_element(By.TAG_NAME, "button").click()
+    pdf = downloaded(folder, ".pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert "派生国家秘密定密书面记录" in "".join(extract_text(io.BytesIO(pdf)).split())

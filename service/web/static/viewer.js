@@ -269,8 +269,36 @@ const DETAILS = `query($id: ID!) { item(id: $id) {
   keypoints { id title classification { marking } declassified }
   explanation { summary articles notes
     contributions { refId title redacted classification { marking } governsLevel governsPeriod } }
-  records { kind handlerId officialId decidedOn summary }
+  records { id kind handlerId officialId decidedOn summary }
 } }`;
+
+// The forms to print and file: a 审核表 of a review record (X-17), the written record of any
+// (D-11, D-13), as the chosen format; a PDF arrives base64-encoded.
+const REVIEW_FORM = `query($ids: [ID!]!) { reviewForm(recordIds: $ids) {
+  ... on PrintedForm { title reference FIELDS } ... on Problem { message } } }`;
+const RECORD_FORM = `query($id: ID!) { recordForm(recordId: $id) {
+  ... on PrintedForm { title reference FIELDS } ... on Problem { message } } }`;
+const REVIEWED = new Set(["REVIEW", "CHANGE", "DECLASSIFICATION"]);
+const FORMATS = {
+  pdf: ["application/pdf", (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))],
+  html: ["text/html", (text) => text],
+  csv: ["text/csv", (text) => text],
+};
+
+async function printForm(query, variables, field) {
+  const format = $("form-format").value;
+  const data = await gql(query.replace("FIELDS", format), variables);
+  const form = data[field];
+  if (form.message) throw new Error(form.message);
+  const [type, body] = FORMATS[format];
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([body(form[format])], { type }));
+  link.download = `${form.title}-${form.reference}.${format}`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
 
 function row(list, term, value) {
   list.append(Object.assign(document.createElement("dt"), { textContent: term }));
@@ -348,11 +376,26 @@ async function select(id) {
   }
   if (item.records.length) {
     panel.append(Object.assign(document.createElement("h3"), { textContent: "书面记录" }));
+    const format = Object.assign(document.createElement("select"), { id: "form-format" });
+    for (const [value, label] of [["pdf", "PDF"], ["html", "HTML（可打印）"], ["csv", "CSV"]]) {
+      format.append(Object.assign(document.createElement("option"), { value, textContent: label }));
+    }
+    const choose = Object.assign(document.createElement("label"), { textContent: "表格格式 " });
+    choose.append(format);
+    panel.append(choose);
     const ol = document.createElement("ol");
     for (const r of item.records) {
-      ol.append(Object.assign(document.createElement("li"), {
+      const li = Object.assign(document.createElement("li"), {
         textContent: `${r.decidedOn} ${r.summary}（承办人 ${r.handlerId || "—"}，定密责任人 ${r.officialId || "—"}）`,
-      }));
+      });
+      const forms = Object.assign(document.createElement("div"), { className: "actions" });
+      forms.append(button("书面记录", () => printForm(RECORD_FORM, { id: r.id }, "recordForm")));
+      if (REVIEWED.has(r.kind)) {
+        forms.append(button("审核表", () => printForm(REVIEW_FORM, { ids: [r.id] }, "reviewForm")));
+      }
+      li.dataset.record = r.id;
+      li.append(forms);
+      ol.append(li);
     }
     panel.append(ol);
   }
