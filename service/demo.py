@@ -4,6 +4,8 @@ is classified by the rules. Loading it twice writes nothing the second time.
 Organisations of several levels (one without classification authority, D-5); sources with
 keypoints, one long-term (长期), one with a date, one with a condition, one unmarked (X-11);
 a derived chain six deep, diamonds, a mixed case with a scope rule (D-15), and a process item.
+One bureau's files, taken over from an older system, show each case of D-21 for the audit
+(service.demo_inspection); the rest is clean.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from functools import partial
 from graph.access import EVERY_ORGANISATION, SYSTEM, Role, User
 from graph.model import BasisCase, KnowledgeScope, Level, PeriodKind
 from graph.store.base import GraphReader, GraphStore
+from service import demo_inspection
 from service.accounts import NewUser, add_user, issue_token
 from service.usecases import (
     BasisSpec,
@@ -64,6 +67,7 @@ DECIDERS = {
     "org-city": ("p-chen-jing", "p-yang-lei"),
     "org-county": ("p-zhao-min", "p-huang-tao"),
     "org-institute": ("p-zhou-jie", "p-wu-xia"),
+    demo_inspection.BUREAU: (demo_inspection.HANDLER, demo_inspection.OFFICIAL),
 }
 
 SCOPE_RULES = (
@@ -387,6 +391,9 @@ def load_demo(store: GraphStore) -> int:
             | set(tx.scope_rules(r.id for r in SCOPE_RULES))
             | set(tx.items([*(s.id or "" for s in SOURCES), *(d.id or "" for d in DERIVED)]))
             | {f"user:{u}" for u in tx.users(u.id for u in USERS)}
+            | set(tx.organisations([demo_inspection.BUREAU]))
+            | set(tx.persons(p.id for p in demo_inspection.PERSONS))
+            | set(tx.items(demo_inspection.IDS))
         )
 
     have = store.read(present)
@@ -396,12 +403,16 @@ def load_demo(store: GraphStore) -> int:
         *((r.id, partial(register_scope_rule, store, r, SYSTEM)) for r in SCOPE_RULES),
         *((s.id, partial(register_source, store, s, SYSTEM)) for s in SOURCES),
         *((d.id, partial(derive_item, store, d, SYSTEM)) for d in DERIVED),
-        *((f"user:{u.id}", partial(add_user, store, u)) for u in USERS),
     ]
     written = 0
     for id, step in steps:
         if id not in have:
             step()
+            written += 1
+    written += demo_inspection.load_inspection(store, have)
+    for user in USERS:
+        if f"user:{user.id}" not in have:
+            add_user(store, user)
             written += 1
     return written
 

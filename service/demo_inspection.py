@@ -56,12 +56,13 @@ from service.usecases import (
 )
 
 BUREAU = "org-bureau"
-HANDLER, OFFICIAL = "p-qian-li", "p-feng-yu"
+HANDLER, OFFICIAL = "p-he-jun", "p-feng-yu"
 ORGANISATION = NewOrganisation(BUREAU, "某市国防科技工业局", Level.SECRET)
-PERSONS = (NewPerson(HANDLER, "钱立", BUREAU), NewPerson(OFFICIAL, "冯宇", BUREAU))
+PERSONS = (NewPerson(HANDLER, "何军", BUREAU), NewPerson(OFFICIAL, "冯宇", BUREAU))
 SCOPE = KnowledgeScope(organisations=frozenset({BUREAU}))
 # The item the older system's writes end with: once it is there, they are all there.
 LAST = "D-BUR-008"
+IDS = ("S-BUR-001", "S-BUR-002", "S-BUR-003", "S-BUR-004", *(f"D-BUR-00{n}" for n in range(1, 9)))
 
 
 def _source(id: str, title: str, number: str, issued_on: date, level: Level) -> RegisterSource:
@@ -80,7 +81,13 @@ def _source(id: str, title: str, number: str, issued_on: date, level: Level) -> 
 
 
 SOURCES = (
-    _source("S-BUR-001", "某型配套产品研制任务书", "某市国防科工〔2024〕3号", date(2024, 5, 6), Level.SECRET),
+    _source(
+        "S-BUR-001",
+        "某型配套产品研制任务书",
+        "某市国防科工〔2024〕3号",
+        date(2024, 5, 6),
+        Level.SECRET,
+    ),
     _source(
         "S-BUR-002",
         "某配套企业保密资格审查意见",
@@ -120,12 +127,36 @@ def _derive(id: str, title: str, number: str, issued_on: date, basis: str) -> De
 
 
 DERIVED = (
-    _derive("D-BUR-001", "某型配套产品研制工作安排", "某市国防科工〔2024〕21号", date(2024, 6, 3), "S-BUR-001"),
-    _derive("D-BUR-002", "保密资格审查情况通报", "某市国防科工〔2023〕22号", date(2023, 4, 10), "S-BUR-002"),
-    _derive("D-BUR-004", "保密资格复查工作提纲", "某市国防科工〔2023〕24号", date(2023, 5, 8), "S-BUR-002"),
-    _derive("D-BUR-005", "年度生产计划分解表", "某市国防科工〔2024〕25号", date(2024, 9, 2), "S-BUR-003"),
-    _derive("D-BUR-006", "研制任务阶段小结", "某市国防科工〔2024〕26号", date(2024, 10, 8), "S-BUR-001"),
-    _derive("D-BUR-007", "外协单位联络表", "某市国防科工〔2023〕27号", date(2023, 7, 3), "S-BUR-004"),
+    _derive(
+        "D-BUR-001",
+        "某型配套产品研制工作安排",
+        "某市国防科工〔2024〕21号",
+        date(2024, 6, 3),
+        "S-BUR-001",
+    ),
+    _derive(
+        "D-BUR-002",
+        "保密资格审查情况通报",
+        "某市国防科工〔2023〕22号",
+        date(2023, 4, 10),
+        "S-BUR-002",
+    ),
+    _derive(
+        "D-BUR-004",
+        "保密资格复查工作提纲",
+        "某市国防科工〔2023〕24号",
+        date(2023, 5, 8),
+        "S-BUR-002",
+    ),
+    _derive(
+        "D-BUR-005", "年度生产计划分解表", "某市国防科工〔2024〕25号", date(2024, 9, 2), "S-BUR-003"
+    ),
+    _derive(
+        "D-BUR-006", "研制任务阶段小结", "某市国防科工〔2024〕26号", date(2024, 10, 8), "S-BUR-001"
+    ),
+    _derive(
+        "D-BUR-007", "外协单位联络表", "某市国防科工〔2023〕27号", date(2023, 7, 3), "S-BUR-004"
+    ),
 )
 
 
@@ -156,6 +187,8 @@ def load_inspection(store: GraphStore, have: set[str]) -> int:
 def _overdue_notice(store: GraphStore) -> int:
     """Case 5: the production plan was declassified in June 2025; the notice to the item
     derived from it was due a month later, and nobody has acted on it (D-12, D-13)."""
+    if not store.read(lambda tx: tx.items(["S-BUR-003"])["S-BUR-003"].is_classified):
+        return 0  # decided already, by a run that stopped before the older system's writes
     commit_change(
         store,
         ProposedChange("S-BUR-003", declassify=True),
@@ -186,7 +219,9 @@ def _older_system(tx: GraphWriter) -> int:
             marked(first, Classification(Level.CONFIDENTIAL, Years(10, date(2024, 5, 6)))),
             marked(second, Classification(Level.SECRET, Years(10, date(2023, 3, 1)))),
             # 4: the level alone; 秘密 without a period runs ten years, as its basis does.
-            marked(items["D-BUR-004"], Classification(Level.CONFIDENTIAL, Unmarked(date(2023, 3, 1)))),
+            marked(
+                items["D-BUR-004"], Classification(Level.CONFIDENTIAL, Unmarked(date(2023, 3, 1)))
+            ),
             # 6: declassified while its basis stands.
             replace(items["D-BUR-006"], status=ItemStatus.DECLASSIFIED_WORK_SECRET),
             # 7: the basis declassified by the older system, which sent no notice.

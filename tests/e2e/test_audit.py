@@ -1,7 +1,8 @@
-"""The D-21 audit (issue 7, point 1) on both stores: the demo is clean; each of the eight cases,
-made by writing to the store past the use cases (as another program or an old version could),
-is found with its path, articles and the organisation that must correct it; the findings
-respect the reader's access; `lineage audit` exits 1 when it finds anything."""
+"""The D-21 audit (issue 7, point 1) on both stores: the demo shows each of the eight cases in
+the bureau's files and nowhere else; each case, made by writing to the store past the use
+cases (as another program or an old version could), is found with its path, articles and the
+organisation that must correct it; the findings respect the reader's access; `lineage audit`
+exits 1 when it finds anything."""
 
 from __future__ import annotations
 
@@ -133,7 +134,19 @@ def improper(store: GraphStore) -> None:
     )
 
 
-EXPECTED = {
+# The demo's inspection case (service.demo_inspection): each case once, in the bureau's files.
+IN_THE_DEMO = {
+    ("D-BUR-001", Case.UNDER_CLASSIFIED),
+    ("D-BUR-002", Case.OVER_CLASSIFIED),
+    ("D-BUR-003", Case.PROCEDURE),
+    ("D-BUR-004", Case.MARKING),
+    ("D-BUR-005", Case.NOT_CHANGED),
+    ("D-BUR-006", Case.WRONGLY_DECLASSIFIED),
+    ("D-BUR-007", Case.NOT_DECLASSIFIED),
+    ("D-BUR-008", Case.OTHER),
+    ("D-BUR-008", Case.PROCEDURE),  # "derived" from nothing, its record cites nothing
+}
+MADE_HERE = {
     ("D-COUNTY-002", Case.UNDER_CLASSIFIED),
     ("D-INST-003", Case.OVER_CLASSIFIED),
     ("D-NO-RECORD", Case.PROCEDURE),
@@ -149,6 +162,7 @@ EXPECTED = {
     ("D-COUNTY-003", Case.OVER_CLASSIFIED),
     ("D-INST-002", Case.OVER_CLASSIFIED),
 }
+EXPECTED = IN_THE_DEMO | MADE_HERE
 
 
 @pytest.fixture
@@ -160,9 +174,16 @@ def store(db_url: str) -> Any:
         opened.close()
 
 
-def test_the_demo_is_clean(store: GraphStore) -> None:
+def test_the_demo_shows_each_case_in_the_bureau_and_nowhere_else(store: GraphStore) -> None:
     load_demo(store)
-    assert audit(store, SYSTEM).findings == []
+    found = audit(store, SYSTEM).findings
+    assert {(f.item_id, f.case) for f in found} == IN_THE_DEMO
+    assert {f.case for f in found} == set(Case)  # all eight (issue 7, point 7)
+    assert {f.organisation_id for f in found} == {"org-bureau"}
+    by = {(f.item_id, f.case): f for f in found}
+    assert by[("D-BUR-005", Case.NOT_CHANGED)].path == ("S-BUR-003", "D-BUR-005")
+    assert by[("D-BUR-001", Case.UNDER_CLASSIFIED)].path == ("S-BUR-001", "D-BUR-001")
+    assert "已解密" in by[("D-BUR-007", Case.NOT_DECLASSIFIED)].explanation
 
 
 def test_each_case_of_d21_is_found_with_why_and_who(store: GraphStore) -> None:
@@ -184,6 +205,8 @@ def test_each_case_of_d21_is_found_with_why_and_who(store: GraphStore) -> None:
     assert "D-21(7)" in by[("D-CITY-002", Case.NOT_DECLASSIFIED)].articles
     only = audit(store, SYSTEM, cases=[Case.OTHER], organisation_id="org-province").findings
     assert [(f.item_id, f.case) for f in only] == [("D-ORPHAN", Case.OTHER)]
+    others = audit(store, SYSTEM, cases=[Case.OTHER]).findings
+    assert [f.item_id for f in others] == ["D-BUR-008", "D-ORPHAN"]
 
 
 def test_findings_respect_the_readers_access_over_graphql(db_url: str, demo_gql: Gql) -> None:
@@ -227,8 +250,12 @@ def test_the_command_line_audit_exits_1_when_it_finds_anything(db_url: str) -> N
         load_demo(opened)
     finally:
         opened.close()
-    clean = CliRunner().invoke(cli, ["audit", "--store", db_url])
+    clean = CliRunner().invoke(cli, ["audit", "--organisation", "org-county", "--store", db_url])
     assert clean.exit_code == 0, clean.output
+    assert "共发现 0 项" in clean.output
+    demo = CliRunner().invoke(cli, ["audit", "--json", "--store", db_url])
+    assert demo.exit_code == 1, demo.output
+    assert len([line for line in demo.output.splitlines() if line.startswith("{")]) == 9
     opened = open_store(db_url)
     try:
         improper(opened)

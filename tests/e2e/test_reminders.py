@@ -22,13 +22,22 @@ from tests.e2e.conftest import Api, Gql
 REMINDERS = """query($days: Int!) { reminders(withinDays: $days) {
   organisationId organisationName count items { id expiry } } }"""
 DAY = date(2026, 12, 1)
+# The bureau's items still classified (service.demo_inspection): all end within ten years.
+BUREAU_CLASSIFIED = 9
 
 
 def test_reminders_are_grouped_by_who_decides_and_respect_the_scope(demo_gql: Gql) -> None:
     groups = demo_gql(REMINDERS, {"days": 3650}, as_="p-sun-hong")["reminders"]
     by = {g["organisationId"]: [i["id"] for i in g["items"]] for g in groups}
+    bureau = by.pop("org-bureau")  # the inspection case's files: 秘密 ends within ten years
     assert by == {"org-city": ["D-CITY-002"], "org-ministry": ["S-2025-003", "S-2022-015"]}
-    assert {g["organisationId"]: g["count"] for g in groups} == {"org-city": 1, "org-ministry": 2}
+    assert {g["organisationId"]: g["count"] for g in groups} == {
+        "org-bureau": BUREAU_CLASSIFIED,
+        "org-city": 1,
+        "org-ministry": 2,
+    }
+    assert len(bureau) == BUREAU_CLASSIFIED
+    assert bureau[:3] == ["D-BUR-002", "D-BUR-004", "S-BUR-002"]  # soonest: 2033-03-01
     city = demo_gql(REMINDERS, {"days": 3650}, as_="p-chen-jing")["reminders"]
     assert {g["organisationId"]: [i["id"] for i in g["items"]] for g in city} == {
         "org-city": ["D-CITY-002"],
@@ -73,7 +82,7 @@ def test_the_daily_digest_is_logged_and_posted_without_titles(
             named = digest(store, 3650, webhook, on=DAY)
     finally:
         store.close()
-    assert named == 3
+    assert named == 3 + BUREAU_CLASSIFIED
     (body,) = Receiver.received
     assert body["withinDays"] == 3650
     ministry = next(o for o in body["organisations"] if o["organisationId"] == "org-ministry")
@@ -98,7 +107,8 @@ def test_a_webhook_that_fails_is_logged_and_the_digest_goes_on(
     try:
         load_demo(store)
         with caplog.at_level(logging.INFO, logger="service.reminders"):
-            assert digest(store, 3650, "http://127.0.0.1:9/nobody", on=DAY) == 3
+            named = digest(store, 3650, "http://127.0.0.1:9/nobody", on=DAY)
+            assert named == 3 + BUREAU_CLASSIFIED
     finally:
         store.close()
     assert "未能送达 webhook" in caplog.text

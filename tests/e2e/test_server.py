@@ -137,9 +137,9 @@ def test_console_script_serves_demo_and_prints_the_url(db_url: str) -> None:
             ).json()
             return [e["node"]["id"] for e in body["data"]["items"]["edges"]]
 
-        # The supervisor of every organisation sees all 17 items; the county's handler those
-        # in its knowledge scope; the administrator none (D-10).
-        assert len(listed("p-sun-hong")) == 17
+        # The supervisor of every organisation sees all 29 items (the bureau's 12 among
+        # them); the county's handler those in its knowledge scope; the administrator none.
+        assert len(listed("p-sun-hong")) == 29
         assert listed("p-zhao-min") == [
             "D-CITY-001",
             "D-COUNTY-001",
@@ -161,7 +161,7 @@ def test_demo_twice_duplicates_nothing(db_url: str) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["demo", "--store", db_url])
     assert first.exit_code == 0, first.output
-    assert "新写入 48 项" in first.output
+    assert "新写入 65 项" in first.output
     second = runner.invoke(cli, ["demo", "--store", db_url])
     assert second.exit_code == 0, second.output
     assert "未重复写入" in second.output
@@ -172,12 +172,12 @@ def test_demo_twice_duplicates_nothing(db_url: str) -> None:
     finally:
         store.close()
     assert {kind: counts[kind] for kind in ("item", "keypoint", "record", "derived_from")} == {
-        "item": 17,
+        "item": 17 + 12,  # the bureau's inspection case: 4 sources, 8 derived
         "keypoint": 4,
-        "record": 17,
-        "derived_from": 14,
+        "record": 17 + 13,  # each item's but two, the overdue change's and the old system's two
+        "derived_from": 14 + 7,
     }
-    assert counts["person"] == 11
+    assert counts["person"] == 13
 
 
 def test_schema_file_matches_the_code() -> None:

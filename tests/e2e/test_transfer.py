@@ -89,9 +89,10 @@ def test_round_trip_keeps_everything(tmp_path: Path) -> None:
     lines = exported(source)
     target = SqliteStore(tmp_path / "b.db")
     counts = import_graph(target, lines, batch=7)
-    assert counts["item"] == 17
-    assert counts["record"] == 19  # 17, the declassification's and the applied notice's
-    assert counts["change"] == 1
+    assert counts["item"] == 29  # the demo's 17 and the bureau's 12
+    # The demo's 30, the declassification's and the applied notice's.
+    assert counts["record"] == 32
+    assert counts["change"] == 2  # the demo's overdue one (demo_inspection) and this one
     assert counts["notice"] >= 2
     assert counts["proposal"] == 1
     assert counts["successor"] == counts["superior"] == 1
@@ -110,7 +111,7 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     result = runner.invoke(cli, ["import", str(dump), "--store", b])
     assert result.exit_code == 0, result.output
-    assert "item 17" in result.output
+    assert "item 29" in result.output
     again = runner.invoke(cli, ["import", str(dump), "--store", b])
     assert again.exit_code == 2
     assert "空存储" in again.output
