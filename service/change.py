@@ -131,7 +131,11 @@ def commit_change(
             keypoints_before=plan.keypoints_before,
             keypoints_after=plan.keypoints_after,
             reason=decision.reason,
-            basis=basis,
+            basis=(
+                f"{basis}（过程稿先于主事项解密的理由：{justification.rstrip('。')}，X-16）"
+                if justification
+                else basis
+            ),
             handler_id=decision.handler_id,
             official_id=official_id,
             decided_on=decided_on,

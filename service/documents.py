@@ -40,6 +40,7 @@ tr { page-break-inside: avoid; }
 td.text { white-space: pre-wrap; min-height: 3em; }
 .sign td { height: 3.2em; }
 .regulation { font-size: 9pt; margin-top: 0.8em; }
+.notes { font-size: 9pt; } .notes p { margin: 0.6em 0 0.2em; } .notes ol { margin: 0; }
 @media print { body { margin: 0; max-width: none; } th { background: none; } }
 """
 
@@ -83,6 +84,13 @@ def as_html(sheet: Sheet) -> str:
     parts += [
         "</table>",
         f'<p class="regulation">依据：{e(sheet.regulation)}</p>',
+        *(
+            ['<div class="notes"><p>填表说明：</p><ol>']
+            + [f"<li>{e(note)}</li>" for note in sheet.notes]
+            + ["</ol></div>"]
+            if sheet.notes
+            else []
+        ),
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -160,6 +168,8 @@ def as_pdf(sheet: Sheet) -> bytes:
             table,
             Spacer(1, 3 * mm),
             p(f"依据：{sheet.regulation}", small),
+            *([p("填表说明：", small)] if sheet.notes else []),
+            *(p(f"{n}. {note}", small) for n, note in enumerate(sheet.notes, start=1)),
         ]
     )
     return buffer.getvalue()

@@ -50,6 +50,7 @@ class Sheet:
     fields: tuple[tuple[str, str], ...]
     signatures: tuple[tuple[str, str, str], ...]
     item_ids: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())  # 填表说明, printed under the form
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def review_form(store: GraphStore, redactor: Redactor, record_ids: Sequence[str]
             fields=fields,
             signatures=signatures,
             item_ids=tuple(r.record.item_id for r in reviews),
+            notes=FORM_ONE_NOTES if len(reviews) == 1 else FORM_TWO_NOTES,
         )
 
     return store.read(work)
@@ -176,6 +178,28 @@ _RECORD_REGULATIONS = {
 }
 
 
+# The notes on filling in the forms, as the regulation prints them under each (附件1).
+FORM_ONE_NOTES = (
+    "需逐一记录国家秘密审核情况的，可使用此表。",
+    "“制发日期”填写文件正式制发的时间，没有制发时间的填写文件落款时间、文件签发人签字时间、"
+    "定密责任人签字时间或者其他能够表明该文件形成的时间。",
+    "经审核拟继续保密的，在“维持原定密决定”或者“变更”处打“√”。“维持原定密决定”适用于原定密时"
+    "同时明确密级和保密期限的情形；原定密时只确定密级、没有确定保密期限的，审核时应当明确新的保密"
+    "期限，并在“变更”栏填写。“建议变更时间”为变更后的密级或者保密期限重新计算时间。",
+    "经审核拟解密的，在相应的“□”处打“√”，填写拟解密时间；部分解密的，应当说明解密的内容。",
+    "“依据和理由”一栏填写继续保密或者解密的原因；过程稿审核情况、论证或者征求意见等情况需在"
+    "“依据和理由”一栏注明，也可以形成专门书面材料作为此表附件一并归档。",
+)
+FORM_TWO_NOTES = (
+    "多个国家秘密事项审核结果、依据和理由、承办人和定密责任人均相同的，可使用此表。",
+    "“国家秘密事项”一栏按照顺序填写各国家秘密事项名称、文号、密级、保密期限、制发日期。",
+    "“审核意见”一栏按照“国家秘密审核表（一）”的有关表述填写；建议变更的，同时填写建议变更后的"
+    "密级、保密期限、知悉范围和建议变更时间；建议解密的，同时写明全文解密还是部分解密、解密后"
+    "公开还是作为工作秘密，以及建议解密的时间。",
+    "“依据和理由”一栏填写要求与“国家秘密审核表（一）”的要求相同。",
+)
+
+
 def _ids(record_ids: Sequence[str]) -> list[str]:
     ids = [check_id(i, "recordIds") for i in record_ids]
     if not ids:
@@ -210,12 +234,13 @@ def _review(tx: GraphReader, redactor: Redactor, record: DecisionRecord) -> _Rev
             "（recordForm；命令行 lineage form --record）。",
         )
     item = tx.items([record.item_id])[record.item_id]
+    drafts = _process_items(tx, redactor, item)
     if record.kind is RecordKind.REVIEW:
         return _Review(
             record=record,
             row=_row(item, record.classification),
             opinion=_opinion(maintained=True),
-            reasoning=record.reasoning or "",
+            reasoning=_joined(record.reasoning or "", drafts),
             consultation=record.consultation or "",
             organisation_id=_organisation_of(tx, record, item),
         )
@@ -225,7 +250,7 @@ def _review(tx: GraphReader, redactor: Redactor, record: DecisionRecord) -> _Rev
             record=record,
             row=_row(change.before, change.before.classification),
             opinion=_change_opinion(tx, change),
-            reasoning=_change_reasoning(change),
+            reasoning=_joined(_change_reasoning(change), drafts),
             consultation=_consultation(tx, change.consultation, change.consulted_organisation_ids),
             organisation_id=_organisation_of(tx, record, item),
         )
@@ -237,10 +262,26 @@ def _review(tx: GraphReader, redactor: Redactor, record: DecisionRecord) -> _Rev
         record=record,
         row=_row(notice.before, notice.before.classification),
         opinion=_after_opinion(tx, notice.before, notice.after, record.effective),
-        reasoning=redactor.scrub(notice.text, hidden),
+        reasoning=_joined(redactor.scrub(notice.text, hidden), drafts),
         consultation=record.consultation or "",
         organisation_id=_organisation_of(tx, record, item),
     )
+
+
+def _process_items(tx: GraphReader, redactor: Redactor, item: Item) -> str:
+    """The drafts made on the way to the item, reviewed with it (X-22; note 7 of form (一))."""
+    drafts = tx.items(tx.process_items_of(item.id))
+    if not drafts:
+        return ""
+    names = "、".join(
+        f"「{d.title}」（{d.document_number or d.id}）" if redactor.readable(d) else WITHHELD
+        for d in sorted(drafts.values(), key=lambda d: d.id)
+    )
+    return f"过程稿{names}与本事项一并审核（X-22）。"
+
+
+def _joined(*parts: str) -> str:
+    return "".join(p for p in parts if p)
 
 
 def _same_outcome(reviews: Sequence[_Review]) -> None:

@@ -362,6 +362,10 @@ def test_guards_of_long_term_process_and_joint_items_x15_x16_x8(demo_gql: Gql) -
         )
     )
     assert "X-16" in draft["change"]["articles"]
+    # Its reasons are kept with the decision, for its written record and review form.
+    assert draft["change"]["basis"].endswith(
+        "（过程稿先于主事项解密的理由：征求意见稿内容已全部公开，解密不影响原事项保密，X-16）"
+    )
     assert item(demo_gql, "S-2024-012-DRAFT")["status"] == "DECLASSIFIED_WORK_SECRET"
     assert item(demo_gql, "S-2024-012")["status"] == "CLASSIFIED"
 

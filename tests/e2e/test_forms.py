@@ -255,3 +255,21 @@ def test_hostile_text_is_escaped_in_every_format(demo_gql: Gql) -> None:
     assert line["事项名称"].startswith("'")  # no formula in a spreadsheet
     assert line["文号"] == "'@SUM(A1)"
     assert "<script>alert(1)</script>" in _pdf_text(form)  # as text, not markup
+
+
+def test_a_review_names_the_drafts_reviewed_with_the_item_and_prints_the_notes(
+    demo_gql: Gql,
+) -> None:
+    province = {"handlerId": "p-wang-fang", "officialId": "p-liu-yang"}
+    (record,) = _review(demo_gql, "D-PROV-001", **province)["records"]
+    form = _form(demo_gql, record["id"])
+    line = dict(zip(*_rows(form["csv"]), strict=True))
+    # Process items are reviewed with their item and named in 依据和理由 (X-22, note 7).
+    assert line["依据和理由"] == (
+        f"{KEEP}过程稿「某省贯彻落实某重点工程建设总体方案的实施意见（征求意见稿）」"
+        "（D-PROV-001-DRAFT）与本事项一并审核（X-22）。"
+    )
+    assert "填表说明" in form["html"]
+    assert "“维持原定密决定”适用于原定密时同时明确密级和保密期限的情形" in form["html"]
+    assert "填表说明" in _pdf_text(form)
+    assert "填表说明" not in form["csv"]  # a sheet of values, not the printed page
