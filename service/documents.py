@@ -17,7 +17,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from service.forms import Sheet
 from service.sheets import csv_text
@@ -125,21 +125,36 @@ def as_pdf(sheet: Sheet) -> bytes:
 
     width = A4[0] - 32 * mm
     label = 30 * mm
+    before: list[Flowable] = []
     rows: list[list[object]] = []
     if len(sheet.rows) == 1:
         rows += [[p(c), p(v)] for c, v in zip(sheet.columns, sheet.rows[0], strict=True)]
     else:
+        # The items as a table of their own, which runs on over pages with its header.
         header = [p(c, small) for c in ("序号", *sheet.columns)]
         items = [[p(v, small) for v in (str(n), *row)] for n, row in enumerate(sheet.rows, 1)]
-        # 序号 narrow, names and numbers wide, the level a word: of the space left for them.
+        # 序号 narrow, names and numbers wide, the level a word.
         weights = [0.7, 4.0, 3.0, 1.2, 2.5, 2.5][: len(sheet.columns) + 1]
-        room = width - label - 4 * mm
-        inner = Table([header, *items], colWidths=[room * w / sum(weights) for w in weights])
-        inner.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black)]))
-        rows.append([p("国家秘密事项"), inner])
+        listed = Table(
+            [header, *items],
+            colWidths=[width * w / sum(weights) for w in weights],
+            repeatRows=1,
+            splitInRow=1,
+        )
+        listed.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f2f2f2")),
+                ]
+            )
+        )
+        before = [p("国家秘密事项"), Spacer(1, 1 * mm), listed, Spacer(1, 3 * mm)]
     rows += [[p(k), p(v)] for k, v in sheet.fields]
     rows += [[p(r), p(f"{n}　　签名：＿＿＿＿＿＿　　日期：{on}")] for r, n, on in sheet.signatures]
-    table = Table(rows, colWidths=[label, width - label], repeatRows=0)
+    # A long text runs on to the next page within its row.
+    table = Table(rows, colWidths=[label, width - label], splitInRow=1)
     table.setStyle(
         TableStyle(
             [
@@ -165,6 +180,7 @@ def as_pdf(sheet: Sheet) -> bytes:
             p(sheet.title, title),
             p(f"填表机关、单位：{sheet.organisation}　　记录编号：{sheet.reference}", small),
             Spacer(1, 3 * mm),
+            *before,
             table,
             Spacer(1, 3 * mm),
             p(f"依据：{sheet.regulation}", small),

@@ -113,7 +113,8 @@ def record_form(store: GraphStore, redactor: Redactor, record_id: str) -> Sheet:
         (record,) = _records(tx, redactor, [id])
         item = tx.items([record.item_id])[record.item_id]
         persons = _names(tx, [record.handler_id, record.official_id])
-        organisation = tx.organisations([item.organisation_id]).get(item.organisation_id)
+        deciding = _organisation_of(tx, record, item)
+        organisation = tx.organisations([deciding]).get(deciding)
         applied = _applied_notice(tx, record)
         on = chinese_date(record.decided_on)
         fields: list[tuple[str, str]] = [
@@ -144,7 +145,7 @@ def record_form(store: GraphStore, redactor: Redactor, record_id: str) -> Sheet:
         return Sheet(
             title=_RECORD_TITLES[record.kind],
             regulation=_RECORD_REGULATIONS[record.kind],
-            organisation=organisation.name if organisation else item.organisation_id,
+            organisation=organisation.name if organisation else deciding,
             reference=record.id,
             columns=("事项名称", "文号", "制发日期"),
             rows=((item.title, item.document_number, chinese_date(item.issued_on)),),
