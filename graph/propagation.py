@@ -241,7 +241,9 @@ class _FanOut:
         self.roots = set(changed_items) | {k.item_id for k in changed_keypoints.values()}
         self.declassified_as = ItemStatus.DECLASSIFIED_WORK_SECRET
         # Numbered values; 0 stands for "gives nothing" (declassified or never classified).
-        self.values: dict[tuple[int, int], int] = {}
+        self.values: dict[tuple[Classification, KnowledgeScope | None], int] = {}
+        self.value_ids: dict[tuple[int, int], int] = {}
+        self.held: list[tuple[Classification, KnowledgeScope | None]] = []
         # Outcomes by number: whether each declassifies, the value it gives children.
         self.outcomes: list[_Outcome] = []
         self.outcome_gone: list[bool] = []
@@ -284,10 +286,17 @@ class _FanOut:
         return self._number(required, outcome.requirement.scope_limit)
 
     def _number(self, classification: Classification, limit: KnowledgeScope | None) -> int:
-        key = (id(classification), id(limit))
-        number = self.values.get(key)
+        # Equal values share a number, so that descendants of different but equally marked
+        # bases share a key; the object's identity is looked up first, as hashing the value
+        # costs more and most items share their classification object with others.
+        seen = self.value_ids.get((id(classification), id(limit)))
+        if seen is not None:
+            return seen
+        number = self.values.get((classification, limit))
         if number is None:
-            number = self.values[key] = len(self.values) + 1
+            number = self.values[(classification, limit)] = len(self.values) + 1
+        self.value_ids[(id(classification), id(limit))] = number
+        self.held.append((classification, limit))  # keeps each id taken while it is used
         return number
 
     def run(self, declassified_as: ItemStatus) -> Impacts:

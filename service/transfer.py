@@ -191,12 +191,42 @@ def _write_batch(
         counts.update(store.write(singly))
 
 
+# The order in which a batch's kinds are written: each after every kind its lines may name
+# (a proposal names its notice, a notice its change and record, a change its record), links
+# and edges after all nodes. Lines name only lines above them (exchange), so a batch sorted
+# by this order, stably, writes the same as line by line, with one call per kind.
+_ORDER = {
+    kind: rank
+    for rank, kind in enumerate(
+        (
+            "organisation",
+            "person",
+            "scope_rule",
+            "item",
+            "keypoint",
+            "record",
+            "change",
+            "notice",
+            "proposal",
+            "superior",
+            "successor",
+            "contains_keypoint",
+            "classified_under",
+            "process_item_of",
+            "answered",
+            "derived_from",
+        )
+    )
+}
+
+
 def _runs(
     batch: list[tuple[int, dict[str, object]]],
 ) -> Iterator[tuple[str, list[tuple[int, dict[str, object]]]]]:
-    """Consecutive lines of one kind, written together with one batched call."""
+    """The lines of each kind, written together with one batched call."""
     run: list[tuple[int, dict[str, object]]] = []
-    for entry in batch:
+    ordered = sorted(batch, key=lambda entry: _ORDER.get(str(entry[1].get("kind")), len(_ORDER)))
+    for entry in ordered:
         if run and entry[1]["kind"] != run[0][1]["kind"]:
             yield str(run[0][1]["kind"]), run
             run = []
@@ -218,9 +248,23 @@ def _add(tx: GraphWriter, values: list[object]) -> None:
             tx.add_records([v for v in values if isinstance(v, DecisionRecord)])
         case Notice():
             tx.add_notices([v for v in values if isinstance(v, Notice)])
+        case ("contains_keypoint", _, _):
+            tx.add_containments([(str(v[1]), str(v[2])) for v in values if isinstance(v, tuple)])
+        case ("classified_under", _, _):
+            for item_id, rule_ids in _grouped(values).items():
+                tx.add_classified_under(item_id, rule_ids)
         case _:
             for value in values:
                 _add_one(tx, value)
+
+
+def _grouped(links: list[object]) -> dict[str, list[str]]:
+    """Links (kind, from, to) by their first end, in order."""
+    out: dict[str, list[str]] = {}
+    for link in links:
+        if isinstance(link, tuple):
+            out.setdefault(str(link[1]), []).append(str(link[2]))
+    return out
 
 
 def _add_one(tx: GraphWriter, value: object) -> None:

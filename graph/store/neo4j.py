@@ -783,6 +783,20 @@ class _Neo4jTx:
                 keypoints=fresh,
             ).consume()
 
+    def add_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
+        wanted = list(dict.fromkeys(pairs))
+        items = list(dict.fromkeys(i for i, _ in wanted))
+        self._require("item", items)
+        self._require("keypoint", [k for _, k in wanted])
+        known = self.contained_keypoints(items)
+        fresh = [[i, k] for i, k in wanted if k not in known.get(i, ())]
+        if fresh:
+            self._tx.run(
+                "UNWIND $pairs AS pair MATCH (i:Item {id: pair[0]}) "
+                "MATCH (k:Keypoint {id: pair[1]}) CREATE (i)-[:CONTAINS_KEYPOINT]->(k)",
+                pairs=fresh,
+            ).consume()
+
     def add_classified_under(self, item_id: str, rule_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(rule_ids))
         self._require("item", [item_id])

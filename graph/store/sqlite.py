@@ -770,10 +770,47 @@ class _SqliteTx:
         sql = f"SELECT 1 FROM {table} WHERE id = ?"
         return self._db.execute(sql, (id,)).fetchone() is not None
 
+    def _present(self, table: str, ids: Iterable[str]) -> set[str]:
+        # `table` comes only from the fixed names in this module, never from a caller.
+        rows = self._db.execute(f"SELECT id FROM {table} WHERE id IN {_IN}", (_ids(ids),))
+        return {row[0] for row in rows}
+
     def _require(self, table: str, kind: str, ids: Iterable[str]) -> None:
-        for id in dict.fromkeys(ids):
-            if not self._exists(table, id):
+        """Every id names a row of `table`; the first that does not is refused. One query
+        for a list: a batch of any size costs one round, not one per id."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return
+        if len(wanted) == 1:
+            if not self._exists(table, wanted[0]):
+                raise UnknownId(kind, wanted[0])
+            return
+        present = self._present(table, wanted)
+        for id in wanted:
+            if id not in present:
                 raise UnknownId(kind, id)
+
+    def _refuse_duplicates(self, table: str, kind: str, ids: Sequence[str]) -> None:
+        """None of the ids is taken, in `table` or earlier in the list itself."""
+        seen: set[str] = set()
+        for id in ids:
+            if id in seen:
+                raise DuplicateId(kind, id)
+            seen.add(id)
+        taken = self._present(table, ids) if len(ids) > 1 else set()
+        if len(ids) == 1 and self._exists(table, ids[0]):
+            taken = {ids[0]}
+        for id in ids:
+            if id in taken:
+                raise DuplicateId(kind, id)
+
+    def _insert_many(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        # `table` and the field names are this module's and the codec's own constants.
+        if not rows:
+            return
+        columns = ", ".join(rows[0])
+        names = ", ".join(f":{name}" for name in rows[0])
+        self._db.executemany(f"INSERT INTO {table} ({columns}) VALUES ({names})", rows)
 
     def _insert(self, table: str, fields: dict[str, Any]) -> None:
         # `table` and the field names are this module's and the codec's own constants.
@@ -1291,66 +1328,91 @@ class _SqliteTx:
         self._insert("persons", person_fields(person))
 
     def add_item(self, item: Item) -> None:
-        self._refuse_duplicate("items", "item", item.id)
-        self._require("organisations", "organisation", [item.organisation_id])
-        self._require_scope(item.scope)
-        if item.scope_limit is not None:
-            self._require_scope(item.scope_limit)
-        self._require("organisations", "organisation", sorted(item.joint_organisation_ids))
-        self._insert("items", item_fields(item))
+        self.add_items([item])
 
     def add_items(self, items: Sequence[Item]) -> None:
+        """Checked as a batch: each check is one query for all the items."""
+        self._refuse_duplicates("items", "item", [i.id for i in items])
+        organisations: dict[str, None] = {}
+        persons: dict[str, None] = {}
         for item in items:
-            self.add_item(item)
+            organisations[item.organisation_id] = None
+            for scope in (item.scope, item.scope_limit):
+                if scope is not None:
+                    persons.update(dict.fromkeys(sorted(scope.persons)))
+                    organisations.update(dict.fromkeys(sorted(scope.organisations)))
+            organisations.update(dict.fromkeys(sorted(item.joint_organisation_ids)))
+        self._require("organisations", "organisation", organisations)
+        self._require("persons", "person", persons)
+        self._insert_many("items", [item_fields(item) for item in items])
 
     def add_keypoints(self, keypoints: Sequence[Keypoint]) -> None:
-        for keypoint in keypoints:
-            self.add_keypoint(keypoint)
+        self._refuse_duplicates("keypoints", "keypoint", [k.id for k in keypoints])
+        self._require("items", "item", [k.item_id for k in keypoints])
+        self._insert_many("keypoints", [keypoint_fields(k) for k in keypoints])
 
     def add_records(self, records: Sequence[DecisionRecord]) -> None:
         for record in records:
             self.add_record(record)
 
     def add_keypoint(self, keypoint: Keypoint) -> None:
-        self._refuse_duplicate("keypoints", "keypoint", keypoint.id)
-        self._require("items", "item", [keypoint.item_id])
-        self._insert("keypoints", keypoint_fields(keypoint))
+        self.add_keypoints([keypoint])
 
     def add_scope_rule(self, rule: ScopeRule) -> None:
         self._refuse_duplicate("scope_rules", "scope_rule", rule.id)
         self._insert("scope_rules", scope_rule_fields(rule))
 
     def add_derivations(self, derivations: Sequence[Derivation]) -> None:
+        """Checked as a batch, each check one query for all the edges. An edge whose child has
+        no children, in the store or in the batch, cannot close a cycle, nor lie on a path
+        that another edge's check walks; those are written at once. The others are checked
+        in order, each walked upstream over what is written before it, as one by one."""
+        pairs: set[tuple[str, str]] = set()
         for edge in derivations:
             if edge.child_id == edge.parent_id:
                 raise CycleRefused(edge.child_id, edge.parent_id)
-            self._require("items", "item", [edge.child_id, edge.parent_id])
-            self._require("keypoints", "keypoint", edge.keypoint_ids)
-            existing = self._db.execute(
-                "SELECT 1 FROM derived_from WHERE child_id = ? AND parent_id = ?",
-                (edge.child_id, edge.parent_id),
-            ).fetchone()
-            if existing is not None:
+            pair = (edge.child_id, edge.parent_id)
+            if pair in pairs:
                 raise DuplicateId("derivation", f"{edge.child_id} -> {edge.parent_id}")
-            # Only an item that already has descendants can close a cycle; a new item cannot,
-            # which spares the upstream walk on every ordinary derive and import.
-            if self.children([edge.child_id]) and is_ancestor(
-                edge.child_id, [edge.parent_id], self.parents
-            ):
-                raise CycleRefused(edge.child_id, edge.parent_id)
-            self._db.execute(
-                "INSERT INTO derived_from (child_id, parent_id, basis, keypoint_ids) "
-                "VALUES (?, ?, ?, ?)",
-                (edge.child_id, edge.parent_id, edge.case.value, json.dumps(edge.keypoint_ids)),
-            )
+            pairs.add(pair)
+        self._require("items", "item", [i for e in derivations for i in (e.child_id, e.parent_id)])
+        self._require("keypoints", "keypoint", [k for e in derivations for k in e.keypoint_ids])
+        children = list(dict.fromkeys(e.child_id for e in derivations))
+        for existing in self.parents(children):
+            if (existing.child_id, existing.parent_id) in pairs:
+                raise DuplicateId("derivation", f"{existing.child_id} -> {existing.parent_id}")
+        # Only an item with descendants can close a cycle; a new item cannot, which spares the
+        # upstream walk on every ordinary derive and import.
+        with_children = {e.parent_id for e in self.children(children)}
+        with_children.update(e.parent_id for e in derivations)
+        insert = (
+            "INSERT INTO derived_from (child_id, parent_id, basis, keypoint_ids) "
+            "VALUES (?, ?, ?, ?)"
+        )
+
+        def row(e: Derivation) -> tuple[str, str, str, str]:
+            return (e.child_id, e.parent_id, e.case.value, json.dumps(e.keypoint_ids))
+
+        self._db.executemany(
+            insert, [row(e) for e in derivations if e.child_id not in with_children]
+        )
+        for edge in derivations:
+            if edge.child_id in with_children:
+                if is_ancestor(edge.child_id, [edge.parent_id], self.parents):
+                    raise CycleRefused(edge.child_id, edge.parent_id)
+                self._db.execute(insert, row(edge))
 
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
-        ids = list(dict.fromkeys(keypoint_ids))
         self._require("items", "item", [item_id])
-        self._require("keypoints", "keypoint", ids)
+        self.add_containments([(item_id, k) for k in keypoint_ids])
+
+    def add_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
+        wanted = list(dict.fromkeys(pairs))
+        self._require("items", "item", [i for i, _ in wanted])
+        self._require("keypoints", "keypoint", [k for _, k in wanted])
         self._db.executemany(
             "INSERT OR IGNORE INTO contains_keypoint (item_id, keypoint_id) VALUES (?, ?)",
-            [(item_id, k) for k in ids],
+            wanted,
         )
 
     def add_classified_under(self, item_id: str, rule_ids: Iterable[str]) -> None:

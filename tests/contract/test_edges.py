@@ -108,6 +108,21 @@ def test_contained_keypoints_per_item_in_id_order(lineage: GraphStore) -> None:
     assert lineage.read(lambda tx: tx.contained_keypoints([])) == {}
 
 
+def test_containments_of_many_items_at_once(lineage: GraphStore) -> None:
+    def work(tx: GraphWriter) -> None:
+        tx.add_contained_keypoints("D-1", ["K-2"])
+        # As an import writes them: several items, a pair repeated, one already there.
+        tx.add_containments([("D-1", "K-3"), ("D-2", "K-1"), ("D-1", "K-2"), ("D-2", "K-1")])
+        tx.add_containments([])
+
+    lineage.write(work)
+
+    def read(tx: GraphReader) -> dict[str, list[str]]:
+        return tx.contained_keypoints(["D-1", "D-2", "D-3"])
+
+    assert lineage.read(read) == {"D-1": ["K-2", "K-3"], "D-2": ["K-1"]}
+
+
 def test_classified_under_in_rule_id_order(store: GraphStore) -> None:
     def work(tx: GraphWriter) -> None:
         add(

@@ -277,6 +277,18 @@ UNKNOWNS = [
         {"kind": "item", "id": "D-NOPE"},
     ),
     Refusal(
+        "containments-keypoint",
+        lambda tx: tx.add_containments([("D-2", "K-1"), ("D-1", "K-NOPE")]),
+        UnknownId,
+        {"kind": "keypoint", "id": "K-NOPE"},
+    ),
+    Refusal(
+        "containments-item",
+        lambda tx: tx.add_containments([("D-2", "K-1"), ("D-NOPE", "K-1")]),
+        UnknownId,
+        {"kind": "item", "id": "D-NOPE"},
+    ),
+    Refusal(
         "process-item",
         lambda tx: tx.add_process_item_of("D-NOPE", "D-1"),
         UnknownId,

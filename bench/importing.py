@@ -1,0 +1,104 @@
+"""Import of realistic lineages (bench/lineages.py) into each store through the public import
+path (service.transfer.import_graph, what `lineage import` runs), timed from the file to the
+last commit, into a new store each run; with the peak memory of the process.
+
+    .venv/bin/python -m bench.importing --sizes 100000 1000000 --runs 3 [--no-bolt]
+
+Each size's file is generated once into --cache (default /tmp) and kept for the next runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from bench import lineages
+from bench.descendants import machine
+from graph.store.base import GraphStore
+from graph.store.sqlite import SqliteStore
+from service.composition import open_store
+from service.transfer import import_graph
+from tests.bolt import ArcadeBolt, BoltServer, ExternalNeo4j
+
+
+def graph_file(cache: Path, size: int, seed: int) -> tuple[Path, dict[str, int]]:
+    """The graph's file, generated unless it is there, and its counts (kept beside it)."""
+    path = cache / f"lineage-{size}-{seed}.jsonl"
+    counts = path.with_suffix(".counts.json")
+    if not (path.exists() and counts.exists()):
+        found = lineages.write(path, size, seed)
+        lines = sum(1 for _ in path.open(encoding="utf-8"))
+        numbers = {"edges": found.edges, "contained": found.contained, "lines": lines}
+        counts.write_text(json.dumps(numbers))
+    return path, dict(json.loads(counts.read_text()))
+
+
+def timed_import(open_target: Callable[[], GraphStore], path: Path) -> float:
+    store = open_target()
+    try:
+        started = time.perf_counter()
+        with path.open(encoding="utf-8") as lines:
+            import_graph(store, lines)
+        return time.perf_counter() - started
+    finally:
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--no-bolt", action="store_true", help="the embedded store only")
+    parser.add_argument("--bolt-sizes", type=int, nargs="*", help="sizes for Bolt (all)")
+    parser.add_argument("--heap", default="8g", help="ArcadeDB's JVM heap")
+    args = parser.parse_args()
+
+    server: BoltServer | None = None
+    if not args.no_bolt:
+        uri = os.environ.get("NEO4J_URI")
+        server = ExternalNeo4j(uri) if uri else ArcadeBolt(heap=args.heap)
+    rows = []
+    try:
+        for size in args.sizes:
+            path, found = graph_file(args.cache, size, args.seed)
+            sqlite_times = []
+            for _ in range(args.runs):
+                with tempfile.TemporaryDirectory(dir=args.cache) as folder:
+                    target = Path(folder) / "import.db"
+                    sqlite_times.append(timed_import(partial(SqliteStore, target), path))
+            bolt_times = []
+            if server is not None and (args.bolt_sizes is None or size in args.bolt_sizes):
+                for _ in range(args.runs):
+                    url = server.new_database()
+                    bolt_times.append(timed_import(partial(open_store, url), path))
+                    server.release(url)
+            rows.append((size, found, sqlite_times, bolt_times))
+            print(f"size {size}: done", file=sys.stderr, flush=True)
+    finally:
+        if server is not None:
+            server.stop()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"Machine: {machine()}. Median of {args.runs} runs; peak memory {peak:,.0f} MiB.\n")
+    print("| items | edges | keypoint links | lines | SQLite | Bolt |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for size, found, s_times, b_times in rows:
+        bolt = f"{statistics.median(b_times):.1f} s" if b_times else "not run"
+        print(
+            f"| {size:,} | {found['edges']:,} | {found['contained']:,} | {found['lines']:,} | "
+            f"{statistics.median(s_times):.1f} s | {bolt} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
