@@ -120,7 +120,10 @@ def timed(runs: int, work: Callable[[], int], expected: int | None) -> list[floa
 
 
 def ms(values: Sequence[float]) -> str:
-    return f"{statistics.median(values) * 1000:,.0f} ms" if values else "not run"
+    if not values:
+        return "not run"
+    value = statistics.median(values) * 1000
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:.2f} ms"
 
 
 def main() -> None:
