@@ -797,9 +797,10 @@ class _SqliteTx:
             if id in seen:
                 raise DuplicateId(kind, id)
             seen.add(id)
-        taken = self._present(table, ids) if len(ids) > 1 else set()
-        if len(ids) == 1 and self._exists(table, ids[0]):
-            taken = {ids[0]}
+        if len(ids) == 1:
+            taken = {ids[0]} if self._exists(table, ids[0]) else set()
+        else:
+            taken = self._present(table, ids) if ids else set()
         for id in ids:
             if id in taken:
                 raise DuplicateId(kind, id)
