@@ -53,21 +53,31 @@ def timed_import(open_target: Callable[[], GraphStore], path: Path) -> float:
         store.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+def options(description: str, sizes: list[int], runs: int) -> argparse.Namespace:
+    """The options the benchmarks over generated lineages share."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sizes", type=int, nargs="+", default=sizes)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--no-bolt", action="store_true", help="the embedded store only")
     parser.add_argument("--bolt-sizes", type=int, nargs="*", help="sizes for Bolt (all)")
     parser.add_argument("--heap", default="8g", help="ArcadeDB's JVM heap")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    server: BoltServer | None = None
-    if not args.no_bolt:
-        uri = os.environ.get("NEO4J_URI")
-        server = ExternalNeo4j(uri) if uri else ArcadeBolt(heap=args.heap)
+
+def bolt_server(args: argparse.Namespace) -> BoltServer | None:
+    """The Neo4j of NEO4J_URI, or ArcadeDB's Bolt server in a child process; None with
+    --no-bolt."""
+    if args.no_bolt:
+        return None
+    uri = os.environ.get("NEO4J_URI")
+    return ExternalNeo4j(uri) if uri else ArcadeBolt(heap=args.heap)
+
+
+def main() -> None:
+    args = options(__doc__.split("\n\n")[0], [100_000], 3)
+    server = bolt_server(args)
     rows = []
     try:
         for size in args.sizes:

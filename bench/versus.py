@@ -18,8 +18,6 @@ orders them and decides each one's classification. Each answer is checked agains
 
 from __future__ import annotations
 
-import argparse
-import os
 import sqlite3
 import statistics
 import sys
@@ -37,14 +35,13 @@ from scipy.sparse.csgraph import breadth_first_order
 
 from bench import lineages
 from bench.descendants import machine
-from bench.importing import graph_file
+from bench.importing import bolt_server, graph_file, options
 from graph.access import SYSTEM
 from graph.store.base import GraphStore
 from graph.store.sqlite import SqliteStore
 from service.composition import bolt_target, open_store
 from service.impact import ProposedChange, impact_analysis
 from service.transfer import import_graph
-from tests.bolt import ArcadeBolt, BoltServer, ExternalNeo4j
 
 
 class Graph:
@@ -127,20 +124,8 @@ def ms(values: Sequence[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
-    parser.add_argument("--no-bolt", action="store_true")
-    parser.add_argument("--bolt-sizes", type=int, nargs="*")
-    parser.add_argument("--heap", default="8g")
-    args = parser.parse_args()
-
-    server: BoltServer | None = None
-    if not args.no_bolt:
-        uri = os.environ.get("NEO4J_URI")
-        server = ExternalNeo4j(uri) if uri else ArcadeBolt(heap=args.heap)
+    args = options(__doc__.split("\n\n")[0], [1_000, 10_000, 100_000], 5)
+    server = bolt_server(args)
     rows = []
     try:
         for size in args.sizes:

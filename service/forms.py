@@ -71,7 +71,7 @@ def review_form(store: GraphStore, redactor: Redactor, record_ids: Sequence[str]
     ids = _ids(record_ids)
 
     def work(tx: GraphReader) -> Sheet:
-        reviews = [_review(tx, redactor, record) for record in _records(tx, redactor, ids)]
+        reviews = [_review(tx, redactor, *found) for found in _records(tx, redactor, ids)]
         first = reviews[0]
         if len(reviews) > 1:
             _same_outcome(reviews)
@@ -110,8 +110,7 @@ def record_form(store: GraphStore, redactor: Redactor, record_id: str) -> Sheet:
     id = check_id(record_id, "recordId")
 
     def work(tx: GraphReader) -> Sheet:
-        (record,) = _records(tx, redactor, [id])
-        item = tx.items([record.item_id])[record.item_id]
+        ((record, item),) = _records(tx, redactor, [id])
         persons = _names(tx, [record.handler_id, record.official_id])
         deciding = _organisation_of(tx, record, item)
         organisation = tx.organisations([deciding]).get(deciding)
@@ -212,9 +211,11 @@ def _ids(record_ids: Sequence[str]) -> list[str]:
     return ids
 
 
-def _records(tx: GraphReader, redactor: Redactor, ids: Sequence[str]) -> list[DecisionRecord]:
-    """The records named, in that order, each of an item the reader may read; a record of one
-    outside its scope is refused as if it did not exist (D-10)."""
+def _records(
+    tx: GraphReader, redactor: Redactor, ids: Sequence[str]
+) -> list[tuple[DecisionRecord, Item]]:
+    """The records named, in that order, with their items, each noted as shown; a record of
+    an item outside the reader's scope is refused as if it did not exist (D-10)."""
     found = tx.records_by_id(ids)
     items = tx.items({r.item_id for r in found.values()})
     out = []
@@ -223,18 +224,17 @@ def _records(tx: GraphReader, redactor: Redactor, ids: Sequence[str]) -> list[De
         item = items.get(record.item_id) if record else None
         if record is None or item is None or not redactor.readable(item):
             raise NotVisible("record", id)
-        out.append(record)
+        out.append((record, redactor.show(item)))
     return out
 
 
-def _review(tx: GraphReader, redactor: Redactor, record: DecisionRecord) -> _Review:
+def _review(tx: GraphReader, redactor: Redactor, record: DecisionRecord, item: Item) -> _Review:
     if record.kind not in REVIEW_KINDS:
         raise InvalidValue(
             "recordIds",
             f"记录「{record.id}」是{_RECORD_TITLES[record.kind]}，不是审核记录：请打印其书面记录"
             "（recordForm；命令行 lineage form --record）。",
         )
-    item = tx.items([record.item_id])[record.item_id]
     drafts = _process_items(tx, redactor, item)
     if record.kind is RecordKind.REVIEW:
         return _Review(

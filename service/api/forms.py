@@ -71,9 +71,8 @@ FormResult = Annotated[PrintedForm | AnyProblem, strawberry.union("FormResult")]
 RecordReviewResult = Annotated[ReviewRecorded | AnyProblem, strawberry.union("RecordReviewResult")]
 
 
-def _printed(context: Context, sheet: Sheet) -> PrintedForm:
-    for item_id in sheet.item_ids:
-        context.redactor.shown[item_id] = None  # a form shows its items' content
+def _printed(sheet: Sheet) -> PrintedForm:
+    """The form; service.forms has noted its items as shown, for the audit trail."""
     return PrintedForm(
         title=sheet.title,
         reference=sheet.reference,
@@ -95,7 +94,7 @@ class FormQuery:
 
         async def work() -> PrintedForm:
             sheet = await context.call(review_form, context.redactor, ids(record_ids))
-            return _printed(context, sheet)
+            return _printed(sheet)
 
         return await attempt(work)
 
@@ -108,7 +107,7 @@ class FormQuery:
 
         async def work() -> PrintedForm:
             sheet = await context.call(record_form, context.redactor, str(record_id))
-            return _printed(context, sheet)
+            return _printed(sheet)
 
         return await attempt(work)
 

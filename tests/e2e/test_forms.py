@@ -35,6 +35,8 @@ APPLY = """mutation($notice: ID!) { applyNotice(input: {noticeId: $notice,
   handlerId: "p-chen-jing", officialId: "p-yang-lei"}) {
   __typename ... on ApplyNoticeSuccess { record { id kind } } ... on Problem { message } } }"""
 
+TRAIL = """query($filter: AuditFilter) { auditTrail(filter: $filter, first: 50) {
+  ... on AuditEventConnection { edges { node { action userId } } } } }"""
 MINISTRY = {"handlerId": "p-zhang-wei", "officialId": "p-li-qiang"}
 KEEP = "保密期限尚未届满，仍需保密。"
 
@@ -162,6 +164,18 @@ def test_a_review_that_cannot_keep_the_decision_is_refused_and_writes_nothing(
     province = _review(demo_gql, "S-2024-012", handlerId="p-wang-fang", officialId="p-liu-yang")
     assert province["__typename"] == "RuleViolation", province  # not the originator (X-7)
     assert lifecycle.state(demo_gql) == before
+    # An item no longer a state secret has no decision to keep (X-16).
+    lifecycle.committed(lifecycle.declassify(demo_gql, "S-2024-020"))
+    lifecycle.refused(_review(demo_gql, "S-2024-020"), "NOT_CLASSIFIED", "X-16")
+    # A period that has ended declassifies by itself; keeping it is a change (X-11, X-19).
+    lifecycle.register_source(
+        demo_gql,
+        id="S-ENDED",
+        issuedOn="2015-01-05",
+        level="CONFIDENTIAL",
+        period={"kind": "YEARS", "years": 5},
+    )
+    lifecycle.refused(_review(demo_gql, "S-ENDED"), "PERIOD_ENDED", "X-11")
     assert _records(demo_gql, "S-2025-003", "REVIEW") == []
 
 
@@ -242,6 +256,13 @@ def test_forms_show_nothing_outside_the_readers_knowledge_scope(demo_gql: Gql) -
     assert "1. （无权知悉）" in form["html"]
     for hidden in ("重点工程配套装备技术论证报告", "某研院〔2024〕5号", "D-INST-001"):
         assert hidden not in form["html"] + form["csv"] + _pdf_text(form), hidden
+    # Printing a form is a read that showed the item, and is recorded as one; the refused
+    # ones showed nothing.
+    trail = demo_gql(TRAIL, {"filter": {"itemId": "D-INST-002"}}, as_="p-sun-hong")
+    actions = [(e["node"]["action"], e["node"]["userId"]) for e in trail["auditTrail"]["edges"]]
+    assert ("query recordForm", "p-wu-xia") in actions
+    ministry = demo_gql(TRAIL, {"filter": {"itemId": "S-2024-012"}}, as_="p-sun-hong")
+    assert all(e["node"]["userId"] != "p-zhao-min" for e in ministry["auditTrail"]["edges"])
 
 
 def test_hostile_text_is_escaped_in_every_format(demo_gql: Gql) -> None:
