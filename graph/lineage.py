@@ -105,6 +105,7 @@ class Index:
     node's place in the topological order. Built once per lineage (`Lineage.index`)."""
 
     def __init__(self, lineage: Lineage) -> None:
+        self._below: tuple[frozenset[str], Ints] | None = None
         self.ids: list[str] = list(lineage.children)
         number = {node: i for i, node in enumerate(self.ids)}
         self.number = number
@@ -137,7 +138,19 @@ class Index:
 
     def below(self, roots: Iterable[str]) -> Ints:
         """The nodes below `roots`, each once; a root only where it lies below another.
-        Breadth-first in whole frontiers: linear in the nodes and edges below the roots."""
+        Breadth-first in whole frontiers: linear in the nodes and edges below the roots. The
+        last answer is kept (read-only): an analysis asks for it twice, when it loads its
+        values and when it fans out."""
+        wanted = frozenset(roots)
+        last = self._below
+        if last is not None and last[0] == wanted:
+            return last[1]
+        found = self._walk(wanted)
+        found.flags.writeable = False
+        self._below = (wanted, found)  # one assignment: a racing reader sees either answer
+        return found
+
+    def _walk(self, roots: Iterable[str]) -> Ints:
         seen = np.zeros(len(self.ids), dtype=bool)
         frontier = np.array([self.number[r] for r in roots if r in self.number], dtype=np.int64)
         found = []
@@ -155,13 +168,26 @@ class Index:
         return [ids[n] for n in nodes.tolist()]
 
     def parents_of(self, nodes: Ints) -> Ints:
-        """Every parent of `nodes`, each once."""
-        return np.unique(gather(self.parents, self.parent_rows, nodes))
+        """Every parent of `nodes`, each once, in order."""
+        return each_once(gather(self.parents, self.parent_rows, nodes), len(self.ids))
+
+    def kinds_into(self, nodes: Ints) -> Ints:
+        """The edge kinds of the edges into `nodes`, each once, in order."""
+        return each_once(gather(self.edge_kinds, self.parent_rows, nodes), len(self.kinds))
 
     def keypoints_into(self, nodes: Ints) -> set[str]:
         """The keypoint ids the edges into `nodes` involve."""
-        kinds = np.unique(gather(self.edge_kinds, self.parent_rows, nodes)).tolist()
+        kinds = self.kinds_into(nodes).tolist()
         return {k for kind in kinds if (edge := self.kinds[kind]) for k in edge.keypoint_ids}
+
+
+def each_once(values: Ints, size: int) -> Ints:
+    """The distinct values among `values`, all in range(size), in order: `np.unique`, by a
+    mark per possible value instead of a sort."""
+    marked = np.zeros(size, dtype=bool)
+    marked[values] = True
+    found: Ints = np.flatnonzero(marked)
+    return found
 
 
 def _rows(counts: Ints) -> Ints:
@@ -181,4 +207,36 @@ def gather(values: Ints, rows: Ints, of: Ints) -> Ints:
     # Each entry's index: its row's start, plus its place within the row.
     shift = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
     entries: Ints = values[shift + np.arange(total, dtype=np.int64)]
+    return entries
+
+
+def distinct_rows(rows: Ints) -> tuple[Ints, Ints]:
+    """The distinct rows of a matrix of non-negative integers, sorted, and for each row the
+    place of its own among them: `np.unique(rows, axis=0, return_inverse=True)`, but with
+    each row packed into one integer where its columns fit in 63 bits, which is many times
+    faster than comparing rows."""
+    if not rows.size:
+        return rows[:0], np.zeros(len(rows), dtype=np.int64)
+    bits = [max(int(column.max()), 1).bit_length() for column in rows.T]
+    if sum(bits) > 63 or int(rows.min()) < 0:
+        distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return distinct, inverse.reshape(-1)
+    packed = np.zeros(len(rows), dtype=np.int64)
+    for column, width in zip(rows.T, bits, strict=True):
+        packed = (packed << width) | column
+    _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    return rows[first], inverse.reshape(-1)
+
+
+def padded(values: Ints, rows: Ints, of: Ints, fill: int) -> Ints:
+    """The entries of rows `of` as a matrix, one row each, shorter rows ended with `fill`."""
+    starts = rows[of]
+    lengths = rows[of + 1] - starts
+    width = int(lengths.max()) if len(of) else 0
+    places = np.arange(width, dtype=np.int64)
+    within = places < lengths[:, None]
+    at = np.where(within, starts[:, None] + places, 0)
+    if not len(values):
+        return np.full((len(of), width), fill, dtype=np.int64)
+    entries: Ints = np.where(within, values[at], fill)
     return entries

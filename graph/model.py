@@ -348,7 +348,7 @@ class Person:
     organisation_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """A source or derived item (事项). `classification` stays after declassification, so the
     old marking can be shown beside the 解密 mark (X-23); it is None only for an item that was

@@ -24,14 +24,17 @@ import numpy as np
 import numpy.typing as npt
 
 from graph import rules
-from graph.lineage import Lineage, gather
+from graph.lineage import Index, Lineage, distinct_rows, each_once, gather, padded
 from graph.model import (
+    BasisCase,
     Classification,
     Item,
     ItemStatus,
     Keypoint,
     KnowledgeScope,
+    Level,
     Organisation,
+    Period,
     ScopeRule,
 )
 
@@ -84,9 +87,49 @@ class Impact:
 
 
 @dataclass(frozen=True)
+class Profiles:
+    """Items of a lineage grouped by what the fan-out reads of each: classification, scope,
+    scope limit, status and organisation, each by identity. `of` gives each node's group by
+    the numbering of `index` (-1 where not grouped); `examples` one item of each group.
+
+    A pass in Python over 100,000 items costs tens of milliseconds, most of it in reaching
+    each item in memory; the caller that loads them groups them in the one pass it makes
+    (service.impact.load_world), and the fan-out and the caller read the few groups."""
+
+    index: Index
+    of: npt.NDArray[np.int64]
+    examples: list[Item]
+
+
+def profiles(index: Index, nodes: npt.NDArray[np.int64], items: Sequence[Item]) -> Profiles:
+    """`items`, the items of `nodes` in that order, grouped (see `Profiles`)."""
+    known: dict[tuple[object, ...], int] = {}
+    examples: list[Item] = []
+    groups: list[int] = []
+    for item in items:
+        # Ids are safe keys: every item, and so each value it holds, lives through the loop.
+        key = (
+            id(item.classification),
+            id(item.scope),
+            id(item.scope_limit),
+            item.status,
+            item.organisation_id,
+        )
+        group = known.get(key)
+        if group is None:
+            group = known[key] = len(examples)
+            examples.append(item)
+        groups.append(group)
+    of = np.full(len(index.ids), -1, dtype=np.int64)
+    of[nodes] = groups
+    return Profiles(index, of, examples)
+
+
+@dataclass(frozen=True)
 class World:
     """The values the recomputation reads, keyed by id. `scope_rules` and `process_items`
-    are by item id; a missing key means none."""
+    are by item id; a missing key means none. `profiles`, where given, groups the items of
+    the lineage's nodes (it must agree with `items`); the fan-out groups them otherwise."""
 
     items: Mapping[str, Item]
     keypoints: Mapping[str, Keypoint]
@@ -94,6 +137,7 @@ class World:
     organisations: Mapping[str, Organisation]
     person_org: Mapping[str, str]
     process_items: Mapping[str, Sequence[str]]
+    profiles: Profiles | None = None
 
 
 def fan_out(
@@ -136,10 +180,10 @@ def paused_gc() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class _Outcome:
-    """What the rules require of a descendant with given bases, without the names: the same
-    for every descendant whose bases have the same values (see `_FanOut`)."""
+    """What the rules say of a descendant with given bases, for its impact as read: the
+    articles, and which bases keep it classified. The same for every descendant whose bases
+    have the same values (see `_FanOut.outcome`)."""
 
-    requirement: rules.Requirement
     articles: tuple[str, ...]
     declassify_articles: tuple[str, ...]
     # Positions, among the bases in the lineage's order, of those that keep it classified.
@@ -151,10 +195,14 @@ _REVIEW = (Action.REVIEW,)
 # A process item derived from a changed basis is reviewed with its main item, not declassified
 # while the main item stands (X-16, X-22); its other derived values follow the bases (D-12).
 _REVIEW_ARTICLES = ("D-12", "X-16", "X-22")
+_LEVELS = {level.rank: level for level in Level}
+# An end (model.EndKey) as one number: its rank, then the day; a day's ordinal is below this.
+_END_RANK = 10_000_000
 
-# One impact as the fan-out finds it: the item, its actions, its outcome, the knowledge scope
-# it is left with.
-_Found = tuple[str, tuple[Action, ...], _Outcome | None, KnowledgeScope | None]
+# One impact as the fan-out finds it: the item, its actions, the value it must take (numbered:
+# 0 for declassified; None for a process item reviewed as it is), the knowledge scope it is
+# left with.
+_Found = tuple[str, tuple[Action, ...], int | None, KnowledgeScope | None]
 
 
 class Impacts(Sequence[Impact]):
@@ -209,20 +257,24 @@ class _FanOut:
     """One fan-out. Each descendant is recomputed from its bases as they will be once every
     notice is applied, parents before children.
 
-    Descendants of one change mostly have bases of equal value (a downgraded source makes its
-    children alike, and theirs), so the rules run once per distinct set of basis values and
-    every other descendant reuses the outcome. The descendants are taken a layer at a time
-    (those whose parents below the roots are all done), in arrays over the lineage's `Index`:
-    each descendant's key is the value of each basis in the lineage's order with the edge's
-    case and keypoints, then its scope rules, date and organisation; the layer's distinct
-    keys are found at once, and only those reach Python and the rules (`graph.rules`).
+    The descendants are taken a layer at a time (those whose parents below the roots are all
+    done), in arrays over the lineage's `Index`, and each one's requirement is decided in
+    numbers, for the whole layer at once, as `graph.rules` decides it: every value an item
+    can hold is numbered, with its level's rank, when its period ends (an unmarked period
+    made explicit, X-11), its period and its scope limit; each basis gives its parent's value,
+    or the keypoints its edge involves (D-7(2)..(4)), or nothing once declassified (X-13,
+    X-14); scope rules give theirs (D-15). The level is the highest (D-8), the period the one
+    that ends last (D-9), the scope limit what every classified basis admits (D-10). Where
+    bases that end last give different periods (a date and a term ending on one day, or two
+    conditions, which the rules join), the rules decide, once for each such set of basis
+    values. The explanation of an impact, its articles and the bases it keeps are what
+    `graph.rules` says, run when the impact is read, once per set of basis values.
 
-    Values are numbered by identity: the store and this fan-out share equal classifications,
-    so identity finds most repeats, and a value equal but not identical only costs one more
-    run of the rules. Every value numbered stays referenced by `world`, `changed_*` or an
-    outcome for as long as this object lives, so no id is reused meanwhile. What names the
-    bases (the item after, its path, its explanation) is built when an impact is read, from
-    the same values: a parent's value is final before its children are recomputed."""
+    Values are numbered by identity first: the store and this fan-out share equal
+    classifications, so identity finds most repeats; equal values share a number. Every value
+    numbered stays referenced by `world`, `changed_*` or this object for as long as it lives,
+    so no id is reused meanwhile. A parent's value is final before its children are
+    recomputed."""
 
     def __init__(
         self,
@@ -241,14 +293,21 @@ class _FanOut:
         self.roots = set(changed_items) | {k.item_id for k in changed_keypoints.values()}
         self.declassified_as = ItemStatus.DECLASSIFIED_WORK_SECRET
         # Numbered values; 0 stands for "gives nothing" (declassified or never classified).
+        # Per number, as a requirement is decided from it: its level's rank, when it ends,
+        # its period and its scope limit (numbered), 0 / -1 for number 0.
         self.values: dict[tuple[Classification, KnowledgeScope | None], int] = {}
         self.value_ids: dict[tuple[int, int], int] = {}
         self.held: list[tuple[Classification, KnowledgeScope | None]] = []
-        # Outcomes by number: whether each declassifies, the value it gives children.
-        self.outcomes: list[_Outcome] = []
-        self.outcome_gone: list[bool] = []
-        self.outcome_value: list[int] = []
-        self.outcome_numbers: dict[tuple[int, ...], int] = {}
+        self.alive: list[object] = []
+        self.value_level, self.value_end, self.value_period, self.value_limit = [0], [-1], [0], [0]
+        self.columns = np.zeros((4, 0), dtype=np.int64)
+        self.periods: dict[Period, int] = {}
+        self.period_values: list[Period] = []
+        self.limits: dict[KnowledgeScope, int] = {}
+        self.limit_values: list[KnowledgeScope | None] = [None]
+        self.joined: dict[tuple[int, ...], int] = {}
+        self.results: dict[tuple[int, int, int], int] = {}
+        self.ruled: dict[tuple[object, ...], int] = {}
         # (classification, scope) of items before, numbered, and what each meets.
         self.befores: dict[tuple[int, int], int] = {}
         self.before_values: list[tuple[Classification | None, KnowledgeScope]] = []
@@ -256,11 +315,22 @@ class _FanOut:
         self.actions: list[tuple[Action, ...]] = [_DECLASSIFY, _REVIEW]
         self.action_numbers: dict[tuple[Action, ...], int] = {_DECLASSIFY: 0, _REVIEW: 1}
         self.scopes: list[KnowledgeScope] = []
-        # The impacts found, in order: node, actions, outcome (-1 for a review), scope (-1).
+        # What the rules say of an impact as it is read, by its bases' values.
+        self.outcomes: dict[tuple[object, ...], _Outcome] = {}
+        # What each edge kind (lineage.Index.kinds) gives through its keypoints, where it
+        # names any: rank, end, period, whether its last-ending keypoints differ in period.
+        size = len(self.index.kinds)
+        self.keyed = np.zeros(size, dtype=bool)
+        self.kind_given = np.zeros((3, size), dtype=np.int64)
+        self.kind_given[1] = -1
+        self.kind_mixed = np.zeros(size, dtype=bool)
+        # What each node's scope rules give, by number (0: none): rank, end, period, mixed.
+        self.extra_given: list[tuple[int, int, int, bool]] = [(0, -1, 0, False)]
+        # The impacts found, in order: node, actions, value, scope (-1 where none).
         self.found = np.zeros((0, 4), dtype=np.int64)
         # Per node, by number: its value as its children see it now, its own value, what it
-        # meets a requirement with, what else its key holds, whether it is a process item; its
-        # outcome, actions and scope, numbered, -1 where it has none (yet).
+        # meets a requirement with, its scope rules, whether it is a process item; the value
+        # it must take, its actions and scope, numbered, -1 where it has none (yet).
         empty = np.zeros(0, dtype=np.int64)
         self.current = self.own = self.meets = self.extra_of = empty
         self.is_draft = np.zeros(0, dtype=bool)
@@ -278,12 +348,14 @@ class _FanOut:
             return 0
         return self._number(item.classification, item.scope_limit)
 
-    def _result(self, outcome: _Outcome) -> int:
-        """The value a descendant with this outcome gives its children, once changed."""
-        required = outcome.requirement.classification
-        if required is None:
-            return 0
-        return self._number(required, outcome.requirement.scope_limit)
+    def _before(self, item: Item) -> int:
+        """An item's classification and scope, numbered: what a requirement is met against."""
+        pair = (id(item.classification), id(item.scope))
+        seen = self.befores.get(pair)
+        if seen is None:
+            seen = self.befores[pair] = len(self.before_values)
+            self.before_values.append((item.classification, item.scope))
+        return seen
 
     def _number(self, classification: Classification, limit: KnowledgeScope | None) -> int:
         # Equal values share a number, so that descendants of different but equally marked
@@ -294,10 +366,65 @@ class _FanOut:
             return seen
         number = self.values.get((classification, limit))
         if number is None:
-            number = self.values[(classification, limit)] = len(self.values) + 1
+            number = self.values[(classification, limit)] = len(self.held) + 1
+            self.held.append((classification, limit))
+            rank, end, period = self._given(classification)
+            self.value_level.append(rank)
+            self.value_end.append(end)
+            self.value_period.append(period)
+            self.value_limit.append(self._limit(limit))
+        else:
+            self.alive.append((classification, limit))  # keeps each id taken while it is used
         self.value_ids[(id(classification), id(limit))] = number
-        self.held.append((classification, limit))  # keeps each id taken while it is used
         return number
+
+    def _given(self, classification: Classification) -> tuple[int, int, int]:
+        """What a classification gives a requirement: its level's rank, when it ends and its
+        period (numbered), with an unmarked period made explicit (D-9, X-11)."""
+        explicit = classification.explicit()
+        key = explicit.end_key
+        end = key.rank * _END_RANK + (key.on.toordinal() if key.on is not None else 0)
+        period = self.periods.get(explicit.period)
+        if period is None:
+            period = self.periods[explicit.period] = len(self.period_values)
+            self.period_values.append(explicit.period)
+        return explicit.level.rank, end, period
+
+    def _limit(self, limit: KnowledgeScope | None) -> int:
+        if limit is None:
+            return 0
+        number = self.limits.get(limit)
+        if number is None:
+            number = self.limits[limit] = len(self.limit_values)
+            self.limit_values.append(limit)
+        return number
+
+    def _reduced(self, given: Sequence[Classification]) -> tuple[int, int, int, bool]:
+        """What several classifications give together: the highest rank, the last end, the
+        period of the first that ends last, and whether those ending last differ in period."""
+        values = [self._given(c) for c in given]
+        if not values:
+            return (0, -1, 0, False)
+        end = max(v[1] for v in values)
+        periods = {v[2] for v in values if v[1] == end}
+        first = next(v[2] for v in values if v[1] == end)
+        return (max(v[0] for v in values), end, first, len(periods) > 1)
+
+    def _kinds(self, kinds: npt.NDArray[np.int64]) -> None:
+        """What each edge kind among `kinds` gives through its keypoints, if it names any and
+        is not a copy of the whole basis (D-7): the live keypoints, not those declassified
+        (X-14)."""
+        for kind in kinds.tolist():
+            edge = self.index.kinds[kind]
+            if edge is None or edge.case is BasisCase.IDENTICAL or not edge.keypoint_ids:
+                continue
+            keypoints = [self.keypoints[k] for k in edge.keypoint_ids]
+            rank, end, period, mixed = self._reduced(
+                [k.classification for k in keypoints if not k.declassified]
+            )
+            self.keyed[kind] = True
+            self.kind_given[:, kind] = (rank, end, period)
+            self.kind_mixed[kind] = mixed
 
     def run(self, declassified_as: ItemStatus) -> Impacts:
         self.declassified_as = declassified_as
@@ -308,45 +435,39 @@ class _FanOut:
         inside[below] = True
         degree = np.diff(index.parent_rows)
         parents = gather(index.parents, index.parent_rows, below)
-        values = self.current = np.zeros(size, dtype=np.int64)
-        for number in np.unique(parents[~inside[parents]]).tolist():
+        self._kinds(index.kinds_into(below))
+        values = self.current = np.zeros(size + 1, dtype=np.int64)  # the last: nothing
+        for number in each_once(parents[~inside[parents]], size).tolist():
             values[number] = self._value(self.item(ids[number]))
 
-        # What each descendant brings besides its bases: whether it is classified, its value
-        # as it stands, its classification and scope (what a requirement is met against),
-        # and its scope rules with its date (a rule's term runs from it, D-15) and its
-        # organisation (D-5).
-        items, organisations = world.items, world.organisations
-        extras: dict[tuple[object, ...], int] = {}
-        own_value, met, extra = [], [], []
-        value_of, befores, before_values = self._value, self.befores, self.before_values
-        for node in index.names(below):  # the one pass in Python over every descendant
-            item = items[node]
-            own_value.append(value_of(item))
-            pair = (id(item.classification), id(item.scope))
-            seen = befores.get(pair)
-            if seen is None:
-                seen = befores[pair] = len(before_values)
-                before_values.append((item.classification, item.scope))
-            met.append(seen)
-            organisation = (id(organisations.get(item.organisation_id)),)
-            extra.append(extras.setdefault(organisation, len(extras)))
+        # What each descendant brings besides its bases: its value as it stands, and its
+        # classification and scope (what a requirement is met against), by its group.
+        items = world.items
+        grouped = world.profiles
+        if grouped is None or grouped.index is not index or (grouped.of[below] < 0).any():
+            grouped = profiles(index, below, [items[node] for node in index.names(below)])
+        group_of = grouped.of[below]
+        examples = grouped.examples
+        own_value = np.array([self._value(e) for e in examples], dtype=np.int64)[group_of]
+        met = np.array([self._before(e) for e in examples], dtype=np.int64)[group_of]
         self.own = np.zeros(size, dtype=np.int64)
         self.own[below] = own_value
         self.meets = np.zeros(size, dtype=np.int64)
         self.meets[below] = met
+        # Scope rules, with the date their terms run from (D-15).
         self.extra_of = np.zeros(size, dtype=np.int64)
-        self.extra_of[below] = extra
+        extras: dict[tuple[object, ...], int] = {}
         for node, rules_of in world.scope_rules.items():
             number = index.number.get(node)
             if rules_of and number is not None and inside[number]:
-                item = items[node]
-                key = (
-                    id(organisations.get(item.organisation_id)),
-                    tuple(map(id, rules_of)),
-                    item.issued_on,
-                )
-                self.extra_of[number] = extras.setdefault(key, len(extras))
+                issued_on = items[node].issued_on
+                rules_key = (tuple(map(id, rules_of)), issued_on)
+                extra = extras.get(rules_key)
+                if extra is None:
+                    extra = extras[rules_key] = len(self.extra_given)
+                    given = [rule.classification_from(issued_on) for rule in rules_of]
+                    self.extra_given.append(self._reduced(given))
+                self.extra_of[number] = extra
         self.is_draft = np.zeros(size, dtype=bool)
         drafts = {d for ds in world.process_items.values() for d in ds}
         self.is_draft[[index.number[d] for d in drafts if d in index.number]] = True
@@ -382,45 +503,111 @@ class _FanOut:
         return Impacts(self)
 
     def _layer(self, ready: npt.NDArray[np.int64]) -> None:
-        """The outcome of every descendant of a layer, by its key: one run of the rules for
-        each key not met before."""
-        index, ids, values, outcome_of = self.index, self.index.ids, self.current, self.outcome_of
-        degree = np.diff(index.parent_rows)[ready]
-        for count in np.unique(degree).tolist():
-            group = ready[degree == count]
-            bases = gather(index.parents, index.parent_rows, group).reshape(group.size, count)
-            kinds = gather(index.edge_kinds, index.parent_rows, group).reshape(group.size, count)
-            given = values[bases]
-            keys = np.empty((group.size, 2 * count + 1), dtype=np.int64)
-            keys[:, 0 : 2 * count : 2] = given
-            keys[:, 1 : 2 * count : 2] = np.where(given == 0, 0, kinds)  # nothing, any case
-            keys[:, 2 * count] = self.extra_of[group]
-            distinct, first, inverse = np.unique(
-                keys, axis=0, return_index=True, return_inverse=True
+        """The value every descendant of a layer must take (0: declassified), decided for the
+        whole layer in arrays."""
+        index, values, outcome_of = self.index, self.current, self.outcome_of
+        if self.columns.shape[1] != len(self.value_level):
+            self.columns = np.array(
+                [self.value_level, self.value_end, self.value_period, self.value_limit],
+                dtype=np.int64,
             )
-            numbers = np.empty(len(distinct), dtype=np.int64)
-            for row, key in enumerate(distinct.tolist()):
-                number = self.outcome_numbers.get(tuple(key))
-                if number is None:
-                    node = ids[int(group[first[row]])]
-                    number = len(self.outcomes)
-                    outcome = self._compute(node, list(self.lineage.bases[node]))
-                    self.outcomes.append(outcome)
-                    self.outcome_gone.append(outcome.requirement.classification is None)
-                    self.outcome_value.append(self._result(outcome))
-                    self.outcome_numbers[tuple(key)] = number
-                numbers[row] = number
-            outcome_of[group] = numbers[inverse.reshape(-1)]
+        value_level, value_end, value_period, value_limit = self.columns
+        extras = np.array(self.extra_given, dtype=np.int64).reshape(-1, 4).T
+        # Every node's bases in one matrix, shorter rows filled with a node that gives nothing.
+        nothing = len(index.ids)
+        bases = padded(index.parents, index.parent_rows, ready, nothing)
+        kinds = padded(index.edge_kinds, index.parent_rows, ready, 0)
+        given = values[bases]
+        live = given > 0
+        # Each basis gives its parent's value, or its keypoints' where it names them.
+        keyed = self.keyed[kinds] & live
+        rank = np.where(keyed, self.kind_given[0][kinds], value_level[given])
+        end = np.where(keyed, self.kind_given[1][kinds], value_end[given])
+        period = np.where(keyed, self.kind_given[2][kinds], value_period[given])
+        mixed = (keyed & self.kind_mixed[kinds]).any(axis=1)
+        extra = self.extra_of[ready]
+        if extra.any():  # scope rules give theirs too (D-15)
+            rank = np.column_stack([rank, extras[0][extra]])
+            end = np.column_stack([end, extras[1][extra]])
+            period = np.column_stack([period, extras[2][extra]])
+            mixed |= extras[3][extra] > 0
+        level = rank.max(axis=1)  # the highest level (D-8)
+        last = end.max(axis=1)  # the period that ends last (D-9, D-15)
+        governs = (end == last[:, None]) & (rank > 0)
+        first = np.where(governs, period, np.iinfo(np.int64).max).min(axis=1)
+        mixed |= (first != np.where(governs, period, -1).max(axis=1)) & (level > 0)
+        limit = self._joined(np.where(live, value_limit[given], 0))  # D-10
+        results = np.zeros(ready.size, dtype=np.int64)  # gives nothing: D-14
+        plain = (level > 0) & ~mixed
+        if plain.any():
+            triples = np.stack([level[plain], first[plain], limit[plain]], 1)
+            distinct, inverse = distinct_rows(triples)
+            numbers = [self._result(*row) for row in distinct.tolist()]
+            results[plain] = np.array(numbers, dtype=np.int64)[inverse]
+        for row in np.flatnonzero(mixed).tolist():
+            results[row] = self._ruled(int(ready[row]))
+        outcome_of[ready] = results
         chosen = outcome_of[ready]
-        gone = np.array(self.outcome_gone, dtype=bool)[chosen]
-        result = np.array(self.outcome_value, dtype=np.int64)
+        gone = chosen == 0
         # Not declassified with its bases while its main item stands: reviewed (X-16, X-22).
         draft = self.is_draft[ready]
         reviewed = ready[gone & draft]
         outcome_of[reviewed] = -1
         values[reviewed] = self.own[reviewed]
         values[ready[gone & ~draft]] = 0
-        values[ready[~gone]] = result[chosen[~gone]]
+        values[ready[~gone]] = chosen[~gone]
+
+    def _joined(self, limits: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Per row of scope limits (numbered; 0 for none), the scope all of them admit."""
+        if limits.shape[1] == 1:
+            return limits[:, 0]
+        if not limits.any():
+            return limits[:, 0]
+        distinct, inverse = distinct_rows(np.sort(limits, axis=1))
+        joined = np.empty(len(distinct), dtype=np.int64)
+        person_org = self.world.person_org
+        for row, numbers in enumerate(distinct.tolist()):
+            key = tuple(n for n in dict.fromkeys(numbers) if n)
+            found = self.joined.get(key)
+            if found is None:
+                # Which bound comes first does not matter: what the intersection admits is
+                # what each bound admits (model.KnowledgeScope.intersect).
+                scope: KnowledgeScope | None = None
+                for bound in (self.limit_values[n] for n in key):
+                    if bound is not None:
+                        scope = bound if scope is None else scope.intersect(bound, person_org)
+                found = self.joined[key] = self._limit(scope)
+            joined[row] = found
+        return joined[inverse]
+
+    def _result(self, rank: int, period: int, limit: int) -> int:
+        """The value numbered for a level, a period and a scope limit, all numbered."""
+        found = self.results.get((rank, period, limit))
+        if found is None:
+            required = Classification(_LEVELS[rank], self.period_values[period])
+            found = self._number(required, self.limit_values[limit])
+            self.results[(rank, period, limit)] = found
+        return found
+
+    def _ruled(self, node: int) -> int:
+        """The value the rules require of `node`, for bases whose last-ending periods differ:
+        the rules join conditions and keep the first of equal ends, in the order of the
+        bases' ids (D-9, D-15); run once for each set of values in that order."""
+        name = self.index.ids[node]
+        bases = self.lineage.bases[name]
+        parents = sorted(bases)
+        number, values = self.index.number, self.current
+        key = (
+            *((int(values[number[p]]), id(bases[p].case), bases[p].keypoint_ids) for p in parents),
+            int(self.extra_of[node]),
+        )
+        found = self.ruled.get(key)
+        if found is None:
+            requirement = self._requirement(name, parents)
+            required = requirement.classification
+            found = 0 if required is None else self._number(required, requirement.scope_limit)
+            self.ruled[key] = found
+        return found
 
     def _follow_layer(self, ready: npt.NDArray[np.int64]) -> None:
         """The actions each descendant of a layer takes to meet its outcome; one that needs
@@ -433,29 +620,27 @@ class _FanOut:
         if not kept.size:
             return
         pairs = np.stack([self.meets[kept], outcome_of[kept]], 1)
-        distinct, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        distinct, inverse = distinct_rows(pairs)
         actions = np.empty(len(distinct), dtype=np.int64)
         scopes = np.empty(len(distinct), dtype=np.int64)
         for row, (met, outcome) in enumerate(distinct.tolist()):
             actions[row], scopes[row] = self._follow(met, outcome)
-        inverse = inverse.reshape(-1)
         action_of[kept] = actions[inverse]
         scope_of[kept] = scopes[inverse]
         unchanged = kept[action_of[kept] < 0]
         self.current[unchanged] = self.own[unchanged]
 
-    def _follow(self, met: int, number: int) -> tuple[int, int]:
+    def _follow(self, met: int, value: int) -> tuple[int, int]:
         """The actions (numbered; -1 for none) and the knowledge scope (numbered) it takes an
-        item with classification and scope `met` to meet outcome `number`."""
-        found = self.follows.get((met, number))
+        item with classification and scope `met` to take value `value` (0: declassified)."""
+        found = self.follows.get((met, value))
         if found is not None:
             return found
         current, scope = self.before_values[met]
-        requirement = self.outcomes[number].requirement
-        required, limit = requirement.classification, requirement.scope_limit
-        if required is None:
+        if not value:
             found = (self.action_numbers[_DECLASSIFY], -1)
         else:
+            required, limit = self.held[value - 1]
             actions: list[Action] = []
             if current is None or current.level is not required.level:
                 actions.append(Action.CHANGE_LEVEL)
@@ -471,22 +656,22 @@ class _FanOut:
                 self.actions.append(taken)
             found = (self.action_numbers[taken] if taken else -1, len(self.scopes))
             self.scopes.append(scope)
-        self.follows[(met, number)] = found
+        self.follows[(met, value)] = found
         return found
 
     def __len__(self) -> int:
         return len(self.found) + len(self.reviews)
 
     def entry(self, position: int) -> _Found:
-        """The impact at `position`, as found: item, actions, outcome, scope."""
+        """The impact at `position`, as found: item, actions, value, scope."""
         if position >= len(self.found):
             draft, _ = self.reviews[position - len(self.found)]
             return (draft, _REVIEW, None, None)
-        node, action, outcome, scope = self.found[position].tolist()
+        node, action, value, scope = self.found[position].tolist()
         return (
             self.index.ids[node],
             self.actions[action],
-            self.outcomes[outcome] if outcome >= 0 else None,
+            value if value >= 0 else None,
             self.scopes[scope] if scope >= 0 else None,
         )
 
@@ -512,12 +697,12 @@ class _FanOut:
         number = self.index.number.get(node)
         if number is None or number >= len(self.action_of) or self.action_of[number] < 0:
             return before
-        outcome, scope = self.outcome_of[number], self.scope_of[number]
+        value, scope = int(self.outcome_of[number]), int(self.scope_of[number])
         after = self._after(
             (
                 node,
                 self.actions[self.action_of[number]],
-                self.outcomes[outcome] if outcome >= 0 else None,
+                value if value >= 0 else None,
                 self.scopes[scope] if scope >= 0 else None,
             ),
             before,
@@ -526,18 +711,13 @@ class _FanOut:
         return after
 
     def _after(self, entry: _Found, before: Item) -> Item:
-        _, _, outcome, scope = entry
-        if outcome is None:
+        _, _, value, scope = entry
+        if value is None:
             return before  # reviewed, not changed (X-16)
-        requirement = outcome.requirement
-        if requirement.classification is None:
+        if not value:
             return _evolve(before, status=self.declassified_as)
-        return _evolve(
-            before,
-            classification=requirement.classification,
-            scope=scope,
-            scope_limit=requirement.scope_limit,
-        )
+        required, limit = self.held[value - 1]
+        return _evolve(before, classification=required, scope=scope, scope_limit=limit)
 
     def _requirement(self, node: str, parents: Sequence[str]) -> rules.Requirement:
         world, keypoints = self.world, self.keypoints
@@ -558,9 +738,23 @@ class _FanOut:
             person_org=world.person_org,
         )
 
+    def outcome(self, node: str) -> _Outcome:
+        """What the rules say of a recomputed `node`: run once for each set of values of the
+        bases (with each edge's kind), the scope rules and the organisation (D-5)."""
+        number = self.index.number[node]
+        index, given = self.index, self.current
+        rows = slice(int(index.parent_rows[number]), int(index.parent_rows[number + 1]))
+        bases = given[index.parents[rows]]
+        kinds = np.where(bases > 0, index.edge_kinds[rows], 0)
+        organisation = self.world.organisations.get(self.world.items[node].organisation_id)
+        key = (*bases.tolist(), *kinds.tolist(), int(self.extra_of[number]), id(organisation))
+        found = self.outcomes.get(key)
+        if found is None:
+            found = self.outcomes[key] = self._compute(node, list(self.lineage.bases[node]))
+        return found
+
     def _compute(self, node: str, parents: list[str]) -> _Outcome:
-        requirement = self._requirement(node, sorted(parents))
-        explanation = requirement.explanation
+        explanation = self._requirement(node, sorted(parents)).explanation
         kept = {
             c.via_item_id or c.ref_id
             for c in explanation.contributions
@@ -568,7 +762,6 @@ class _FanOut:
         }
         articles = tuple(dict.fromkeys(("D-12", "D-13", *explanation.articles)))
         return _Outcome(
-            requirement,
             articles,
             tuple(dict.fromkeys((*articles, "X-13", "X-25"))),
             tuple(i for i, parent in enumerate(parents) if parent in kept),
@@ -576,24 +769,24 @@ class _FanOut:
 
     def impact(self, entry: _Found) -> Impact:
         """The whole `Impact` of one found entry."""
-        node, actions, outcome, _ = entry
+        node, actions, value, _ = entry
         before = self.world.items[node]
         main = self.mains.get(node)
         path = (*self._path(main), node) if main is not None else self._path(node)
-        if outcome is None:
+        if value is None:
             # Reviewed with its main item (X-22); derived from a changed basis too (D-12).
             articles = _REVIEW_ARTICLES if main is None else ("X-16", "X-22")
             return Impact(node, actions, before, self.item(node), path, articles, ())
+        outcome = self.outcome(node)
         parents = list(self.lineage.bases[node])
         kept = tuple(sorted(parents[i] for i in outcome.kept))
-        declassified = outcome.requirement.classification is None
         return Impact(
             item_id=node,
             actions=actions,
             before=before,
             after=self.item(node),
             path=path,
-            articles=outcome.declassify_articles if declassified else outcome.articles,
+            articles=outcome.articles if value else outcome.declassify_articles,
             kept_bases=kept,
             explain=partial(self._explain, node),
         )

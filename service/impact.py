@@ -9,9 +9,12 @@ items.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
+from operator import attrgetter
+
+import numpy as np
 
 from graph.access import Actor
 from graph.change import ChangeKind
@@ -28,7 +31,7 @@ from graph.model import (
     ScopeRule,
     Unmarked,
 )
-from graph.propagation import Impacts, World, fan_out, paused_gc
+from graph.propagation import Impacts, World, fan_out, paused_gc, profiles
 from graph.store.base import GraphReader, GraphStore
 from service.permissions import readable_items
 from service.usecases import PeriodSpec, check_keypoint_within, check_original_period
@@ -250,11 +253,14 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[Lineage, World, list[
         # Every basis of every descendant, those outside the subtree included, and the
         # keypoints the edges into descendants involve.
         below = index.names(numbers)
-        needed = {*roots, *below, *index.names(index.parents_of(numbers))}
+        inside = np.zeros(len(index.ids), dtype=bool)
+        inside[numbers] = True
+        outside = index.parents_of(numbers)
+        others = [*roots, *index.names(outside[~inside[outside]])]
         keypoint_ids = index.keypoints_into(numbers)
         drafts = tx.process_items_for([*roots, *below])
-        needed.update(draft for draft, _ in drafts)
-        items = tx.items(needed)
+        others.extend(draft for draft, _ in drafts)
+        items = tx.item_lookup([*below, *others])
         keypoints = tx.keypoints(keypoint_ids)
         keypoints.update({k.id: k for root in roots for k in tx.keypoints_defined_by(root)})
         links = tx.scope_rule_links(below)
@@ -262,8 +268,11 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[Lineage, World, list[
         scope_rules: dict[str, list[ScopeRule]] = {}
         for item_id, rule_id in links:
             scope_rules.setdefault(item_id, []).append(rules[rule_id])
-        organisations = tx.organisations({i.organisation_id for i in items.values()})
-        persons = _persons(items.values())
+        # The one pass over every descendant; organisations and persons come from its groups.
+        grouped = profiles(index, numbers, [items[node] for node in below])
+        read = [*grouped.examples, *(items[i] for i in others if i in items)]
+        organisations = tx.organisations({i.organisation_id for i in read})
+        persons = _persons(read)
         process_items: dict[str, list[str]] = {}
         for draft, main in drafts:
             process_items.setdefault(main, []).append(draft)
@@ -274,15 +283,14 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[Lineage, World, list[
             organisations=organisations,
             person_org={p.id: p.organisation_id for p in tx.persons(persons).values()},
             process_items=process_items,
+            profiles=grouped,
         )
         return lineage, world, below
 
 
-def _persons(items: Iterable[Item]) -> set[str]:
-    persons: set[str] = set()
-    for item in items:
-        if item.scope.persons:
-            persons.update(item.scope.persons)
-        if item.scope_limit is not None and item.scope_limit.persons:
-            persons.update(item.scope_limit.persons)
-    return persons
+def _persons(items: Collection[Item]) -> set[str]:
+    """The persons named in the items' knowledge scopes and scope limits."""
+    # Items share their scope objects: each distinct object is read once.
+    scopes = {id(s): s for s in map(attrgetter("scope"), items) if s.persons}
+    limits = {id(s): s for s in map(attrgetter("scope_limit"), items) if s and s.persons}
+    return {p for scope in [*scopes.values(), *limits.values()] for p in scope.persons}

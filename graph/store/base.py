@@ -17,7 +17,7 @@ reference names an existing node (UnknownId); DERIVED_FROM is acyclic (CycleRefu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, TypeVar
@@ -94,6 +94,12 @@ class GraphReader(Protocol):
     def persons(self, ids: Iterable[str]) -> dict[str, Person]: ...
 
     def items(self, ids: Iterable[str]) -> dict[str, Item]: ...
+
+    def item_lookup(self, ids: Sequence[str]) -> Mapping[str, Item]:
+        """Items to look up by id, holding each of `ids` that exists; it may hold others (a
+        store that keeps its items in memory lends them all, read-only, rather than copy a
+        hundred thousand for one analysis). Not for iterating."""
+        ...
 
     def find_items(self, query: ItemQuery) -> list[Item]: ...
 

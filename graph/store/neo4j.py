@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -325,6 +325,9 @@ class _Neo4jTx:
 
     def items(self, ids: Iterable[str]) -> dict[str, Item]:
         return {n["id"]: item_from(n) for n in self._nodes("Item", ids)}
+
+    def item_lookup(self, ids: Sequence[str]) -> Mapping[str, Item]:
+        return self.items(ids)
 
     def find_items(self, query: ItemQuery) -> list[Item]:
         rows = self._data(

@@ -386,6 +386,24 @@ def test_lookups_by_many_ids_return_only_existing_ids(store: GraphStore) -> None
     assert store.read(lambda tx: tx.scope_rules(["K-1"])) == {}
 
 
+def test_an_item_lookup_holds_every_item_asked_for_that_exists(store: GraphStore) -> None:
+    """It may hold more (the embedded store lends what it keeps in memory), never less, and
+    never an id that does not exist; asked again once the items are in memory, the same."""
+    nodes: list[Node] = [organisation("O-1"), item("S-1"), item("S-2"), item("S-3")]
+    build(store, nodes)
+
+    def looked_up(tx: GraphReader) -> list[tuple[Item | None, Item | None, bool]]:
+        found = []
+        for _ in range(2):
+            lookup = tx.item_lookup(["S-2", "S-1", "NOPE"])
+            found.append((lookup.get("S-1"), lookup.get("S-2"), "NOPE" in lookup))
+            tx.items(["S-1", "S-2", "S-3"])
+        return found
+
+    assert store.read(looked_up) == [(nodes[1], nodes[2], False)] * 2
+    assert store.read(lambda tx: tx.item_lookup(["S-3"])["S-3"]) == nodes[3]
+
+
 def test_ids_are_unique_per_kind_only(store: GraphStore) -> None:
     """The same id may name one node of each kind."""
     same = "X-1"

@@ -25,8 +25,12 @@ from graph.model import (
     Keypoint,
     KnowledgeScope,
     Level,
+    LongTerm,
     Organisation,
     ScopeRule,
+    Unmarked,
+    UntilCondition,
+    UntilDate,
     Years,
 )
 from graph.propagation import Action, World, fan_out
@@ -199,8 +203,8 @@ def test_x16_x22_process_items_are_reviewed_with_their_main_item() -> None:
 def test_cost_is_linear_in_nodes_not_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     """A lattice 40 layers deep, 3 wide, every node joined to all of the layer above: 3^39
     paths, but each descendant is recomputed exactly once, and the rules run once for each
-    distinct set of basis values (here two: the declassified source alone, three declassified
-    parents)."""
+    distinct set of basis values when the impacts are read (here two: the declassified source
+    alone, three declassified parents); deciding the outcomes runs them not at all."""
     layers = [["S"], *[[f"L{d}-{w}" for w in range(3)] for d in range(1, 41)]]
     edges = [(p, c) for upper, lower in itertools.pairwise(layers) for p in upper for c in lower]
     nodes = [item("S", source=True), *(item(n) for layer in layers[1:] for n in layer)]
@@ -215,6 +219,8 @@ def test_cost_is_linear_in_nodes_not_paths(monkeypatch: pytest.MonkeyPatch) -> N
     lineage = graph(*edges)
     impacts = fan_out(lineage, world(nodes), changed_items={"S": declassified(nodes[0])})
     assert len(impacts) == 120
+    assert not ruled
+    assert all(i.actions == (Action.DECLASSIFY,) for i in impacts)
     assert len(ruled) == 2
     index = graph(*edges).index()
     assert sorted(index.names(index.below(["S"]))) == sorted(n.id for n in nodes[1:])
@@ -240,6 +246,16 @@ def test_x16_a_process_item_derived_from_the_source_is_reviewed_not_declassified
 _LEVELS = (Level.TOP_SECRET, Level.SECRET, Level.CONFIDENTIAL)
 _POOL = [Classification(level, Years(years, DAY)) for level in _LEVELS for years in (5, 10)]
 _POOL += [Classification(c.level, Years(c.period.years, DAY)) for c in _POOL[:3]]  # type: ignore[union-attr]
+# Periods of other forms, some ending with others: a date on the day ten years from DAY ends,
+# two conditions (which the rules join), long-term, and a level alone (X-11).
+_POOL += [
+    Classification(Level.SECRET, UntilDate(date(2034, 1, 1))),
+    Classification(Level.CONFIDENTIAL, UntilCondition("甲工程完成")),
+    Classification(Level.SECRET, UntilCondition("乙型号定型")),
+    Classification(Level.CONFIDENTIAL, LongTerm()),
+    Classification(Level.SECRET, Unmarked(DAY)),
+    Classification(Level.CONFIDENTIAL, Years(20, DAY)),
+]
 _SCOPES = [ORG, KnowledgeScope(organisations=frozenset({"O", "P"})), None]
 # O may classify up to 绝密; P only 秘密, so what it derives above that cites D-5.
 _ORGANISATIONS = {
@@ -249,6 +265,7 @@ _ORGANISATIONS = {
 _RULES = [
     ScopeRule("R-1", "某类事项", "某保密事项范围", Level.SECRET, years=10),
     ScopeRule("R-2", "另一类事项", "某保密事项范围", Level.CONFIDENTIAL),
+    ScopeRule("R-3", "又一类事项", "某保密事项范围", Level.CONFIDENTIAL, long_term=True),
 ]
 
 
