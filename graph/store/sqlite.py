@@ -931,10 +931,37 @@ class _SqliteTx:
         return [row["rule_id"] for row in rows]
 
     def parents(self, child_ids: Iterable[str]) -> list[Derivation]:
-        return self._edges("child_id", "parent_id", child_ids)
+        whole = self._kept_lineage()
+        if whole is None:
+            return self._edges("child_id", "parent_id", child_ids)
+        bases = whole.bases
+        return [
+            edges[parent]
+            for child in sorted(set(child_ids))
+            if (edges := bases.get(child))
+            for parent in sorted(edges)
+        ]
 
     def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
-        return self._edges("parent_id", "child_id", parent_ids)
+        whole = self._kept_lineage()
+        if whole is None:
+            return self._edges("parent_id", "child_id", parent_ids)
+        bases, below = whole.bases, whole.children
+        return [
+            bases[child][parent]
+            for parent in sorted(set(parent_ids))
+            for child in sorted(below.get(parent, ()))
+        ]
+
+    def _kept_lineage(self) -> Lineage | None:
+        """The whole of DERIVED_FROM where it is in memory for this transaction's generation
+        (kept by a large analysis, see `lineage`): a traversal then reads no rows, in the
+        order the queries give."""
+        generation = self._generation("derived_from")
+        if generation is None:
+            return None
+        kept: Lineage | None = self._cache.kept("derived_from", generation)
+        return kept
 
     def _edges(self, side: str, other: str, ids: Iterable[str]) -> list[Derivation]:
         # The hot path of every traversal: plain tuples rather than sqlite3.Row.

@@ -10,12 +10,15 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.types import ExecutionContext, Info
 from strawberry.types.graphql import OperationType
@@ -623,15 +626,23 @@ def _fields(execution: ExecutionContext) -> str:
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     chosen = limits or Limits()
+    # The limiters' validation rules are made once: each limiter makes a rule class of its
+    # own, and rules that differ on every request would defeat the validation cache below.
+    rules = [
+        *QueryDepthLimiter(max_depth=chosen.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=chosen.max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="服务内部错误。"),
-        lambda: QueryDepthLimiter(max_depth=chosen.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=chosen.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=chosen.max_tokens),
         OperationTimeout,
     ]
     if not chosen.introspection:
         extensions.append(DisableIntrospection)
+    # A client sends the same few documents again and again: each is parsed and validated
+    # (with every rule above) once, not on every request; last, so that they see every rule.
+    extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     return strawberry.Schema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from graph.errors import StoreVersionError
-from graph.model import Item, ItemStatus
+from graph.model import Derivation, Item, ItemStatus
 from graph.store import sqlite as sqlite_module
 from graph.store.base import GraphReader, GraphWriter
 from graph.store.codec import item_fields, organisation_fields, person_fields, record_fields
@@ -410,6 +410,35 @@ def test_a_large_walk_keeps_the_whole_lineage_until_an_edge_changes(
     opened.write(lambda tx: tx.add_derivations([edge("D", "X")]))
     assert _bases_below(opened, "X") == {"E": {"X"}, "D": {"C", "X"}}
     assert _bases_below(opened, "R")["D"] == {"C", "X"}
+
+
+def test_with_the_lineage_kept_children_and_parents_answer_as_the_file_does(
+    opened: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same edges in the same order (by the ids asked for, then the other end) as the
+    queries give; a transaction that has written reads the file, its own edge included."""
+    edges = [("A", "R"), ("B", "R"), ("C", "A"), ("C", "B"), ("D", "C"), ("E", "X"), ("D", "X")]
+    dag(opened, edges)
+    monkeypatch.setattr(sqlite_module, "_WHOLE_FROM_EDGES", 3)
+    _bases_below(opened, "R")
+    assert opened._cache._tables.get("derived_from") is not None
+    asked = [["R"], ["X", "R", "R"], ["C", "NOPE", "A", "B"], [], ["D", "E", "X"]]
+
+    def both(tx: GraphReader) -> list[tuple[list[Derivation], list[Derivation]]]:
+        sql = tx._edges  # type: ignore[attr-defined]
+        return [(tx.children(ids), sql("parent_id", "child_id", ids)) for ids in asked] + [
+            (tx.parents(ids), sql("child_id", "parent_id", ids)) for ids in asked
+        ]
+
+    answers = opened.read(both)
+    assert [memory for memory, _ in answers] == [file for _, file in answers]
+    assert any(memory for memory, _ in answers)
+
+    def after_a_write(tx: GraphWriter) -> list[str]:
+        tx.add_derivations([edge("E", "B")])
+        return [e.child_id for e in tx.children(["B"])]
+
+    assert opened.write(after_a_write) == ["C", "E"]
 
 
 def test_a_statement_running_at_the_deadline_is_interrupted(opened: SqliteStore) -> None:
