@@ -6,9 +6,10 @@ several runs after a warm-up, taken in turns so that a burst of load hits both.
 The bounds and what was measured when they were set (BENCHMARKS.md, issue 8):
 - no cost that grows with the number of paths: the same number of items and edges in 20
   layers (up to 3^19 paths to an item) against 10 layers (3^9); measured 1.1, bound 3;
-- against the naive networkx pipeline on a realistic lineage: measured 5 times slower (the
-  service decides every descendant's classification; networkx only collects and orders
-  them); bound 10, to be tightened as issue 8's target (10 times faster) is approached.
+- against the naive networkx pipeline on a realistic lineage of 3,000 items: the service
+  (which also decides every descendant's classification; networkx only collects and orders
+  them) measured 0.56 of networkx's time since the fan-out decides in numbers (5 before);
+  bound 1.2. At 100k the service is 7.4 times faster (issue 8's target: 10).
 """
 
 from __future__ import annotations
@@ -81,4 +82,4 @@ def test_impact_analysis_against_the_naive_networkx_pipeline(tmp_path: Path) -> 
         )
     finally:
         store.close()
-    assert ours / naive < 10, f"the service took {ours / naive:.1f} times networkx"
+    assert ours / naive < 1.2, f"the service took {ours / naive:.2f} times networkx"
