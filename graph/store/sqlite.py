@@ -402,6 +402,7 @@ class _Cache:
         self._max_items = max_items
         self._tables: dict[str, tuple[int, Any]] = {}
         self._items: tuple[int, dict[str, Item]] = (-1, {})
+        self._edges: dict[str, tuple[int, dict[str, list[Derivation]]]] = {}
 
     def table(self, name: str, generation: int, read: Callable[[], T]) -> T | None:
         """Table `name` as `read` gives it, for `generation`; None for an older one."""
@@ -430,6 +431,19 @@ class _Cache:
 
     def room(self, items: dict[str, Item]) -> bool:
         return len(items) < self._max_items
+
+    def edges(self, side: str, generation: int) -> dict[str, list[Derivation]] | None:
+        """DERIVED_FROM edges read so far by one end (`side`), for `generation`, to read and
+        to fill like the items; None for an older generation."""
+        with self._lock:
+            cached, edges = self._edges.get(side, (-1, {}))
+            if generation > cached:
+                self._edges[side] = (generation, {})
+                return self._edges[side][1]
+            return edges if generation == cached else None
+
+    def room_for_edges(self, edges: dict[str, list[Derivation]]) -> bool:
+        return len(edges) < self._max_items
 
 
 class _Watchdog:
@@ -933,7 +947,7 @@ class _SqliteTx:
     def parents(self, child_ids: Iterable[str]) -> list[Derivation]:
         whole = self._kept_lineage()
         if whole is None:
-            return self._edges("child_id", "parent_id", child_ids)
+            return self._adjacent("child_id", "parent_id", child_ids)
         bases = whole.bases
         return [
             edges[parent]
@@ -945,13 +959,32 @@ class _SqliteTx:
     def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
         whole = self._kept_lineage()
         if whole is None:
-            return self._edges("parent_id", "child_id", parent_ids)
+            return self._adjacent("parent_id", "child_id", parent_ids)
         bases, below = whole.bases, whole.children
         return [
             bases[child][parent]
             for parent in sorted(set(parent_ids))
             for child in sorted(below.get(parent, ()))
         ]
+
+    def _adjacent(self, side: str, other: str, ids: Iterable[str]) -> list[Derivation]:
+        """The edges of `ids` by `side`, from those kept in memory for this generation where
+        there, the rest read and kept: small lineages asked for again and again (a viewer's,
+        a client's) read no rows after the first time."""
+        generation = self._generation("derived_from")
+        known = None if generation is None else self._cache.edges(side, generation)
+        if known is None:
+            return self._edges(side, other, ids)
+        wanted = sorted(set(ids))
+        missing = [id for id in wanted if id not in known]
+        read: dict[str, list[Derivation]] = {id: [] for id in missing}
+        if missing:
+            by_parent = side == "parent_id"
+            for found in self._edges(side, other, missing):
+                read[found.parent_id if by_parent else found.child_id].append(found)
+            if self._cache.room_for_edges(known):
+                known.update(read)
+        return [found for id in wanted for found in (read[id] if id in read else known[id])]
 
     def _kept_lineage(self) -> Lineage | None:
         """The whole of DERIVED_FROM where it is in memory for this transaction's generation

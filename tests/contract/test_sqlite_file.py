@@ -441,6 +441,29 @@ def test_with_the_lineage_kept_children_and_parents_answer_as_the_file_does(
     assert opened.write(after_a_write) == ["C", "E"]
 
 
+def test_edges_read_once_are_answered_from_memory_until_the_table_changes(
+    opened: SqliteStore,
+) -> None:
+    """Asked again, children and parents give what the file gives, in its order, without
+    reading it; a new edge is a new generation, and the next read sees it."""
+    dag(opened, [("A", "R"), ("B", "R"), ("C", "A"), ("C", "B"), ("D", "X")])
+    asked = [["R"], ["C", "NOPE", "A", "B", "A"], ["X", "R"], []]
+
+    def both(tx: GraphReader) -> list[tuple[list[Derivation], list[Derivation]]]:
+        sql = tx._edges  # type: ignore[attr-defined]
+        return [(tx.children(ids), sql("parent_id", "child_id", ids)) for ids in asked] + [
+            (tx.parents(ids), sql("child_id", "parent_id", ids)) for ids in asked
+        ]
+
+    first, again = opened.read(both), opened.read(both)
+    assert [memory for memory, _ in first] == [file for _, file in first]
+    assert again == first
+    assert opened._cache._edges["parent_id"][1]["R"]  # kept
+    opened.write(lambda tx: tx.add_derivations([edge("D", "R")]))
+    assert [e.child_id for e in opened.read(lambda tx: tx.children(["R"]))] == ["A", "B", "D"]
+    assert [e.parent_id for e in opened.read(lambda tx: tx.parents(["D"]))] == ["R", "X"]
+
+
 def test_a_statement_running_at_the_deadline_is_interrupted(opened: SqliteStore) -> None:
     """A long query is stopped by SQLite itself, not left to run to its end."""
     counting = (
