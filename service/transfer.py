@@ -8,10 +8,11 @@ one transaction, into an empty store; every line is checked as it would be by th
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+
+import orjson
 
 from graph.change import Change, Notice, Proposal
 from graph.errors import InvalidValue, LineageError, UnknownId
@@ -151,8 +152,9 @@ def _is_empty(tx: GraphReader) -> bool:
 
 def _parse(number: int, text: str) -> dict[str, object]:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
+        # orjson: parsing was a fifth of an import's time with the standard library's json.
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
         raise ImportRefused(
             number, InvalidValue("line", f"不是有效的 JSON：{error.msg}")
         ) from error

@@ -213,11 +213,21 @@ def _v3(connection: sqlite3.Connection) -> None:
     for table in _GENERATIONS:
         connection.execute("INSERT INTO generations (name, value) VALUES (?, 0)", (table,))
         for event in ("INSERT", "UPDATE", "DELETE"):
-            # Names from the constants above only; a trigger body takes no parameters.
-            connection.execute(
-                f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table} BEGIN "
-                f"UPDATE generations SET value = value + 1 WHERE name = '{table}'; END"
-            )
+            connection.execute(_counting_trigger(table, event))
+
+
+def _counting_trigger(table: str, event: str) -> str:
+    """The trigger that bumps `table`'s generation on each row of `event`."""
+    # Names from the constants above only; a trigger body takes no parameters.
+    return (
+        f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table} BEGIN "
+        f"UPDATE generations SET value = value + 1 WHERE name = '{table}'; END"
+    )
+
+
+# From this many rows an insert bumps its table's generation once, not once a row: the
+# triggers' updates were about a fifth of an import's time (BENCHMARKS.md, issue 8).
+_COUNTED_ONCE = 500
 
 
 _V4 = """
@@ -826,7 +836,22 @@ class _SqliteTx:
             return
         columns = ", ".join(rows[0])
         names = ", ".join(f":{name}" for name in rows[0])
-        self._db.executemany(f"INSERT INTO {table} ({columns}) VALUES ({names})", rows)
+        self._executemany(table, f"INSERT INTO {table} ({columns}) VALUES ({names})", rows)
+
+    def _executemany(self, table: str, sql: str, rows: Sequence[Any]) -> None:
+        """Inserts `rows`; a large batch into a counted table is counted once. Its insert
+        trigger is dropped and made again around the insert, inside this transaction, so no
+        other connection ever sees the rows without the new generation, nor the table
+        without its trigger; on failure, the trigger is back before the error leaves."""
+        if table not in _GENERATIONS or len(rows) < _COUNTED_ONCE:
+            self._db.executemany(sql, rows)
+            return
+        self._db.execute(f"DROP TRIGGER {table}_insert")
+        try:
+            self._db.executemany(sql, rows)
+        finally:
+            self._db.execute(_counting_trigger(table, "INSERT"))
+        self._db.execute("UPDATE generations SET value = value + 1 WHERE name = ?", (table,))
 
     def _insert(self, table: str, fields: dict[str, Any]) -> None:
         # `table` and the field names are this module's and the codec's own constants.
@@ -1458,8 +1483,10 @@ class _SqliteTx:
         def row(e: Derivation) -> tuple[str, str, str, str]:
             return (e.child_id, e.parent_id, e.case.value, json.dumps(e.keypoint_ids))
 
-        self._db.executemany(
-            insert, [row(e) for e in derivations if e.child_id not in with_children]
+        self._executemany(
+            "derived_from",
+            insert,
+            [row(e) for e in derivations if e.child_id not in with_children],
         )
         for edge in derivations:
             if edge.child_id in with_children:

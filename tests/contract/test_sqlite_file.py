@@ -464,6 +464,52 @@ def test_edges_read_once_are_answered_from_memory_until_the_table_changes(
     assert [e.parent_id for e in opened.read(lambda tx: tx.parents(["D"]))] == ["R", "X"]
 
 
+def _generations(path: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(path)) as other:
+        return dict(other.execute("SELECT name, value FROM generations").fetchall())
+
+
+def _triggers(connection: sqlite3.Connection) -> set[str]:
+    rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    return {name for (name,) in rows}
+
+
+def test_a_large_batch_counts_once_and_leaves_every_trigger_in_place(
+    opened: SqliteStore, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From _COUNTED_ONCE rows an insert bumps its table's generation once, and what memory
+    held is read anew; the insert triggers are there after it, written or refused, so that
+    another program's edit still counts."""
+    monkeypatch.setattr(sqlite_module, "_COUNTED_ONCE", 3)
+    build(opened, [organisation(), item("S-1")])
+    with closing(sqlite3.connect(path)) as other:
+        triggers = _triggers(other)
+    assert len(triggers) == 12
+    assert _title(opened, "S-1") == item("S-1").title
+    assert _bases_below(opened, "S-1") == {}
+    before = _generations(path)
+    opened.write(lambda tx: tx.add_items([item(f"D-{n}") for n in range(5)]))
+    opened.write(lambda tx: tx.add_derivations([edge(f"D-{n}", "S-1") for n in range(5)]))
+    after = _generations(path)
+    assert after["items"] == before["items"] + 1
+    assert after["derived_from"] == before["derived_from"] + 1
+    assert _title(opened, "D-4") == item("D-4").title
+    assert _bases_below(opened, "S-1") == {f"D-{n}": {"S-1"} for n in range(5)}
+
+    def refused_within(tx: GraphWriter) -> set[str]:
+        rows = [item_fields(item(f"E-{n}")) for n in range(3)] + [item_fields(item("S-1"))]
+        with pytest.raises(sqlite3.IntegrityError):
+            tx._insert_many("items", rows)  # type: ignore[attr-defined]
+        return _triggers(tx._db)  # type: ignore[attr-defined]
+
+    assert opened.write(refused_within) == triggers
+    with closing(sqlite3.connect(path)) as other:
+        assert _triggers(other) == triggers
+        other.execute("UPDATE items SET title = '外部修改' WHERE id = 'D-0'")
+        other.commit()
+    assert _title(opened, "D-0") == "外部修改"
+
+
 def test_a_statement_running_at_the_deadline_is_interrupted(opened: SqliteStore) -> None:
     """A long query is stopped by SQLite itself, not left to run to its end."""
     counting = (
