@@ -20,14 +20,8 @@ generation is unchanged after the read (reads are read-committed, not snapshots)
 transaction has written, it reads the database only.
 
 A tool that writes to the database outside this service (cypher-shell, a script, another
-program) must bump the generations of what it changed in the same transaction, or the
-service goes on answering from memory until it restarts:
-
-    MATCH (g:Generation) WHERE g.name IN ['items', 'derived_from', 'process_item_of',
-      'classified_under'] SET g.value = g.value + 1
-
-(`items` for Item nodes, `derived_from`, `process_item_of` and `classified_under` for those
-relationships; bumping them all is always safe.)
+program) must bump the generations in the same transaction, with BUMP_ALL below (or restart
+every process of the service), or the service goes on answering from memory.
 """
 
 from __future__ import annotations
@@ -149,6 +143,14 @@ INDEXED = (
 # The cached tables, each with a (:Generation {name, value}) node; the names are the embedded
 # store's table names.
 GENERATIONS = ("items", "derived_from", "process_item_of", "classified_under")
+
+# For tools that write outside the service (README, "Neo4j"): new generations of every cached
+# table, which is always safe. Literal names, so that it can be pasted as it is.
+BUMP_ALL = (
+    "MATCH (g:Generation) WHERE g.name IN "
+    "['items', 'derived_from', 'process_item_of', 'classified_under'] "
+    "SET g.value = g.value + 1"
+)
 
 # A lineage walked from the database is kept whole in memory (by one read of every
 # DERIVED_FROM edge) once a walk has read this many edges and at least this share of them.
@@ -416,6 +418,8 @@ class _Neo4jTx:
 
     def _create(self, kind: str, rows: Sequence[dict[str, Any]]) -> None:
         """Creates the nodes of one kind in one statement; nulls are left out."""
+        if not rows:
+            return  # nothing written, no new generation
         present = [{k: v for k, v in row.items() if v is not None} for row in rows]
         self._write(
             f"UNWIND $rows AS row CREATE (n:{LABELS[kind]}) SET n = row",
@@ -870,6 +874,8 @@ class _Neo4jTx:
     def _update(self, kind: str, rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> None:
         """Sets `fields` of existing nodes of one kind; a null removes the property."""
         wanted = [row["id"] for row in rows]
+        if not wanted:
+            return  # nothing written, no new generation
         self._require(kind, wanted)
         self._write(
             f"UNWIND $rows AS row MATCH (n:{LABELS[kind]} {{id: row.id}}) "
@@ -972,6 +978,8 @@ class _Neo4jTx:
         """Checks every edge as if they were added one after another, then creates them all in
         one statement."""
         edges = list(derivations)
+        if not edges:
+            return  # nothing written, no new generation
         for edge in edges:
             if edge.child_id == edge.parent_id:
                 raise CycleRefused(edge.child_id, edge.parent_id)
