@@ -61,7 +61,7 @@ def redacted(url: str) -> str:
 
 
 def open_store(url: str, *, cached_items: int = 2_000_000) -> GraphStore:
-    """The store `url` names; an embedded store keeps up to `cached_items` items in memory."""
+    """The store `url` names, keeping up to `cached_items` items in memory."""
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         from graph.store.sqlite import SqliteStore
@@ -73,7 +73,7 @@ def open_store(url: str, *, cached_items: int = 2_000_000) -> GraphStore:
         from graph.store.neo4j import Neo4jStore
 
         target = bolt_target(url)
-        return Neo4jStore(target.uri, target.auth, target.database)
+        return Neo4jStore(target.uri, target.auth, target.database, cached_items=cached_items)
     raise InvalidValue(
         "LINEAGE_STORE", f"不支持的存储「{scheme or redacted(url)}」：应为 {SUPPORTED}。"
     )

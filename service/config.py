@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     cached_items: int = Field(
         default=2_000_000,
         ge=0,
-        description="The embedded store keeps the lineage and up to this many items in memory "
+        description="The store keeps the lineage and up to this many items in memory "
         "between requests, until a write changes them; 0 keeps no items.",
     )
     production: bool = Field(

@@ -10,6 +10,18 @@ once (`UNWIND $ids`), never for paths.
 The same Cypher runs on Neo4j 5 and on ArcadeDB's Bolt server (used by the tests, since no
 Neo4j can run there), schema statements included; `schema_statements` is the one place for
 an engine that would need others.
+
+Like the embedded store, this one keeps what it reads of the items and of DERIVED_FROM,
+PROCESS_ITEM_OF and CLASSIFIED_UNDER in memory between transactions (graph.store.cache), for
+one *generation* of each: a node `(:Generation {name, value})` per cached table, whose value
+every writer method here raises in its own transaction. A reader reads the generations once,
+before anything it reads from memory, and keeps what it reads from the database only if the
+generation is unchanged after the read (reads are read-committed, not snapshots); once a
+transaction has written, it reads the database only.
+
+A tool that writes to the database outside this service (cypher-shell, a script, another
+program) must bump the generations in the same transaction, with BUMP_ALL below (or restart
+every process of the service), or the service goes on answering from memory.
 """
 
 from __future__ import annotations
@@ -18,9 +30,10 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
-from neo4j import Driver, GraphDatabase, ManagedTransaction
+from neo4j import Driver, GraphDatabase, ManagedTransaction, Session
 from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
 
 from graph.access import ReadFilter, Token, User, readers
@@ -39,6 +52,7 @@ from graph.model import (
 )
 from graph.store import deadline
 from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
+from graph.store.cache import Cache
 from graph.store.codec import (
     ITEM_STATE,
     KEYPOINT_STATE,
@@ -126,6 +140,24 @@ INDEXED = (
 )
 
 
+# The cached tables, each with a (:Generation {name, value}) node; the names are the embedded
+# store's table names.
+GENERATIONS = ("items", "derived_from", "process_item_of", "classified_under")
+
+# For tools that write outside the service (README, "Neo4j"): new generations of every cached
+# table, which is always safe. Literal names, so that it can be pasted as it is.
+BUMP_ALL = (
+    "MATCH (g:Generation) WHERE g.name IN "
+    "['items', 'derived_from', 'process_item_of', 'classified_under'] "
+    "SET g.value = g.value + 1"
+)
+
+# A lineage walked from the database is kept whole in memory (by one read of every
+# DERIVED_FROM edge) once a walk has read this many edges and at least this share of them.
+_WHOLE_FROM_EDGES = 1_000
+_WHOLE_SHARE = 8
+
+
 def schema_statements() -> tuple[str, ...]:
     """Uniqueness constraints and indexes, created idempotently at start. Neo4j 5 and ArcadeDB's
     Bolt server accept the same statements; an engine that needs others gets them here."""
@@ -137,7 +169,11 @@ def schema_statements() -> tuple[str, ...]:
         f"CREATE INDEX {label.lower()}_{field} IF NOT EXISTS FOR (n:{label}) ON (n.{field})"
         for label, field in INDEXED
     ]
-    return (*constraints, *indexes)
+    generations = (
+        "CREATE CONSTRAINT generation_name IF NOT EXISTS "
+        "FOR (n:Generation) REQUIRE n.name IS UNIQUE"
+    )
+    return (*constraints, generations, *indexes)
 
 
 # An item its reader may read (graph.access.ReadFilter): $keys and $holders null for all.
@@ -157,21 +193,27 @@ _Fields = Defaults
 
 
 class Neo4jStore:
-    """A GraphStore on a Neo4j database (or any server that speaks Bolt and this Cypher)."""
+    """A GraphStore on a Neo4j database (or any server that speaks Bolt and this Cypher).
+    `cached_items` bounds the items kept in memory between transactions (graph.store.cache);
+    0 keeps none."""
 
     def __init__(
         self,
         uri: str,
         auth: tuple[str, str] | None,
         database: str | None = None,
+        *,
+        cached_items: int = 2_000_000,
     ) -> None:
         self._driver: Driver = GraphDatabase.driver(uri, auth=auth)
         self._database = database
+        self._cache = Cache(cached_items)
         try:
             self._driver.verify_connectivity()
             with self._driver.session(database=self._database) as session:
                 for statement in schema_statements():
                     session.run(statement).consume()
+                _create_generations(session)
                 session.execute_write(_fill_readers)
         except (ServiceUnavailable, AuthError) as error:
             self._driver.close()
@@ -182,12 +224,12 @@ class Neo4jStore:
 
     def read(self, work: Callable[[GraphReader], T]) -> T:
         with self._driver.session(database=self._database) as session:
-            return session.execute_read(lambda tx: _in_time(work(_Neo4jTx(tx))))
+            return session.execute_read(lambda tx: _in_time(work(_Neo4jTx(tx, self._cache))))
 
     def write(self, work: Callable[[GraphWriter], T]) -> T:
         with self._driver.session(database=self._database) as session:
             try:
-                return session.execute_write(lambda tx: _in_time(work(_Neo4jTx(tx))))
+                return session.execute_write(lambda tx: _in_time(work(_Neo4jTx(tx, self._cache))))
             except ConstraintError as error:
                 # Another writer (a second replica) created the same id after our check; the
                 # engine refuses it at the statement or at commit.
@@ -244,14 +286,47 @@ class Neo4jStore:
         self._driver.close()
 
 
+def _create_generations(session: Session) -> None:
+    """The generation nodes that are missing, at 0. Two replicas starting on an empty database
+    at once may both try to create one; the constraint refuses the second, which then finds
+    it."""
+    for attempt in range(2):
+        try:
+            session.execute_write(
+                lambda tx: tx.run(
+                    "UNWIND $names AS name MERGE (g:Generation {name: name}) "
+                    "ON CREATE SET g.value = 0",
+                    names=list(GENERATIONS),
+                ).consume()
+            )
+            return
+        except ConstraintError:
+            if attempt:
+                raise
+
+
+def _bump(tx: ManagedTransaction, tables: Sequence[str]) -> None:
+    # The increment reads the value it sets: Neo4j 5 takes the node's write lock before
+    # reading it, so no bump is lost; on ArcadeDB the contract tests' two writers at once
+    # show none lost either (tests/contract/test_bolt_cache.py).
+    tx.run(
+        "UNWIND $names AS name MATCH (g:Generation {name: name}) SET g.value = g.value + 1",
+        names=list(tables),
+    ).consume()
+
+
 def _fill_readers(tx: ManagedTransaction) -> None:
     """Gives items written before the `readers` field (graph.access) theirs, once."""
+    bumped = False
     while True:
         rows = tx.run(
             "MATCH (n:Item) WHERE n.readers IS NULL RETURN n.id AS id, n.scope AS scope LIMIT 5000"
         ).data()
         if not rows:
             return
+        if not bumped:
+            _bump(tx, ["items"])
+            bumped = True
         tx.run(
             "UNWIND $rows AS row MATCH (n:Item {id: row.id}) SET n.readers = row.readers",
             rows=[{"id": r["id"], "readers": readers(scope_of(r["scope"]))} for r in rows],
@@ -261,8 +336,45 @@ def _fill_readers(tx: ManagedTransaction) -> None:
 class _Neo4jTx:
     """One managed transaction's reads and writes; see graph.store.base for the semantics."""
 
-    def __init__(self, tx: ManagedTransaction) -> None:
+    def __init__(self, tx: ManagedTransaction, cache: Cache) -> None:
         self._tx = tx
+        self._cache = cache
+        self._generations: dict[str, int] | None = None
+        self._moved: set[str] = set()  # tables whose generation changed since it was read
+        self._bumped: set[str] = set()
+        self._written = False
+
+    def _generation(self, table: str) -> int | None:
+        """The generation of `table` this transaction read first; None once it has written,
+        when its view is no committed generation, or where the database lacks the node."""
+        if self._written:
+            return None
+        if self._generations is None:
+            rows = self._data("MATCH (g:Generation) RETURN g.name AS name, g.value AS value")
+            self._generations = {row["name"]: row["value"] for row in rows}
+        return self._generations.get(table)
+
+    def _settled(self, table: str) -> bool:
+        """Whether `table` is still at the generation this transaction read first, so that
+        what it read since is that generation's and may be kept: without snapshots, a commit
+        may have come in between."""
+        if table in self._moved or self._generations is None:
+            return False
+        rows = self._data("MATCH (g:Generation {name: $name}) RETURN g.value AS value", name=table)
+        if [row["value"] for row in rows] != [self._generations.get(table)]:
+            self._moved.add(table)
+            return False
+        return True
+
+    def _write(self, query: str, tables: Sequence[str] = (), **params: Any) -> None:
+        """Runs a writing statement, and bumps the generations of the cached `tables` it
+        writes, once per transaction: the commit makes both visible at once."""
+        self._written = True
+        fresh = [t for t in tables if t not in self._bumped]
+        if fresh:
+            _bump(self._tx, fresh)
+            self._bumped.update(fresh)
+        self._tx.run(query, params).consume()
 
     def _data(self, query: str, **params: Any) -> list[dict[str, Any]]:
         return [record.data() for record in self._tx.run(query, params)]
@@ -307,10 +419,14 @@ class _Neo4jTx:
 
     def _create(self, kind: str, rows: Sequence[dict[str, Any]]) -> None:
         """Creates the nodes of one kind in one statement; nulls are left out."""
+        if not rows:
+            return  # nothing written, no new generation
         present = [{k: v for k, v in row.items() if v is not None} for row in rows]
-        self._tx.run(
-            f"UNWIND $rows AS row CREATE (n:{LABELS[kind]}) SET n = row", rows=present
-        ).consume()
+        self._write(
+            f"UNWIND $rows AS row CREATE (n:{LABELS[kind]}) SET n = row",
+            ("items",) if kind == "item" else (),
+            rows=present,
+        )
 
     # Reads
 
@@ -324,10 +440,32 @@ class _Neo4jTx:
         return {n["id"]: person_from(n) for n in self._nodes("Person", ids)}
 
     def items(self, ids: Iterable[str]) -> dict[str, Item]:
-        return {n["id"]: item_from(n) for n in self._nodes("Item", ids)}
+        generation = self._generation("items")
+        cached = None if generation is None else self._cache.items(generation)
+        if cached is None:
+            return self._read_items(ids)
+        wanted = ids if isinstance(ids, set | frozenset | list | tuple) else list(ids)
+        get = cached.get  # a comprehension: this runs for every descendant of an analysis
+        found = {id: item for id in wanted if (item := get(id)) is not None}
+        missing = [id for id in wanted if id not in found] if len(found) < len(wanted) else []
+        if missing:
+            read = self._read_items(missing)
+            if read and self._cache.room(cached) and self._settled("items"):
+                cached.update(read)
+            found.update(read)
+        return found
 
     def item_lookup(self, ids: Sequence[str]) -> Mapping[str, Item]:
+        generation = self._generation("items")
+        cached = None if generation is None else self._cache.items(generation)
+        if cached is not None and all(map(cached.__contains__, ids)):
+            # A generation's entries are only ever added to, never changed, so the lent
+            # mapping stays the committed items of the generation this transaction read.
+            return MappingProxyType(cached)
         return self.items(ids)
+
+    def _read_items(self, ids: Iterable[str]) -> dict[str, Item]:
+        return {n["id"]: item_from(n) for n in self._nodes("Item", ids)}
 
     def find_items(self, query: ItemQuery) -> list[Item]:
         rows = self._data(
@@ -376,33 +514,123 @@ class _Neo4jTx:
         return [rule for _, rule in self.scope_rule_links([item_id])]
 
     def parents(self, child_ids: Iterable[str]) -> list[Derivation]:
-        rows = self._data(
-            # One seek of the id index per id (UNWIND), never `WHERE c.id IN $ids`: ArcadeDB
-            # takes time quadratic in the list for that (BENCHMARKS.md, issue 4). A pattern
-            # starts at the node the id names, in a MATCH of its own, or ArcadeDB scans.
-            "UNWIND $ids AS wanted MATCH (c:Item {id: wanted})-[r:DERIVED_FROM]->(p:Item) "
-            "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
-            "ORDER BY child, parent",
-            ids=list(dict.fromkeys(child_ids)),
-        )
+        whole = self._kept_lineage()
+        if whole is None:
+            return self._adjacent(False, child_ids)
+        bases = whole.bases
         return [
-            derivation(row["child"], row["parent"], row["basis"], row["keypoints"]) for row in rows
+            edges[parent]
+            for child in sorted(set(child_ids))
+            if (edges := bases.get(child))
+            for parent in sorted(edges)
         ]
 
     def children(self, parent_ids: Iterable[str]) -> list[Derivation]:
-        rows = self._data(
+        whole = self._kept_lineage()
+        if whole is None:
+            return self._adjacent(True, parent_ids)
+        bases, below = whole.bases, whole.children
+        return [
+            bases[child][parent]
+            for parent in sorted(set(parent_ids))
+            for child in sorted(below.get(parent, ()))
+        ]
+
+    def _adjacent(self, by_parent: bool, ids: Iterable[str]) -> list[Derivation]:
+        """The edges of `ids` (their children `by_parent`, else their parents), from those
+        kept in memory for this generation where there, the rest read and kept: small
+        lineages asked for again and again read nothing after the first time."""
+        generation = self._generation("derived_from")
+        side = "parent_id" if by_parent else "child_id"  # the embedded store's names
+        known = None if generation is None else self._cache.edges(side, generation)
+        if known is None:
+            return self._edges(by_parent, ids)
+        wanted = sorted(set(ids))
+        missing = [id for id in wanted if id not in known]
+        read: dict[str, list[Derivation]] = {id: [] for id in missing}
+        if missing:
+            for found in self._edges(by_parent, missing):
+                read[found.parent_id if by_parent else found.child_id].append(found)
+            if self._cache.room_for_edges(known) and self._settled("derived_from"):
+                known.update(read)
+        return [found for id in wanted for found in (read[id] if id in read else known[id])]
+
+    def _kept_lineage(self) -> Lineage | None:
+        """The whole of DERIVED_FROM where it is in memory for this transaction's generation
+        (kept by a large analysis, see `lineage`)."""
+        generation = self._generation("derived_from")
+        if generation is None:
+            return None
+        kept: Lineage | None = self._cache.kept("derived_from", generation)
+        return kept
+
+    def _edges(self, by_parent: bool, ids: Iterable[str]) -> list[Derivation]:
+        """The edges of `ids` from the database, by the ids asked for, then the other end."""
+        # One seek of the id index per id (UNWIND), never `WHERE c.id IN $ids`: ArcadeDB
+        # takes time quadratic in the list for that (BENCHMARKS.md, issue 4). A pattern
+        # starts at the node the id names, in a MATCH of its own, or ArcadeDB scans.
+        query = (
             "UNWIND $ids AS wanted MATCH (p:Item {id: wanted}) "
             "MATCH (c:Item)-[r:DERIVED_FROM]->(p) "
             "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
-            "ORDER BY parent, child",
-            ids=list(dict.fromkeys(parent_ids)),
+            "ORDER BY parent, child"
+            if by_parent
+            else "UNWIND $ids AS wanted MATCH (c:Item {id: wanted})-[r:DERIVED_FROM]->(p:Item) "
+            "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints "
+            "ORDER BY child, parent"
         )
-        return [
-            derivation(row["child"], row["parent"], row["basis"], row["keypoints"]) for row in rows
-        ]
+        rows = self._tx.run(query, ids=list(dict.fromkeys(ids)))
+        return [derivation(*row.values()) for row in rows]
 
     def lineage(self, roots: Sequence[str]) -> Lineage:
-        return below(roots, self.children, self.parents)
+        generation = self._generation("derived_from")
+        if generation is None:
+            return below(roots, self.children, self.parents)
+        whole: Lineage | None = self._cache.kept("derived_from", generation)
+        if whole is not None:
+            return whole
+        # Not in memory: a walk reads only what lies below the roots. Where that is a large
+        # share of all the edges, they are read once and kept for the analyses to come.
+        found = below(roots, self.children, self.parents)
+        edges = sum(len(bases) for bases in found.bases.values())
+        if edges >= _WHOLE_FROM_EDGES:
+            [total] = self._data("MATCH ()-[r:DERIVED_FROM]->() RETURN count(r) AS n")
+            if edges * _WHOLE_SHARE >= total["n"]:
+                kept = self._cache.table(
+                    "derived_from",
+                    generation,
+                    self._whole_lineage,
+                    lambda: self._settled("derived_from"),
+                )
+                return found if kept is None else kept
+        return found
+
+    def _whole_lineage(self) -> Lineage:
+        rows = self._tx.run(
+            "MATCH (c:Item)-[r:DERIVED_FROM]->(p:Item) "
+            "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints"
+        )
+        return Lineage(derivation(*row.values()) for row in rows)
+
+    def _linked(self, table: str, links: str, keys: Iterable[str]) -> list[tuple[str, str]] | None:
+        """The (key, value) pairs of a link table for `keys`, by key then value, from the
+        table kept whole in memory; None where this transaction may not use memory. `links`
+        returns every pair as `key` and `value`, ordered by both."""
+
+        def read() -> dict[str, list[str]]:
+            whole: dict[str, list[str]] = {}
+            for row in self._tx.run(links):
+                whole.setdefault(row["key"], []).append(row["value"])
+            return whole
+
+        generation = self._generation(table)
+        if generation is None:
+            return None
+        whole = self._cache.table(table, generation, read, lambda: self._settled(table))
+        if whole is None:
+            return None
+        wanted = set(keys)
+        return [(one, other) for one in sorted(whole.keys() & wanted) for other in whole[one]]
 
     def main_item_of(self, item_id: str) -> str | None:
         links = self.process_links([item_id])
@@ -416,6 +644,14 @@ class _Neo4jTx:
         return [row["id"] for row in rows]
 
     def process_items_for(self, main_ids: Iterable[str]) -> list[tuple[str, str]]:
+        linked = self._linked(
+            "process_item_of",
+            "MATCH (d:Item)-[:PROCESS_ITEM_OF]->(m:Item) "
+            "RETURN m.id AS key, d.id AS value ORDER BY key, value",
+            main_ids,
+        )
+        if linked is not None:
+            return [(item, main) for main, item in linked]
         rows = self._data(
             "UNWIND $ids AS wanted MATCH (m:Item {id: wanted}) "
             "MATCH (d:Item)-[:PROCESS_ITEM_OF]->(m) "
@@ -445,6 +681,14 @@ class _Neo4jTx:
         return [keypoint_from(_Fields(row["k"])) for row in rows]
 
     def scope_rule_links(self, item_ids: Iterable[str]) -> list[tuple[str, str]]:
+        linked = self._linked(
+            "classified_under",
+            "MATCH (i:Item)-[:CLASSIFIED_UNDER]->(r:ScopeRule) "
+            "RETURN i.id AS key, r.id AS value ORDER BY key, value",
+            item_ids,
+        )
+        if linked is not None:
+            return linked
         rows = self._data(
             "UNWIND $ids AS wanted MATCH (i:Item {id: wanted})-[:CLASSIFIED_UNDER]->(r:ScopeRule) "
             "RETURN i.id AS item, r.id AS rule ORDER BY item, rule",
@@ -631,13 +875,16 @@ class _Neo4jTx:
     def _update(self, kind: str, rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> None:
         """Sets `fields` of existing nodes of one kind; a null removes the property."""
         wanted = [row["id"] for row in rows]
+        if not wanted:
+            return  # nothing written, no new generation
         self._require(kind, wanted)
-        self._tx.run(
+        self._write(
             f"UNWIND $rows AS row MATCH (n:{LABELS[kind]} {{id: row.id}}) "
             + "SET "
             + ", ".join(f"n.{field} = row.{field}" for field in fields),
+            ("items",) if kind == "item" else (),
             rows=[{k: row[k] for k in ("id", *fields)} for row in rows],
-        ).consume()
+        )
 
     def update_organisation(self, organisation: Organisation) -> None:
         self._require(
@@ -732,6 +979,8 @@ class _Neo4jTx:
         """Checks every edge as if they were added one after another, then creates them all in
         one statement."""
         edges = list(derivations)
+        if not edges:
+            return  # nothing written, no new generation
         for edge in edges:
             if edge.child_id == edge.parent_id:
                 raise CycleRefused(edge.child_id, edge.parent_id)
@@ -757,10 +1006,11 @@ class _Neo4jTx:
             pairs.add(pair)
             with_children.add(edge.parent_id)
             earlier.setdefault(edge.child_id, []).append(edge)
-        self._tx.run(
+        self._write(
             "UNWIND $rows AS row "
             "MATCH (c:Item {id: row.child}), (p:Item {id: row.parent}) "
             "CREATE (c)-[:DERIVED_FROM {basis: row.basis, keypoint_ids: row.keypoints}]->(p)",
+            ("derived_from",),
             rows=[
                 {
                     "child": e.child_id,
@@ -770,7 +1020,7 @@ class _Neo4jTx:
                 }
                 for e in edges
             ],
-        ).consume()
+        )
 
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(keypoint_ids))
@@ -779,12 +1029,12 @@ class _Neo4jTx:
         known = set(self.contained_keypoints([item_id]).get(item_id, []))
         fresh = [k for k in ids if k not in known]
         if fresh:
-            self._tx.run(
+            self._write(
                 "MATCH (i:Item {id: $item}) UNWIND $keypoints AS keypoint "
                 "MATCH (k:Keypoint {id: keypoint}) CREATE (i)-[:CONTAINS_KEYPOINT]->(k)",
                 item=item_id,
                 keypoints=fresh,
-            ).consume()
+            )
 
     def add_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
         wanted = list(dict.fromkeys(pairs))
@@ -794,11 +1044,11 @@ class _Neo4jTx:
         known = self.contained_keypoints(items)
         fresh = [[i, k] for i, k in wanted if k not in known.get(i, ())]
         if fresh:
-            self._tx.run(
+            self._write(
                 "UNWIND $pairs AS pair MATCH (i:Item {id: pair[0]}) "
                 "MATCH (k:Keypoint {id: pair[1]}) CREATE (i)-[:CONTAINS_KEYPOINT]->(k)",
                 pairs=fresh,
-            ).consume()
+            )
 
     def add_classified_under(self, item_id: str, rule_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(rule_ids))
@@ -807,12 +1057,13 @@ class _Neo4jTx:
         known = set(self.classified_under(item_id))
         fresh = [r for r in ids if r not in known]
         if fresh:
-            self._tx.run(
+            self._write(
                 "MATCH (i:Item {id: $item}) UNWIND $rules AS rule "
                 "MATCH (r:ScopeRule {id: rule}) CREATE (i)-[:CLASSIFIED_UNDER]->(r)",
+                ("classified_under",),
                 item=item_id,
                 rules=fresh,
-            ).consume()
+            )
 
     def add_process_item_of(self, item_id: str, main_id: str) -> None:
         if item_id == main_id:
@@ -820,11 +1071,12 @@ class _Neo4jTx:
         self._require("item", [item_id, main_id])
         if self.main_item_of(item_id) is not None:
             raise DuplicateId("process_item_of", item_id)
-        self._tx.run(
+        self._write(
             "MATCH (d:Item {id: $item}), (m:Item {id: $main}) CREATE (d)-[:PROCESS_ITEM_OF]->(m)",
+            ("process_item_of",),
             item=item_id,
             main=main_id,
-        ).consume()
+        )
 
     def add_record(self, record: DecisionRecord) -> None:
         self.add_records([record])

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from graph.access import ReadFilter, Token, User, readers
 from graph.change import Change, Notice, NoticeStatus, Proposal
@@ -43,6 +43,7 @@ from graph.model import (
 )
 from graph.store import deadline
 from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
+from graph.store.cache import Cache
 from graph.store.codec import (
     ITEM_STATE,
     KEYPOINT_STATE,
@@ -200,8 +201,9 @@ def _stored(value: Item | Keypoint) -> dict[str, Any]:
     return item_fields(value) if isinstance(value, Item) else keypoint_fields(value)
 
 
-# Tables whose rows the store keeps in memory between transactions (`_Cache`): each change to
-# one bumps its generation, by trigger, so that edits from any connection or tool count.
+# Tables whose rows the store keeps in memory between transactions (graph.store.cache): each
+# change to one bumps its generation, by trigger, so that edits from any connection or tool
+# count. Migration 3 names them, and so is never to change.
 _GENERATIONS = ("items", "derived_from", "process_item_of", "classified_under")
 
 
@@ -395,67 +397,6 @@ def _readable_params(readable: ReadFilter) -> tuple[str, str]:
     return json.dumps(list(readable.keys)), json.dumps(list(readable.holders))
 
 
-class _Cache:
-    """What the store keeps in memory between transactions: whole tables (DERIVED_FROM as a
-    `Lineage`, the process-item and scope-rule links by item), and the items read so far,
-    each for one generation of its table.
-
-    A transaction uses them only while it has written nothing, and only for the generation it
-    sees, read in its own snapshot: a cache is filled from that snapshot, so it holds exactly
-    the committed rows of that generation. Any change to a table (from this process, another
-    process or any tool: the counters are bumped by triggers) makes a new generation, and the
-    first transaction that sees it starts afresh. A transaction on an older snapshot reads the
-    file."""
-
-    def __init__(self, max_items: int) -> None:
-        self._lock = threading.Lock()
-        self._max_items = max_items
-        self._tables: dict[str, tuple[int, Any]] = {}
-        self._items: tuple[int, dict[str, Item]] = (-1, {})
-        self._edges: dict[str, tuple[int, dict[str, list[Derivation]]]] = {}
-
-    def table(self, name: str, generation: int, read: Callable[[], T]) -> T | None:
-        """Table `name` as `read` gives it, for `generation`; None for an older one."""
-        with self._lock:  # one reader builds it; the others wait for it
-            cached = self._tables.get(name)
-            if cached is not None and cached[0] >= generation:
-                return cast(T, cached[1]) if cached[0] == generation else None
-            value = read()
-            self._tables[name] = (generation, value)
-            return value
-
-    def kept(self, name: str, generation: int) -> Any | None:
-        """Table `name` if it is kept for `generation`; it is not read here."""
-        with self._lock:
-            cached = self._tables.get(name)
-            return cached[1] if cached is not None and cached[0] == generation else None
-
-    def items(self, generation: int) -> dict[str, Item] | None:
-        """The items cached for `generation`, to read and to fill; None for an older one."""
-        with self._lock:
-            cached, items = self._items
-            if generation > cached:
-                self._items = (generation, {})
-                return self._items[1]
-            return items if generation == cached else None
-
-    def room(self, items: dict[str, Item]) -> bool:
-        return len(items) < self._max_items
-
-    def edges(self, side: str, generation: int) -> dict[str, list[Derivation]] | None:
-        """DERIVED_FROM edges read so far by one end (`side`), for `generation`, to read and
-        to fill like the items; None for an older generation."""
-        with self._lock:
-            cached, edges = self._edges.get(side, (-1, {}))
-            if generation > cached:
-                self._edges[side] = (generation, {})
-                return self._edges[side][1]
-            return edges if generation == cached else None
-
-    def room_for_edges(self, edges: dict[str, list[Derivation]]) -> bool:
-        return len(edges) < self._max_items
-
-
 class _Watchdog:
     """One thread per store that interrupts a connection whose transaction outlives its
     deadline (graph.store.deadline); started on first use. An interrupt happens under the
@@ -628,13 +569,13 @@ class _Trail:
 class SqliteStore:
     """A GraphStore on one SQLite file, with its audit trail in another beside it
     (`trail_path`). `cached_items` bounds the items kept in memory between transactions (see
-    `_Cache`); 0 keeps none."""
+    graph.store.cache); 0 keeps none."""
 
     def __init__(self, path: str | Path, *, cached_items: int = 2_000_000) -> None:
         self.path = str(path)
         self._trail: _Trail | None = None
         self._trail_lock = threading.Lock()
-        self._cache = _Cache(cached_items)
+        self._cache = Cache(cached_items)
         self._watchdog = _Watchdog()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -771,7 +712,7 @@ def _statements(script: str) -> list[str]:
 class _SqliteTx:
     """One transaction's reads and writes; see graph.store.base for the semantics."""
 
-    def __init__(self, connection: sqlite3.Connection, cache: _Cache) -> None:
+    def __init__(self, connection: sqlite3.Connection, cache: Cache) -> None:
         self._db = connection
         self._cache = cache
         self._changes = connection.total_changes
@@ -1033,7 +974,7 @@ class _SqliteTx:
         return [derivation(*row) for row in cursor.fetchall()]
 
     def _table(self, name: str, read: Callable[[], T]) -> T | None:
-        """Table `name` whole, from memory where this transaction may use it (`_Cache`)."""
+        """Table `name` whole, from memory where this transaction may use it."""
         generation = self._generation(name)
         return None if generation is None else self._cache.table(name, generation, read)
 

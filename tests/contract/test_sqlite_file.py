@@ -294,7 +294,7 @@ def test_a_reader_goes_on_while_a_writer_commits(opened: SqliteStore) -> None:
 
 
 # The store keeps the DERIVED_FROM table and the items it has read in memory between
-# transactions (graph.store.sqlite._Cache); these check that it never answers from an older file.
+# transactions (graph.store.cache); these check that it never answers from an older file.
 
 
 def _title(store: SqliteStore, id: str) -> str:

@@ -1,0 +1,92 @@
+"""What a store keeps in memory between transactions, for one generation of each table.
+
+An impact analysis reads the same rows again and again (the whole of DERIVED_FROM, the items
+below a source, their scope-rule and process-item links) while they seldom change; read from
+memory, a warm analysis costs no rows at all. Both stores share this one cache, so that they
+answer alike and are kept fresh alike: the database holds a counter per cached table (its
+*generation*), bumped by every write to that table in the writing transaction itself, and a
+transaction uses memory only while it has written nothing, and only for the generation it
+read.
+
+What is kept for a generation is exactly the committed rows of that generation: SQLite reads
+from a snapshot, so what a transaction reads belongs to the generation it sees. A Bolt server
+reads committed data statement by statement, without a snapshot, so the Bolt store keeps
+what it read only when the generation it reads afterwards is still the one it read before
+(`keep` below): no commit slipped in between.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from graph.model import Derivation, Item
+
+T = TypeVar("T")
+
+
+class Cache:
+    """Whole tables (DERIVED_FROM as a `Lineage`, the process-item and scope-rule links by
+    item), the items read so far and the DERIVED_FROM edges read so far by each end, each for
+    one generation of its table.
+
+    Any change to a table makes a new generation, and the first transaction that sees it
+    starts afresh. A transaction that sees an older generation than the one kept reads the
+    database."""
+
+    def __init__(self, max_items: int) -> None:
+        self._lock = threading.Lock()
+        self._max_items = max_items
+        self._tables: dict[str, tuple[int, Any]] = {}
+        self._items: tuple[int, dict[str, Item]] = (-1, {})
+        self._edges: dict[str, tuple[int, dict[str, list[Derivation]]]] = {}
+
+    def table(
+        self,
+        name: str,
+        generation: int,
+        read: Callable[[], T],
+        keep: Callable[[], bool] | None = None,
+    ) -> T | None:
+        """Table `name` as `read` gives it, for `generation`; None for an older one. What is
+        read is kept only if `keep` (when given) says so once it is read."""
+        with self._lock:  # one reader builds it; the others wait for it
+            cached = self._tables.get(name)
+            if cached is not None and cached[0] >= generation:
+                return cast(T, cached[1]) if cached[0] == generation else None
+            value = read()
+            if keep is None or keep():
+                self._tables[name] = (generation, value)
+            return value
+
+    def kept(self, name: str, generation: int) -> Any | None:
+        """Table `name` if it is kept for `generation`; it is not read here."""
+        with self._lock:
+            cached = self._tables.get(name)
+            return cached[1] if cached is not None and cached[0] == generation else None
+
+    def items(self, generation: int) -> dict[str, Item] | None:
+        """The items cached for `generation`, to read and to fill; None for an older one."""
+        with self._lock:
+            cached, items = self._items
+            if generation > cached:
+                self._items = (generation, {})
+                return self._items[1]
+            return items if generation == cached else None
+
+    def room(self, items: dict[str, Item]) -> bool:
+        return len(items) < self._max_items
+
+    def edges(self, side: str, generation: int) -> dict[str, list[Derivation]] | None:
+        """DERIVED_FROM edges read so far by one end (`side`), for `generation`, to read and
+        to fill like the items; None for an older generation."""
+        with self._lock:
+            cached, edges = self._edges.get(side, (-1, {}))
+            if generation > cached:
+                self._edges[side] = (generation, {})
+                return self._edges[side][1]
+            return edges if generation == cached else None
+
+    def room_for_edges(self, edges: dict[str, list[Derivation]]) -> bool:
+        return len(edges) < self._max_items
