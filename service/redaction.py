@@ -137,7 +137,10 @@ def seen_lineage(
         if node in shown
     ]
     seen_edges = [
-        replace(
+        # An edge between two readable items is seen as it is (most of a large lineage).
+        edge
+        if readable.get(edge.child_id) and readable.get(edge.parent_id)
+        else replace(
             edge,
             child_id=ref(edge.child_id),
             parent_id=ref(edge.parent_id),

@@ -192,3 +192,20 @@ def test_a_query_has_its_own_shorter_time(
         monkeypatch.setattr(SqliteStore, "read", read)
         monkeypatch.setattr(SqliteStore, "write", write)
         assert post(client, COUNT) == {"data": {"organisation": {"id": "org-x"}}}
+
+
+def test_a_body_that_is_not_json_is_a_clear_refusal_and_writes_nothing(client: TestClient) -> None:
+    for body in (b'{"query": "mutation {', b"\xff\xfe", b'{"query": NaN}'):
+        refused = client.post(
+            "/graphql", content=body, headers={"content-type": "application/json"}
+        )
+        assert refused.status_code == 400
+        assert "Unable to parse request body as JSON" in refused.text
+    assert nothing_written(client)
+
+
+def test_answers_carry_chinese_as_utf8(client: TestClient) -> None:
+    post(client, REGISTER)
+    answer = client.post("/graphql", json={"query": '{ organisation(id: "org-x") { name } }'})
+    assert "某单位".encode() in answer.content
+    assert answer.json() == {"data": {"organisation": {"name": "某单位"}}}

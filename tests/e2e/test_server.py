@@ -257,3 +257,17 @@ def test_the_embedded_store_keeps_no_more_items_than_the_setting_allows(tmp_path
     assert answers == [expected, expected]
     assert isinstance(store, SqliteStore)
     assert not store._cache.room({})  # every read goes to the file
+
+
+def test_the_collector_runs_less_often_while_the_app_runs(tmp_path: Path) -> None:
+    """Large answers make many small objects (BENCHMARKS.md, issue 8); the process's own
+    thresholds are back once the app stops."""
+    import gc
+
+    from service import app as app_module
+
+    before = gc.get_threshold()
+    settings = Settings(store=f"sqlite:///{tmp_path / 'gc.db'}", daily_expiry=False)
+    with TestClient(create_app(settings)):
+        assert gc.get_threshold() == app_module._COLLECTION_THRESHOLDS
+    assert gc.get_threshold() == before != app_module._COLLECTION_THRESHOLDS

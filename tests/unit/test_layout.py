@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+import networkx as nx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,3 +59,25 @@ def test_any_dag_gets_one_place_per_node_parents_above(seed: int, size: int) -> 
     for child, parent in edges:
         assert found[child].layer > found[parent].layer
     assert layered(list(reversed(nodes)), list(reversed(edges))) == found  # stable
+
+
+@given(st.integers(min_value=0, max_value=2**32 - 1), st.integers(min_value=1, max_value=60))
+def test_layers_are_networkx_topological_generations(seed: int, size: int) -> None:
+    """networkx is the reference for the layers the layout computes by itself."""
+    rng = random.Random(seed)  # noqa: S311 - a test graph, not a secret
+    nodes = [f"n{i:02d}" for i in rng.sample(range(size), size)]
+    edges = [
+        (nodes[c], nodes[p])
+        for c in range(size)
+        for p in rng.sample(range(c), min(c, rng.randint(0, 3)))
+    ]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from((p, c) for c, p in edges)
+    expected = {n: depth for depth, g in enumerate(nx.topological_generations(graph)) for n in g}
+    assert {n: p.layer for n, p in layered(nodes, edges).items()} == expected
+
+
+def test_a_cycle_is_refused() -> None:
+    with pytest.raises(ValueError, match="acyclic"):
+        layered(["a", "b", "c"], [("a", "b"), ("b", "a"), ("c", "a")])
