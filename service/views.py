@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from graph.access import Actor
 from graph.change import NoticeStatus
@@ -21,8 +21,9 @@ from service.usecases import get_lineage
 OPEN = (NoticeStatus.PENDING, NoticeStatus.ACKNOWLEDGED)
 
 
-@dataclass(frozen=True)
-class ViewNode:
+# Named tuples, not frozen dataclasses: a large lineage makes tens of thousands of them, and a
+# frozen dataclass sets each field through object.__setattr__.
+class ViewNode(NamedTuple):
     id: str
     redacted: bool
     depth: int  # steps from the root: negative upstream
@@ -42,13 +43,34 @@ class ViewNode:
     open_notices: int
 
 
-@dataclass(frozen=True)
-class ViewEdge:
+class ViewEdge(NamedTuple):
     child_id: str
     parent_id: str
     case: str
     case_label: str
     keypoint_ids: tuple[str, ...]
+
+
+# The JSON names of ViewNode's fields, in their order.
+_NODE_KEYS = (
+    "id",
+    "redacted",
+    "depth",
+    "layer",
+    "order",
+    "x",
+    "y",
+    "title",
+    "documentNumber",
+    "kind",
+    "level",
+    "levelLabel",
+    "marking",
+    "status",
+    "statusLabel",
+    "organisationId",
+    "openNotices",
+)
 
 
 @dataclass(frozen=True)
@@ -62,28 +84,7 @@ class LineageView:
         return {
             "root": self.root,
             "redacted": self.redacted,
-            "nodes": [
-                {
-                    "id": n.id,
-                    "redacted": n.redacted,
-                    "depth": n.depth,
-                    "layer": n.layer,
-                    "order": n.order,
-                    "x": n.x,
-                    "y": n.y,
-                    "title": n.title,
-                    "documentNumber": n.document_number,
-                    "kind": n.kind,
-                    "level": n.level,
-                    "levelLabel": n.level_label,
-                    "marking": n.marking,
-                    "status": n.status,
-                    "statusLabel": n.status_label,
-                    "organisationId": n.organisation_id,
-                    "openNotices": n.open_notices,
-                }
-                for n in self.nodes
-            ],
+            "nodes": [dict(zip(_NODE_KEYS, n, strict=True)) for n in self.nodes],
             "edges": [
                 {
                     "childId": e.child_id,
