@@ -12,7 +12,7 @@ import contextlib
 import gc
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -28,10 +28,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -82,7 +83,20 @@ async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Set
             await asyncio.wait_for(stopping.wait(), (tomorrow - moment).total_seconds())
 
 
+class _TextFrames(ASGIWebSocketAdapter):
+    """Subscription messages as text frames, as graphql-transport-ws requires: strawberry
+    sends the bytes that encode_json gives in binary frames, which clients do not read."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
 class _GraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = _TextFrames
+
     def __init__(self, app: Starlette, settings: Settings) -> None:
         self._settings = settings
         self._sso = sso_of(settings)
