@@ -21,9 +21,16 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from graph.lineage import Lineage
 from graph.model import Derivation, Item
 
 T = TypeVar("T")
+
+# A walk of DERIVED_FROM that read this many edges, and at least one in this many of all of
+# them, makes the store read the whole table once and keep it (Cache.lineage): small walks
+# stay cheap on a large graph, large ones make the next analyses fast.
+WHOLE_FROM_EDGES = 1_000
+WHOLE_SHARE = 8
 
 
 class Cache:
@@ -59,6 +66,27 @@ class Cache:
             if keep is None or keep():
                 self._tables[name] = (generation, value)
             return value
+
+    def lineage(
+        self,
+        generation: int,
+        walk: Callable[[], Lineage],
+        total: Callable[[], int],
+        whole: Callable[[], Lineage],
+        keep: Callable[[], bool] | None = None,
+    ) -> Lineage:
+        """The lineage below some roots for `generation`: all of DERIVED_FROM where it is
+        kept, else `walk`'s. Where the walk read a large share of the `total` edges, `whole`
+        reads them all once and they are kept (as `table` keeps) for the analyses to come."""
+        kept: Lineage | None = self.kept("derived_from", generation)
+        if kept is not None:
+            return kept
+        found = walk()
+        edges = sum(len(bases) for bases in found.bases.values())
+        if edges >= WHOLE_FROM_EDGES and edges * WHOLE_SHARE >= total():
+            read = self.table("derived_from", generation, whole, keep)
+            return found if read is None else read
+        return found
 
     def kept(self, name: str, generation: int) -> Any | None:
         """Table `name` if it is kept for `generation`; it is not read here."""

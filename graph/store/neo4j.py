@@ -152,11 +152,6 @@ BUMP_ALL = (
     "SET g.value = g.value + 1"
 )
 
-# A lineage walked from the database is kept whole in memory (by one read of every
-# DERIVED_FROM edge) once a walk has read this many edges and at least this share of them.
-_WHOLE_FROM_EDGES = 1_000
-_WHOLE_SHARE = 8
-
 
 def schema_statements() -> tuple[str, ...]:
     """Uniqueness constraints and indexes, created idempotently at start. Neo4j 5 and ArcadeDB's
@@ -586,24 +581,13 @@ class _Neo4jTx:
         generation = self._generation("derived_from")
         if generation is None:
             return below(roots, self.children, self.parents)
-        whole: Lineage | None = self._cache.kept("derived_from", generation)
-        if whole is not None:
-            return whole
-        # Not in memory: a walk reads only what lies below the roots. Where that is a large
-        # share of all the edges, they are read once and kept for the analyses to come.
-        found = below(roots, self.children, self.parents)
-        edges = sum(len(bases) for bases in found.bases.values())
-        if edges >= _WHOLE_FROM_EDGES:
-            [total] = self._data("MATCH ()-[r:DERIVED_FROM]->() RETURN count(r) AS n")
-            if edges * _WHOLE_SHARE >= total["n"]:
-                kept = self._cache.table(
-                    "derived_from",
-                    generation,
-                    self._whole_lineage,
-                    lambda: self._settled("derived_from"),
-                )
-                return found if kept is None else kept
-        return found
+        return self._cache.lineage(
+            generation,
+            lambda: below(roots, self.children, self.parents),
+            lambda: int(self._data("MATCH ()-[r:DERIVED_FROM]->() RETURN count(r) AS n")[0]["n"]),
+            self._whole_lineage,
+            lambda: self._settled("derived_from"),
+        )
 
     def _whole_lineage(self) -> Lineage:
         rows = self._tx.run(

@@ -374,12 +374,6 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
 
-# A lineage walked from the file is kept whole in memory (by one scan of DERIVED_FROM) once a
-# walk has read this many edges and at least this share of the table: small walks stay cheap
-# on a large graph, large ones make the next analyses fast.
-_WHOLE_FROM_EDGES = 1_000
-_WHOLE_SHARE = 8
-
 
 def _ids(ids: Iterable[str]) -> str:
     return json.dumps(list(dict.fromkeys(ids)))
@@ -987,19 +981,12 @@ class _SqliteTx:
         generation = self._generation("derived_from")
         if generation is None:
             return below(roots, self.children, self.parents)
-        whole: Lineage | None = self._cache.kept("derived_from", generation)
-        if whole is not None:
-            return whole
-        # Not in memory: a walk reads only what lies below the roots. Where that is a large
-        # share of the table, the whole table is read once and kept for the analyses to come.
-        found = below(roots, self.children, self.parents)
-        edges = sum(len(bases) for bases in found.bases.values())
-        if edges >= _WHOLE_FROM_EDGES:
-            [(total,)] = self._scan("SELECT count(*) FROM derived_from").fetchall()
-            if edges * _WHOLE_SHARE >= total:
-                kept = self._cache.table("derived_from", generation, self._whole_lineage)
-                return found if kept is None else kept
-        return found
+        return self._cache.lineage(
+            generation,
+            lambda: below(roots, self.children, self.parents),
+            lambda: int(self._scan("SELECT count(*) FROM derived_from").fetchone()[0]),
+            self._whole_lineage,
+        )
 
     def _whole_lineage(self) -> Lineage:
         """Every DERIVED_FROM edge: one scan of the table, cheaper than a walk over most of it."""

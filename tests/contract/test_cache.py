@@ -10,8 +10,7 @@ from dataclasses import replace
 import pytest
 
 from graph.model import Derivation, ItemStatus
-from graph.store import neo4j as neo4j_module
-from graph.store import sqlite as sqlite_module
+from graph.store import cache as cache_module
 from graph.store.base import GraphReader, GraphStore, GraphWriter
 from graph.store.cache import Cache
 from tests.contract.builders import dag, edge, item, rule
@@ -86,8 +85,7 @@ def _graph(store: GraphStore) -> None:
 @pytest.fixture
 def whole(monkeypatch: pytest.MonkeyPatch) -> None:
     """A walk over most of the edges keeps them all, even on this small graph."""
-    monkeypatch.setattr(sqlite_module, "_WHOLE_FROM_EDGES", 3)
-    monkeypatch.setattr(neo4j_module, "_WHOLE_FROM_EDGES", 3)
+    monkeypatch.setattr(cache_module, "WHOLE_FROM_EDGES", 3)
 
 
 def test_answers_from_memory_are_the_database_s_in_its_order(store: GraphStore) -> None:
@@ -120,8 +118,7 @@ def test_a_write_by_a_second_store_is_seen_by_the_first(
     _graph(first)
     second = opener()
     if kept_whole:
-        monkeypatch.setattr(sqlite_module, "_WHOLE_FROM_EDGES", 3)
-        monkeypatch.setattr(neo4j_module, "_WHOLE_FROM_EDGES", 3)
+        monkeypatch.setattr(cache_module, "WHOLE_FROM_EDGES", 3)
     first.read(_view)
     assert first.read(_view) == EXPECTED
     assert ("derived_from" in _cache(first)._tables) is kept_whole

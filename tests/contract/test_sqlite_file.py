@@ -15,6 +15,7 @@ import pytest
 
 from graph.errors import StoreVersionError
 from graph.model import Derivation, Item, ItemStatus
+from graph.store import cache as cache_module
 from graph.store import sqlite as sqlite_module
 from graph.store.base import GraphReader, GraphWriter
 from graph.store.codec import item_fields, organisation_fields, person_fields, record_fields
@@ -401,7 +402,7 @@ def test_a_large_walk_keeps_the_whole_lineage_until_an_edge_changes(
     walked = {root: _bases_below(opened, root) for root in ("R", "A", "C", "X", "E")}
     assert opened._cache._tables.get("derived_from") is None  # small walks keep nothing
 
-    monkeypatch.setattr(sqlite_module, "_WHOLE_FROM_EDGES", 3)
+    monkeypatch.setattr(cache_module, "WHOLE_FROM_EDGES", 3)
     assert _bases_below(opened, "R") == walked["R"]  # 5 of 6 edges: the table is kept
     kept = opened._cache._tables["derived_from"]
     assert {root: _bases_below(opened, root) for root in walked} == walked
@@ -419,7 +420,7 @@ def test_with_the_lineage_kept_children_and_parents_answer_as_the_file_does(
     queries give; a transaction that has written reads the file, its own edge included."""
     edges = [("A", "R"), ("B", "R"), ("C", "A"), ("C", "B"), ("D", "C"), ("E", "X"), ("D", "X")]
     dag(opened, edges)
-    monkeypatch.setattr(sqlite_module, "_WHOLE_FROM_EDGES", 3)
+    monkeypatch.setattr(cache_module, "WHOLE_FROM_EDGES", 3)
     _bases_below(opened, "R")
     assert opened._cache._tables.get("derived_from") is not None
     asked = [["R"], ["X", "R", "R"], ["C", "NOPE", "A", "B"], [], ["D", "E", "X"]]
