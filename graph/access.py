@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from functools import lru_cache
 
 from graph.errors import InvalidValue
 from graph.model import Item, KnowledgeScope, Organisation
@@ -152,6 +153,7 @@ def organisation_key(organisation_id: str) -> str:
     return f"|o:{organisation_id}|"
 
 
+@lru_cache(maxsize=1 << 16)  # as codec.scope_json: few scopes, many items
 def readers(scope: KnowledgeScope) -> str:
     """The knowledge scope as one text that a substring test searches in SQL and in Cypher:
     `|p:alice|o:org-a|`. Ids never hold `|` (graph.model.check_id)."""

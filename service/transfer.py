@@ -30,6 +30,10 @@ from graph.store.base import GraphReader, GraphStore, GraphWriter, ItemQuery
 from service.usecases import now
 
 PAGE = 1000
+# Lines a transaction of an import writes. Lines of one kind are written together within a
+# batch, and a large batch keeps those runs long enough to be counted once (graph.store.sqlite
+# _COUNTED_ONCE): 5,000 lines took a third less time than 1,000 at 100k items (BENCHMARKS.md).
+BATCH = 5000
 
 
 def export_graph(
@@ -123,8 +127,9 @@ class ImportRefused(LineageError):
         self.reason = reason
 
 
-def import_graph(store: GraphStore, lines: Iterable[str], batch: int = PAGE) -> Counter[str]:
-    """Imports JSON Lines into an empty store; returns how many lines of each kind."""
+def import_graph(store: GraphStore, lines: Iterable[str], batch: int = BATCH) -> Counter[str]:
+    """Imports JSON Lines into an empty store; returns how many lines of each kind. When a
+    line is refused, the batches before its own stay written."""
     if not store.read(_is_empty):
         raise InvalidValue("store", "导入目标须为空存储：请导入到新的数据库。")
     counts: Counter[str] = Counter()
@@ -133,17 +138,30 @@ def import_graph(store: GraphStore, lines: Iterable[str], batch: int = PAGE) -> 
     if first is None:
         raise InvalidValue("header", "导入文件为空。")
     exchange.check_header(_parse(first[0], first[1]))
-    pending: list[tuple[int, dict[str, object]]] = []
+    pending: list[_Line] = []
     for number, text in numbered:
         if not text.strip():
             continue
-        pending.append((number, _parse(number, text)))
+        pending.append(_decoded(number, text))
         if len(pending) >= batch:
             _write_batch(store, pending, counts)
             pending = []
     if pending:
         _write_batch(store, pending, counts)
     return counts
+
+
+# A line of the input: its number, its kind, and what it decodes to.
+_Line = tuple[int, str, object]
+
+
+def _decoded(number: int, text: str) -> _Line:
+    line = _parse(number, text)
+    try:
+        value = exchange.decode(line)
+    except LineageError as error:
+        raise ImportRefused(number, error) from error
+    return number, str(line["kind"]), value
 
 
 def _is_empty(tx: GraphReader) -> bool:
@@ -163,9 +181,7 @@ def _parse(number: int, text: str) -> dict[str, object]:
     return value
 
 
-def _write_batch(
-    store: GraphStore, batch: list[tuple[int, dict[str, object]]], counts: Counter[str]
-) -> None:
+def _write_batch(store: GraphStore, batch: list[_Line], counts: Counter[str]) -> None:
     """Writes a batch with one batched call per run of same-kind lines. When that is refused,
     the batch is tried again line by line in a new transaction, to name the line at fault;
     either way a refused batch leaves nothing behind."""
@@ -173,18 +189,18 @@ def _write_batch(
     def batched(tx: GraphWriter) -> Counter[str]:
         written: Counter[str] = Counter()
         for kind, run in _runs(batch):
-            _add(tx, [exchange.decode(line) for _, line in run])
+            _add(tx, [value for _, _, value in run])
             written[kind] += len(run)
         return written
 
     def singly(tx: GraphWriter) -> Counter[str]:
         written: Counter[str] = Counter()
-        for number, line in batch:
+        for number, kind, value in batch:
             try:
-                _add(tx, [exchange.decode(line)])
+                _add(tx, [value])
             except LineageError as error:
                 raise ImportRefused(number, error) from error
-            written[str(line["kind"])] += 1
+            written[kind] += 1
         return written
 
     try:
@@ -222,19 +238,16 @@ _ORDER = {
 }
 
 
-def _runs(
-    batch: list[tuple[int, dict[str, object]]],
-) -> Iterator[tuple[str, list[tuple[int, dict[str, object]]]]]:
+def _runs(batch: list[_Line]) -> Iterator[tuple[str, list[_Line]]]:
     """The lines of each kind, written together with one batched call."""
-    run: list[tuple[int, dict[str, object]]] = []
-    ordered = sorted(batch, key=lambda entry: _ORDER.get(str(entry[1].get("kind")), len(_ORDER)))
-    for entry in ordered:
-        if run and entry[1]["kind"] != run[0][1]["kind"]:
-            yield str(run[0][1]["kind"]), run
+    run: list[_Line] = []
+    for entry in sorted(batch, key=lambda entry: _ORDER.get(entry[1], len(_ORDER))):
+        if run and entry[1] != run[0][1]:
+            yield run[0][1], run
             run = []
         run.append(entry)
     if run:
-        yield str(run[0][1]["kind"]), run
+        yield run[0][1], run
 
 
 def _add(tx: GraphWriter, values: list[object]) -> None:

@@ -137,6 +137,8 @@ def _classification(
     return Classification(Level(level), period)
 
 
+# Most items of a unit share a handful of scopes; an import writes a million of them.
+@lru_cache(maxsize=1 << 16)
 def scope_json(scope: KnowledgeScope) -> str:
     return json.dumps(
         {"persons": sorted(scope.persons), "organisations": sorted(scope.organisations)},

@@ -227,9 +227,10 @@ def _counting_trigger(table: str, event: str) -> str:
     )
 
 
-# From this many rows an insert bumps its table's generation once, not once a row: the
-# triggers' updates were about a fifth of an import's time (BENCHMARKS.md, issue 8).
-_COUNTED_ONCE = 500
+# From this many rows an insert bumps its table's generation once, not once a row. A trigger's
+# update costs about 18 us a row, dropping and making the trigger again a few hundred us in all
+# (the schema changes, statements are prepared again): at 50 rows the second already wins.
+_COUNTED_ONCE = 50
 
 
 _V4 = """

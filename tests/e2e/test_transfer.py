@@ -137,6 +137,49 @@ def test_a_bad_line_names_its_number_and_its_batch_is_not_written(tmp_path: Path
     target.close()
 
 
+def _item_lines(lines: list[str]) -> list[int]:
+    return [i for i, text in enumerate(lines) if text.startswith('{"kind":"item"')]
+
+
+def _stored_items(store: GraphStore) -> set[str]:
+    return {i.id for i in store.read(lambda tx: tx.find_items(ItemQuery(limit=500)))}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param("not json {", id="refused-as-read"),
+        pytest.param("unknown-organisation", id="refused-as-written"),
+    ],
+)
+def test_the_batches_before_a_refused_line_stay_written(tmp_path: Path, fault: str) -> None:
+    """Whether the line is refused as it is read or as it is written, every batch before its
+    own is written and none after it."""
+    source = SqliteStore(tmp_path / "a.db")
+    load_demo(source)
+    lines = exported(source)
+    source.close()
+    items = _item_lines(lines)
+    position = items[len(items) // 2]
+    if fault == "unknown-organisation":
+        line = json.loads(lines[position])
+        line["organisation_id"] = "NO-SUCH-ORGANISATION"
+        lines[position] = json.dumps(line, ensure_ascii=False)
+    else:
+        lines[position] = fault
+    batch = 4
+    target = SqliteStore(tmp_path / "b.db")
+    with pytest.raises(ImportRefused) as refused:
+        import_graph(target, lines, batch=batch)
+    assert refused.value.line_number == position + 1
+    # Batches count the lines after the header (index 0): the refused one starts here.
+    start = 1 + (position - 1) // batch * batch
+    before = {json.loads(lines[i])["id"] for i in items if i < start}
+    assert before
+    assert _stored_items(target) == before
+    target.close()
+
+
 @pytest.mark.parametrize(
     ("first", "message"),
     [
