@@ -30,10 +30,10 @@ from graph.store.base import GraphReader, GraphStore, GraphWriter, ItemQuery
 from service.usecases import now
 
 PAGE = 1000
-# Lines a transaction of an import writes. Lines of one kind are written together within a
-# batch, and a large batch keeps those runs long enough to be counted once (graph.store.sqlite
-# _COUNTED_ONCE): 5,000 lines took a third less time than 1,000 at 100k items (BENCHMARKS.md).
-BATCH = 5000
+# Lines a transaction of an import writes. Not more: within a batch, an edge into an item
+# that already has children in the batch walks its parent's upstream to refuse a cycle, and
+# 5,000 lines a batch made a 10k import take 49 s instead of 1 s (BENCHMARKS.md, issue 8).
+BATCH = 1000
 
 
 def export_graph(
