@@ -2,7 +2,7 @@
 path (service.transfer.import_graph, what `lineage import` runs), timed from the file to the
 last commit, into a new store each run; with the peak memory of the process.
 
-    .venv/bin/python -m bench.importing --sizes 100000 1000000 --runs 3 [--no-bolt]
+    .venv/bin/python -m bench.importing --sizes 100000 1000000 --runs 3 [--no-bolt] [--batch 1000]
 
 Each size's file is generated once into --cache (default /tmp) and kept for the next runs.
 """
@@ -26,7 +26,7 @@ from bench.descendants import machine
 from graph.store.base import GraphStore
 from graph.store.sqlite import SqliteStore
 from service.composition import open_store
-from service.transfer import import_graph
+from service.transfer import BATCH, import_graph
 from tests.bolt import ArcadeBolt, BoltServer, ExternalNeo4j
 
 
@@ -42,20 +42,24 @@ def graph_file(cache: Path, size: int, seed: int) -> tuple[Path, dict[str, int]]
     return path, dict(json.loads(counts.read_text()))
 
 
-def timed_import(open_target: Callable[[], GraphStore], path: Path) -> float:
+def timed_import(open_target: Callable[[], GraphStore], path: Path, batch: int = BATCH) -> float:
     store = open_target()
     try:
         started = time.perf_counter()
         with path.open(encoding="utf-8") as lines:
-            import_graph(store, lines)
+            import_graph(store, lines, batch)
         return time.perf_counter() - started
     finally:
         store.close()
 
 
-def options(description: str, sizes: list[int], runs: int) -> argparse.Namespace:
-    """The options the benchmarks over generated lineages share."""
+def options(
+    description: str, sizes: list[int], runs: int, *, batch: bool = False
+) -> argparse.Namespace:
+    """The options the benchmarks over generated lineages share (and the import's batch)."""
     parser = argparse.ArgumentParser(description=description)
+    if batch:
+        parser.add_argument("--batch", type=int, default=BATCH, help="lines a transaction")
     parser.add_argument("--sizes", type=int, nargs="+", default=sizes)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=runs)
@@ -76,7 +80,7 @@ def bolt_server(args: argparse.Namespace) -> BoltServer | None:
 
 
 def main() -> None:
-    args = options(__doc__.split("\n\n")[0], [100_000], 3)
+    args = options(__doc__.split("\n\n")[0], [100_000], 3, batch=True)
     server = bolt_server(args)
     rows = []
     try:
@@ -86,12 +90,14 @@ def main() -> None:
             for _ in range(args.runs):
                 with tempfile.TemporaryDirectory(dir=args.cache) as folder:
                     target = Path(folder) / "import.db"
-                    sqlite_times.append(timed_import(partial(SqliteStore, target), path))
+                    sqlite_times.append(
+                        timed_import(partial(SqliteStore, target), path, args.batch)
+                    )
             bolt_times = []
             if server is not None and (args.bolt_sizes is None or size in args.bolt_sizes):
                 for _ in range(args.runs):
                     url = server.new_database()
-                    bolt_times.append(timed_import(partial(open_store, url), path))
+                    bolt_times.append(timed_import(partial(open_store, url), path, args.batch))
                     server.release(url)
             rows.append((size, found, sqlite_times, bolt_times))
             print(f"size {size}: done", file=sys.stderr, flush=True)

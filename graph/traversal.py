@@ -72,21 +72,3 @@ def lineage(
         for edge in part.edges:
             edges[(edge.child_id, edge.parent_id)] = edge
     return Subgraph(depth, tuple(edges.values()))
-
-
-def is_ancestor(candidate: str, of: Sequence[str], parents: Step) -> bool:
-    """Whether `candidate` is one of the items in `of` or lies upstream of one of them."""
-    seen = set(of)
-    if candidate in seen:
-        return True
-    frontier = list(seen)
-    while frontier:
-        next_frontier = []
-        for edge in parents(frontier):
-            if edge.parent_id == candidate:
-                return True
-            if edge.parent_id not in seen:
-                seen.add(edge.parent_id)
-                next_frontier.append(edge.parent_id)
-        frontier = next_frontier
-    return False

@@ -38,6 +38,7 @@ from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
 
 from graph.access import ReadFilter, Token, User, readers
 from graph.change import Change, Notice, NoticeStatus, Proposal
+from graph.cycle import closing_edge
 from graph.errors import CycleRefused, DuplicateId, InvalidValue, StoreUnavailable, UnknownId
 from graph.lineage import Lineage, below
 from graph.model import (
@@ -88,7 +89,6 @@ from graph.store.codec import (
     user_from,
 )
 from graph.trail import AuditEvent, AuditQuery
-from graph.traversal import is_ancestor
 
 T = TypeVar("T")
 
@@ -972,24 +972,14 @@ class _Neo4jTx:
         self._require("keypoint", [k for edge in edges for k in edge.keypoint_ids])
         child_ids = [edge.child_id for edge in edges]
         pairs = {(e.child_id, e.parent_id) for e in self.parents(child_ids)}
-        with_children = {e.parent_id for e in self.children(child_ids)}
-        earlier: dict[str, list[Derivation]] = {}
-
-        def parents(ids: Sequence[str]) -> list[Derivation]:
-            return [*self.parents(ids), *(e for id in ids for e in earlier.get(id, []))]
-
         for edge in edges:
             pair = (edge.child_id, edge.parent_id)
             if pair in pairs:
                 raise DuplicateId("derivation", f"{edge.child_id} -> {edge.parent_id}")
-            # Only an item that already has descendants can close a cycle.
-            if edge.child_id in with_children and is_ancestor(
-                edge.child_id, [edge.parent_id], parents
-            ):
-                raise CycleRefused(edge.child_id, edge.parent_id)
             pairs.add(pair)
-            with_children.add(edge.parent_id)
-            earlier.setdefault(edge.child_id, []).append(edge)
+        closing = closing_edge(edges, self.parents, self.children)
+        if closing is not None:
+            raise CycleRefused(closing.child_id, closing.parent_id)
         self._write(
             "UNWIND $rows AS row "
             "MATCH (c:Item {id: row.child}), (p:Item {id: row.parent}) "

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from graph.access import ReadFilter, Token, User, readers
 from graph.change import Change, Notice, NoticeStatus, Proposal
+from graph.cycle import closing_edge
 from graph.errors import (
     CycleRefused,
     DuplicateId,
@@ -78,7 +79,6 @@ from graph.store.codec import (
     user_from,
 )
 from graph.trail import AuditEvent, AuditQuery
-from graph.traversal import is_ancestor
 
 T = TypeVar("T")
 
@@ -1382,10 +1382,8 @@ class _SqliteTx:
         self._insert("scope_rules", scope_rule_fields(rule))
 
     def add_derivations(self, derivations: Sequence[Derivation]) -> None:
-        """Checked as a batch, each check one query for all the edges. An edge whose child has
-        no children, in the store or in the batch, cannot close a cycle, nor lie on a path
-        that another edge's check walks; those are written at once. The others are checked
-        in order, each walked upstream over what is written before it, as one by one."""
+        """Checked as a batch, each check one query for all the edges (the cycle check one
+        walk for the batch, graph/cycle.py), then written in one statement."""
         pairs: set[tuple[str, str]] = set()
         for edge in derivations:
             if edge.child_id == edge.parent_id:
@@ -1400,28 +1398,18 @@ class _SqliteTx:
         for existing in self.parents(children):
             if (existing.child_id, existing.parent_id) in pairs:
                 raise DuplicateId("derivation", f"{existing.child_id} -> {existing.parent_id}")
-        # Only an item with descendants can close a cycle; a new item cannot, which spares the
-        # upstream walk on every ordinary derive and import.
-        with_children = {e.parent_id for e in self.children(children)}
-        with_children.update(e.parent_id for e in derivations)
-        insert = (
-            "INSERT INTO derived_from (child_id, parent_id, basis, keypoint_ids) "
-            "VALUES (?, ?, ?, ?)"
-        )
-
-        def row(e: Derivation) -> tuple[str, str, str, str]:
-            return (e.child_id, e.parent_id, e.case.value, json.dumps(e.keypoint_ids))
-
+        closing = closing_edge(derivations, self.parents, self.children)
+        if closing is not None:
+            raise CycleRefused(closing.child_id, closing.parent_id)
         self._executemany(
             "derived_from",
-            insert,
-            [row(e) for e in derivations if e.child_id not in with_children],
+            "INSERT INTO derived_from (child_id, parent_id, basis, keypoint_ids) "
+            "VALUES (?, ?, ?, ?)",
+            [
+                (e.child_id, e.parent_id, e.case.value, json.dumps(e.keypoint_ids))
+                for e in derivations
+            ],
         )
-        for edge in derivations:
-            if edge.child_id in with_children:
-                if is_ancestor(edge.child_id, [edge.parent_id], self.parents):
-                    raise CycleRefused(edge.child_id, edge.parent_id)
-                self._db.execute(insert, row(edge))
 
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
         self._require("items", "item", [item_id])

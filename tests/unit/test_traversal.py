@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
 from graph.model import BasisCase, Derivation, Direction
-from graph.traversal import expand, is_ancestor, lineage
+from graph.traversal import expand, lineage
 
 
 def edge(child: str, parent: str) -> Derivation:
@@ -152,34 +152,6 @@ def test_lineage_both_with_depth_limit() -> None:
     assert steps.child_calls == [("d",)]
 
 
-def test_is_ancestor_true_for_an_upstream_item() -> None:
-    steps = Steps(DIAMOND)
-    assert is_ancestor("a", ["e"], steps.parents)
-
-
-def test_is_ancestor_false_for_a_downstream_item() -> None:
-    steps = Steps(DIAMOND)
-    assert not is_ancestor("e", ["a"], steps.parents)
-
-
-def test_is_ancestor_false_for_a_sibling() -> None:
-    steps = Steps(DIAMOND)
-    assert not is_ancestor("c", ["b"], steps.parents)
-
-
-def test_is_ancestor_of_itself_without_a_step() -> None:
-    """A proposed DERIVED_FROM from an item to itself would close a cycle."""
-    steps = Steps(DIAMOND)
-    assert is_ancestor("d", ["b", "d"], steps.parents)
-    assert steps.parent_calls == []
-
-
-def test_is_ancestor_over_several_starts() -> None:
-    steps = Steps([*CHAIN, edge("y", "x")])
-    assert is_ancestor("x", ["d", "y"], steps.parents)
-    assert not is_ancestor("x", ["d"], steps.parents)
-
-
 # A wide diamond lattice: s, then LAYERS layers of WIDTH nodes, each node a parent of every
 # node in the next layer, then t. There are WIDTH ** LAYERS paths from s to t.
 
@@ -232,27 +204,3 @@ def test_lattice_lineage_both_with_depth_limit() -> None:
     assert len(sub.depth) == 1 + 3 * WIDTH + 3 * WIDTH
     assert sub.depth[f"n{LAYERS // 2 - 3}-2"] == -3
     assert sub.depth[f"n{LAYERS // 2 + 3}-1"] == 3
-
-
-def test_lattice_is_ancestor_one_call_per_depth_each_node_once() -> None:
-    """Whether s is an ancestor of t walks up every layer once, one call per layer, and
-    stops when s appears; whether t is an ancestor of s ends after one call (s has no
-    parents)."""
-    steps = Steps(lattice())
-    assert is_ancestor("s", ["t"], steps.parents)
-    assert len(steps.parent_calls) == LAYERS + 1
-    passed = [node for call in steps.parent_calls for node in call]
-    assert len(passed) == len(set(passed)) == 1 + LAYERS * WIDTH
-
-    steps = Steps(lattice())
-    assert not is_ancestor("t", ["s"], steps.parents)
-    assert steps.parent_calls == [("s",)]
-
-
-def test_lattice_is_ancestor_false_walks_everything_once() -> None:
-    """A node outside the lattice: the whole upstream of t is walked, each node once."""
-    steps = Steps(lattice())
-    assert not is_ancestor("elsewhere", ["t"], steps.parents)
-    assert len(steps.parent_calls) == LAYERS + 2
-    passed = [node for call in steps.parent_calls for node in call]
-    assert len(passed) == len(set(passed)) == 1 + LAYERS * WIDTH + 1
