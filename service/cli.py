@@ -1,5 +1,5 @@
-"""`lineage serve | demo | expire | export | import | export-schema | export-lineage | audit |
-form | users`."""
+"""`lineage serve | demo | expire | export | import | backup | restore | export-schema |
+export-lineage | audit | form | users`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 import uvicorn
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 from graph.access import SYSTEM
 from graph.errors import LineageError
 from graph.model import Direction
+from graph.store import snapshot
 from graph.store.base import GraphStore
 from graph.trail import Outcome
 from service.accounts import (
@@ -34,7 +36,7 @@ from service.accounts import (
 from service.api.schema import schema
 from service.app import create_app
 from service.auditing import event
-from service.composition import open_store, redacted
+from service.composition import open_store, redacted, sqlite_path
 from service.config import Settings
 from service.demo import demo_tokens, load_demo
 from service.documents import as_csv, as_html, as_pdf
@@ -207,6 +209,64 @@ def import_(
     finally:
         opened.close()
     typer.echo(f"已导入 {redacted(settings.store)}：{_counts(counts)}")
+
+
+def _embedded(url: str, what: str) -> Path:
+    """The graph file of an embedded store URL; a Neo4j store is backed up by its own tools."""
+    if urlsplit(url).scheme != "sqlite":
+        raise typer.BadParameter(
+            f"{what}仅适用于嵌入式存储（sqlite:///…）。Neo4j 存储请用 neo4j-admin database "
+            "dump / load（或企业版的 backup / restore），见 README「备份与恢复」。"
+        )
+    try:
+        return sqlite_path(url)
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+
+
+@app.command("backup")
+def backup_command(
+    destination: Annotated[
+        Path, typer.Argument(help="The backup's graph file; its audit trail goes beside it.")
+    ],
+    store: StoreOption = None,
+) -> None:
+    """Backs up the embedded store (graph and audit trail), consistent while the service runs."""
+    url = _settings(store).store
+    path = _embedded(url, "lineage backup ")
+    with _operating(store) as opened:
+        # Recorded first, so that the backup itself says who took it and when.
+        _audit(opened, "cli backup", [], str(destination))
+        taken = snapshot.backup(path, destination)
+    typer.echo(
+        f"已备份 {redacted(url)} 到 {taken.graph}（审计日志 {taken.trail}）："
+        f"事项 {taken.items} 项，审计事件 {taken.events} 条，结构版本 {taken.version}。"
+    )
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A backup's graph file (`lineage backup`).")],
+    store: StoreOption = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Replace a store that holds data; stop the service first."),
+    ] = False,
+) -> None:
+    """Restores a backup into the embedded store. The store's audit trail is kept (the
+    backup's events are added to it) and what was revoked since the backup stays revoked."""
+    url = _settings(store).store
+    path = _embedded(url, "lineage restore ")
+    try:
+        restored = snapshot.restore(source, path, replace=replace)
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+    with _operating(store) as opened:
+        _audit(opened, "cli restore", [], str(source))
+    typer.echo(
+        f"已从 {restored.graph} 恢复到 {redacted(url)}：事项 {restored.items} 项，"
+        f"备份中的审计事件 {restored.events} 条（本存储原有的审计日志保留）。"
+    )
 
 
 def _open(url: str) -> GraphStore:

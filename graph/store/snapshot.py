@@ -1,0 +1,218 @@
+"""Backup and restore of the embedded store: the graph file and its audit trail (issue 9).
+
+A backup is taken with SQLite's online backup API from a read transaction, so it is one
+consistent state of each file while the service goes on writing (in WAL mode readers do not
+block writers). The graph is copied first and the trail after it, so the trail of a backup
+holds the event of every write the graph holds. Each file is written beside its final name,
+checked (`PRAGMA integrity_check`) and only then renamed into place: a backup cut short
+leaves no file that looks whole.
+
+A restore never takes from the security office what happened after the backup:
+
+- the audit trail is never rolled back: the store's own trail is kept and the backup's events
+  it lacks are added to it;
+- a user or token revoked since the backup stays revoked;
+- every cached table's generation moves past both files' values, so that no process that
+  had the store open answers from what it kept in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from graph.errors import InvalidValue, StoreVersionError
+from graph.store.sqlite import MIGRATIONS, SqliteStore, trail_path
+
+# The trail's columns but its sequence number, which the store it is added to assigns.
+_EVENT_COLUMNS = (
+    "id, at, action, outcome, user_id, person_id, organisation_id, address, items, detail"
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A store's files as a backup holds them, checked."""
+
+    graph: Path
+    trail: Path
+    version: int  # the schema version (PRAGMA user_version)
+    items: int
+    events: int
+
+
+def backup(store: Path, destination: Path) -> Snapshot:
+    """Copies the store at `store` (graph and trail) to `destination` and the trail beside
+    it; never overwrites."""
+    targets = (destination, trail_path(destination))
+    for target in targets:
+        if target.exists():
+            raise InvalidValue(
+                "destination", f"备份文件 {target} 已存在：备份从不覆盖，请换一个文件名。"
+            )
+    if not store.exists():
+        raise InvalidValue("store", f"存储文件 {store} 不存在，无可备份。")
+    if not trail_path(store).exists():
+        raise InvalidValue(
+            "store", f"存储 {store} 缺少审计日志 {trail_path(store)}，无法完整备份。"
+        )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    for source, target in zip((store, trail_path(store)), targets, strict=True):
+        _copy(source, target)
+    return inspect(destination)
+
+
+def inspect(graph: Path) -> Snapshot:
+    """The backup at `graph` with its trail, refused unless both are whole files of a schema
+    this program knows."""
+    trail = trail_path(graph)
+    for path in (graph, trail):
+        if not path.is_file():
+            raise InvalidValue("backup", f"备份文件 {path} 不存在。")
+    with _opened(graph) as connection:
+        version = _checked(connection, graph, "items")
+        items = connection.execute("SELECT count(*) FROM items").fetchone()[0]
+    if not 1 <= version <= len(MIGRATIONS):
+        raise StoreVersionError(
+            f"备份 {graph} 的结构版本为 {version}，本程序支持 1 至 {len(MIGRATIONS)}："
+            "请用写出它的版本或更新的版本恢复。"
+        )
+    with _opened(trail) as connection:
+        _checked(connection, trail, "audit_events")
+        events = connection.execute("SELECT count(*) FROM audit_events").fetchone()[0]
+    return Snapshot(graph, trail, version, items, events)
+
+
+def restore(source: Path, store: Path, *, replace: bool = False) -> Snapshot:
+    """Writes the backup at `source` into the store at `store`. A store that holds anything
+    is replaced only with `replace`; see the module's note for what is kept."""
+    snapshot = inspect(source)
+    trail = trail_path(store)
+    if store.exists() and _holds_anything(store) and not replace:
+        raise InvalidValue(
+            "store",
+            f"存储 {store} 已有数据：恢复将以备份替换其全部内容。"
+            "请先停止服务，确认后加 --replace。",
+        )
+    store.parent.mkdir(parents=True, exist_ok=True)
+    if trail.exists():
+        _add_missing_events(snapshot.trail, trail)
+    else:
+        _copy(snapshot.trail, trail)
+    if store.exists():
+        _replace_graph(snapshot.graph, store)
+    else:
+        _copy(snapshot.graph, store)
+    # Opening it brings an older backup's schema up to this program's.
+    SqliteStore(store).close()
+    return snapshot
+
+
+def _copy(source: Path, target: Path) -> None:
+    """`source` as one consistent state, into `target` by way of a checked file beside it."""
+    part = target.with_name(target.name + ".part")
+    part.unlink(missing_ok=True)
+    try:
+        with _opened(source) as reading, contextlib.closing(sqlite3.connect(part)) as writing:
+            reading.backup(writing)
+            # A backup is one self-contained file, without a write-ahead log beside it.
+            writing.execute("PRAGMA journal_mode = DELETE")
+            _checked(writing, part, None)
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _replace_graph(source: Path, store: Path) -> None:
+    """The backup's pages into the store's file, through SQLite (which keeps the store's
+    write-ahead log right), keeping revocations and moving the generations on."""
+    with _opened(store) as connection:
+        before = _generations(connection)
+        revoked = {
+            # Table names are these two constants; every value is a parameter.
+            table: connection.execute(
+                f"SELECT id, revoked_at FROM {table} WHERE revoked_at IS NOT NULL"
+            ).fetchall()
+            for table in ("users", "tokens")
+            if _has_table(connection, table)
+        }
+        with _opened(source) as reading:
+            reading.backup(connection)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            after = _generations(connection)
+            for name in before.keys() | after.keys():
+                value = max(before.get(name, 0), after.get(name, 0)) + 1
+                connection.execute("UPDATE generations SET value = ? WHERE name = ?", (value, name))
+            for table, rows in revoked.items():
+                connection.executemany(
+                    f"UPDATE {table} SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    [(at, id) for id, at in rows],
+                )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+
+def _add_missing_events(source: Path, trail: Path) -> None:
+    with _opened(trail) as connection:
+        connection.execute("ATTACH DATABASE ? AS backup", (str(source),))
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute(
+                f"INSERT OR IGNORE INTO main.audit_events ({_EVENT_COLUMNS}) "
+                f"SELECT {_EVENT_COLUMNS} FROM backup.audit_events ORDER BY seq"
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("DETACH DATABASE backup")
+
+
+def _generations(connection: sqlite3.Connection) -> dict[str, int]:
+    if not _has_table(connection, "generations"):
+        return {}
+    return dict(connection.execute("SELECT name, value FROM generations").fetchall())
+
+
+def _holds_anything(store: Path) -> bool:
+    with _opened(store) as connection:
+        if not _has_table(connection, "organisations"):
+            return False
+        return connection.execute("SELECT 1 FROM organisations LIMIT 1").fetchone() is not None
+
+
+def _checked(connection: sqlite3.Connection, path: Path, table: str | None) -> int:
+    """The schema version of a whole file that has `table`; refused otherwise."""
+    try:
+        found = connection.execute("PRAGMA integrity_check").fetchone()[0]
+        if table is not None and not _has_table(connection, table):
+            found = f"缺少表 {table}"
+    except sqlite3.DatabaseError as error:
+        found = str(error)
+    if found != "ok":
+        raise InvalidValue("backup", f"{path} 不是完好的血缘服务备份：{found}。")
+    version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def _has_table(connection: sqlite3.Connection, name: str) -> bool:
+    found = connection.execute(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return found is not None
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        yield connection
+    finally:
+        connection.close()
