@@ -99,4 +99,5 @@ _KIND_LABEL = {
     "user": "用户",
     "token": "令牌",
     "user_of_person": "对应该人员的用户",
+    "idempotency_key": "幂等键",
 }

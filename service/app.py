@@ -41,6 +41,7 @@ from graph.access import SYSTEM, Actor
 from graph.errors import InvalidValue
 from graph.store.base import GraphStore
 from graph.trail import Outcome
+from service import idempotency
 from service.accounts import JwtSettings, Unauthenticated, authenticate
 from service.api.context import ANONYMOUS, Context
 from service.api.schema import Limits, build_schema
@@ -142,7 +143,83 @@ class _GraphQL(GraphQL[Context, None]):
                 await response(scope, receive, send)
                 return
             scope.setdefault("state", {})["actor"] = actor
+            given = request.headers.get(idempotency.HEADER)
+            if given is not None:
+                passed_on = await self._idempotent(request, actor, given, send)
+                if passed_on is None:
+                    return
+                receive = passed_on
         await super().__call__(scope, receive, send)
+
+    async def _idempotent(
+        self, request: Request, actor: Actor, given: str, send: Send
+    ) -> Receive | None:
+        """A request sent with an Idempotency-Key: answered here from what the key holds (the
+        first answer, or a refusal), or passed on to run, its key to be taken by its first
+        write (service.idempotency). Passed on, it gets the body read here once again."""
+        scope, address = request.scope, _address(request)
+
+        async def refuse(status: int, code: str, message: str) -> None:
+            await self._app.state.audit.record(
+                event(actor, "idempotency-key", Outcome.REFUSED, detail=code, address=address)
+            )
+            error = {"message": message, "extensions": {"code": code}}
+            await JSONResponse({"errors": [error]}, status_code=status)(scope, _nothing, send)
+
+        if (why := idempotency.problem(given)) is not None:
+            await refuse(400, "BAD_IDEMPOTENCY_KEY", why)
+            return None
+        body = await request.body()
+        sent = idempotency.fingerprint(body)
+        key = idempotency.memo_key(actor.user_id, given)
+        store: GraphStore = self._app.state.store
+        noted = await run_in_threadpool(store.read, lambda tx: tx.memo(key))
+        if noted is not None:
+            kept = idempotency.Kept.decoded(noted)
+            if kept.fingerprint != sent:
+                await refuse(
+                    422,
+                    "IDEMPOTENCY_KEY_REUSED",
+                    f"幂等键「{given}」已用于另一个请求：同一个键只能重发同一个请求。",
+                )
+            elif kept.answer is None:
+                await refuse(
+                    409,
+                    "IDEMPOTENCY_KEY_IN_USE",
+                    f"幂等键「{given}」的请求已写入，其结果尚未保存（仍在执行，或服务在此之间中断）："
+                    "请稍后重发；写入不会重复。",
+                )
+            else:
+                # A replay shows the content again: it is a read like any other (D-10).
+                await self._app.state.audit.record(
+                    event(
+                        actor,
+                        kept.operation,
+                        Outcome.OK,
+                        items=kept.items,
+                        address=address,
+                        detail="重发：返回首次结果",
+                    )
+                )
+                replayed = Response(
+                    orjson.dumps(kept.answer),
+                    media_type="application/json",
+                    headers={"Idempotent-Replayed": "true"},
+                )
+                await replayed(scope, _nothing, send)
+            return None
+        scope.setdefault("state", {})["idempotency"] = (given, sent)
+        given_once = False
+        receive = request.receive
+
+        async def again() -> Message:
+            nonlocal given_once
+            if not given_once:
+                given_once = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return again
 
     async def _authenticate(self, bearer: str | None) -> Actor:
         if not bearer:
@@ -163,9 +240,13 @@ class _GraphQL(GraphQL[Context, None]):
     ) -> Context:
         store: GraphStore = self._app.state.store
         state = self._app.state
+        actor = getattr(request.state, "actor", ANONYMOUS)
+        keyed = getattr(request.state, "idempotency", None)
+        if keyed is not None:
+            store = idempotency.Claiming(store, actor.user_id, *keyed)
         context = Context(
             store,
-            actor=getattr(request.state, "actor", ANONYMOUS),
+            actor=actor,
             audit=state.audit,
             redaction=self._redaction,
             redaction_key=self._key,
@@ -224,6 +305,12 @@ class _GraphQL(GraphQL[Context, None]):
             )
         except Exception:
             return {"data": None, "errors": [{"message": AUDIT_FAILED}]}
+        if isinstance(context.store, idempotency.Claiming) and context.store.claimed:
+            try:
+                answer = dict(response)
+                await run_in_threadpool(context.store.keep, answer, context.operation, shown)
+            except Exception:  # the answer stands; a retry is told to wait (409), not rerun
+                log.exception("未能保存幂等键的首次结果。")
         return response
 
 
@@ -260,6 +347,11 @@ UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
 
 def _unexpected(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+async def _nothing() -> Message:
+    """The receive of a response sent without reading the request further."""
+    return {"type": "http.disconnect"}
 
 
 def _bearer(header: str | None) -> str | None:

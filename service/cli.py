@@ -45,7 +45,7 @@ from service.exports import ExportFormat, render
 from service.findings import audit
 from service.forms import record_form, review_form
 from service.redaction import Mode, Redactor
-from service.transfer import export_graph, import_graph
+from service.transfer import ImportRefused, export_graph, import_graph
 from service.views import lineage_view
 
 app = typer.Typer(
@@ -193,17 +193,26 @@ def import_(
         Path, typer.Argument(help="A file written by `lineage export`; - for stdin.")
     ],
     store: StoreOption = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Go on with an import that was cut short, with the same file."
+        ),
+    ] = False,
 ) -> None:
-    """Loads a `lineage export` file into an empty store."""
+    """Loads a `lineage export` file into an empty store, or goes on with one cut short."""
     settings = _settings(store)
     opened = _open(settings.store)
     try:
         if str(source) == "-":
-            counts = import_graph(opened, sys.stdin)
+            counts = import_graph(opened, sys.stdin, resume=resume)
         else:
             with source.open(encoding="utf-8") as lines:
-                counts = import_graph(opened, lines)
+                counts = import_graph(opened, lines, resume=resume)
         _audit(opened, "cli import", [], _counts(counts))
+    except ImportRefused as error:
+        hint = "此前的批次已写入：修正该行后，用同一文件加 --resume 继续。"
+        raise typer.BadParameter(f"{error.message.rstrip('。')}。{hint}") from error
     except LineageError as error:
         raise typer.BadParameter(error.message) from error
     finally:

@@ -4,13 +4,20 @@ Export reads one consistent snapshot (one read transaction) and streams it out b
 items, so memory stays flat however large the graph. Import writes batches of lines, each in
 one transaction, into an empty store; every line is checked as it would be by the API's store
 (duplicate ids, unknown references, cycles), and a refused line names its line number.
+
+Each batch's transaction also notes how far the import got and a digest of the lines up to
+there (the store's memo `import`), so that an import cut short (a refused line, a crash, a
+kill) goes on with `resume` from the line after its last batch, with the same file, mended
+after that place if need be.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -30,10 +37,11 @@ from graph.store.base import GraphReader, GraphStore, GraphWriter, ItemQuery
 from service.usecases import now
 
 PAGE = 1000
-# Lines a transaction of an import writes. Not more: within a batch, an edge into an item
-# that already has children in the batch walks its parent's upstream to refuse a cycle, and
-# 5,000 lines a batch made a 10k import take 49 s instead of 1 s (BENCHMARKS.md, issue 8).
+# Lines a transaction of an import writes. Larger batches gain nothing measurable (5,000 and
+# 20,000 lines: BENCHMARKS.md, issue 8), and a refused line costs less to name in a small one.
 BATCH = 1000
+# The memo (GraphReader.memo) of how far an import got.
+PROGRESS = "import"
 
 
 def export_graph(
@@ -127,28 +135,78 @@ class ImportRefused(LineageError):
         self.reason = reason
 
 
-def import_graph(store: GraphStore, lines: Iterable[str], batch: int = BATCH) -> Counter[str]:
-    """Imports JSON Lines into an empty store; returns how many lines of each kind. When a
-    line is refused, the batches before its own stay written."""
-    if not store.read(_is_empty):
-        raise InvalidValue("store", "导入目标须为空存储：请导入到新的数据库。")
+@dataclass(frozen=True)
+class Progress:
+    """How far an import got: the last line written, and the SHA-256 of the lines up to it."""
+
+    line: int
+    digest: str
+    done: bool
+
+    def encoded(self) -> str:
+        return json.dumps({"line": self.line, "digest": self.digest, "done": self.done})
+
+    @staticmethod
+    def decoded(text: str) -> Progress:
+        value = json.loads(text)
+        return Progress(int(value["line"]), str(value["digest"]), bool(value["done"]))
+
+
+def import_graph(
+    store: GraphStore, lines: Iterable[str], batch: int = BATCH, *, resume: bool = False
+) -> Counter[str]:
+    """Imports JSON Lines into an empty store, or with `resume` goes on with an import that
+    was cut short; returns how many lines of each kind this run wrote. When a line is
+    refused, the batches before its own stay written."""
+    empty, noted = store.read(_state)
+    earlier = None if noted is None else Progress.decoded(noted)
+    if not empty:
+        if earlier is None or earlier.done:
+            raise InvalidValue("store", "导入目标须为空存储：请导入到新的数据库。")
+        if not resume:
+            raise InvalidValue(
+                "store",
+                f"该存储中有一次未完成的导入，已写入至第 {earlier.line} 行："
+                "用同一文件加 --resume 继续，或导入到新的数据库。",
+            )
     counts: Counter[str] = Counter()
+    digest = hashlib.sha256()
     numbered = enumerate(lines, start=1)
     first = next(numbered, None)
     if first is None:
         raise InvalidValue("header", "导入文件为空。")
+    digest.update(first[1].encode())
     exchange.check_header(_parse(first[0], first[1]))
+    last = 1
+    if not empty and earlier is not None:
+        last = _skip(numbered, digest, earlier)
     pending: list[_Line] = []
     for number, text in numbered:
+        digest.update(text.encode())
+        last = number
         if not text.strip():
             continue
         pending.append(_decoded(number, text))
         if len(pending) >= batch:
-            _write_batch(store, pending, counts)
+            _write_batch(store, pending, counts, Progress(number, digest.hexdigest(), False))
             pending = []
-    if pending:
-        _write_batch(store, pending, counts)
+    _write_batch(store, pending, counts, Progress(last, digest.hexdigest(), True))
     return counts
+
+
+def _skip(numbered: Iterator[tuple[int, str]], digest: hashlib._Hash, earlier: Progress) -> int:
+    """Reads past the lines an earlier run wrote, refusing another file than its own."""
+    for number, text in numbered:
+        digest.update(text.encode())
+        if number == earlier.line:
+            break
+    if digest.hexdigest() != earlier.digest:
+        raise InvalidValue(
+            "file",
+            f"该文件的前 {earlier.line} 行与未完成的导入所写的不同：请用原文件继续，"
+            "或导入到新的数据库。",
+        )
+    return earlier.line
 
 
 # A line of the input: its number, its kind, and what it decodes to.
@@ -164,8 +222,10 @@ def _decoded(number: int, text: str) -> _Line:
     return number, str(line["kind"]), value
 
 
-def _is_empty(tx: GraphReader) -> bool:
-    return not tx.all_organisations() and not tx.find_items(ItemQuery(limit=1))
+def _state(tx: GraphReader) -> tuple[bool, str | None]:
+    """Whether the store is empty, and how far an import into it got."""
+    empty = not tx.all_organisations() and not tx.find_items(ItemQuery(limit=1))
+    return empty, tx.memo(PROGRESS)
 
 
 def _parse(number: int, text: str) -> dict[str, object]:
@@ -181,16 +241,19 @@ def _parse(number: int, text: str) -> dict[str, object]:
     return value
 
 
-def _write_batch(store: GraphStore, batch: list[_Line], counts: Counter[str]) -> None:
-    """Writes a batch with one batched call per run of same-kind lines. When that is refused,
-    the batch is tried again line by line in a new transaction, to name the line at fault;
-    either way a refused batch leaves nothing behind."""
+def _write_batch(
+    store: GraphStore, batch: list[_Line], counts: Counter[str], progress: Progress
+) -> None:
+    """Writes a batch with one batched call per run of same-kind lines, and how far the
+    import got. When that is refused, the batch is tried again line by line in a new
+    transaction, to name the line at fault; either way a refused batch leaves nothing behind."""
 
     def batched(tx: GraphWriter) -> Counter[str]:
         written: Counter[str] = Counter()
         for kind, run in _runs(batch):
             _add(tx, [value for _, _, value in run])
             written[kind] += len(run)
+        tx.put_memo(PROGRESS, progress.encoded())
         return written
 
     def singly(tx: GraphWriter) -> Counter[str]:
@@ -201,6 +264,7 @@ def _write_batch(store: GraphStore, batch: list[_Line], counts: Counter[str]) ->
             except LineageError as error:
                 raise ImportRefused(number, error) from error
             written[kind] += 1
+        tx.put_memo(PROGRESS, progress.encoded())
         return written
 
     try:

@@ -148,6 +148,11 @@ class GraphReader(Protocol):
         """The written records of an item, oldest first."""
         ...
 
+    def memo(self, key: str) -> str | None:
+        """What the service noted down for itself under `key`, or None: how far an import
+        got, the first answer to a request sent with an idempotency key. Never exported."""
+        ...
+
     # Whole-graph reads, for export: small kinds at once, the rest by pages of item ids.
 
     def all_organisations(self) -> list[Organisation]:
@@ -257,6 +262,15 @@ class GraphWriter(GraphReader, Protocol):
     def add_keypoints(self, keypoints: Sequence[Keypoint]) -> None: ...
 
     def add_scope_rule(self, rule: ScopeRule) -> None: ...
+
+    def put_memo(self, key: str, value: str) -> None:
+        """Notes `value` under `key` (see `memo`), in place of what was there."""
+        ...
+
+    def add_memo(self, key: str, value: str) -> None:
+        """Notes `value` under a `key` not taken yet; DuplicateId when it is, even by a
+        transaction that commits meanwhile."""
+        ...
 
     def add_derivations(self, derivations: Sequence[Derivation]) -> None:
         """Adds DERIVED_FROM edges; refuses one that would close a cycle (CycleRefused)."""

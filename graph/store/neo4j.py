@@ -168,7 +168,8 @@ def schema_statements() -> tuple[str, ...]:
         "CREATE CONSTRAINT generation_name IF NOT EXISTS "
         "FOR (n:Generation) REQUIRE n.name IS UNIQUE"
     )
-    return (*constraints, generations, *indexes)
+    memos = "CREATE CONSTRAINT memo_key IF NOT EXISTS FOR (n:Memo) REQUIRE n.key IS UNIQUE"
+    return (*constraints, generations, memos, *indexes)
 
 
 # An item its reader may read (graph.access.ReadFilter): $keys and $holders null for all.
@@ -955,6 +956,20 @@ class _Neo4jTx:
         self._require("item", [k.item_id for k in keypoints])
         self._create("keypoint", [keypoint_fields(keypoint) for keypoint in keypoints])
 
+    def memo(self, key: str) -> str | None:
+        rows = self._data("MATCH (m:Memo {key: $key}) RETURN m.value AS value", key=key)
+        return None if not rows else str(rows[0]["value"])
+
+    def put_memo(self, key: str, value: str) -> None:
+        self._write("MERGE (m:Memo {key: $key}) SET m.value = $value", key=key, value=value)
+
+    def add_memo(self, key: str, value: str) -> None:
+        if self.memo(key) is not None:
+            raise DuplicateId("idempotency_key", key)
+        # CREATE, not MERGE: a transaction that took the key meanwhile makes the uniqueness
+        # constraint refuse this one (ConstraintError, at the statement or at commit).
+        self._write("CREATE (:Memo {key: $key, value: $value})", key=key, value=value)
+
     def add_scope_rule(self, rule: ScopeRule) -> None:
         self._refuse_duplicates("scope_rule", [rule.id])
         self._create("scope_rule", [scope_rule_fields(rule)])
@@ -1080,6 +1095,8 @@ def _in_time(result: T) -> T:
 
 def _duplicate(error: ConstraintError) -> DuplicateId:
     message = str(error.message or "")
+    if "Memo" in message:
+        return DuplicateId("idempotency_key", "")
     if found := _NEO4J_DUPLICATE.search(message):
         return DuplicateId(_KINDS.get(found.group(1), "item"), found.group(2))
     if found := _ARCADE_DUPLICATE.search(message):

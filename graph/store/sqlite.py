@@ -275,6 +275,11 @@ _V5 = """
     ALTER TABLE changes ADD COLUMN consultation TEXT;
     """
 
+# What the service notes down for itself (GraphReader.memo).
+_V6 = """
+    CREATE TABLE memos (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    """
+
 # Each entry brings the schema from version i to i + 1: a script, or a function for what a
 # script cannot do. Entries are never edited once released, only appended.
 MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
@@ -371,6 +376,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _v3,
     _v4,
     _V5,
+    _V6,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -1376,6 +1382,23 @@ class _SqliteTx:
 
     def add_keypoint(self, keypoint: Keypoint) -> None:
         self.add_keypoints([keypoint])
+
+    def memo(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM memos WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def put_memo(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO memos (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def add_memo(self, key: str, value: str) -> None:
+        # The write lock is held from BEGIN IMMEDIATE: no other writer comes in between.
+        if self.memo(key) is not None:
+            raise DuplicateId("idempotency_key", key)
+        self._db.execute("INSERT INTO memos (key, value) VALUES (?, ?)", (key, value))
 
     def add_scope_rule(self, rule: ScopeRule) -> None:
         self._refuse_duplicate("scope_rules", "scope_rule", rule.id)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from graph.errors import InvalidValue
+from graph.errors import DuplicateId, InvalidValue
 from graph.model import (
     BasisCitation,
     Classification,
@@ -557,3 +557,29 @@ def test_find_items_default_limit_is_fifty(store: GraphStore) -> None:
     assert first[0].id == "N-001"
     assert first[-1].id == "N-050"
     assert [i.id for i in rest] == ["N-051"]
+
+
+def test_a_memo_is_kept_replaced_and_rolled_back_with_its_transaction(store: GraphStore) -> None:
+    """The service's own notes (an import's progress, an idempotency key's first answer)."""
+    assert store.read(lambda tx: tx.memo("import")) is None
+    store.write(lambda tx: tx.put_memo("import", '{"line": 1001}'))
+    store.write(lambda tx: tx.put_memo("other", "第二条"))
+    store.write(lambda tx: tx.put_memo("import", '{"line": 2001}'))
+    assert store.read(lambda tx: tx.memo("import")) == '{"line": 2001}'
+    assert store.read(lambda tx: tx.memo("other")) == "第二条"
+
+    def refused(tx: GraphWriter) -> None:
+        tx.put_memo("import", '{"line": 3001}')
+        raise InvalidValue("line", "refused after the memo was written")
+
+    with pytest.raises(InvalidValue):
+        store.write(refused)
+    assert store.read(lambda tx: tx.memo("import")) == '{"line": 2001}'
+
+
+def test_a_memo_added_under_a_taken_key_is_refused(store: GraphStore) -> None:
+    """How an idempotency key is taken: once (service.idempotency)."""
+    store.write(lambda tx: tx.add_memo("idempotency:u:k", "first"))
+    with pytest.raises(DuplicateId):
+        store.write(lambda tx: tx.add_memo("idempotency:u:k", "second"))
+    assert store.read(lambda tx: tx.memo("idempotency:u:k")) == "first"

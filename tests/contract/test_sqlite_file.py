@@ -32,6 +32,7 @@ TABLES = [
     "generations",
     "items",
     "keypoints",
+    "memos",
     "notices",
     "organisations",
     "persons",

@@ -1,6 +1,7 @@
 """Crash safety (issue 9, item 1): the server is killed (SIGKILL) in the middle of a large
 fan-out commit, on each store; after a restart the change and all of its notices exist or
-none of them do, and the same request then goes through to completion.
+none of them do, and the same request then goes through to completion. Likewise an import
+killed midway keeps whole batches and goes on with `--resume`.
 
 The server is the real console script in a process of its own; the kill is a real SIGKILL
 sent from outside, while the commit is writing: on the embedded store the test sees the
@@ -9,6 +10,7 @@ write lock held at the moment it kills, and on both stores the answer never came
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import sqlite3
@@ -27,10 +29,10 @@ from graph.access import SYSTEM, Role
 from graph.change import NoticeStatus
 from graph.model import BasisCase, Derivation, Item, ItemKind, ItemStatus
 from graph.store import exchange
-from graph.store.base import NoticeQuery
+from graph.store.base import ItemQuery, NoticeQuery
 from service.accounts import NewUser, add_user
 from service.composition import open_store, sqlite_path
-from service.transfer import import_graph
+from service.transfer import BATCH, PROGRESS, Progress, export_graph, import_graph
 from service.usecases import NewPerson, register_person
 from tests.e2e.test_server import LINEAGE_SCRIPT, free_port, wait_until_up
 
@@ -39,6 +41,8 @@ from tests.e2e.test_server import LINEAGE_SCRIPT, free_port, wait_until_up
 STAR = 4000
 # How long after the request the kill comes: well inside the commit's writing.
 KILL_AFTER = 0.35
+# Items of the star an import is killed in the middle of: about 40,000 lines, 40 batches.
+IMPORTED = 20_000
 
 DECLASSIFY = """mutation($input: DeclassifyInput!) { declassify(input: $input) {
   __typename ... on ChangeCommitted { noticeCount change { id } } ... on Problem { message } } }"""
@@ -219,3 +223,77 @@ def test_a_fan_out_killed_mid_commit_is_whole_or_absent_and_goes_through_after(
     assert retried["__typename"] == "ChangeCommitted", retried
     assert retried["noticeCount"] == STAR
     assert written(db_url) == (1, STAR, ItemStatus.DECLASSIFIED_WORK_SECRET)
+
+
+def stored(url: str) -> tuple[Progress | None, set[str]]:
+    """How far an import into the store got, and the ids of the items it holds."""
+    store = open_store(url)
+    try:
+
+        def read(tx: Any) -> tuple[Progress | None, set[str]]:
+            noted = tx.memo(PROGRESS)
+            items = tx.find_items(ItemQuery(limit=1_000_000))
+            return (None if noted is None else Progress.decoded(noted)), {i.id for i in items}
+
+        result: tuple[Progress | None, set[str]] = store.read(read)
+        return result
+    finally:
+        store.close()
+
+
+def test_an_import_killed_midway_keeps_whole_batches_and_goes_on_with_resume(
+    db_url: str, tmp_path: Path
+) -> None:
+    """`lineage import` killed (SIGKILL) after a few of its batches: the store holds exactly
+    the items of the lines up to the last batch it noted, and `--resume` with the same file
+    completes it; the store then holds what the file holds."""
+    file = tmp_path / "star.jsonl"
+    lines = list(star_lines(IMPORTED))
+    file.write_text("".join(lines), encoding="utf-8")
+    command = [str(LINEAGE_SCRIPT), "import", str(file), "--store", db_url]
+    importing = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and importing.poll() is None:
+            progress, _ = stored(db_url) if _started(db_url) else (None, set())
+            if progress is not None and progress.line >= 3 * BATCH:
+                break
+            time.sleep(0.02)
+        running = importing.poll() is None
+        importing.send_signal(signal.SIGKILL)
+        importing.wait(timeout=30)
+    finally:
+        if importing.stderr is not None:
+            importing.stderr.close()
+    assert running, "the import ended before the kill: raise IMPORTED"
+
+    progress, items = stored(db_url)
+    assert progress is not None
+    assert not progress.done
+    assert (progress.line - 1) % BATCH == 0  # whole batches of the lines after the header
+    noted = {json.loads(line)["id"] for line in lines[: progress.line] if '"kind":"item"' in line}
+    assert items == noted
+
+    again = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert again.returncode == 2, again.stdout
+    assert "--resume" in " ".join(again.stderr.replace("│", " ").split())
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    progress, items = stored(db_url)
+    assert progress is not None
+    assert progress.done
+    assert len(items) == IMPORTED + 1
+    store = open_store(db_url)
+    try:
+        exported: list[str] = []
+        export_graph(store, exported.append)
+    finally:
+        store.close()
+    assert sorted("".join(exported).splitlines()[1:]) == sorted(
+        line.rstrip("\n") for line in lines[1:]
+    )
+
+
+def _started(url: str) -> bool:
+    """Whether the import has made the store yet (opening it first would race its migration)."""
+    return not url.startswith("sqlite") or sqlite_path(url).exists()

@@ -180,6 +180,43 @@ def test_the_batches_before_a_refused_line_stay_written(tmp_path: Path, fault: s
     target.close()
 
 
+def test_an_import_cut_short_goes_on_with_resume_and_only_with_its_own_file(
+    tmp_path: Path,
+) -> None:
+    """A refused line stops the import after the batches before it; the same file, mended
+    after that place, goes on from there with --resume, and the store ends as a whole import
+    of the mended file would."""
+    source = SqliteStore(tmp_path / "a.db")
+    load_demo(source)
+    lines = exported(source)
+    source.close()
+    position = _item_lines(lines)[len(_item_lines(lines)) // 2]
+    mended = list(lines)
+    broken = list(lines)
+    broken[position] = "not json {"
+    target_path = tmp_path / "b.db"
+    target = SqliteStore(target_path)
+    with pytest.raises(ImportRefused):
+        import_graph(target, broken, batch=4)
+    written = _stored_items(target)
+    with pytest.raises(InvalidValue, match=r"已写入至第 \d+ 行.*--resume"):
+        import_graph(target, mended, batch=4)
+    other = [lines[0], *reversed(lines[1:])]
+    with pytest.raises(InvalidValue, match="与未完成的导入所写的不同"):
+        import_graph(target, other, batch=4, resume=True)
+    assert _stored_items(target) == written, "a refused resume writes nothing"
+
+    counts = import_graph(target, mended, batch=4, resume=True)
+    whole = SqliteStore(tmp_path / "c.db")
+    import_graph(whole, mended)
+    assert target.read(snapshot) == whole.read(snapshot)
+    assert sum(counts.values()) < len(lines) - 1, "only the lines after the written batches"
+    with pytest.raises(InvalidValue, match="须为空存储"):
+        import_graph(target, mended, resume=True)
+    target.close()
+    whole.close()
+
+
 @pytest.mark.parametrize(
     ("first", "message"),
     [

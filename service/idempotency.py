@@ -1,0 +1,122 @@
+"""Idempotency keys (issue 9, item 3): a client that sends a mutation with an
+`Idempotency-Key` header may send it again, after a timeout or a dropped connection, and gets
+the first answer back; nothing is written twice.
+
+The key is taken in the same transaction as the request's first write (`Claiming`), so it is
+taken if and only if the request wrote; two requests racing with one key cannot both write
+(the second is refused as a duplicate by the store). The answer is kept once it is out. A key
+belongs to the user who sent it, and is kept with a digest of the request: the same key with
+another request is refused rather than answered with the first one's result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from graph.errors import DuplicateId
+from graph.store.base import GraphReader, GraphStore, GraphWriter
+from graph.trail import AuditEvent, AuditQuery
+
+T = TypeVar("T")
+
+HEADER = "idempotency-key"
+MAX_LENGTH = 200
+
+
+def problem(key: str) -> str | None:
+    """Why `key` cannot be an idempotency key, or None."""
+    if not 1 <= len(key) <= MAX_LENGTH or not key.isprintable():
+        return f"Idempotency-Key 应为 1 至 {MAX_LENGTH} 个可打印字符。"
+    return None
+
+
+def memo_key(user_id: str, key: str) -> str:
+    return f"idempotency:{user_id}:{key}"
+
+
+def fingerprint(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a key holds: the digest of its request and, once it is out, the answer with the
+    operation and the items whose content it shows (for the audit trail of a replay)."""
+
+    fingerprint: str
+    answer: dict[str, Any] | None = None
+    operation: str = ""
+    items: tuple[str, ...] = field(default=())
+
+    def encoded(self) -> str:
+        return json.dumps(
+            {
+                "fingerprint": self.fingerprint,
+                "answer": self.answer,
+                "operation": self.operation,
+                "items": list(self.items),
+            },
+            ensure_ascii=False,
+        )
+
+    @staticmethod
+    def decoded(text: str) -> Kept:
+        value = json.loads(text)
+        return Kept(
+            str(value["fingerprint"]),
+            value.get("answer"),
+            str(value.get("operation", "")),
+            tuple(value.get("items", ())),
+        )
+
+
+class Claiming:
+    """The store of a request sent with a key: its first write also takes the key, in the
+    same transaction. Everything else goes to the store as it is."""
+
+    def __init__(self, store: GraphStore, user_id: str, key: str, digest: str) -> None:
+        self.store = store
+        self.given = key
+        self.key = memo_key(user_id, key)
+        self.digest = digest
+        self.claimed = False
+
+    def read(self, work: Callable[[GraphReader], T]) -> T:
+        return self.store.read(work)
+
+    def write(self, work: Callable[[GraphWriter], T]) -> T:
+        if self.claimed:
+            return self.store.write(work)
+
+        def claiming(tx: GraphWriter) -> T:
+            result = work(tx)
+            tx.add_memo(self.key, Kept(self.digest).encoded())
+            return result
+
+        try:
+            result = self.store.write(claiming)
+        except DuplicateId as error:
+            if error.kind != "idempotency_key":
+                raise
+            # Another request with this key wrote first, while this one ran.
+            raise DuplicateId("idempotency_key", self.given) from error
+        self.claimed = True
+        return result
+
+    def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        self.store.append_audit(events)
+
+    def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
+        return self.store.audit_events(query)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def keep(self, answer: dict[str, Any], operation: str, items: Sequence[str]) -> None:
+        """The answer, for the requests sent again with the key."""
+        kept = Kept(self.digest, answer, operation, tuple(items))
+        self.store.write(lambda tx: tx.put_memo(self.key, kept.encoded()))

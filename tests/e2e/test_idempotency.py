@@ -1,0 +1,144 @@
+"""Idempotency keys (issue 9, item 3): a mutation sent again with its `Idempotency-Key` gets
+the first answer and writes nothing again; a key is its user's, for one request only, and
+is taken only by a request that wrote. On both stores, through the app over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from graph.errors import DuplicateId
+from graph.trail import AuditQuery
+from service import idempotency
+from tests.e2e.conftest import Api
+from tests.e2e.lifecycle import DECLASSIFY, deciders
+
+SOURCE = "S-2024-012"
+OFFICIAL = deciders("org-ministry")["officialId"]
+
+
+def decision(**overrides: str) -> dict[str, Any]:
+    """The request that declassifies the source, as the ministry's handler and official."""
+    value = {
+        "itemId": SOURCE,
+        **deciders("org-ministry"),
+        "reason": "CIRCUMSTANCES_CHANGED",
+        "basis": "形势、条件发生变化，公开后不会损害国家安全和利益（X-12(二)）。",
+        **overrides,
+    }
+    return {"query": DECLASSIFY, "variables": {"input": value}}
+
+
+DECISION = decision()
+
+
+def send(api: Api, body: dict[str, Any], key: str | None, user: str = OFFICIAL) -> Any:
+    api.enrol(user)
+    headers = {"Authorization": f"Bearer {api.token(user)}"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return api.client.post("/graphql", json=body, headers=headers)
+
+
+def changes(api: Api) -> int:
+    return len(api.store.read(lambda tx: tx.changes_of([SOURCE])))
+
+
+def test_a_declassification_sent_again_with_its_key_gets_the_first_answer(
+    demo_client: TestClient,
+) -> None:
+    api = Api(demo_client)
+    first = send(api, DECISION, "decision-1")
+    assert first.status_code == 200
+    assert first.json()["data"]["declassify"]["__typename"] == "ChangeCommitted"
+    again = send(api, DECISION, "decision-1")
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert changes(api) == 1, "written once"
+    # Sent again without the key, it is a new request, refused: the source is declassified.
+    plain = send(api, DECISION, None).json()["data"]["declassify"]
+    assert plain["__typename"] != "ChangeCommitted"
+    assert changes(api) == 1
+    replays = [
+        e for e in api.store.audit_events(AuditQuery(limit=50)) if e.detail == "重发：返回首次结果"
+    ]
+    assert len(replays) == 1
+    assert replays[0].action == "mutation declassify"
+    assert SOURCE in replays[0].items
+
+
+def test_a_key_is_for_one_request_only(demo_client: TestClient) -> None:
+    api = Api(demo_client)
+    assert send(api, DECISION, "decision-2").status_code == 200
+    other = decision(basis="另一请求。")
+    refused = send(api, other, "decision-2")
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert "decision-2" in refused.json()["errors"][0]["message"]
+
+
+def test_a_refused_request_does_not_take_its_key(demo_client: TestClient) -> None:
+    api = Api(demo_client)
+    first = send(api, decision(itemId="NO-SUCH-ITEM"), "decision-3")
+    assert first.json()["data"]["declassify"]["__typename"] == "NotFound"
+    second = send(api, DECISION, "decision-3")
+    assert second.json()["data"]["declassify"]["__typename"] == "ChangeCommitted"
+    assert changes(api) == 1
+
+
+def test_keys_are_their_users_own(demo_client: TestClient) -> None:
+    """Another user's request with the same key is its own request, not a replay."""
+    api = Api(demo_client)
+    assert send(api, DECISION, "shared").status_code == 200
+    register = {
+        "query": 'mutation { registerPerson(input: {id: "p-idem", name: "幂等", '
+        'organisationId: "org-test-bureau"}) { __typename } }'
+    }
+    theirs = send(api, register, "shared", user="tester")
+    assert theirs.status_code == 200
+    assert "idempotent-replayed" not in theirs.headers
+    assert theirs.json()["data"]["registerPerson"]["__typename"] == "RegisterPersonSuccess"
+
+
+def test_a_key_taken_whose_answer_was_not_kept_is_refused_not_run_again(
+    demo_client: TestClient,
+) -> None:
+    """What a crash between the commit and keeping its answer leaves (written here by hand):
+    the key is taken, with no answer. A retry is told so, and nothing runs again."""
+    api = Api(demo_client)
+    sent = idempotency.fingerprint(
+        api.client.build_request("POST", "/graphql", json=DECISION).content
+    )
+    key = idempotency.memo_key(OFFICIAL, "decision-4")
+    api.store.write(lambda tx: tx.add_memo(key, idempotency.Kept(sent).encoded()))
+    answer = send(api, DECISION, "decision-4")
+    assert answer.status_code == 409
+    assert answer.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_IN_USE"
+    assert changes(api) == 0
+
+
+def test_a_bad_key_is_refused(demo_client: TestClient) -> None:
+    api = Api(demo_client)
+    for key in ("", "x" * 201, "tab\tkey"):
+        answer = send(api, DECISION, key)
+        assert answer.status_code == 400
+        assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_IDEMPOTENCY_KEY"
+    assert changes(api) == 0
+
+
+def test_two_requests_racing_with_one_key_cannot_both_write(demo_client: TestClient) -> None:
+    """The key is taken in the transaction of the first write: a second request that took
+    the same key meanwhile is refused by the store (DuplicateId), its writes rolled back."""
+    api = Api(demo_client)
+    first = idempotency.Claiming(api.store, OFFICIAL, "race", "a")
+    second = idempotency.Claiming(api.store, OFFICIAL, "race", "a")
+    first.write(lambda tx: tx.put_memo("written-by-first", "1"))
+    with pytest.raises(DuplicateId, match="race"):
+        second.write(lambda tx: tx.put_memo("written-by-second", "2"))
+    assert api.store.read(lambda tx: tx.memo("written-by-second")) is None
+    assert first.claimed
+    assert not second.claimed
