@@ -92,6 +92,10 @@ class ItemFile:
     open_notices: Sequence[Notice]  # pending, acknowledged, or answered with a proposal
     person_org: Mapping[str, str]
     missing: Sequence[str] = ()
+    # The same file with each basis as its own open notice will make it, where one has one:
+    # holders act on the notices of one change in any order (D-13), so an item that agrees
+    # with its bases as they will be is no finding while theirs are still open.
+    settled: ItemFile | None = None
 
 
 class _Found(Protocol):
@@ -147,8 +151,13 @@ def findings(file: ItemFile, today: date) -> list[Finding]:
             "D-13",
             *notice.articles,
         )
-    if item.kind is ItemKind.DERIVED and file.requirement is not None and not file.open_notices:
-        _against_requirement(file, found)
+    judged = item.kind is ItemKind.DERIVED and file.requirement is not None
+    if (
+        judged
+        and not file.open_notices
+        and (file.settled is None or _disagrees(file.settled, today))
+    ):
+        _against_requirement(file, found, today)
     return sorted(out, key=lambda f: f.case.value)
 
 
@@ -188,7 +197,15 @@ def _governing_path(requirement: rules.Requirement, item_id: str) -> tuple[str, 
     return (item_id,)
 
 
-def _against_requirement(file: ItemFile, found: _Found) -> None:
+def _disagrees(file: ItemFile, today: date) -> bool:
+    """Whether the item disagrees with what its bases require in `file`."""
+    seen: list[Case] = []
+    if file.requirement is not None:
+        _against_requirement(file, lambda case, *_: seen.append(case), today)
+    return bool(seen)
+
+
+def _against_requirement(file: ItemFile, found: _Found, today: date) -> None:
     item = file.item
     requirement = file.requirement
     if requirement is None:  # the caller checks; this keeps the type narrow
@@ -211,6 +228,8 @@ def _against_requirement(file: ItemFile, found: _Found) -> None:
         found(case, f"仍标为「{item.marking}」，而{summary}", path, "D-12", "X-13", "D-14")
         return
     if current is None:
+        if required.expiry is not None and required.expiry <= today:
+            return  # what the bases require has ended by now: declassified is right (X-11)
         case = Case.WRONGLY_DECLASSIFIED if declassified else Case.UNDER_CLASSIFIED
         found(case, f"当前为「{item.status.label}」，而{summary}", path, "D-8", "D-9", "D-12")
         return

@@ -35,9 +35,9 @@ from graph.model import (
     check_text,
     chinese_date,
 )
-from graph.propagation import Action, Impact
+from graph.propagation import Action, Impact, fan_out
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
-from service.impact import Plan, ProposedChange, fan_out_of, plan_change
+from service.impact import Plan, ProposedChange, fan_out_of, load_world, plan_change
 from service.permissions import deciding_official, readable_items, require_handler
 from service.usecases import check_decision_makers, new_id, now, today
 
@@ -385,6 +385,26 @@ def _record(plan: Plan, change: Change) -> DecisionRecord:
         reasoning=change.basis or None,
         consultation=change.consultation,
     )
+
+
+def passed_on(tx: GraphReader, notice: Notice, after: Item) -> list[Notice]:
+    """The notices of `notice`'s change for what was derived from its item after the change
+    was decided, which the change's fan-out could not reach: applying the notice passes the
+    change on to them (D-13), along the notice's path. An item with a notice of the change
+    already has what the change means for it. Read before the item is written."""
+    lineage, world, _ = load_world(tx, [after.id])
+    impacts = fan_out(lineage, world, changed_items={after.id: after}, changed_keypoints={})
+    if not impacts:
+        return []
+    reached = tx.find_notices(NoticeQuery(change_id=notice.change_id, limit=None))
+    covered = {n.item_id for n in reached}
+    change = tx.changes([notice.change_id])[notice.change_id]
+    source = tx.items([notice.source_id])[notice.source_id]
+    return [
+        _notice(change, source, replace(i, path=(*notice.path[:-1], *i.path)), notice.due_on)
+        for i in impacts
+        if i.item_id not in covered
+    ]
 
 
 def _notice(change: Change, source: Item, impact: Impact, due_on: date) -> Notice:

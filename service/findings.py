@@ -4,14 +4,22 @@ items at a time, each with its bases, scope rules, records and open notices."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from graph import authority, rules
 from graph.access import Actor
 from graph.audit import Case, Finding, ItemFile, findings
 from graph.change import Notice, NoticeStatus
-from graph.model import DecisionRecord, Derivation, Item, ItemKind, Keypoint, Organisation
+from graph.model import (
+    DecisionRecord,
+    Derivation,
+    Item,
+    ItemKind,
+    Keypoint,
+    Organisation,
+    ScopeRule,
+)
 from graph.store.base import GraphReader, GraphStore, ItemQuery
 from service.usecases import today as today_in_china
 
@@ -89,6 +97,11 @@ def _files(
     person_org = {
         p.id: p.organisation_id for p in tx.persons({m for s in scopes for m in s.persons}).values()
     }
+    # What each basis becomes by the notice it must still act on (the latest, if several).
+    becoming: dict[str, Item] = {}
+    for notice in sorted(tx.notices_of(list(parents), OPEN), key=lambda n: n.created_at):
+        if notice.status in (NoticeStatus.PENDING, NoticeStatus.ACKNOWLEDGED):
+            becoming[notice.item_id] = notice.after
     by_child: dict[str, list[Derivation]] = {}
     for edge in edges:
         by_child.setdefault(edge.child_id, []).append(edge)
@@ -104,25 +117,46 @@ def _files(
             found = [keypoints[k] for k in edge.keypoint_ids if k in keypoints]
             missing.extend(f"密点「{k}」" for k in edge.keypoint_ids if k not in keypoints)
             bases.append(rules.Basis(parent, edge.case, tuple(found)))
-        requirement = None
-        if item.kind is ItemKind.DERIVED and bases and not missing:
-            requirement = rules.required_classification(
-                bases,
-                [scope_rules[r] for i, r in rule_ids if i == item.id and r in scope_rules],
-                issued_on=item.issued_on,
-                organisation=organisations.get(item.organisation_id),
-                person_org=person_org,
-            )
-        out.append(
-            ItemFile(
-                item=item,
-                responsible=authority.responsible(item, organisations),
-                requirement=requirement,
-                bases=bases,
-                records=records.get(item.id, []),
-                open_notices=notices.get(item.id, []),
-                person_org=person_org,
-                missing=missing,
-            )
+        rules_of = [scope_rules[r] for i, r in rule_ids if i == item.id and r in scope_rules]
+        judged = item.kind is ItemKind.DERIVED and not missing
+
+        file = ItemFile(
+            item=item,
+            responsible=authority.responsible(item, organisations),
+            requirement=_required(item, bases, rules_of, organisations, person_org)
+            if judged and bases
+            else None,
+            bases=bases,
+            records=records.get(item.id, []),
+            open_notices=notices.get(item.id, []),
+            person_org=person_org,
+            missing=missing,
         )
+        if judged and any(b.parent.id in becoming for b in bases):
+            settled = [replace(b, parent=becoming.get(b.parent.id, b.parent)) for b in bases]
+            file = replace(
+                file,
+                settled=replace(
+                    file,
+                    requirement=_required(item, settled, rules_of, organisations, person_org),
+                    bases=settled,
+                ),
+            )
+        out.append(file)
     return out
+
+
+def _required(
+    item: Item,
+    bases: list[rules.Basis],
+    ruled: list[ScopeRule],
+    organisations: dict[str, Organisation],
+    person_org: dict[str, str],
+) -> rules.Requirement:
+    return rules.required_classification(
+        bases,
+        ruled,
+        issued_on=item.issued_on,
+        organisation=organisations.get(item.organisation_id),
+        person_org=person_org,
+    )

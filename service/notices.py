@@ -17,7 +17,7 @@ from graph.errors import InvalidValue, NotVisible, RuleViolation, UnknownId
 from graph.model import DecisionRecord, Item, RecordKind, check_id, check_text
 from graph.propagation import Action
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
-from service.change import OPEN, organisation_chains
+from service.change import OPEN, organisation_chains, passed_on
 from service.permissions import (
     acting_person,
     deciding_official,
@@ -174,10 +174,13 @@ def apply_notice(
             record_id=record.id,
             updated_at=record.recorded_at,
         )
+        followers = passed_on(tx, notice, after) if after != item else []
         if after != item:
             tx.update_items([after])
         tx.add_record(record)
         tx.update_notices([applied])
+        if followers:
+            tx.add_notices(followers)
         return Applied(applied, after, record)
 
     return store.write(work)

@@ -712,9 +712,15 @@ def _citations(
     out: list[BasisCitation] = []
     for basis in bases:
         parent = basis.parent
+        # A basis that is not (or no longer) a state secret is cited with its status, so that
+        # the record says what it was (D-11), not a blank.
         out.append(
             BasisCitation(
-                "ITEM", parent.id, parent.title, parent.document_number, parent.marking or ""
+                "ITEM",
+                parent.id,
+                parent.title,
+                parent.document_number,
+                parent.marking or parent.status.label,
             )
         )
         out.extend(

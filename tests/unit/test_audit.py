@@ -14,6 +14,7 @@ from graph.model import (
     Classification,
     DecisionRecord,
     Item,
+    ItemStatus,
     Level,
     RecordKind,
     Years,
@@ -111,3 +112,44 @@ def test_an_ended_period_is_a_finding_of_case_7() -> None:
     assert [f.case for f in found] == [Case.NOT_DECLASSIFIED]
     assert "X-11" in found[0].articles
     assert found[0].organisation_id == "ORG-A"
+
+
+def test_declassified_is_no_finding_once_what_the_basis_requires_has_ended_x11() -> None:
+    """The basis still reads 机密★3年 from 2020 (its expiry not yet run), and the derived item
+    is declassified: the required period ended in 2023, so X-11 declassified it anyway. Found
+    by tests/e2e/test_invariants.py."""
+    ended = source("S-1", Level.SECRET, Years(3, date(2020, 1, 1)))
+    requirement = required_classification([basis(ended)], [], issued_on=RIGHT.issued_on)
+    declassified = replace(RIGHT, status=ItemStatus.DECLASSIFIED_WORK_SECRET, classification=None)
+    item_file = ItemFile(
+        declassified, "ORG-A", requirement, [basis(ended)], [record(declassified)], [], {}
+    )
+    assert cases(item_file) == []
+    # While it runs, being declassified is wrong (case 6).
+    running = ItemFile(
+        declassified,
+        "ORG-A",
+        file(RIGHT).requirement,
+        [basis(SOURCE)],
+        [record(declassified)],
+        [],
+        {},
+    )
+    assert cases(running) == [Case.WRONGLY_DECLASSIFIED]
+
+
+def test_an_item_that_agrees_with_its_bases_as_their_notices_make_them_is_no_finding() -> None:
+    """The holder of a derived item applied its notice (declassified) before the holder of
+    its basis applied the basis's own: the basis still reads 机密, but its open notice will
+    declassify it (D-13). Found by tests/e2e/test_invariants.py."""
+    declassified = replace(RIGHT, status=ItemStatus.DECLASSIFIED_WORK_SECRET, classification=None)
+    alone = replace(file(RIGHT), item=declassified, records=[record(declassified)])
+    assert cases(alone) == [Case.WRONGLY_DECLASSIFIED]
+    becoming = replace(SOURCE, status=ItemStatus.DECLASSIFIED_WORK_SECRET, classification=None)
+    settled_bases = [basis(becoming)]
+    settled = replace(
+        alone,
+        requirement=required_classification(settled_bases, [], issued_on=RIGHT.issued_on),
+        bases=settled_bases,
+    )
+    assert cases(replace(alone, settled=settled)) == []
