@@ -17,6 +17,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -125,7 +126,13 @@ class _GraphQL(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)  # its errors are json.JSONDecodeError's, which strawberry answers
+        value = orjson.loads(
+            data
+        )  # its errors are json.JSONDecodeError's, which strawberry answers
+        if not isinstance(value, dict | list):
+            # strawberry reads fields of whatever came, and `null` or `1` made it fail (a 500).
+            raise HTTPException(400, "请求体应为 JSON 对象（query、variables、operationName）。")
+        return value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
