@@ -126,9 +126,8 @@ class _GraphQL(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
-        value = orjson.loads(
-            data
-        )  # its errors are json.JSONDecodeError's, which strawberry answers
+        # Its errors are json.JSONDecodeError's, which strawberry answers.
+        value = orjson.loads(data)
         if not isinstance(value, dict | list):
             # strawberry reads fields of whatever came, and `null` or `1` made it fail (a 500).
             raise HTTPException(400, "请求体应为 JSON 对象（query、variables、operationName）。")
@@ -167,9 +166,12 @@ class _GraphQL(GraphQL[Context, None]):
         scope, address = request.scope, _address(request)
 
         async def refuse(status: int, code: str, message: str) -> None:
-            await self._app.state.audit.record(
-                event(actor, "idempotency-key", Outcome.REFUSED, detail=code, address=address)
-            )
+            try:
+                await self._app.state.audit.record(
+                    event(actor, "idempotency-key", Outcome.REFUSED, detail=code, address=address)
+                )
+            except Exception:  # the refusal stands and shows nothing; the failure is in the log
+                log.exception("未能记录一次幂等键的拒绝。")
             error = {"message": message, "extensions": {"code": code}}
             await JSONResponse({"errors": [error]}, status_code=status)(scope, _nothing, send)
 
@@ -197,17 +199,23 @@ class _GraphQL(GraphQL[Context, None]):
                     "请稍后重发；写入不会重复。",
                 )
             else:
-                # A replay shows the content again: it is a read like any other (D-10).
-                await self._app.state.audit.record(
-                    event(
-                        actor,
-                        kept.operation,
-                        Outcome.OK,
-                        items=kept.items,
-                        address=address,
-                        detail="重发：返回首次结果",
+                # A replay shows the content again: it is a read like any other (D-10), and
+                # without its record there is no answer.
+                try:
+                    await self._app.state.audit.record(
+                        event(
+                            actor,
+                            kept.operation,
+                            Outcome.OK,
+                            items=kept.items,
+                            address=address,
+                            detail="重发：返回首次结果",
+                        )
                     )
-                )
+                except Exception:
+                    failed = {"data": None, "errors": [{"message": AUDIT_FAILED}]}
+                    await JSONResponse(failed)(scope, _nothing, send)
+                    return None
                 replayed = Response(
                     orjson.dumps(kept.answer),
                     media_type="application/json",

@@ -4,15 +4,22 @@ is taken only by a request that wrote. On both stores, through the app over HTTP
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from graph.errors import DuplicateId
+from graph.store.sqlite import trail_path
 from graph.trail import AuditQuery
 from service import idempotency
-from tests.e2e.conftest import Api
+from service.app import create_app
+from service.composition import open_store
+from service.config import Settings
+from service.demo import load_demo
+from tests.e2e.conftest import Api, signed_in
 from tests.e2e.lifecycle import DECLASSIFY, deciders
 
 SOURCE = "S-2024-012"
@@ -142,3 +149,22 @@ def test_two_requests_racing_with_one_key_cannot_both_write(demo_client: TestCli
     assert api.store.read(lambda tx: tx.memo("written-by-second")) is None
     assert first.claimed
     assert not second.claimed
+
+
+def test_a_replay_whose_reading_cannot_be_recorded_is_not_given(tmp_path: Path) -> None:
+    """The first answer is kept; then the trail is broken by hand (its table renamed by
+    another program): the replay, which would show the content again, is refused whole."""
+    db_url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    store = open_store(db_url)
+    load_demo(store)
+    store.close()
+    with TestClient(create_app(Settings(store=db_url, daily_expiry=False))) as client:
+        api = Api(signed_in(client))
+        first = send(api, DECISION, "decision-5")
+        assert first.json()["data"]["declassify"]["__typename"] == "ChangeCommitted"
+        with sqlite3.connect(trail_path(tmp_path / "lineage.db")) as broken:
+            broken.execute("ALTER TABLE audit_events RENAME TO gone")
+        again = send(api, DECISION, "decision-5").json()
+        assert again["data"] is None
+        assert "审计记录无法写入" in again["errors"][0]["message"]
+        assert SOURCE not in str(again)
