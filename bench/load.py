@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.descendants import machine
-from bench.requests import SMALL, prepare, request, serve, small_roots
+from bench.requests import SMALL, exchange, prepare, request, serve, small_roots
 from graph.access import Role
 from service.accounts import NewUser, add_user
 from service.composition import open_store
@@ -66,14 +66,7 @@ async def client(
                 kind = "lineage" if chooser.random() < 0.5 else "item"
                 payload = chooser.choice(reads[kind])
             started = time.perf_counter()
-            writer.write(payload)
-            status = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.lower() == b"content-length":
-                    length = int(value)
-            answer = await reader.readexactly(length)
+            status, answer = await exchange(reader, writer, payload)
             tally.latencies[kind].append(time.perf_counter() - started)
             wrong = b" 200 " not in status or b'"errors"' in answer
             if kind == "write" and b"RegisterPersonSuccess" not in answer:

@@ -77,6 +77,20 @@ def request(path: str, body: bytes, token: str) -> bytes:
     return head.encode() + body
 
 
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, payload: bytes
+) -> tuple[bytes, bytes]:
+    """One request on a kept-alive connection: the status line and the body of its answer."""
+    writer.write(payload)
+    status = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
 async def client(
     port: int, requests: deque[bytes], until: float, latencies: list[float]
 ) -> tuple[int, int]:
@@ -89,14 +103,7 @@ async def client(
             payload = requests[0]
             requests.rotate(-1)
             started = time.perf_counter()
-            writer.write(payload)
-            status = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.lower() == b"content-length":
-                    length = int(value)
-            body = await reader.readexactly(length)
+            status, body = await exchange(reader, writer, payload)
             latencies.append(time.perf_counter() - started)
             answered += 1
             if b" 200 " not in status or b'"errors"' in body:
