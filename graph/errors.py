@@ -76,6 +76,21 @@ class CycleRefused(RuleViolation):
         self.parent = parent
 
 
+class Conflict(LineageError):
+    """The request was decided on a version of a node that is no longer the current one:
+    someone else decided on it meanwhile. Nothing is written; read it again and decide anew."""
+
+    def __init__(self, kind: str, id: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"{_KIND_LABEL.get(kind, kind)}「{id}」已被他人修改：本次请求依据的是第 {expected} 版，"
+            f"现为第 {current} 版。请重新读取，按其现状重新决定。"
+        )
+        self.kind = kind
+        self.id = id
+        self.expected = expected
+        self.current = current
+
+
 class StoreUnavailable(LineageError):
     """The store cannot be reached or refuses the credentials."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import Enum
 
@@ -369,6 +369,11 @@ class Item:
     # Organisations that classified it jointly with `organisation_id`, the lead organisation;
     # the lead declassifies after consulting them (X-8).
     joint_organisation_ids: frozenset[str] = frozenset()
+    # How many decisions the item has had: 1 when registered, one more with each decision
+    # recorded on it (a change, declassification, notice applied, expiry or review). A
+    # writer that decided on an older version is refused (graph.errors.Conflict), so that
+    # no decision is made on a state someone else has already changed.
+    version: int = 1
 
     @property
     def is_classified(self) -> bool:
@@ -377,6 +382,11 @@ class Item:
     @property
     def marking(self) -> str | None:
         return self.classification.marking if self.classification else None
+
+    def decided(self, after: Item | None = None) -> Item:
+        """The item as a decision on it leaves it: `after` (or itself, for a decision that
+        keeps it as it is), one version on."""
+        return replace(after or self, version=self.version + 1)
 
 
 @dataclass(frozen=True)

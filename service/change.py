@@ -39,7 +39,7 @@ from graph.propagation import Action, Impact, fan_out
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
 from service.impact import Plan, ProposedChange, fan_out_of, load_world, plan_change
 from service.permissions import deciding_official, readable_items, require_handler
-from service.usecases import check_decision_makers, new_id, now, today
+from service.usecases import check_decision_makers, new_id, now, require_version, today
 
 # The regulations set no term for a derived item to follow its source; a month mirrors the
 # thirty days of X-19 ¶2 and can be set per change.
@@ -66,6 +66,8 @@ class Decision:
     process_item_justification: str | None = None
     # 论证或征求意见情况 (X-20, X-21), for the review form.
     consultation: str | None = None
+    # The version of the source the decision was made on; None: whatever is current.
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ def commit_change(
     )
 
     def work(tx: GraphWriter) -> Committed:
-        readable_items(tx, actor, [proposal.item_id])
+        source = readable_items(tx, actor, [proposal.item_id])[proposal.item_id]
+        require_version(source, decision.expected_version)
         plan = plan_change(tx, replace(proposal, decided_on=decided_on))
         if effective_on < plan.before.issued_on:
             raise InvalidValue("effectiveOn", "生效日期不能早于事项的制发日期。")
@@ -157,7 +160,10 @@ def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> C
     change, and its fan-out as notices; open notices it recomputes are superseded."""
     fanned = fan_out_of(tx, plan)
     record = _record(plan, change)
-    change = replace(change, record_id=record.id)
+    # Every decision moves the source's version on, one that keeps it as it is (keypoints
+    # only) too.
+    after = plan.before.decided(plan.after)
+    change = replace(change, after=after, record_id=record.id)
     notices = [_notice(change, plan.before, impact, due_on) for impact in fanned.impacts]
     of_source = NoticeQuery(source_id=plan.before.id, statuses=OPEN, limit=None)
     # Open notices of the source's earlier changes, of every item recomputed now, and of the
@@ -172,8 +178,7 @@ def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> C
         replace(n, status=NoticeStatus.SUPERSEDED, superseded_by=change.id, updated_at=now())
         for n in {n.id: n for n in stale}.values()
     ]
-    if plan.after != plan.before:
-        tx.update_items([plan.after])
+    tx.update_items([after])
     if plan.keypoints_after:
         tx.update_keypoints(plan.keypoints_after)
     tx.add_record(record)

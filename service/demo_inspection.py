@@ -210,7 +210,10 @@ def _older_system(tx: GraphWriter) -> int:
     items = tx.items(["D-BUR-001", "D-BUR-002", "D-BUR-004", "D-BUR-006", "S-BUR-004"])
 
     def marked(item: Item, classification: Classification) -> Item:
-        return replace(item, classification=classification)
+        return item.decided(replace(item, classification=classification))
+
+    def declassified(item: Item) -> Item:
+        return item.decided(replace(item, status=ItemStatus.DECLASSIFIED_WORK_SECRET))
 
     first, second = items["D-BUR-001"], items["D-BUR-002"]
     tx.update_items(
@@ -223,9 +226,9 @@ def _older_system(tx: GraphWriter) -> int:
                 items["D-BUR-004"], Classification(Level.CONFIDENTIAL, Unmarked(date(2023, 3, 1)))
             ),
             # 6: declassified while its basis stands.
-            replace(items["D-BUR-006"], status=ItemStatus.DECLASSIFIED_WORK_SECRET),
+            declassified(items["D-BUR-006"]),
             # 7: the basis declassified by the older system, which sent no notice.
-            replace(items["S-BUR-004"], status=ItemStatus.DECLASSIFIED_WORK_SECRET),
+            declassified(items["S-BUR-004"]),
         ]
     )
     tx.add_record(

@@ -25,7 +25,7 @@ from service.permissions import (
     require_handler,
     require_role,
 )
-from service.usecases import MAX_PAGE, check_decision_makers, new_id, now, today
+from service.usecases import MAX_PAGE, check_decision_makers, new_id, now, require_version, today
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,11 @@ def apply_notice(
     official_id: str | None,
     decided_on: date | None,
     actor: Actor,
+    expected_version: int | None = None,
 ) -> Applied:
     """Changes the item as its notice says and writes its record (D-13): the handler drafts,
-    the official of the holding organisation, the actor, decides."""
+    the official of the holding organisation, the actor, decides; on the item's version
+    `expected_version`, if given."""
     official_id = deciding_official(actor, official_id)
     on = decided_on or today()
     if on > today():
@@ -135,6 +137,7 @@ def apply_notice(
         item = tx.items([notice.item_id]).get(notice.item_id)
         if item is None:
             raise UnknownId("item", notice.item_id)
+        require_version(item, expected_version)
         if _state(item) != _state(notice.before):
             raise RuleViolation(
                 "NOTICE_OUTDATED",
@@ -142,13 +145,15 @@ def apply_notice(
                 "本通知已过时，不能执行。",
                 ("D-13",),
             )
-        after = replace(
+        changed = replace(
             item,
             status=notice.after.status,
             classification=notice.after.classification,
             scope=notice.after.scope,
             scope_limit=notice.after.scope_limit,
         )
+        # Applied, a notice is a decision on the item even where it leaves it as it was.
+        after = item.decided(changed)
         declassified = Action.DECLASSIFY in notice.actions
         actions = "、".join(a.label for a in notice.actions)
         record = DecisionRecord(
@@ -174,9 +179,8 @@ def apply_notice(
             record_id=record.id,
             updated_at=record.recorded_at,
         )
-        followers = passed_on(tx, notice, after) if after != item else []
-        if after != item:
-            tx.update_items([after])
+        followers = passed_on(tx, notice, after) if changed != item else []
+        tx.update_items([after])
         tx.add_record(record)
         tx.update_notices([applied])
         if followers:

@@ -6,7 +6,8 @@ only its record, of kind REVIEW, with the 依据和理由 and 论证或征求意
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from graph.access import Actor
@@ -15,7 +16,7 @@ from graph.model import DecisionRecord, Item, RecordKind, Unmarked, check_id, ch
 from graph.store.base import GraphStore, GraphWriter
 from service.change import decision_authority, optional_text
 from service.permissions import deciding_official, readable_items, require_handler
-from service.usecases import check_decision_makers, new_id, now, today
+from service.usecases import check_decision_makers, new_id, now, require_version, today
 
 MAX_ITEMS = 200  # one form (二) is a page or a few, not a register
 
@@ -30,6 +31,9 @@ class MaintainDecision:
     official_id: str | None = None  # the actor itself
     consultation: str | None = None  # 论证或征求意见情况
     decided_on: date | None = None
+    # The versions of items the review was made on, by item id; an item left out is
+    # reviewed as it stands.
+    expected_versions: Mapping[str, int] = field(default_factory=dict)
 
 
 def record_review(
@@ -45,6 +49,8 @@ def record_review(
         raise InvalidValue("itemIds", f"一次最多审核 {MAX_ITEMS} 项。")
     if len(set(ids)) != len(ids):
         raise InvalidValue("itemIds", "同一事项重复出现。")
+    if unknown := sorted(set(command.expected_versions) - set(ids)):
+        raise InvalidValue("expectedVersions", f"「{unknown[0]}」不在审核的事项之中。")
     reasoning = check_text(command.reasoning, "reasoning", limit=2000)
     consultation = optional_text(command.consultation, "consultation", limit=2000)
     on = today()
@@ -65,6 +71,7 @@ def record_review(
         recorded_at = now()
         for id in ids:
             item = items[id]
+            require_version(item, command.expected_versions.get(id))
             _check_maintainable(item, decided_on)
             grant = decision_authority(tx, deciding, item)
             records.append(
@@ -87,6 +94,8 @@ def record_review(
                     consultation=consultation,
                 )
             )
+        # A review is a decision on each item, though it keeps it as it is.
+        tx.update_items([items[id].decided() for id in ids])
         tx.add_records(records)
         return records
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from graph import rules
 from graph.access import Actor, Role
-from graph.errors import InvalidValue, RuleViolation, UnknownId
+from graph.errors import Conflict, InvalidValue, RuleViolation, UnknownId
 from graph.model import (
     BasisCase,
     BasisCitation,
@@ -186,6 +186,13 @@ def now() -> datetime:
 
 def today() -> date:
     return datetime.now(CHINA).date()
+
+
+def require_version(item: Item, expected: int | None) -> None:
+    """Refuses a decision made on another version of `item` than the current one (Conflict);
+    None: the caller did not say which it saw."""
+    if expected is not None and item.version != expected:
+        raise Conflict("item", item.id, expected, item.version)
 
 
 def new_id(prefix: str) -> str:

@@ -59,6 +59,7 @@ CLASSIFICATION_FIELDS = (
 # The fields that updates replace (graph.store.base: update_items, update_keypoints,
 # update_notices); every other field of a node stays as written.
 ITEM_STATE = (
+    "version",
     "status",
     *CLASSIFICATION_FIELDS,
     "scope",
@@ -253,6 +254,7 @@ def item_fields(value: Item) -> dict[str, Any]:
         # The knowledge scope as one searchable text, so that a list query returns only what
         # its reader may read (graph.access.readers); read back by no one.
         "readers": readers(value.scope),
+        "version": value.version,
     }
 
 
@@ -283,6 +285,8 @@ def item_from(fields: Fields) -> Item:
         joint_organisation_ids=(
             frozenset(json.loads(joint)) if joint and joint != "[]" else _NO_ORGANISATIONS
         ),
+        # None in what was written before items had versions: their first.
+        version=fields["version"] or 1,
     )
 
 

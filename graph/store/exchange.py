@@ -48,9 +48,11 @@ from graph.store.codec import (
 FORMAT = "lineage-export"
 # 2 adds changes, notices and proposals (written with the store's own field names, JSON
 # text fields as strings), organisations' superiors and successors as link lines, joint
-# organisations of items, and records' effective dates; a version 1 file still reads.
-VERSION = 2
-READABLE = (1, 2)
+# organisations of items, and records' effective dates. 3 adds items' versions (optimistic
+# concurrency, graph.model.Item.version); an item of an earlier file is at its first. Every
+# earlier version still reads.
+VERSION = 3
+READABLE = (1, 2, 3)
 
 
 def header(exported_at: datetime) -> dict[str, Any]:
@@ -133,6 +135,7 @@ def encode(value: Node | Derivation) -> dict[str, Any]:
                 "scope": _scope(value.scope),
                 "scope_limit": _scope(value.scope_limit) if value.scope_limit else None,
                 "joint_organisation_ids": sorted(value.joint_organisation_ids),
+                "version": value.version,
             }
         case Keypoint():
             return {
@@ -242,6 +245,7 @@ def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
                     scope=_scope_from(line["scope"]),
                     scope_limit=_scope_from(limit) if limit is not None else None,
                     joint_organisation_ids=frozenset(line.get("joint_organisation_ids", ())),
+                    version=_version(line.get("version", 1)),
                 )
             case "keypoint":
                 classification = classification_from(line)
@@ -287,6 +291,13 @@ def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
     except (KeyError, TypeError, ValueError) as error:
         raise InvalidValue(str(kind), f"「{kind}」行的内容无效：{error!s}") from error
     raise InvalidValue("kind", f"未知的行类型「{kind}」。")
+
+
+def _version(value: object) -> int:
+    # bool is an int to Python, not to the format.
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"version 应为正整数，而不是 {value!r}")
+    return value
 
 
 def dumps(line: Mapping[str, Any]) -> str:

@@ -34,12 +34,19 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from neo4j import Driver, GraphDatabase, ManagedTransaction, Session
-from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ConstraintError, DriverError, ServiceUnavailable
 
 from graph.access import ReadFilter, Token, User, readers
 from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.cycle import closing_edge
-from graph.errors import CycleRefused, DuplicateId, InvalidValue, StoreUnavailable, UnknownId
+from graph.errors import (
+    Conflict,
+    CycleRefused,
+    DuplicateId,
+    InvalidValue,
+    StoreUnavailable,
+    UnknownId,
+)
 from graph.lineage import Lineage, below
 from graph.model import (
     DecisionRecord,
@@ -233,6 +240,9 @@ class Neo4jStore:
         with self._driver.session(database=self._database) as session:
             try:
                 return session.execute_write(in_turn)
+            except _Overtaken as error:
+                raise error.conflict from None  # overtaken again and again, for as long as
+                # the driver retries (max_transaction_retry_time)
             except ConstraintError as error:
                 # Another writer (a second replica) created the same id after our check; the
                 # engine refuses it at the statement or at commit.
@@ -313,6 +323,20 @@ def _create_generations(session: Session) -> None:
                 raise
 
 
+class _Overtaken(DriverError):
+    """Another writer's decision on an item committed while this transaction ran, after it
+    had read the item: ArcadeDB lets writers run side by side up to their commits (see
+    `_take_turn`). The driver runs the transaction again from the start, and it then reads
+    what the other wrote, as a writer that waited its turn would have."""
+
+    def __init__(self, conflict: Conflict) -> None:
+        super().__init__(conflict.message)
+        self.conflict = conflict
+
+    def is_retryable(self) -> bool:
+        return True
+
+
 def _take_turn(tx: ManagedTransaction) -> None:
     """Writers take their turn before they read anything, as on the embedded store (BEGIN
     IMMEDIATE): reads are read-committed here, and a derive that read its source before a
@@ -384,6 +408,15 @@ class _Neo4jTx:
             self._moved.add(table)
             return False
         return True
+
+    def _overtaken(self) -> bool:
+        """Whether another writer's items came in since this transaction first read items
+        (it has written none itself, which would move their generation too)."""
+        return (
+            self._generations is not None
+            and "items" not in self._bumped
+            and not self._settled("items")
+        )
 
     def _write(self, query: str, tables: Sequence[str] = (), **params: Any) -> None:
         """Runs a writing statement, and bumps the generations of the cached `tables` it
@@ -908,6 +941,24 @@ class _Neo4jTx:
         scopes = [i.scope for i in items] + [i.scope_limit for i in items if i.scope_limit]
         self._require("person", sorted({p for scope in scopes for p in scope.persons}))
         self._require("organisation", sorted({o for scope in scopes for o in scope.organisations}))
+        # Only the version before this one is replaced: no decision overwrites another it did
+        # not see. Writers take turns (`_take_turn`), so nothing moves between check and write;
+        # a version moved on since this transaction read the item was moved by a writer that
+        # ran beside it, and the transaction runs again (_Overtaken). An item passed in at an
+        # older version than this transaction could read is the caller's mistake (Conflict);
+        # a decision made on an older version is refused before (usecases.require_version).
+        rows = self._data(
+            "UNWIND $ids AS wanted MATCH (n:Item {id: wanted}) "
+            "RETURN n.id AS id, coalesce(n.version, 1) AS version",
+            ids=[i.id for i in items],
+        )
+        stored = {row["id"]: row["version"] for row in rows}
+        for item in items:
+            if item.id not in stored:
+                raise UnknownId("item", item.id)
+            if stored[item.id] != item.version - 1:
+                conflict = Conflict("item", item.id, item.version - 1, stored[item.id])
+                raise _Overtaken(conflict) if self._overtaken() else conflict
         self._update("item", [item_fields(i) for i in items], ITEM_STATE)
 
     def update_keypoints(self, keypoints: Sequence[Keypoint]) -> None:

@@ -25,6 +25,7 @@ from graph.access import ReadFilter, Token, User, readers
 from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.cycle import closing_edge
 from graph.errors import (
+    Conflict,
     CycleRefused,
     DuplicateId,
     InvalidValue,
@@ -49,6 +50,7 @@ from graph.store.codec import (
     ITEM_STATE,
     KEYPOINT_STATE,
     NOTICE_STATE,
+    Defaults,
     audit_fields,
     audit_from,
     bar_list,
@@ -193,7 +195,8 @@ def _v2(connection: sqlite3.Connection) -> None:
     for table, read in (("items", item_from), ("keypoints", keypoint_from)):
         # `table` is one of the two names above.
         rows = connection.execute(f"SELECT * FROM {table}").fetchall()
-        expiries = [(_stored(read(row))["expires_on"], row["id"]) for row in rows]
+        # As version 2 had them: the columns of later versions read as None.
+        expiries = [(_stored(read(Defaults(dict(row))))["expires_on"], row["id"]) for row in rows]
         connection.executemany(f"UPDATE {table} SET expires_on = ? WHERE id = ?", expiries)
 
 
@@ -278,6 +281,11 @@ _V5 = """
 # What the service notes down for itself (GraphReader.memo).
 _V6 = """
     CREATE TABLE memos (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    """
+
+# Items' versions, for optimistic concurrency (graph.model.Item.version).
+_V7 = """
+    ALTER TABLE items ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
     """
 
 # Each entry brings the schema from version i to i + 1: a script, or a function for what a
@@ -377,6 +385,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _v4,
     _V5,
     _V6,
+    _V7,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -1288,7 +1297,19 @@ class _SqliteTx:
             self._require_scope(item.scope)
             if item.scope_limit is not None:
                 self._require_scope(item.scope_limit)
-            self._update("items", "item", item_fields(item), ITEM_STATE)
+            fields = item_fields(item)
+            # Only the version before this one is replaced: no decision overwrites another
+            # it did not see.
+            sets = ", ".join(f"{column} = :{column}" for column in ITEM_STATE)
+            cursor = self._db.execute(
+                f"UPDATE items SET {sets} WHERE id = :id AND version = :version - 1", fields
+            )
+            if cursor.rowcount == 0:
+                row = self._db.execute("SELECT version FROM items WHERE id = ?", (item.id,))
+                found = row.fetchone()
+                if found is None:
+                    raise UnknownId("item", item.id)
+                raise Conflict("item", item.id, item.version - 1, found["version"])
 
     def update_keypoints(self, keypoints: Sequence[Keypoint]) -> None:
         for keypoint in keypoints:

@@ -262,6 +262,12 @@ class ChangeClassificationInput:
     official_id: strawberry.ID | None = strawberry.field(
         default=None, description="定密责任人: the caller itself (X-17); another is refused."
     )
+    expected_version: int | None = strawberry.field(
+        default=None,
+        description="The version of the source this decision was made on (Item.version, e.g. "
+        "from impactAnalysis): refused with Conflict, nothing written, if it has moved on since. "
+        "Left out, the source is decided on as it stands.",
+    )
 
 
 @strawberry.input(
@@ -300,6 +306,12 @@ class DeclassifyInput:
     official_id: strawberry.ID | None = strawberry.field(
         default=None, description="定密责任人: the caller itself (X-17); another is refused."
     )
+    expected_version: int | None = strawberry.field(
+        default=None,
+        description="The version of the source this decision was made on (Item.version, e.g. "
+        "from impactAnalysis): refused with Conflict, nothing written, if it has moved on since. "
+        "Left out, the source is decided on as it stands.",
+    )
 
 
 @strawberry.input
@@ -310,6 +322,11 @@ class ApplyNoticeInput:
         default=None, description="定密责任人: the caller itself (D-13); another is refused."
     )
     decided_on: date | None = None
+    expected_version: int | None = strawberry.field(
+        default=None,
+        description="The version of the notice's item this decision was made on (Item.version): "
+        "refused with Conflict, nothing written, if it has moved on since.",
+    )
 
 
 @strawberry.input(description="A proposal to the deciding organisation (D-12, X-7 ¶1, X-9 ¶1).")
@@ -704,6 +721,7 @@ class ChangeMutation:
                 due_on=input.due_on,
                 approval_reference=input.approval_reference,
                 consultation=input.consultation,
+                expected_version=input.expected_version,
             )
             context = info.context
             committed = await context.call(commit_change, proposal, decision, context.actor)
@@ -735,6 +753,7 @@ class ChangeMutation:
                 consulted_organisation_ids=ids(input.consulted_organisation_ids),
                 process_item_justification=input.process_item_justification,
                 consultation=input.consultation,
+                expected_version=input.expected_version,
             )
             context = info.context
             committed = await context.call(commit_change, proposal, decision, context.actor)
@@ -769,6 +788,7 @@ class ChangeMutation:
                 _str(input.official_id),
                 input.decided_on,
                 context.actor,
+                input.expected_version,
             )
             # The actor may read the item (apply_notice checks).
             return ApplyNoticeSuccess(

@@ -11,6 +11,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from graph.errors import InvalidValue
 from service import documents
 from service.api import types
 from service.api.context import Context
@@ -43,6 +44,12 @@ class PrintedForm:
         return documents.as_csv(self.sheet)
 
 
+@strawberry.input(description="The version of an item a decision was made on.")
+class ExpectedVersionInput:
+    item_id: strawberry.ID
+    version: int
+
+
 @strawberry.input(
     description="A review that keeps the decision of each item as it is: 维持原定密决定 "
     "(X-16, X-17). A review that changes or declassifies is changeClassification or declassify."
@@ -59,6 +66,12 @@ class RecordReviewInput:
     decided_on: date | None = strawberry.field(default=None, description="Today by default.")
     official_id: strawberry.ID | None = strawberry.field(
         default=None, description="定密责任人: the caller itself (X-17); another is refused."
+    )
+    expected_versions: list[ExpectedVersionInput] = strawberry.field(
+        default_factory=list,
+        description="The versions of items the review was made on (Item.version): refused with "
+        "Conflict, nothing written, if one has moved on since. An item left out is reviewed as "
+        "it stands.",
     )
 
 
@@ -130,6 +143,7 @@ class FormMutation:
                 official_id=str(input.official_id) if input.official_id else None,
                 consultation=input.consultation,
                 decided_on=input.decided_on,
+                expected_versions=_expected(input.expected_versions),
             )
             records = await context.call(record_review, command, context.actor)
             for r in records:
@@ -137,3 +151,13 @@ class FormMutation:
             return ReviewRecorded(records=[types.record(r, context.redactor) for r in records])
 
         return await attempt(work)
+
+
+def _expected(values: list[ExpectedVersionInput]) -> dict[str, int]:
+    expected: dict[str, int] = {}
+    for value in values:
+        item_id = str(value.item_id)
+        if item_id in expected:
+            raise InvalidValue("expectedVersions", f"「{item_id}」的版本给出了不止一次。")
+        expected[item_id] = value.version
+    return expected

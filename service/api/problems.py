@@ -6,6 +6,7 @@ import strawberry
 
 from graph.errors import (
     AccessDenied,
+    Conflict,
     DuplicateId,
     InvalidValue,
     LineageError,
@@ -53,7 +54,26 @@ class AccessDeniedProblem(Problem):
     articles: list[str]
 
 
-AnyProblem = InvalidInput | NotFound | AlreadyExists | RuleViolationProblem | AccessDeniedProblem
+@strawberry.type(
+    name="Conflict",
+    description="Someone else decided on the node after the version this request was made on: "
+    "read it again and decide anew.",
+)
+class ConflictProblem(Problem):
+    kind: str
+    id: strawberry.ID
+    expected_version: int = strawberry.field(description="The version the request was made on.")
+    current_version: int = strawberry.field(description="The version the node is at now.")
+
+
+AnyProblem = (
+    InvalidInput
+    | NotFound
+    | AlreadyExists
+    | RuleViolationProblem
+    | AccessDeniedProblem
+    | ConflictProblem
+)
 
 
 def problem(error: LineageError) -> AnyProblem:
@@ -61,6 +81,14 @@ def problem(error: LineageError) -> AnyProblem:
         case AccessDenied():
             return AccessDeniedProblem(
                 message=error.message, requirement=error.requirement, articles=list(error.articles)
+            )
+        case Conflict():
+            return ConflictProblem(
+                message=error.message,
+                kind=error.kind,
+                id=strawberry.ID(error.id),
+                expected_version=error.expected,
+                current_version=error.current,
             )
         case InvalidValue():
             return InvalidInput(message=error.message, field=error.field)

@@ -41,13 +41,7 @@ from service.api.inputs import (
 from service.api.inputs import attempt as _attempt
 from service.api.inputs import ids as _ids
 from service.api.inputs import level_of as _level
-from service.api.problems import (
-    AccessDeniedProblem,
-    AlreadyExists,
-    InvalidInput,
-    NotFound,
-    RuleViolationProblem,
-)
+from service.api.problems import AnyProblem, InvalidInput, NotFound
 from service.api.supervision import (
     CatalogueQuery,
     FindingQuery,
@@ -205,59 +199,21 @@ class DeriveItemSuccess:
 
 
 RegisterOrganisationResult = Annotated[
-    RegisterOrganisationSuccess
-    | InvalidInput
-    | NotFound
-    | AlreadyExists
-    | RuleViolationProblem
-    | AccessDeniedProblem,
-    strawberry.union("RegisterOrganisationResult"),
+    RegisterOrganisationSuccess | AnyProblem, strawberry.union("RegisterOrganisationResult")
 ]
 RegisterPersonResult = Annotated[
-    RegisterPersonSuccess
-    | InvalidInput
-    | NotFound
-    | AlreadyExists
-    | RuleViolationProblem
-    | AccessDeniedProblem,
-    strawberry.union("RegisterPersonResult"),
+    RegisterPersonSuccess | AnyProblem, strawberry.union("RegisterPersonResult")
 ]
 RegisterScopeRuleResult = Annotated[
-    RegisterScopeRuleSuccess
-    | InvalidInput
-    | NotFound
-    | AlreadyExists
-    | RuleViolationProblem
-    | AccessDeniedProblem,
-    strawberry.union("RegisterScopeRuleResult"),
+    RegisterScopeRuleSuccess | AnyProblem, strawberry.union("RegisterScopeRuleResult")
 ]
 RegisterSourceResult = Annotated[
-    RegisterSourceSuccess
-    | InvalidInput
-    | NotFound
-    | AlreadyExists
-    | RuleViolationProblem
-    | AccessDeniedProblem,
-    strawberry.union("RegisterSourceResult"),
+    RegisterSourceSuccess | AnyProblem, strawberry.union("RegisterSourceResult")
 ]
-DeriveItemResult = Annotated[
-    DeriveItemSuccess
-    | InvalidInput
-    | NotFound
-    | AlreadyExists
-    | RuleViolationProblem
-    | AccessDeniedProblem,
-    strawberry.union("DeriveItemResult"),
-]
+DeriveItemResult = Annotated[DeriveItemSuccess | AnyProblem, strawberry.union("DeriveItemResult")]
 ItemsResult = Annotated[types.ItemConnection | InvalidInput, strawberry.union("ItemsResult")]
 ImpactAnalysisResult = Annotated[
-    types.ImpactAnalysis
-    | InvalidInput
-    | NotFound
-    | AlreadyExists
-    | RuleViolationProblem
-    | AccessDeniedProblem,
-    strawberry.union("ImpactAnalysisResult"),
+    types.ImpactAnalysis | AnyProblem, strawberry.union("ImpactAnalysisResult")
 ]
 LineageResult = Annotated[
     types.Lineage | NotFound | InvalidInput, strawberry.union("LineageResult")

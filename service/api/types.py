@@ -250,6 +250,11 @@ class Item:
     joint_organisation_ids: list[strawberry.ID] = strawberry.field(
         description="Organisations that classified it jointly with the lead organisation (X-8)."
     )
+    version: int = strawberry.field(
+        description="1 when registered, one more with each decision on it (a change, "
+        "declassification, notice applied, expiry or review). Give it back as expectedVersion "
+        "so that a decision is not made on a state someone else has changed meanwhile."
+    )
     classification_value: strawberry.Private[model.Classification | None]
 
     @strawberry.field(description="The keypoints it defines (a source) or involves (derived).")
@@ -469,6 +474,7 @@ def item(value: model.Item) -> Item:
         scope=knowledge_scope(value.scope),
         scope_limit=knowledge_scope(value.scope_limit) if value.scope_limit else None,
         joint_organisation_ids=[strawberry.ID(o) for o in sorted(value.joint_organisation_ids)],
+        version=value.version,
         classification_value=value.classification,
     )
 

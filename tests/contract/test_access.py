@@ -171,10 +171,11 @@ def test_list_queries_return_only_what_the_reader_may_read(scoped: GraphStore) -
 
 
 def test_a_changed_scope_changes_who_finds_the_item(scoped: GraphStore) -> None:
-    narrowed = replace(
-        scoped.read(lambda tx: tx.items(["I-org"]))["I-org"],
-        scope=KnowledgeScope(persons=frozenset({"p-2"})),
-        status=ItemStatus.CLASSIFIED,
+    stored = scoped.read(lambda tx: tx.items(["I-org"]))["I-org"]
+    narrowed = stored.decided(
+        replace(
+            stored, scope=KnowledgeScope(persons=frozenset({"p-2"})), status=ItemStatus.CLASSIFIED
+        )
     )
     scoped.write(lambda tx: tx.update_items([narrowed]))
     p2 = reader("p-2", {"O-2"}, supervised=set())

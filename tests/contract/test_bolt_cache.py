@@ -93,7 +93,7 @@ def test_what_a_reader_reads_across_a_commit_is_not_kept(
     started = database.generations()["items"]
     second = open_store(database.url)
     try:
-        public = replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC)
+        public = replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC, version=2)
 
         def reader(tx: GraphReader) -> ItemStatus:
             tx.items(["S-2"])  # reads the generations, and keeps S-2

@@ -124,7 +124,7 @@ def test_a_write_by_a_second_store_is_seen_by_the_first(
     assert ("derived_from" in _cache(first)._tables) is kept_whole
 
     def change(tx: GraphWriter) -> None:
-        tx.update_items([replace(item("A"), status=ItemStatus.DECLASSIFIED_PUBLIC)])
+        tx.update_items([replace(item("A"), status=ItemStatus.DECLASSIFIED_PUBLIC, version=2)])
         tx.add_derivations([edge("E", "R")])
         tx.add_process_item_of("D", "X")
         tx.add_classified_under("C", ["RULE-2"])
@@ -144,7 +144,7 @@ def test_a_writing_transaction_reads_its_own_writes(store: GraphStore, whole: No
     assert store.read(_view) == EXPECTED  # memory holds every table
 
     def change_then_read(tx: GraphWriter) -> dict[str, object]:
-        tx.update_items([replace(item("A"), status=ItemStatus.DECLASSIFIED_PUBLIC)])
+        tx.update_items([replace(item("A"), status=ItemStatus.DECLASSIFIED_PUBLIC, version=2)])
         tx.add_derivations([edge("E", "R")])
         tx.add_process_item_of("D", "X")
         tx.add_classified_under("C", ["RULE-2"])
@@ -177,7 +177,7 @@ def test_a_rolled_back_write_leaves_no_trace_in_memory(store: GraphStore, whole:
     store.read(_view)
 
     def change_then_fail(tx: GraphWriter) -> None:
-        tx.update_items([replace(item("A"), status=ItemStatus.DECLASSIFIED_PUBLIC)])
+        tx.update_items([replace(item("A"), status=ItemStatus.DECLASSIFIED_PUBLIC, version=2)])
         tx.add_derivations([edge("E", "R")])
         tx.add_process_item_of("D", "X")
         tx.add_classified_under("C", ["RULE-2"])

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from graph.change import Change, ChangeKind, DeclassificationReason, Notice, NoticeStatus, Proposal
-from graph.errors import DuplicateId, LineageError, UnknownId
+from graph.errors import Conflict, DuplicateId, LineageError, UnknownId
 from graph.model import (
     Classification,
     DecisionRecord,
@@ -31,7 +31,14 @@ from graph.model import (
     Years,
 )
 from graph.propagation import Action
-from graph.store.base import ExpiryQuery, GraphReader, GraphStore, GraphWriter, NoticeQuery
+from graph.store.base import (
+    ExpiryQuery,
+    GraphReader,
+    GraphStore,
+    GraphWriter,
+    ItemQuery,
+    NoticeQuery,
+)
 from tests.contract.builders import (
     BEIJING,
     DAY,
@@ -612,9 +619,11 @@ def test_update_items_replaces_the_state_and_keeps_the_rest(store: GraphStore) -
         scope=KnowledgeScope(frozenset({"P-1"}), frozenset({"O-2"})),
         scope_limit=None,
         joint_organisation_ids=frozenset(),
+        version=2,
     )
     limited = replace(
         s2,
+        version=2,
         title="另一个标题",
         joint_organisation_ids=frozenset({"O-1"}),
         classification=Classification(Level.SECRET, Unmarked(date(2023, 7, 15))),
@@ -627,6 +636,7 @@ def test_update_items_replaces_the_state_and_keeps_the_rest(store: GraphStore) -
 
     assert read["S-1"] == replace(
         s1,
+        version=2,
         status=ItemStatus.DECLASSIFIED_WORK_SECRET,
         classification=declassified.classification,
         scope=declassified.scope,
@@ -637,6 +647,7 @@ def test_update_items_replaces_the_state_and_keeps_the_rest(store: GraphStore) -
     assert read["S-1"].joint_organisation_ids == frozenset({"O-2"})
     assert read["S-2"] == replace(
         s2,
+        version=2,
         classification=limited.classification,
         scope=KnowledgeScope(),
         scope_limit=limited.scope_limit,
@@ -647,13 +658,69 @@ def test_update_items_replaces_the_state_and_keeps_the_rest(store: GraphStore) -
 def test_update_items_can_remove_the_classification(store: GraphStore) -> None:
     stored = item("D-1", kind=ItemKind.DERIVED)
     store.write(lambda tx: add(tx, organisation(), stored))
-    not_classified = replace(stored, status=ItemStatus.NOT_CLASSIFIED, classification=None)
+    not_classified = stored.decided(
+        replace(stored, status=ItemStatus.NOT_CLASSIFIED, classification=None)
+    )
 
     store.write(lambda tx: tx.update_items([not_classified]))
 
     read = store.read(lambda tx: tx.items(["D-1"]))["D-1"]
     assert read == not_classified
     assert read.classification is None
+
+
+def test_an_item_keeps_the_version_it_was_written_with(store: GraphStore) -> None:
+    # An import writes items at the version they were exported at.
+    moved = replace(item("S-1"), version=7)
+    store.write(lambda tx: add(tx, organisation(), moved, item("S-2")))
+
+    read = store.read(lambda tx: tx.items(["S-1", "S-2"]))
+
+    assert (read["S-1"].version, read["S-2"].version) == (7, 1)
+    assert store.read(lambda tx: tx.find_items(ItemQuery())) == [moved, item("S-2")]
+
+
+def test_each_update_of_an_item_moves_its_version_on_by_one(store: GraphStore) -> None:
+    first = item("S-1")
+    store.write(lambda tx: add(tx, organisation(), first))
+    second = first.decided()
+    third = second.decided(replace(second, status=ItemStatus.DECLASSIFIED_PUBLIC))
+
+    store.write(lambda tx: tx.update_items([second]))
+    assert store.read(lambda tx: tx.items(["S-1"]))["S-1"] == second
+    store.write(lambda tx: tx.update_items([third]))
+
+    assert store.read(lambda tx: tx.items(["S-1"]))["S-1"] == third
+    assert third.version == 3
+
+
+@pytest.mark.parametrize("version", [1, 2, 9])
+def test_an_update_not_made_on_the_stored_version_is_refused(
+    store: GraphStore, version: int
+) -> None:
+    # Version 2 is stored: only 3, made on it, may replace it. Writers that read an older
+    # version and one that skips ahead are refused, and the whole batch with them.
+    s1, s2 = item("S-1"), item("S-2")
+    store.write(lambda tx: add(tx, organisation(), s1, s2))
+    stored = s1.decided()
+    store.write(lambda tx: tx.update_items([stored]))
+    before = store.read(lambda tx: tx.items(["S-1", "S-2"]))
+
+    stale = replace(stored, status=ItemStatus.DECLASSIFIED_PUBLIC, version=version)
+    with pytest.raises(Conflict) as refused:
+        store.write(lambda tx: tx.update_items([s2.decided(), stale]))
+
+    assert (refused.value.kind, refused.value.id) == ("item", "S-1")
+    assert (refused.value.expected, refused.value.current) == (version - 1, 2)
+    assert "第 2 版" in refused.value.message
+    assert store.read(lambda tx: tx.items(["S-1", "S-2"])) == before
+
+
+def test_an_update_of_an_unknown_item_is_refused_as_unknown(store: GraphStore) -> None:
+    store.write(lambda tx: add(tx, organisation(), item("S-1")))
+
+    with pytest.raises(UnknownId):
+        store.write(lambda tx: tx.update_items([item("S-9").decided()]))
 
 
 def test_update_keypoints_replaces_classification_and_flag_only(store: GraphStore) -> None:
@@ -897,6 +964,7 @@ def test_expiring_items_follow_update_items(expiring: GraphStore) -> None:
             classification=Classification(Level.CONFIDENTIAL, Unmarked(date(1995, 1, 1))),
         ),
     ]
+    updated = [EXPIRING[i.id].decided(i) for i in updated]
     expiring.write(lambda tx: tx.update_items(updated))
     now = {**EXPIRING, **{i.id: i for i in updated}}
 
@@ -1009,7 +1077,7 @@ def write_probe(tx: GraphWriter) -> None:
         notice("N-PROBE", "PROBE", change_id="C-PROBE", source_id="S-1"),
         proposal("PR-PROBE", "PROBE", proposer_id="P-PROBE", notice_id="N-PROBE"),
     )
-    tx.update_items([replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC)])
+    tx.update_items([replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC, version=2)])
     tx.update_keypoints([keypoint("K-1", "S-1", declassified=True)])
     tx.update_notices([notice("N-1", status=APPLIED, acted_by="P-PROBE", record_id="REC-1")])
     tx.update_organisation(Organisation("O-2", "改名", Level.SECRET, "O-PROBE", "O-1"))
@@ -1213,7 +1281,8 @@ UNKNOWNS = [
     Refusal(
         "update-items-missing",
         lambda tx: tx.update_items(
-            [replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC), item("S-NOPE")]
+            # S-1 after the probe's update, and one that does not exist.
+            [replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC, version=3), item("S-NOPE")]
         ),
         UnknownId,
         _id("item", "S-NOPE"),
@@ -1221,7 +1290,7 @@ UNKNOWNS = [
     Refusal(
         "update-items-scope-person",
         lambda tx: tx.update_items(
-            [item("D-1", scope=KnowledgeScope(frozenset({"P-1", "P-NOPE"})))]
+            [item("D-1", scope=KnowledgeScope(frozenset({"P-1", "P-NOPE"}))).decided()]
         ),
         UnknownId,
         _id("person", "P-NOPE"),
@@ -1229,7 +1298,7 @@ UNKNOWNS = [
     Refusal(
         "update-items-scope-limit-organisation",
         lambda tx: tx.update_items(
-            [item("D-1", scope_limit=KnowledgeScope(organisations=frozenset({"O-NOPE"})))]
+            [item("D-1", scope_limit=KnowledgeScope(organisations=frozenset({"O-NOPE"}))).decided()]
         ),
         UnknownId,
         _id("organisation", "O-NOPE"),

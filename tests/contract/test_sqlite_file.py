@@ -158,7 +158,13 @@ def _version_1_rows() -> list[tuple[str, dict[str, object]]]:
         ("persons", person_fields(person("P-2"))),
         (
             "items",
-            without(item_fields(item("S-1")), "joint_organisation_ids", "expires_on", "readers"),
+            without(
+                item_fields(item("S-1")),
+                "joint_organisation_ids",
+                "expires_on",
+                "readers",
+                "version",
+            ),
         ),
         (
             "records",
@@ -310,7 +316,7 @@ def _status(store: SqliteStore, id: str) -> ItemStatus:
 def test_an_item_changed_by_the_store_is_read_anew(opened: SqliteStore) -> None:
     build(opened, [organisation(), item("S-1")])
     assert _status(opened, "S-1") is ItemStatus.CLASSIFIED
-    public = replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC)
+    public = replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC, version=2)
     opened.write(lambda tx: tx.update_items([public]))
     assert _status(opened, "S-1") is ItemStatus.DECLASSIFIED_PUBLIC
 
@@ -335,7 +341,7 @@ def test_a_rolled_back_write_leaves_no_trace_in_memory(opened: SqliteStore) -> N
     build(opened, [organisation(), item("S-1")])
 
     def declassify_then_fail(tx: GraphWriter) -> None:
-        tx.update_items([replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC)])
+        tx.update_items([replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC, version=2)])
         # Its own write, not what memory holds.
         assert tx.items(["S-1"])["S-1"].status is ItemStatus.DECLASSIFIED_PUBLIC
         raise RuntimeError("rolled back")
@@ -361,7 +367,7 @@ def test_a_reader_on_an_older_snapshot_reads_that_snapshot(opened: SqliteStore) 
     thread = threading.Thread(target=opened.read, args=(old_reader,))
     thread.start()
     began.wait(timeout=20)
-    public = replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC)
+    public = replace(item("S-1"), status=ItemStatus.DECLASSIFIED_PUBLIC, version=2)
     opened.write(lambda tx: tx.update_items([public]))
     # A newer reader fills memory with the new value.
     assert _status(opened, "S-1") is ItemStatus.DECLASSIFIED_PUBLIC

@@ -14,6 +14,7 @@ PROBLEM = """
     ... on RuleViolation { rule articles }
     ... on InvalidInput { field }
     ... on NotFound { kind id }
+    ... on Conflict { kind id expectedVersion currentVersion }
 """
 
 NOTICE_FIELDS = """

@@ -54,6 +54,10 @@ query($filter: AuditFindingFilter, $first: Int! = 100) {
 }"""
 
 
+def _declassified(item: Item) -> Item:
+    return item.decided(replace(item, status=ItemStatus.DECLASSIFIED_WORK_SECRET))
+
+
 def improper(store: GraphStore) -> None:
     """The demo, then one improper item for each case of D-21."""
     load_demo(store)
@@ -67,19 +71,19 @@ def improper(store: GraphStore) -> None:
         # 1: the county's arrangement marked lower than its basis (机密).
         county = items["D-COUNTY-002"]
         lower = Classification(Level.CONFIDENTIAL, county.classification.period)  # type: ignore[union-attr]
-        tx.update_items([replace(county, classification=lower)])
+        tx.update_items([county.decided(replace(county, classification=lower))])
         # 2: the test outline marked higher than the plan it follows (机密).
         outline = items["D-INST-003"]
         higher = Classification(Level.TOP_SECRET, outline.classification.period)  # type: ignore[union-attr]
-        tx.update_items([replace(outline, classification=higher)])
+        tx.update_items([outline.decided(replace(outline, classification=higher))])
         # 4 and 7: the city's report marked 秘密 with no period, and its basis declassified
         # behind its back (no notice was sent).
         report = items["D-CITY-002"]
         level_only = Classification(Level.CONFIDENTIAL, Unmarked(date(2022, 6, 15)))
-        tx.update_items([replace(report, classification=level_only)])
-        tx.update_items([replace(items["S-2022-015"], status=ItemStatus.DECLASSIFIED_WORK_SECRET)])
+        tx.update_items([report.decided(replace(report, classification=level_only))])
+        tx.update_items([_declassified(items["S-2022-015"])])
         # 6: the institute's report declassified while both of its bases stand.
-        tx.update_items([replace(items["D-INST-001"], status=ItemStatus.DECLASSIFIED_WORK_SECRET)])
+        tx.update_items([_declassified(items["D-INST-001"])])
         # 3: derived with no written record; 8: "derived" from nothing.
         source = items["S-2025-003"]
         for id in ("D-NO-RECORD", "D-ORPHAN"):

@@ -7,12 +7,14 @@ SQLite store, and checks after each step that
 - a committed change sent exactly the notices its dry run foresaw (X-13, D-13);
 - every improper derived classification the audit finds (D-21) is of an item with a change
   notice still open, so that the rules hold for every classified derived item against its
-  bases or a notice tells its holder to act (D-13).
+  bases or a notice tells its holder to act (D-13);
+- each item's version counts its decisions: one written record each, from its first.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -254,6 +256,16 @@ class Lineages(RuleBasedStateMachine):
             and not (f.case is Case.NOT_DECLASSIFIED and f.item_id in self.awaiting_expiry)
         ]
         assert not unexpected, [(f.item_id, f.case, f.explanation) for f in unexpected]
+
+    @invariant()
+    def versions_count_the_decisions(self) -> None:
+        def counted(tx: GraphReader) -> list[tuple[str, int, int]]:
+            items = tx.find_items(ItemQuery(limit=10_000))
+            records = Counter(r.item_id for r in tx.records_of([i.id for i in items]))
+            return [(i.id, i.version, records[i.id]) for i in items]
+
+        for item_id, version, records in self.store.read(counted):
+            assert version == records, (item_id, version, records)
 
     def teardown(self) -> None:
         self.store.close()
