@@ -242,6 +242,10 @@ def test_the_page_draws_a_lineage_shows_details_and_previews_an_impact(
     assert above == {"D-PROV-001", "D-CITY-001"}
 
 
+REVIEW = """mutation { recordReview(input: {itemIds: ["S-2024-012"], handlerId: "p-zhang-wei",
+  reasoning: "保密期限尚未届满，仍需保密。"}) { __typename } }"""
+
+
 def test_an_official_commits_a_previewed_decision_from_the_page(
     tmp_path: Path, browser: WebDriver
 ) -> None:
@@ -258,6 +262,19 @@ def test_an_official_commits_a_previewed_decision_from_the_page(
         form = wait(browser).until(ready.visibility_of_element_located((By.ID, "commit-form")))
         browser.find_element(By.ID, "commit-handler").send_keys("p-zhang-wei")
         browser.find_element(By.ID, "commit-basis").send_keys("投资规模已公开。")
+        # Meanwhile another decision on the source (a review that keeps it as it is): the
+        # decision was analysed on the version before, and is refused, writing nothing.
+        reviewed = site.gql("p-li-qiang", REVIEW)["recordReview"]
+        assert reviewed["__typename"] == "ReviewRecorded", reviewed
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait(browser).until(ready.text_to_be_present_in_element((By.ID, "message"), "已被他人修改"))
+        assert "请重新分析影响" in browser.find_element(By.ID, "message").text
+        assert not form.is_displayed()
+        unchanged = site.gql("p-li-qiang", '{ item(id: "S-2024-012") { status version } }')
+        assert unchanged["item"] == {"status": "CLASSIFIED", "version": 2}
+        # Analysed again, it commits.
+        browser.find_element(By.CSS_SELECTOR, "#impact-form button[type=submit]").click()
+        form = wait(browser).until(ready.visibility_of_element_located((By.ID, "commit-form")))
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         wait(browser).until(
             ready.text_to_be_present_in_element((By.ID, "message"), "已发出变更通知")

@@ -445,13 +445,16 @@ async function preview() {
   const data = await gql(
     `query($change: ProposedChangeInput!) { impactAnalysis(change: $change) {
        __typename
-       ... on ImpactAnalysis { total redacted toDeclassify toChange toReview
+       ... on ImpactAnalysis { item { version } total redacted toDeclassify toChange toReview
          impacts(first: 500) { id redacted actions } }
        ... on Problem { message } } }`,
     { change: proposed() },
   );
   const report = data.impactAnalysis;
   if (report.__typename !== "ImpactAnalysis") throw new Error(report.message);
+  // The decision is committed on the version analysed: if someone else decides on the source
+  // meanwhile, the commit is refused (Conflict) rather than made on what was not analysed.
+  $("impact").dataset.version = report.item.version;
   let drawn = 0;
   for (const entry of report.impacts) {
     const g = $("nodes").querySelector(`g.node[data-id="${CSS.escape(entry.id)}"]`);
@@ -478,7 +481,10 @@ async function preview() {
 
 async function commit() {
   const change = proposed();
-  const common = { itemId: change.itemId, handlerId: $("commit-handler").value.trim(), basis: $("commit-basis").value };
+  const common = {
+    itemId: change.itemId, handlerId: $("commit-handler").value.trim(), basis: $("commit-basis").value,
+    expectedVersion: Number($("impact").dataset.version),
+  };
   const result = change.declassify
     ? (await gql(
       `mutation($input: DeclassifyInput!) { declassify(input: $input) {
@@ -490,6 +496,10 @@ async function commit() {
          __typename ... on ChangeCommitted { noticeCount change { summary } } ... on Problem { message } } }`,
       { input: { ...common, level: change.level } },
     )).changeClassification;
+  if (result.__typename === "Conflict") {
+    $("commit-form").hidden = true;  // analyse again before deciding
+    throw new Error(`${result.message}请重新分析影响。`);
+  }
   if (result.__typename !== "ChangeCommitted") throw new Error(result.message);
   await load(state.root);
   say(`${result.change.summary}已发出变更通知 ${result.noticeCount} 份。`);
