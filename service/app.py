@@ -13,7 +13,7 @@ import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import orjson
@@ -79,6 +79,11 @@ async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Set
             )
         except Exception:
             log.exception("审核提醒生成失败，将于次日重试。")
+        try:
+            retention = timedelta(hours=settings.idempotency_hours)
+            await run_in_threadpool(idempotency.purge, store, retention)
+        except Exception:
+            log.exception("过期幂等键清理失败，将于次日重试。")
         moment = datetime.now(CHINA)
         tomorrow = datetime.combine(moment.date() + timedelta(days=1), time(0, 5), CHINA)
         with contextlib.suppress(TimeoutError):
@@ -101,6 +106,7 @@ class _GraphQL(GraphQL[Context, None]):
 
     def __init__(self, app: Starlette, settings: Settings) -> None:
         self._settings = settings
+        self._retention = timedelta(hours=settings.idempotency_hours)
         self._sso = sso_of(settings)
         self._redaction = Mode(settings.redaction)
         # Opaque ids of what a reader may not see stay the same while the key does: set
@@ -183,8 +189,10 @@ class _GraphQL(GraphQL[Context, None]):
         key = idempotency.memo_key(actor.user_id, given)
         store: GraphStore = self._app.state.store
         noted = await run_in_threadpool(store.read, lambda tx: tx.memo(key))
-        if noted is not None:
-            kept = idempotency.Kept.decoded(noted)
+        kept = None if noted is None else idempotency.Kept.decoded(noted)
+        if kept is not None and kept.expired(datetime.now(UTC), self._retention):
+            kept = None  # forgotten: the request runs as if sent for the first time
+        if kept is not None:
             if kept.fingerprint != sent:
                 await refuse(
                     422,
@@ -258,7 +266,8 @@ class _GraphQL(GraphQL[Context, None]):
         actor = getattr(request.state, "actor", ANONYMOUS)
         keyed = getattr(request.state, "idempotency", None)
         if keyed is not None:
-            store = idempotency.Claiming(store, actor.user_id, *keyed)
+            given, digest = keyed
+            store = idempotency.Claiming(store, actor.user_id, given, digest, self._retention)
         context = Context(
             store,
             actor=actor,
@@ -447,7 +456,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
                 CORSMiddleware,
                 allow_origins=chosen.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type"],
+                allow_headers=["authorization", "content-type", idempotency.HEADER],
+                # A page that retries with a key may tell a replay from a first answer.
+                expose_headers=["idempotent-replayed"],
             )
         )
     app = Starlette(

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="The address to listen on.")
     port: int = Field(default=8000, ge=1, le=65535, description="The port to listen on.")
+    idempotency_hours: float = Field(
+        default=24,
+        gt=0,
+        description="How long an Idempotency-Key and the answer it keeps are kept: a retry "
+        "within it gets the first answer; after it the key may be used again.",
+    )
     daily_expiry: bool = Field(
         default=True,
         description="Run the expiry (X-11) at start and then every day just after midnight, "

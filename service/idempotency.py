@@ -7,6 +7,11 @@ taken if and only if the request wrote; two requests racing with one key cannot 
 (the second is refused as a duplicate by the store). The answer is kept once it is out. A key
 belongs to the user who sent it, and is kept with a digest of the request: the same key with
 another request is refused rather than answered with the first one's result.
+
+A key is kept for a retention period (`LINEAGE_IDEMPOTENCY_HOURS`, a day by default), long
+enough for any retry, and then forgotten: the answers it keeps may show an item's content, and
+no store should hold them for ever. Once past it, the key may be taken again, and the daily
+run removes what is past it (`purge`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from graph.errors import DuplicateId
@@ -35,19 +41,26 @@ def problem(key: str) -> str | None:
 
 
 def memo_key(user_id: str, key: str) -> str:
-    return f"idempotency:{user_id}:{key}"
+    return f"{PREFIX}{user_id}:{key}"
 
 
 def fingerprint(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+PREFIX = "idempotency:"
+# A key kept before keys had a time is as old as can be: the next purge removes it.
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Kept:
-    """What a key holds: the digest of its request and, once it is out, the answer with the
-    operation and the items whose content it shows (for the audit trail of a replay)."""
+    """What a key holds: the digest of its request, when it was taken and, once it is out,
+    the answer with the operation and the items whose content it shows (for the audit trail
+    of a replay)."""
 
     fingerprint: str
+    taken_at: datetime
     answer: dict[str, Any] | None = None
     operation: str = ""
     items: tuple[str, ...] = field(default=())
@@ -56,6 +69,7 @@ class Kept:
         return json.dumps(
             {
                 "fingerprint": self.fingerprint,
+                "taken_at": self.taken_at.isoformat(),
                 "answer": self.answer,
                 "operation": self.operation,
                 "items": list(self.items),
@@ -66,24 +80,33 @@ class Kept:
     @staticmethod
     def decoded(text: str) -> Kept:
         value = json.loads(text)
+        taken = value.get("taken_at")
         return Kept(
             str(value["fingerprint"]),
+            datetime.fromisoformat(taken) if taken else _LONG_AGO,
             value.get("answer"),
             str(value.get("operation", "")),
             tuple(value.get("items", ())),
         )
+
+    def expired(self, at: datetime, retention: timedelta) -> bool:
+        return at - self.taken_at >= retention
 
 
 class Claiming:
     """The store of a request sent with a key: its first write also takes the key, in the
     same transaction. Everything else goes to the store as it is."""
 
-    def __init__(self, store: GraphStore, user_id: str, key: str, digest: str) -> None:
+    def __init__(
+        self, store: GraphStore, user_id: str, key: str, digest: str, retention: timedelta
+    ) -> None:
         self.store = store
         self.given = key
         self.key = memo_key(user_id, key)
         self.digest = digest
+        self.retention = retention
         self.claimed = False
+        self.taken_at = datetime.now(UTC)
 
     def read(self, work: Callable[[GraphReader], T]) -> T:
         return self.store.read(work)
@@ -94,7 +117,10 @@ class Claiming:
 
         def claiming(tx: GraphWriter) -> T:
             result = work(tx)
-            tx.add_memo(self.key, Kept(self.digest).encoded())
+            held = tx.memo(self.key)
+            if held is not None and Kept.decoded(held).expired(self.taken_at, self.retention):
+                tx.remove_memos([self.key])  # past its retention: the key is free again
+            tx.add_memo(self.key, Kept(self.digest, self.taken_at).encoded())
             return result
 
         try:
@@ -118,5 +144,29 @@ class Claiming:
 
     def keep(self, answer: dict[str, Any], operation: str, items: Sequence[str]) -> None:
         """The answer, for the requests sent again with the key."""
-        kept = Kept(self.digest, answer, operation, tuple(items))
+        kept = Kept(self.digest, self.taken_at, answer, operation, tuple(items))
         self.store.write(lambda tx: tx.put_memo(self.key, kept.encoded()))
+
+
+PAGE = 500
+
+
+def purge(store: GraphStore, retention: timedelta, at: datetime | None = None) -> int:
+    """Removes the keys taken `retention` or longer before `at` (now), a page a transaction;
+    how many it removed. A key is judged in the transaction that removes it, so one taken
+    again meanwhile stays."""
+    moment = at or datetime.now(UTC)
+    removed = 0
+    after: str | None = None
+    while True:
+
+        def page(tx: GraphWriter, after: str | None = after) -> tuple[int, str | None]:
+            found = tx.memos(PREFIX, after, PAGE)
+            old = [k for k, v in found if Kept.decoded(v).expired(moment, retention)]
+            tx.remove_memos(old)
+            return len(old), (found[-1][0] if len(found) == PAGE else None)
+
+        count, after = store.write(page)
+        removed += count
+        if after is None:
+            return removed

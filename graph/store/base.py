@@ -153,6 +153,11 @@ class GraphReader(Protocol):
         got, the first answer to a request sent with an idempotency key. Never exported."""
         ...
 
+    def memos(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, str]]:
+        """Memos as (key, value) whose keys start with `prefix`, by key, after the key
+        `after`; at most `limit`."""
+        ...
+
     # Whole-graph reads, for export: small kinds at once, the rest by pages of item ids.
 
     def all_organisations(self) -> list[Organisation]:
@@ -270,6 +275,10 @@ class GraphWriter(GraphReader, Protocol):
     def add_memo(self, key: str, value: str) -> None:
         """Notes `value` under a `key` not taken yet; DuplicateId when it is, even by a
         transaction that commits meanwhile."""
+        ...
+
+    def remove_memos(self, keys: Sequence[str]) -> None:
+        """Removes the memos under `keys`; a key with none is passed over."""
         ...
 
     def add_derivations(self, derivations: Sequence[Derivation]) -> None:

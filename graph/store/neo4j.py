@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
@@ -214,6 +215,13 @@ class Neo4jStore:
         self._driver: Driver = GraphDatabase.driver(uri, auth=auth)
         self._database = database
         self._cache = Cache(cached_items)
+        # The writers of this process take turns here before they take the database's turn
+        # (`_take_turn`): on a server that lets writers run side by side to their commits
+        # (ArcadeDB), writers of one process colliding on the turn node are refused at commit
+        # and retried after the driver's back-off of about a second, which at four writers cut
+        # throughput to a third (bench/turns.py). Reentrant, so that a write inside a write
+        # waits on the database as before, not on itself.
+        self._writing = threading.RLock()
         try:
             self._driver.verify_connectivity()
             with self._driver.session(database=self._database) as session:
@@ -237,6 +245,15 @@ class Neo4jStore:
             _take_turn(tx)
             return _in_time(work(_Neo4jTx(tx, self._cache)))
 
+        left = deadline.remaining()
+        if not self._writing.acquire(timeout=-1 if left is None else left):
+            raise deadline.StoreTimeout(deadline.allowed())
+        try:
+            return self._execute_write(in_turn)
+        finally:
+            self._writing.release()
+
+    def _execute_write(self, in_turn: Callable[[ManagedTransaction], T]) -> T:
         with self._driver.session(database=self._database) as session:
             try:
                 return session.execute_write(in_turn)
@@ -1033,6 +1050,20 @@ class _Neo4jTx:
     def memo(self, key: str) -> str | None:
         rows = self._data("MATCH (m:Memo {key: $key}) RETURN m.value AS value", key=key)
         return None if not rows else str(rows[0]["value"])
+
+    def memos(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, str]]:
+        rows = self._data(
+            "MATCH (m:Memo) WHERE m.key STARTS WITH $prefix AND m.key > $after "
+            "RETURN m.key AS key, m.value AS value ORDER BY m.key LIMIT $limit",
+            prefix=prefix,
+            after=after or "",
+            limit=limit,
+        )
+        return [(str(row["key"]), str(row["value"])) for row in rows]
+
+    def remove_memos(self, keys: Sequence[str]) -> None:
+        if keys:
+            self._write("UNWIND $keys AS k MATCH (m:Memo {key: k}) DELETE m", keys=list(keys))
 
     def put_memo(self, key: str, value: str) -> None:
         self._write("MERGE (m:Memo {key: $key}) SET m.value = $value", key=key, value=value)

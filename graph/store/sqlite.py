@@ -1408,6 +1408,18 @@ class _SqliteTx:
         row = self._db.execute("SELECT value FROM memos WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row["value"])
 
+    def memos(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, str]]:
+        # A range of the primary key, not LIKE: a prefix may hold _ and %.
+        rows = self._db.execute(
+            "SELECT key, value FROM memos WHERE key >= ? AND key > ? AND substr(key, 1, ?) = ? "
+            "ORDER BY key LIMIT ?",
+            (prefix, after or "", len(prefix), prefix, limit),
+        ).fetchall()
+        return [(str(row["key"]), str(row["value"])) for row in rows]
+
+    def remove_memos(self, keys: Sequence[str]) -> None:
+        self._db.executemany("DELETE FROM memos WHERE key = ?", [(k,) for k in keys])
+
     def put_memo(self, key: str, value: str) -> None:
         self._db.execute(
             "INSERT INTO memos (key, value) VALUES (?, ?) "

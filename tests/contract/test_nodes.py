@@ -583,3 +583,49 @@ def test_a_memo_added_under_a_taken_key_is_refused(store: GraphStore) -> None:
     with pytest.raises(DuplicateId):
         store.write(lambda tx: tx.add_memo("idempotency:u:k", "second"))
     assert store.read(lambda tx: tx.memo("idempotency:u:k")) == "first"
+
+
+def test_memos_are_listed_by_prefix_in_key_order_a_page_at_a_time(store: GraphStore) -> None:
+    keys = ["idempotency:u:b", "idempotency:u:a", "idempotency:v:%", "idempotency", "import"]
+    store.write(lambda tx: _put(tx, {k: f"值 {k}" for k in keys}))
+
+    def page(after: str | None, limit: int) -> list[tuple[str, str]]:
+        return store.read(lambda tx: tx.memos("idempotency:", after, limit))
+
+    assert page(None, 10) == [
+        ("idempotency:u:a", "值 idempotency:u:a"),
+        ("idempotency:u:b", "值 idempotency:u:b"),
+        ("idempotency:v:%", "值 idempotency:v:%"),
+    ]
+    assert [k for k, _ in page(None, 2)] == ["idempotency:u:a", "idempotency:u:b"]
+    assert [k for k, _ in page("idempotency:u:b", 2)] == ["idempotency:v:%"]
+    # A prefix is text, not a pattern: % and _ stand for themselves.
+    assert store.read(lambda tx: tx.memos("idempotency:_", None, 10)) == []
+    assert [k for k, _ in store.read(lambda tx: tx.memos("idempotency:v:%", None, 10))] == [
+        "idempotency:v:%"
+    ]
+
+
+def test_memos_are_removed_with_their_transaction(store: GraphStore) -> None:
+    store.write(lambda tx: _put(tx, dict.fromkeys(("a", "b", "c"), "1")))
+
+    def refused(tx: GraphWriter) -> None:
+        tx.remove_memos(["a"])
+        raise InvalidValue("key", "refused after the memo was removed")
+
+    with pytest.raises(InvalidValue):
+        store.write(refused)
+    assert store.read(lambda tx: tx.memo("a")) == "1"
+
+    store.write(lambda tx: tx.remove_memos(["a", "c", "never-there"]))
+
+    held = store.read(lambda tx: [tx.memo(k) for k in ("a", "b", "c")])
+    assert held == [None, "1", None]
+    # Removed, a key may be taken again.
+    store.write(lambda tx: tx.add_memo("a", "2"))
+    assert store.read(lambda tx: tx.memo("a")) == "2"
+
+
+def _put(tx: GraphWriter, memos: dict[str, str]) -> None:
+    for key, value in memos.items():
+        tx.put_memo(key, value)

@@ -137,6 +137,11 @@ def test_only_the_configured_origins_may_call_from_a_browser(
         assert "access-control-allow-origin" not in denied.headers
         answered = cors.post("/graphql", json={"query": COUNT}, headers={"origin": allowed})
         assert answered.headers["access-control-allow-origin"] == allowed
+        # A page may retry safely (an Idempotency-Key) and see that an answer is a replay.
+        keyed = {**preflight, "access-control-request-headers": "content-type,idempotency-key"}
+        assert cors.options("/graphql", headers={"origin": allowed, **keyed}).status_code == 200
+        exposed = answered.headers["access-control-expose-headers"].lower()
+        assert "idempotent-replayed" in exposed
 
 
 def test_a_request_past_its_time_gets_an_error_and_writes_nothing(

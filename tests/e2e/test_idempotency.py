@@ -5,6 +5,7 @@ is taken only by a request that wrote. On both stores, through the app over HTTP
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from graph.errors import DuplicateId
+from graph.store.base import GraphReader, GraphWriter
 from graph.store.sqlite import trail_path
 from graph.trail import AuditQuery
 from service import idempotency
@@ -23,6 +25,7 @@ from tests.e2e.conftest import Api, signed_in
 from tests.e2e.lifecycle import DECLASSIFY, deciders
 
 SOURCE = "S-2024-012"
+DAY = timedelta(days=1)
 OFFICIAL = deciders("org-ministry")["officialId"]
 
 
@@ -121,7 +124,8 @@ def test_a_key_taken_whose_answer_was_not_kept_is_refused_not_run_again(
         api.client.build_request("POST", "/graphql", json=DECISION).content
     )
     key = idempotency.memo_key(OFFICIAL, "decision-4")
-    api.store.write(lambda tx: tx.add_memo(key, idempotency.Kept(sent).encoded()))
+    taken = idempotency.Kept(sent, datetime.now(UTC))
+    api.store.write(lambda tx: tx.add_memo(key, taken.encoded()))
     answer = send(api, DECISION, "decision-4")
     assert answer.status_code == 409
     assert answer.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_IN_USE"
@@ -137,12 +141,64 @@ def test_a_bad_key_is_refused(demo_client: TestClient) -> None:
     assert changes(api) == 0
 
 
+def test_a_key_past_its_retention_is_forgotten_and_may_be_used_again(
+    demo_client: TestClient,
+) -> None:
+    """A key kept longer than LINEAGE_IDEMPOTENCY_HOURS (a day here, the default) answers
+    nothing: the request sent with it runs as a new one, and takes the key afresh."""
+    api = Api(demo_client)
+    sent = idempotency.fingerprint(
+        api.client.build_request("POST", "/graphql", json=DECISION).content
+    )
+    key = idempotency.memo_key(OFFICIAL, "old-key")
+    old = {"data": {"declassify": {"__typename": "ChangeCommitted", "old": True}}}
+    long_ago = idempotency.Kept(sent, datetime.now(UTC) - DAY - timedelta(minutes=1), old)
+    api.store.write(lambda tx: tx.add_memo(key, long_ago.encoded()))
+
+    answer = send(api, DECISION, "old-key")
+
+    assert answer.status_code == 200
+    assert "idempotent-replayed" not in answer.headers
+    assert answer.json()["data"]["declassify"]["__typename"] == "ChangeCommitted"
+    assert changes(api) == 1
+    again = send(api, DECISION, "old-key")
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == answer.json()
+
+
+def test_the_purge_removes_the_keys_past_their_retention_only(demo_client: TestClient) -> None:
+    api = Api(demo_client)
+    now = datetime.now(UTC)
+    ages = {"fresh": timedelta(hours=23), "stale": timedelta(hours=25), "older": 30 * DAY}
+    kept = {
+        idempotency.memo_key(OFFICIAL, name): idempotency.Kept("x", now - age, {"data": {}})
+        for name, age in ages.items()
+    }
+
+    def take(tx: GraphWriter) -> None:
+        for key, value in kept.items():
+            tx.add_memo(key, value.encoded())
+
+    api.store.write(take)
+    # Another memo than a key (an import's progress) is never a key's to remove.
+    api.store.write(lambda tx: tx.put_memo("import", "progress"))
+
+    assert idempotency.purge(api.store, DAY, now) == 2
+
+    def held(tx: GraphReader) -> list[str]:
+        return [k for k, _ in tx.memos(idempotency.PREFIX, None, 100)]
+
+    assert api.store.read(held) == [idempotency.memo_key(OFFICIAL, "fresh")]
+    assert api.store.read(lambda tx: tx.memo("import")) == "progress"
+    assert idempotency.purge(api.store, DAY, now) == 0
+
+
 def test_two_requests_racing_with_one_key_cannot_both_write(demo_client: TestClient) -> None:
     """The key is taken in the transaction of the first write: a second request that took
     the same key meanwhile is refused by the store (DuplicateId), its writes rolled back."""
     api = Api(demo_client)
-    first = idempotency.Claiming(api.store, OFFICIAL, "race", "a")
-    second = idempotency.Claiming(api.store, OFFICIAL, "race", "a")
+    first = idempotency.Claiming(api.store, OFFICIAL, "race", "a", DAY)
+    second = idempotency.Claiming(api.store, OFFICIAL, "race", "a", DAY)
     first.write(lambda tx: tx.put_memo("written-by-first", "1"))
     with pytest.raises(DuplicateId, match="race"):
         second.write(lambda tx: tx.put_memo("written-by-second", "2"))
