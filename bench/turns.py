@@ -29,7 +29,7 @@ from bench.descendants import machine
 from graph.model import Organisation, Person
 from graph.store.base import GraphStore, GraphWriter
 from service.composition import open_store
-from tests.bolt import ArcadeBolt, BoltServer, ExternalNeo4j
+from tests import bolt
 
 
 class _NoLock:
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--heap", default="1g", help="ArcadeDB's JVM heap")
     args = parser.parse_args()
     uri = os.environ.get("NEO4J_URI")
-    server: BoltServer = ExternalNeo4j(uri) if uri else ArcadeBolt(heap=args.heap)
+    server = bolt.start(heap=args.heap)
     engine = "Neo4j (NEO4J_URI)" if uri else "ArcadeDB Bolt (child process)"
     rows = []
     try:

@@ -139,9 +139,10 @@ class ExternalNeo4j:
         pass
 
 
-def start() -> BoltServer:
+def start(heap: str = "512m") -> BoltServer:
+    """The Neo4j of NEO4J_URI, or ArcadeDB's Bolt server in a child process with `heap`."""
     uri = os.environ.get("NEO4J_URI")
-    return ExternalNeo4j(uri) if uri else ArcadeBolt()
+    return ExternalNeo4j(uri) if uri else ArcadeBolt(heap=heap)
 
 
 def session_server() -> Iterator[BoltServer]:
