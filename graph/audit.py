@@ -36,6 +36,7 @@ from graph.model import (
     RecordKind,
     Unmarked,
 )
+from graph.phrase import Phrase, item_id, join
 
 
 class Case(Enum):
@@ -74,7 +75,7 @@ class Finding:
     item_id: str
     case: Case
     organisation_id: str  # who must correct it: the holder, or who took over its functions
-    explanation: str
+    explanation: Phrase  # names the bases by reference: rendered per reader
     path: tuple[str, ...]
     articles: tuple[str, ...]
 
@@ -99,7 +100,9 @@ class ItemFile:
 
 
 class _Found(Protocol):
-    def __call__(self, case: Case, text: str, path: Sequence[str], *articles: str) -> None: ...
+    def __call__(
+        self, case: Case, text: str | Phrase, path: Sequence[str], *articles: str
+    ) -> None: ...
 
 
 def findings(file: ItemFile, today: date) -> list[Finding]:
@@ -107,11 +110,10 @@ def findings(file: ItemFile, today: date) -> list[Finding]:
     item = file.item
     out: list[Finding] = []
 
-    def found(case: Case, text: str, path: Sequence[str], *articles: str) -> None:
+    def found(case: Case, text: str | Phrase, path: Sequence[str], *articles: str) -> None:
         cited = tuple(dict.fromkeys((case.article, *articles)))
-        out.append(
-            Finding(item.id, case, file.responsible, f"{case.label}：{text}", tuple(path), cited)
-        )
+        said = Phrase.of(f"{case.label}：", text)
+        out.append(Finding(item.id, case, file.responsible, said, tuple(path), cited))
 
     if file.missing:
         found(Case.OTHER, f"引用了不存在的 {'、'.join(file.missing)}。", (item.id,), "D-11")
@@ -169,7 +171,7 @@ def _procedure(file: ItemFile, found: _Found) -> None:
     if not derived:
         found(Case.PROCEDURE, "没有派生定密的书面记录（D-11）。", (item.id,), "D-11")
         return
-    gaps = []
+    gaps: list[str | Phrase] = []
     record = derived[0]
     if not record.handler_id or not record.official_id:
         gaps.append("未注明承办人或定密责任人")
@@ -179,14 +181,16 @@ def _procedure(file: ItemFile, found: _Found) -> None:
         gaps.append("未写明定密依据")
     for citation in record.bases:
         if citation.kind == "ITEM" and not (citation.document_number and citation.marking):
-            gaps.append(f"定密依据「{citation.ref_id}」未写明文号或密级、保密期限")
+            gaps.append(
+                Phrase.of("定密依据「", item_id(citation.ref_id), "」未写明文号或密级、保密期限")
+            )
     for change in file.records:
         if change.kind in (RecordKind.CHANGE, RecordKind.DECLASSIFICATION) and not (
             change.handler_id and change.official_id
         ):
             gaps.append(f"{change.decided_on.isoformat()} 的变更记录未注明承办人或定密责任人")
     if gaps:
-        text = "书面记录" + "；".join(gaps) + "（D-11, D-13）。"
+        text = Phrase.of("书面记录", join("；", gaps), "（D-11, D-13）。")
         found(Case.PROCEDURE, text, (item.id,), "D-11", "D-13")
 
 
@@ -225,15 +229,18 @@ def _against_requirement(file: ItemFile, found: _Found, today: date) -> None:
             k.declassified for b in file.bases for k in b.keypoints
         )
         case = Case.NOT_DECLASSIFIED if ended else Case.OVER_CLASSIFIED
-        found(case, f"仍标为「{item.marking}」，而{summary}", path, "D-12", "X-13", "D-14")
+        found(
+            case, Phrase.of(f"仍标为「{item.marking}」，而", summary), path, "D-12", "X-13", "D-14"
+        )
         return
     if current is None:
         if required.expiry is not None and required.expiry <= today:
             return  # what the bases require has ended by now: declassified is right
         case = Case.WRONGLY_DECLASSIFIED if declassified else Case.UNDER_CLASSIFIED
-        found(case, f"当前为「{item.status.label}」，而{summary}", path, "D-8", "D-9", "D-12")
+        said = Phrase.of(f"当前为「{item.status.label}」，而", summary)
+        found(case, said, path, "D-8", "D-9", "D-12")
         return
-    consulted = any("D-17" in r.summary for r in file.records if r.kind is RecordKind.DERIVED)
+    consulted = any("D-17" in r.summary.words for r in file.records if r.kind is RecordKind.DERIVED)
     lower = current.level.rank < required.level.rank
     higher = current.level.rank > required.level.rank
     shorter = not consulted and current.explicit().end_key < required.end_key
@@ -241,7 +248,7 @@ def _against_requirement(file: ItemFile, found: _Found, today: date) -> None:
     if lower or shorter:
         found(
             Case.UNDER_CLASSIFIED,
-            f"标为「{item.marking}」，低于依据要求的「{required.marking}」：{summary}",
+            Phrase.of(f"标为「{item.marking}」，低于依据要求的「{required.marking}」：", summary),
             path,
             "D-8",
             "D-9",
@@ -249,7 +256,7 @@ def _against_requirement(file: ItemFile, found: _Found, today: date) -> None:
     elif higher or longer:
         found(
             Case.OVER_CLASSIFIED,
-            f"标为「{item.marking}」，高于依据要求的「{required.marking}」：{summary}",
+            Phrase.of(f"标为「{item.marking}」，高于依据要求的「{required.marking}」：", summary),
             path,
             "D-8",
             "D-9",

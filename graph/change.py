@@ -10,6 +10,7 @@ from enum import Enum
 
 from graph.errors import InvalidValue
 from graph.model import Item, Keypoint
+from graph.phrase import Phrase
 from graph.propagation import Action
 
 
@@ -142,7 +143,8 @@ class Notice:
     path: tuple[str, ...]
     articles: tuple[str, ...]
     kept_bases: tuple[str, ...]
-    text: str
+    # The notice for people, naming the source and the path by reference (graph.phrase).
+    text: Phrase
     due_on: date
     status: NoticeStatus
     created_at: datetime

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from enum import Enum
 
 from graph.errors import InvalidValue
+from graph.phrase import Phrase
 
 
 class Level(Enum):
@@ -474,7 +475,8 @@ class DecisionRecord:
     classification: Classification | None
     scope: KnowledgeScope
     bases: tuple[BasisCitation, ...]
-    summary: str
+    # What was decided and why, naming other items by reference only (graph.phrase).
+    summary: Phrase
     articles: tuple[str, ...] = field(default=())
     effective_on: date | None = None
     # 依据和理由 and 论证或征求意见情况 of a review, for its 审核表.

@@ -247,6 +247,11 @@ class Impacts(Sequence[Impact]):
         """Each impact's item id, without building the impacts."""
         return self._run.item_ids_found()
 
+    def layers(self) -> Iterator[int]:
+        """Each impact's layer, without building the impacts: impacts of one layer may be
+        shown in any order among themselves."""
+        return self._run.layers_found()
+
     def known(self, item_id: str) -> Item | None:
         """An item of the fan-out's world as it stands (a descendant, a basis, a process
         item), for naming what an impact refers to."""
@@ -328,6 +333,7 @@ class _FanOut:
         self.extra_given: list[tuple[int, int, int, bool]] = [(0, -1, 0, False)]
         # The impacts found, in order: node, actions, value, scope (-1 where none).
         self.found = np.zeros((0, 4), dtype=np.int64)
+        self.layer_of_found = np.zeros(0, dtype=np.int64)
         # Per node, by number: its value as its children see it now, its own value, what it
         # meets a requirement with, its scope rules, whether it is a process item; the value
         # it must take, its actions and scope, numbered, -1 where it has none (yet).
@@ -481,6 +487,7 @@ class _FanOut:
         action_of = self.action_of = np.full(size, -1, dtype=np.int64)
         scope_of = self.scope_of = np.full(size, -1, dtype=np.int64)
         found: list[npt.NDArray[np.int64]] = []
+        layers: list[int] = []
         done = 0
         while layer.size:
             layer = layer[np.argsort(index.position[layer], kind="stable")]
@@ -491,6 +498,7 @@ class _FanOut:
                 self._layer(ready)
                 self._follow_layer(ready)
                 found.append(ready[action_of[ready] >= 0])
+                layers.append(len(layers))
             reached = gather(index.children, index.child_rows, layer)
             reached, counts = np.unique(reached[inside[reached]], return_counts=True)
             pending[reached] -= counts
@@ -499,6 +507,9 @@ class _FanOut:
             raise ValueError("DERIVED_FROM has a cycle below the changed items")
         nodes = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
         self.found = np.stack([nodes, action_of[nodes], outcome_of[nodes], scope_of[nodes]], 1)
+        self.layer_of_found = np.repeat(
+            np.array(layers, dtype=np.int64), [len(f) for f in found]
+        ).astype(np.int64)
         self.reviews = list(self._reviews(nodes))
         return Impacts(self)
 
@@ -679,6 +690,13 @@ class _FanOut:
         ids = self.index.ids
         yield from (ids[n] for n in self.found[:, 0].tolist())
         yield from (draft for draft, _ in self.reviews)
+
+    def layers_found(self) -> Iterator[int]:
+        """Each impact's layer: every impact of a layer comes after its parents' layers; the
+        process items reviewed come last, as a layer of their own."""
+        yield from self.layer_of_found.tolist()
+        last = int(self.layer_of_found.max()) + 1 if len(self.layer_of_found) else 0
+        yield from (last for _ in self.reviews)
 
     def actions_found(self) -> Iterator[tuple[Action, ...]]:
         actions = self.actions

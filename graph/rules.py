@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import Enum
 from functools import cache
@@ -31,6 +31,16 @@ from graph.model import (
     chinese_date,
     highest,
 )
+from graph.phrase import (
+    Names,
+    Part,
+    Phrase,
+    item_id,
+    item_title,
+    join,
+    keypoint_id,
+    keypoint_title,
+)
 
 
 @dataclass(frozen=True)
@@ -51,11 +61,12 @@ class Ground(Enum):
 
 @dataclass(frozen=True)
 class Contribution:
-    """What one basis, keypoint or scope rule demands, and whether it governs the result."""
+    """What one basis, keypoint or scope rule demands, and whether it governs the result.
+    `title` names it by reference (an item's or keypoint's title is content of its item)."""
 
     ground: Ground
     ref_id: str
-    title: str
+    title: Phrase
     via_item_id: str | None
     case: BasisCase | None
     classification: Classification
@@ -66,10 +77,14 @@ class Contribution:
 
 @dataclass(frozen=True)
 class Explanation:
-    summary: str
+    """Why: texts that name the bases by reference (graph.phrase), rendered per reader;
+    `names` holds the bases as the rules saw them, to render for whoever decided on them."""
+
+    summary: Phrase
     articles: tuple[str, ...]
     contributions: tuple[Contribution, ...]
-    notes: tuple[str, ...]
+    notes: tuple[Phrase, ...]
+    names: Names = field(default_factory=lambda: Names({}, {}), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -102,16 +117,17 @@ def required_classification(
     declassified keypoints (X-14) give nothing. With no classified basis and no scope rule the
     item must not be derived-classified (D-14).
     """
-    notes: list[str] = []
+    notes: list[Phrase] = []
     candidates: list[Contribution] = []
     for basis in bases:
         candidates.extend(_candidates_of(basis, notes))
+    names = _names(bases)
     for rule in scope_rules:
         candidates.append(
             Contribution(
                 Ground.SCOPE_RULE,
                 rule.id,
-                f"{rule.document}：{rule.title}",
+                Phrase.of(f"{rule.document}：{rule.title}"),
                 None,
                 None,
                 rule.classification_from(issued_on),
@@ -121,15 +137,19 @@ def required_classification(
 
     scope_limit = _scope_limit(bases, person_org or {})
     if not candidates:
-        return _not_classified(bases, notes, scope_limit)
+        return _not_classified(bases, notes, scope_limit, names)
 
     for i, candidate in enumerate(candidates):
         if isinstance(candidate.classification.period, Unmarked):
             explicit = candidate.classification.explicit()
             notes.append(
-                f"「{candidate.title}」未标注保密期限，按 {candidate.classification.level.label}级"
-                f"法定最长保密期限 {candidate.classification.level.statutory_years} 年执行，"
-                f"自 {chinese_date(candidate.classification.period.start)} 起算（D-9, X-11）。"
+                Phrase.of(
+                    "「",
+                    candidate.title,
+                    f"」未标注保密期限，按 {candidate.classification.level.label}级"
+                    f"法定最长保密期限 {candidate.classification.level.statutory_years} 年执行，"
+                    f"自 {chinese_date(candidate.classification.period.start)} 起算（D-9, X-11）。",
+                )
             )
             candidates[i] = replace(
                 candidate, classification=explicit, articles=(*candidate.articles, "X-11")
@@ -149,15 +169,24 @@ def required_classification(
     ):
         authority = organisation.authority.label + "级" if organisation.authority else "无"
         notes.append(
-            f"{organisation.name}的定密权限为「{authority}」，派生定密不受定密权限限制（D-5）。"
+            Phrase.of(
+                f"{organisation.name}的定密权限为「{authority}」，派生定密不受定密权限限制（D-5）。"
+            )
         )
         extra.append("D-5")
     if scope_limit is not None:
         extra.append("D-10")
     articles = _articles(contributions, notes, extra)
     summary = _summary(result, contributions)
-    explanation = Explanation(summary, articles, contributions, tuple(notes))
+    explanation = Explanation(summary, articles, contributions, tuple(notes), names)
     return Requirement(result, scope_limit, explanation)
+
+
+def _names(bases: Sequence[Basis]) -> Names:
+    return Names(
+        {b.parent.id: b.parent for b in bases},
+        {k.id: k for b in bases for k in b.keypoints},
+    )
 
 
 def _governing(c: Contribution, level: bool, period: bool) -> Contribution:
@@ -209,7 +238,8 @@ def check_proposal(
             "DERIVED_LEVEL",
             f"拟定密级「{level.label}」{direction}依据所要求的「{required.level.label}」："
             "派生国家秘密的密级应当与已定密事项（或所涉及密点的最高密级）保持一致（D-8）。"
-            f"{requirement.explanation.summary}",
+            # The decider reads every basis it derives from (D-10): named in full.
+            f"{requirement.explanation.summary.render(requirement.explanation.names.full)}",
             ("D-8", "D-21"),
         )
     chosen = required
@@ -276,12 +306,17 @@ def _consulted_period(
     )
 
 
-def _candidates_of(basis: Basis, notes: list[str]) -> list[Contribution]:
+def _candidates_of(basis: Basis, notes: list[Phrase]) -> list[Contribution]:
     parent = basis.parent
     if not parent.is_classified or parent.classification is None:
         notes.append(
-            f"依据「{parent.id}」{parent.title}当前为「{parent.status.label}」，"
-            "不再作为定密依据（X-13）。"
+            Phrase.of(
+                "依据「",
+                item_id(parent.id),
+                "」",
+                item_title(parent.id),
+                f"当前为「{parent.status.label}」，不再作为定密依据（X-13）。",
+            )
         )
         return []
     case_article = basis.case.article
@@ -290,7 +325,7 @@ def _candidates_of(basis: Basis, notes: list[str]) -> list[Contribution]:
             Contribution(
                 Ground.ITEM,
                 parent.id,
-                parent.title,
+                Phrase.of(item_title(parent.id)),
                 None,
                 basis.case,
                 parent.classification,
@@ -300,13 +335,21 @@ def _candidates_of(basis: Basis, notes: list[str]) -> list[Contribution]:
     out: list[Contribution] = []
     for keypoint in basis.keypoints:
         if keypoint.declassified:
-            notes.append(f"密点「{keypoint.id}」{keypoint.title}已解密，不再作为定密依据（X-14）。")
+            notes.append(
+                Phrase.of(
+                    "密点「",
+                    keypoint_id(keypoint.id),
+                    "」",
+                    keypoint_title(keypoint.id),
+                    "已解密，不再作为定密依据（X-14）。",
+                )
+            )
             continue
         out.append(
             Contribution(
                 Ground.KEYPOINT,
                 keypoint.id,
-                keypoint.title,
+                Phrase.of(keypoint_title(keypoint.id)),
                 parent.id,
                 basis.case,
                 keypoint.classification,
@@ -317,7 +360,7 @@ def _candidates_of(basis: Basis, notes: list[str]) -> list[Contribution]:
 
 
 def _longest_period(
-    candidates: Sequence[Contribution], notes: list[str]
+    candidates: Sequence[Contribution], notes: list[Phrase]
 ) -> tuple[Period, tuple[Contribution, ...]]:
     ends = [c.classification.end_key for c in candidates]
     longest = max(ends)
@@ -333,12 +376,16 @@ def _longest_period(
         )
         if len(conditions) > 1:
             notes.append(
-                "多项依据以不同解密条件确定保密期限，须各条件均达成方可解密（D-9, D-15）。"
+                Phrase.of(
+                    "多项依据以不同解密条件确定保密期限，须各条件均达成方可解密（D-9, D-15）。"
+                )
             )
             return UntilCondition("；且".join(conditions)), governors
         if any(end.rank == 0 for end in ends):
             notes.append(
-                "另有依据以确定时间届满；解密条件先达成时，应按其余依据重新确定（D-9, D-12）。"
+                Phrase.of(
+                    "另有依据以确定时间届满；解密条件先达成时，应按其余依据重新确定（D-9, D-12）。"
+                )
             )
     # Among bases ending on the same day, the first one's form of the term is kept.
     return first, governors
@@ -355,10 +402,11 @@ def _scope_limit(bases: Sequence[Basis], person_org: Mapping[str, str]) -> Knowl
 
 
 def _not_classified(
-    bases: Sequence[Basis], notes: list[str], scope_limit: KnowledgeScope | None
+    bases: Sequence[Basis], notes: list[Phrase], scope_limit: KnowledgeScope | None, names: Names
 ) -> Requirement:
+    summary: str
     if bases:
-        noted = "\n".join(notes)  # an article cited in any note; none spans a line break
+        noted = "\n".join(n.words for n in notes)  # an article cited in any note
         cited = [a for a in ("X-13", "X-14") if a in noted]
         summary = (
             "其所依据的事项或所涉及的密点均已解密，且无保密事项范围依据：不应当派生定密"
@@ -371,11 +419,12 @@ def _not_classified(
             "保密事项范围判断（D-14）。"
         )
         articles = ("D-14",)
-    return Requirement(None, scope_limit, Explanation(summary, articles, (), tuple(notes)))
+    explanation = Explanation(Phrase.of(summary), articles, (), tuple(notes), names)
+    return Requirement(None, scope_limit, explanation)
 
 
 def _articles(
-    contributions: Sequence[Contribution], notes: Sequence[str], extra: Sequence[str]
+    contributions: Sequence[Contribution], notes: Sequence[Phrase], extra: Sequence[str]
 ) -> tuple[str, ...]:
     seen: dict[str, None] = dict.fromkeys(extra)
     for c in contributions:
@@ -387,7 +436,7 @@ def _articles(
         seen["D-15"] = None
     for note in notes:
         for article in ("X-13", "X-14", "D-12"):
-            if article in note:
+            if article in note.words:
                 seen[article] = None
     return tuple(sorted(seen, key=_article_order))
 
@@ -400,18 +449,20 @@ def _article_order(article: str) -> tuple[str, int, str]:
     return (law, int(digits.group()) if digits else 0, rest)
 
 
-def _describe(c: Contribution) -> str:
+def _describe(c: Contribution) -> Phrase:
+    marking = c.classification.marking
     if c.ground is Ground.KEYPOINT:
-        return f"「{c.via_item_id}」的密点「{c.ref_id}」{c.title}（{c.classification.marking}）"
+        via: list[Part] = ["「", item_id(c.via_item_id), "」的"] if c.via_item_id else []
+        return Phrase.of(*via, "密点「", keypoint_id(c.ref_id), "」", c.title, f"（{marking}）")
     if c.ground is Ground.SCOPE_RULE:
-        return f"保密事项范围「{c.ref_id}」{c.title}（{c.classification.marking}）"
+        return Phrase.of(f"保密事项范围「{c.ref_id}」", c.title, f"（{marking}）")
     case = c.case.label if c.case else ""
-    return f"「{c.ref_id}」{c.title}（{c.classification.marking}，{case}）"
+    return Phrase.of("「", item_id(c.ref_id), "」", c.title, f"（{marking}，{case}）")
 
 
-def _summary(result: Classification, contributions: Sequence[Contribution]) -> str:
-    level_by = "；".join(_describe(c) for c in contributions if c.governs_level)
-    period_by = "；".join(_describe(c) for c in contributions if c.governs_period)
+def _summary(result: Classification, contributions: Sequence[Contribution]) -> Phrase:
+    level_by = join("；", (_describe(c) for c in contributions if c.governs_level))
+    period_by = join("；", (_describe(c) for c in contributions if c.governs_period))
     expiry = result.expiry
     match result.period:
         case LongTerm():
@@ -428,7 +479,10 @@ def _summary(result: Classification, contributions: Sequence[Contribution]) -> s
         and any(c.ground is not Ground.SCOPE_RULE for c in contributions)
         else ""
     )
-    return (
-        f"应定为「{result.marking}」（{end}）{mixed}。"
-        f"密级依据：{level_by}（D-8）。保密期限依据：{period_by}（D-9）。"
+    return Phrase.of(
+        f"应定为「{result.marking}」（{end}）{mixed}。密级依据：",
+        level_by,
+        "（D-8）。保密期限依据：",
+        period_by,
+        "（D-9）。",
     )

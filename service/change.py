@@ -35,6 +35,7 @@ from graph.model import (
     check_text,
     chinese_date,
 )
+from graph.phrase import Phrase, item_id, item_title, join
 from graph.propagation import Action, Impact, fan_out
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
 from service.impact import Plan, ProposedChange, fan_out_of, load_world, plan_change
@@ -384,7 +385,8 @@ def _record(plan: Plan, change: Change) -> DecisionRecord:
         classification=after.classification,
         scope=after.scope,
         bases=(),
-        summary=f"{change.summary}依据和理由：{change.basis}",
+        # The change names its own source only: words do.
+        summary=Phrase.of(f"{change.summary}依据和理由：{change.basis}"),
         articles=change.articles,
         effective_on=change.effective_on,
         reasoning=change.basis or None,
@@ -434,9 +436,10 @@ def _notice(change: Change, source: Item, impact: Impact, due_on: date) -> Notic
     )
 
 
-def notice_text(change: Change, source: Item, impact: Impact, due_on: date) -> str:
+def notice_text(change: Change, source: Item, impact: Impact, due_on: date) -> Phrase:
     """The notice as its recipient reads it (X-17(三)): what changed upstream, what to do to
-    which item, along which path, under which articles, by when."""
+    which item, along which path, under which articles, by when. The source and the path are
+    named by reference: the recipient may not know them (D-10)."""
     item = impact.before
     actions = "、".join(a.label for a in impact.actions)
     if Action.DECLASSIFY in impact.actions:
@@ -445,15 +448,22 @@ def notice_text(change: Change, source: Item, impact: Impact, due_on: date) -> s
         outcome = "与其主事项一并审核，主事项尚未解密的不得解密"
     else:
         outcome = impact.after.marking or ""
-    text = (
-        f"因「{source.title}」（{source.id}）已于{chinese_date(change.effective_on)}"
-        f"{change.kind.label}，派生事项「{item.title}」（{item.id}，现标志 {item.marking}）"
-        f"须{actions}：{outcome}。派生路径：{' → '.join(impact.path)}。"
+    text = Phrase.of(
+        "因「",
+        item_title(source.id),
+        "」（",
+        item_id(source.id),
+        f"）已于{chinese_date(change.effective_on)}{change.kind.label}，派生事项「",
+        item_title(item.id),
+        "」（",
+        item_id(item.id),
+        f"，现标志 {item.marking}）须{actions}：{outcome}。派生路径：",
+        join(" → ", map(item_id, impact.path)),
+        "。",
     )
     if impact.kept_bases and Action.DECLASSIFY not in impact.actions:
-        text += f"仍依据：{'、'.join(impact.kept_bases)}，不予解密。"
-    text += f"依据：{'、'.join(impact.articles)}。请于{chinese_date(due_on)}前处理。"
-    return text
+        text += Phrase.of("仍依据：", join("、", map(item_id, impact.kept_bases)), "，不予解密。")
+    return text + f"依据：{'、'.join(impact.articles)}。请于{chinese_date(due_on)}前处理。"
 
 
 def expiry_change_id(item_id: str, ended_on: date) -> str:

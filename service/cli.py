@@ -44,7 +44,7 @@ from service.expiry import expire as run_expiry
 from service.exports import ExportFormat, render
 from service.findings import audit
 from service.forms import record_form, review_form
-from service.redaction import Mode, Redactor
+from service.redaction import Mode, Redactor, names_in
 from service.transfer import ImportRefused, export_graph, import_graph
 from service.views import lineage_view
 
@@ -348,8 +348,11 @@ def audit_command(
     with 1 when it finds anything, for scheduled checks."""
     with _operating(store) as opened:
         found = audit(opened, SYSTEM, organisation_id=organisation).findings
+        # The operator reads everything: the texts name what they name in full.
+        names = opened.read(lambda tx: names_in(tx, [f.explanation for f in found]))
         _audit(opened, "cli audit", [], f"{len(found)} findings")
     for finding in found:
+        explanation = names.spell(finding.explanation)
         if as_json:
             typer.echo(
                 json.dumps(
@@ -358,7 +361,7 @@ def audit_command(
                         "case": finding.case.value,
                         "caseLabel": finding.case.label,
                         "organisationId": finding.organisation_id,
-                        "explanation": finding.explanation,
+                        "explanation": explanation,
                         "path": list(finding.path),
                         "articles": list(finding.articles),
                     },
@@ -368,7 +371,7 @@ def audit_command(
         else:
             typer.echo(
                 f"{finding.item_id}  D-21({finding.case.value})  {finding.organisation_id}  "
-                f"{finding.explanation}  路径：{' → '.join(finding.path)}  "
+                f"{explanation}  路径：{' → '.join(finding.path)}  "
                 f"依据：{'、'.join(finding.articles)}"
             )
     if not as_json:

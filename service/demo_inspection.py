@@ -39,6 +39,7 @@ from graph.model import (
     Unmarked,
     Years,
 )
+from graph.phrase import Phrase
 from graph.store.base import GraphStore, GraphWriter
 from service.change import Decision, commit_change
 from service.impact import ProposedChange
@@ -244,7 +245,7 @@ def _older_system(tx: GraphWriter) -> int:
             classification=items["S-BUR-004"].classification,
             scope=SCOPE,
             bases=(),
-            summary="解密（旧系统迁移记录，未发出变更通知）。",
+            summary=Phrase.of("解密（旧系统迁移记录，未发出变更通知）。"),
             articles=("X-12(2)",),
             effective_on=date(2025, 3, 3),
         )
@@ -281,7 +282,7 @@ def _older_system(tx: GraphWriter) -> int:
             classification=Classification(Level.SECRET, Years(10, date(2024, 5, 6))),
             scope=SCOPE,
             bases=(),
-            summary="派生定密（旧系统迁移记录，未登记派生依据）。",
+            summary=Phrase.of("派生定密（旧系统迁移记录，未登记派生依据）。"),
         )
     )
     return 1

@@ -27,8 +27,9 @@ from graph.model import (
     chinese_date,
     period_text,
 )
+from graph.phrase import Names
 from graph.store.base import GraphReader, GraphStore
-from service.redaction import WITHHELD, Redactor
+from service.redaction import WITHHELD, Redactor, names_in
 
 TICK, BOX = "√", "□"  # 在"□"处打"√" (审核表(一)填表说明4, 5)
 MAX_RECORDS = 200
@@ -122,12 +123,13 @@ def record_form(store: GraphStore, redactor: Redactor, record_id: str) -> Sheet:
             ("知悉范围", _scope_text(tx, record.scope)),
             ("状态", record.status.label),
         ]
+        texts = [record.summary, *([applied.text] if applied else [])]
+        names = names_in(tx, texts, citations=record.bases)
         if record.kind in (RecordKind.ORIGINAL, RecordKind.DERIVED):
-            fields.append(("定密依据", _citations(tx, redactor, record)))
+            fields.append(("定密依据", _citations(redactor, record, names)))
         if applied is not None:
-            hidden = redactor.hidden_among(tx.items([applied.source_id]).values())
             fields.append(
-                ("已定密事项或者密点的变更或者解除情况", redactor.scrub(applied.text, hidden))
+                ("已定密事项或者密点的变更或者解除情况", redactor.render(applied.text, names))
             )
         if record.status is not ItemStatus.CLASSIFIED:
             fields.append(("解密后", record.status.label))
@@ -137,7 +139,7 @@ def record_form(store: GraphStore, redactor: Redactor, record_id: str) -> Sheet:
                 ("论证或征求意见情况", record.consultation or ""),
             ]
         fields += [
-            ("摘要", _scrubbed_summary(tx, redactor, record)),
+            ("摘要", redactor.render(record.summary, names)),
             ("依据条款", "、".join(record.articles)),
             ("生效日期", chinese_date(record.effective)),
         ]
@@ -258,12 +260,12 @@ def _review(tx: GraphReader, redactor: Redactor, record: DecisionRecord, item: I
     notice = _applied_notice(tx, record)
     if notice is None:  # a record written by an import without its change or notice
         raise InvalidValue("recordIds", f"记录「{record.id}」没有对应的变更或变更通知。")
-    hidden = redactor.hidden_among(tx.items([notice.source_id]).values())
+    text = redactor.render(notice.text, names_in(tx, [notice.text]))
     return _Review(
         record=record,
         row=_row(notice.before, notice.before.classification),
         opinion=_after_opinion(tx, notice.before, notice.after, record.effective),
-        reasoning=_joined(redactor.scrub(notice.text, hidden), drafts),
+        reasoning=_joined(text, drafts),
         consultation=record.consultation or "",
         organisation_id=_organisation_of(tx, record, item),
     )
@@ -274,11 +276,15 @@ def _process_items(tx: GraphReader, redactor: Redactor, item: Item) -> str:
     drafts = tx.items(tx.process_items_of(item.id))
     if not drafts:
         return ""
-    names = "、".join(
-        f"「{d.title}」（{d.document_number or d.id}）" if redactor.readable(d) else WITHHELD
-        for d in sorted(drafts.values(), key=lambda d: d.id)
-    )
-    return f"过程稿{names}与本事项一并审核（X-22）。"
+    named = []
+    for draft in drafts.values():
+        if redactor.readable(draft):
+            redactor.show(draft)
+            named.append(f"「{draft.title}」（{draft.document_number or draft.id}）")
+        else:
+            named.append(f"{redactor.opaque(draft.id)}{WITHHELD}")
+    named.sort()  # by what the reader sees: a placeholder's place says nothing
+    return f"过程稿{'、'.join(named)}与本事项一并审核（X-22）。"
 
 
 def _joined(*parts: str) -> str:
@@ -438,28 +444,17 @@ def _scope_text(tx: GraphReader, scope: KnowledgeScope) -> str:
     return "、".join(names) or "（未限定）"
 
 
-def _citations(tx: GraphReader, redactor: Redactor, record: DecisionRecord) -> str:
+def _citations(redactor: Redactor, record: DecisionRecord, names: Names) -> str:
     """Each 定密依据 with its document name, number, level and period (D-11); a basis outside
-    the reader's knowledge scope is withheld by name (D-10)."""
-    keypoints = tx.keypoints(c.ref_id for c in record.bases if c.kind == "KEYPOINT")
-    holders = {c.ref_id: c.ref_id for c in record.bases if c.kind == "ITEM"}
-    holders.update({k.id: k.item_id for k in keypoints.values()})
-    items = tx.items(holders.values())
+    the reader's knowledge scope keeps its marking under its placeholder id (D-10)."""
     lines = []
-    for number, c in enumerate(record.bases, start=1):
-        basis = items.get(holders.get(c.ref_id, ""))
-        if c.kind != "SCOPE_RULE" and (basis is None or not redactor.readable(basis)):
-            lines.append(f"{number}. {WITHHELD}")
-            continue
+    for number, (c, withheld) in enumerate(redactor.citations(record.bases, names), start=1):
         kind = {"ITEM": "已定密事项", "KEYPOINT": "密点", "SCOPE_RULE": "保密事项范围"}.get(
             c.kind, c.kind
         )
+        if withheld:
+            lines.append(f"{number}. {kind} {c.ref_id}{WITHHELD}，{c.marking}")
+            continue
         number_text = f"，{c.document_number}" if c.document_number else ""
         lines.append(f"{number}. {kind}《{c.title}》{number_text}，{c.marking}")
     return "\n".join(lines) or "（无）"
-
-
-def _scrubbed_summary(tx: GraphReader, redactor: Redactor, record: DecisionRecord) -> str:
-    refs = [c.ref_id for c in record.bases if c.kind == "ITEM"]
-    hidden = redactor.hidden_among(tx.items(refs).values())
-    return redactor.scrub(record.summary, hidden)

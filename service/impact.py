@@ -212,11 +212,11 @@ def _own_keypoints(
     for keypoint_id in dict.fromkeys(keypoint_ids):
         keypoint = own.get(keypoint_id)
         if keypoint is None:
-            if tx.keypoints([keypoint_id]):
-                raise InvalidValue(
-                    "keypointIds", f"密点「{keypoint_id}」不是「{root.id}」所确定的密点。"
-                )
-            raise UnknownId("keypoint", keypoint_id)
+            # One answer whether it is another item's keypoint or none at all: the other
+            # item may be one the actor may not know (D-10).
+            raise InvalidValue(
+                "keypointIds", f"密点「{keypoint_id}」不是「{root.id}」所确定的密点。"
+            )
         if keypoint.declassified:
             raise InvalidValue("keypointIds", f"密点「{keypoint_id}」已经解密。")
         out.append(keypoint)

@@ -15,6 +15,7 @@ from graph.access import Actor, Role
 from graph.change import Notice, NoticeStatus, Proposal
 from graph.errors import InvalidValue, NotVisible, RuleViolation, UnknownId
 from graph.model import DecisionRecord, Item, RecordKind, check_id, check_text
+from graph.phrase import Phrase
 from graph.propagation import Action
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
 from service.change import OPEN, organisation_chains, passed_on
@@ -25,7 +26,15 @@ from service.permissions import (
     require_handler,
     require_role,
 )
-from service.usecases import MAX_PAGE, check_decision_makers, new_id, now, require_version, today
+from service.usecases import (
+    MAX_PAGE,
+    assigned_id,
+    check_decision_makers,
+    new_id,
+    now,
+    require_version,
+    today,
+)
 
 
 @dataclass(frozen=True)
@@ -168,7 +177,7 @@ def apply_notice(
             classification=after.classification,
             scope=after.scope,
             bases=(),
-            summary=f"执行变更通知 {notice.id}（{actions}）：{notice.text}",
+            summary=Phrase.of(f"执行变更通知 {notice.id}（{actions}）：", notice.text),
             articles=notice.articles,
             effective_on=on,
         )
@@ -210,7 +219,7 @@ def propose_change(store: GraphStore, command: NewProposal, actor: Actor) -> Pro
     actor proposes in its own name, about an item it may read."""
     require_role(actor, Role.HANDLER, Role.OFFICIAL)
     proposer_id = acting_person(actor, command.proposer_id, "建议人")
-    proposal_id = check_id(command.id or new_id("P"), "id")
+    proposal_id = assigned_id(command.id, "P", actor)
     text = check_text(command.text, "text", limit=2000)
 
     def work(tx: GraphWriter) -> Proposal:
@@ -267,6 +276,13 @@ def find_notices(store: GraphStore, query: NoticeQuery, actor: Actor) -> NoticeP
         raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
 
     def work(tx: GraphReader) -> list[Notice]:
+        if query.source_id is not None and not actor.system:
+            # A source the reader may not know filters as one that does not exist (D-10): its
+            # notices to items the reader holds show it only by a placeholder.
+            source = tx.items([query.source_id]).get(query.source_id)
+            if source is None or not actor.can_read(source):
+                return []
+
         def fetch(after: str | None, size: int) -> list[Notice]:
             return tx.find_notices(replace(query, after=after, limit=size))
 

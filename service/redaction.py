@@ -1,12 +1,20 @@
-"""What a reader sees of what it may not read (D-10, issue 5).
+"""What a reader sees of what it may not read (D-10): the one door content leaves by.
 
 An item outside the reader's knowledge scope is never shown with its title, document number,
 keypoints or anything else of its content. In a graph-shaped result it is either left out
 (`HIDE`) or shown as an opaque placeholder that keeps the shape of the graph (`PLACEHOLDER`):
-an id that names it for this reader only, and nothing more. A reference to it from an item
-the reader may read (a basis, a path, a text that names it) is made opaque the same way.
+an id that names it for this reader only, and nothing more. A keypoint is content of the item
+that defines it: a reader of a derived item that involves a keypoint of a source it may not
+read sees the keypoint's classification (it explains the item's own), under a placeholder id
+and with its title withheld. A reference to either from what the reader may read (a basis, a
+path, an edge, a citation) is made opaque the same way, and every text for people is a phrase
+(graph.phrase) rendered here, for this reader: the same placeholder id and （无权知悉）
+everywhere, in the API, the forms, the exports and the viewer. Nothing is scrubbed out of a
+text after the fact: no stored text names another item.
+
 Counts count what the reader may know: placeholders in `PLACEHOLDER` mode, never what is left
-out, and never what a placeholder would do.
+out, and never what a placeholder would do. Placeholders are ordered by their own ids, which
+say nothing, never by the ids they stand for.
 
 The redactor also keeps the ids of the items whose content it let through, for the audit
 trail (every read of content is recorded).
@@ -16,13 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
 from graph.access import Actor
-from graph.model import Derivation, Item
+from graph.model import BasisCitation, Derivation, Item, Keypoint
+from graph.phrase import Kind, Mention, Names, Phrase, Show, mentioned
+from graph.store.base import GraphReader
 
 WITHHELD = "（无权知悉）"
 OPAQUE_PREFIX = "hidden-"
@@ -64,31 +73,140 @@ class Redactor:
     def opaque(self, item_id: str) -> str:
         """A stable id for an item this reader may not read: the same item gets the same id
         in every answer to this reader, and it tells nothing of the item."""
-        message = f"{self.actor.user_id}\x00{item_id}".encode()
-        return OPAQUE_PREFIX + hmac.new(self._key, message, hashlib.sha256).hexdigest()[:20]
+        return self._opaque(f"{self.actor.user_id}\x00{item_id}")
+
+    def opaque_keypoint(self, keypoint_id: str) -> str:
+        """The same for a keypoint of an item this reader may not read; never equal to an
+        item's placeholder."""
+        return self._opaque(f"{self.actor.user_id}\x00keypoint\x00{keypoint_id}")
+
+    def _opaque(self, message: str) -> str:
+        digest = hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
+        return OPAQUE_PREFIX + digest[:20]
 
     def ref(self, item_id: str, item: Item | None) -> str:
         """How the reader sees a reference to an item: its id, or an opaque one. An item not
         found (no longer there) reads as not readable."""
         return item_id if self.readable(item) else self.opaque(item_id)
 
-    def scrub(self, text: str, hidden: Iterable[Item]) -> str:
-        """`text` with the title, document number and id of each hidden item taken out."""
-        replacements: dict[str, str] = {}
-        for item in hidden:
-            for value in (item.title, item.document_number):
-                if value.strip():
-                    replacements[value] = WITHHELD
-        out = text
-        for value in sorted(replacements, key=len, reverse=True):
-            out = out.replace(value, replacements[value])
-        for item in hidden:
-            # A whole id only: S-1 inside S-1.K1 or S-10 is another id.
-            out = re.sub(rf"(?<![\w.:-]){re.escape(item.id)}(?![\w.:-])", self.opaque(item.id), out)
+    def keypoint_ref(self, keypoint_id: str, names: Names) -> str:
+        """How the reader sees a reference to a keypoint: its id where it may read the item
+        that defines it (in `names`), or an opaque one."""
+        if self.readable(names.owner(keypoint_id)):
+            return keypoint_id
+        return self.opaque_keypoint(keypoint_id)
+
+    def keypoint(self, keypoint: Keypoint, owner: Item | None) -> tuple[Keypoint, bool]:
+        """A keypoint as the reader sees it, and whether it is a placeholder: its id, its
+        item's id and its title withheld unless the reader may read `owner`, the item that
+        defines it; its classification kept."""
+        if self.readable(owner) and owner is not None:
+            self.shown[owner.id] = None
+            return keypoint, False
+        seen = replace(
+            keypoint,
+            id=self.opaque_keypoint(keypoint.id),
+            item_id=self.opaque(keypoint.item_id),
+            title=WITHHELD,
+        )
+        return seen, True
+
+    def name(self, mention: Mention, names: Names) -> str:
+        """What the reader reads where a text mentions an item or a keypoint."""
+        if mention.kind is Kind.ITEM:
+            item = names.items.get(mention.id)
+            if not self.readable(item) or item is None:
+                return self.opaque(mention.id) if mention.show is Show.ID else WITHHELD
+            if mention.show is Show.ID:
+                return item.id
+            self.shown[item.id] = None  # a title or number is content: its read is recorded
+            return item.title if mention.show is Show.TITLE else item.document_number
+        owner = names.owner(mention.id)
+        keypoint = names.keypoints.get(mention.id)
+        if keypoint is None or owner is None or not self.readable(owner):
+            return self.opaque_keypoint(mention.id) if mention.show is Show.ID else WITHHELD
+        if mention.show is Show.ID:
+            return keypoint.id
+        self.shown[owner.id] = None
+        return keypoint.title
+
+    def render(self, phrase: Phrase, names: Names) -> str:
+        """A text for this reader; `names` must hold what it mentions (`names_for`)."""
+        return phrase.render(lambda mention: self.name(mention, names))
+
+    def citations(
+        self, cited: Sequence[BasisCitation], names: Names
+    ) -> list[tuple[BasisCitation, bool]]:
+        """The bases a written record cites (D-11), as the reader sees them, each with whether
+        it is withheld: a basis document or keypoint whose item it may not read keeps only its
+        marking, and a hidden basis's number is withheld wherever else it is cited."""
+        hidden = {
+            c.ref_id
+            for c in cited
+            if (c.kind == "ITEM" and not self.readable(names.items.get(c.ref_id)))
+            or (c.kind == "KEYPOINT" and not self.readable(names.owner(c.ref_id)))
+        }
+        numbers = {
+            c.document_number
+            for c in cited
+            if c.kind == "ITEM" and c.ref_id in hidden and c.document_number
+        }
+        out = []
+        for c in cited:
+            withheld = c.ref_id in hidden and c.kind != "SCOPE_RULE"
+            if c.kind == "ITEM" and not withheld:
+                self.shown[c.ref_id] = None
+            ref = c.ref_id
+            if withheld:
+                ref = self.opaque(ref) if c.kind == "ITEM" else self.opaque_keypoint(ref)
+            out.append(
+                (
+                    BasisCitation(
+                        kind=c.kind,
+                        ref_id=ref,
+                        title=WITHHELD if withheld else c.title,
+                        document_number=WITHHELD
+                        if withheld or c.document_number in numbers
+                        else c.document_number,
+                        marking=c.marking,
+                    ),
+                    withheld,
+                )
+            )
         return out
 
-    def hidden_among(self, items: Iterable[Item | None]) -> list[Item]:
-        return [i for i in items if i is not None and not self.actor.can_read(i)]
+
+def wanted(
+    phrases: Iterable[Phrase] = (),
+    items: Iterable[str] = (),
+    keypoints: Iterable[str] = (),
+    citations: Iterable[BasisCitation] = (),
+) -> tuple[set[str], set[str]]:
+    """The item and keypoint ids a rendering of these must look up."""
+    item_ids, keypoint_ids = mentioned(phrases)
+    item_ids.update(items)
+    keypoint_ids.update(keypoints)
+    for c in citations:
+        if c.kind == "ITEM":
+            item_ids.add(c.ref_id)
+        elif c.kind == "KEYPOINT":
+            keypoint_ids.add(c.ref_id)
+    return item_ids, keypoint_ids
+
+
+def names_in(
+    tx: GraphReader,
+    phrases: Iterable[Phrase] = (),
+    items: Iterable[str] = (),
+    keypoints: Iterable[str] = (),
+    citations: Iterable[BasisCitation] = (),
+) -> Names:
+    """What a rendering of these needs, read in `tx`: the items and keypoints they name and
+    the items that define those keypoints."""
+    item_ids, keypoint_ids = wanted(phrases, items, keypoints, citations)
+    found_keypoints = tx.keypoints(keypoint_ids) if keypoint_ids else {}
+    item_ids.update(k.item_id for k in found_keypoints.values())
+    return Names(tx.items(item_ids) if item_ids else {}, found_keypoints)
 
 
 @dataclass(frozen=True)
@@ -119,36 +237,46 @@ def seen_lineage(
     depths: Mapping[str, int],
     items: Mapping[str, Item],
     edges: Iterable[Derivation],
+    names: Names,
 ) -> SeenLineage:
     """A lineage as the reader may see it: a node outside its knowledge scope is a
-    placeholder, or left out with its edges. The keypoints an edge involves are content of
-    both ends: they are kept where the reader may read either."""
+    placeholder, or left out with its edges; the keypoints an edge involves are shown by
+    their ids where the reader may read the item that defines them (`names`), by opaque ids
+    elsewhere. Nodes are ordered by depth and by the ids the reader sees."""
     readable = {i: redactor.readable(v) for i, v in items.items()}
     shown = {i for i, r in readable.items() if r or redactor.placeholders}
 
     def ref(id: str) -> str:
         return id if readable.get(id) else redactor.opaque(id)
 
-    nodes = [
-        SeenNode(node, depth, redactor.show(items[node]))
-        if readable.get(node)
-        else SeenNode(ref(node), depth, None)
-        for node, depth in sorted(depths.items(), key=lambda pair: (pair[1], pair[0]))
-        if node in shown
-    ]
+    nodes = sorted(
+        (
+            SeenNode(node, depth, redactor.show(items[node]))
+            if readable.get(node)
+            else SeenNode(ref(node), depth, None)
+            for node, depth in depths.items()
+            if node in shown
+        ),
+        key=lambda n: (n.depth, n.id),
+    )
     seen_edges = [
-        # An edge between two readable items is seen as it is (most of a large lineage).
+        # An edge between two readable items with keypoints of readable items is seen as it is
+        # (most of a large lineage).
         edge
-        if readable.get(edge.child_id) and readable.get(edge.parent_id)
+        if readable.get(edge.child_id)
+        and readable.get(edge.parent_id)
+        and all(redactor.readable(names.owner(k)) for k in edge.keypoint_ids)
         else replace(
             edge,
             child_id=ref(edge.child_id),
             parent_id=ref(edge.parent_id),
-            keypoint_ids=edge.keypoint_ids
+            # Between two placeholders, not even how many keypoints it involves.
+            keypoint_ids=tuple(redactor.keypoint_ref(k, names) for k in edge.keypoint_ids)
             if readable.get(edge.child_id) or readable.get(edge.parent_id)
             else (),
         )
         for edge in edges
         if edge.child_id in shown and edge.parent_id in shown
     ]
+    seen_edges.sort(key=lambda e: (e.child_id, e.parent_id))
     return SeenLineage(ref(root), nodes, seen_edges, sum(1 for n in nodes if n.redacted))

@@ -13,6 +13,7 @@ from datetime import date
 from graph.access import Actor
 from graph.errors import InvalidValue, RuleViolation, UnknownId
 from graph.model import DecisionRecord, Item, RecordKind, Unmarked, check_id, check_text
+from graph.phrase import Phrase
 from graph.store.base import GraphStore, GraphWriter
 from service.change import decision_authority, optional_text
 from service.permissions import deciding_official, readable_items, require_handler
@@ -87,7 +88,9 @@ def record_review(
                     classification=item.classification,
                     scope=item.scope,
                     bases=(),
-                    summary=f"审核：维持原定密决定（{item.marking}）。依据和理由：{reasoning}",
+                    summary=Phrase.of(
+                        f"审核：维持原定密决定（{item.marking}）。依据和理由：{reasoning}"
+                    ),
                     articles=tuple(dict.fromkeys(("X-16", "X-17", grant.ground.article))),
                     effective_on=decided_on,
                     reasoning=reasoning,

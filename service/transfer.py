@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -171,12 +172,14 @@ def import_graph(
             )
     counts: Counter[str] = Counter()
     digest = hashlib.sha256()
-    numbered = enumerate(lines, start=1)
+    numbered: Iterator[tuple[int, str]] = enumerate(lines, start=1)
     first = next(numbered, None)
     if first is None:
         raise InvalidValue("header", "导入文件为空。")
     digest.update(first[1].encode())
-    exchange.check_header(_parse(first[0], first[1]))
+    old = None
+    if exchange.check_header(_parse(first[0], first[1])) < exchange.PHRASED:
+        old, numbered = _learned(numbered)
     last = 1
     if not empty and earlier is not None:
         last = _skip(numbered, digest, earlier)
@@ -186,12 +189,34 @@ def import_graph(
         last = number
         if not text.strip():
             continue
-        pending.append(_decoded(number, text))
+        pending.append(_decoded(number, text, old))
         if len(pending) >= batch:
             _write_batch(store, pending, counts, Progress(number, digest.hexdigest(), False))
             pending = []
     _write_batch(store, pending, counts, Progress(last, digest.hexdigest(), True))
     return counts
+
+
+def _learned(
+    numbered: Iterator[tuple[int, str]],
+) -> tuple[exchange.Legacy, Iterator[tuple[int, str]]]:
+    """A file before phrases is read twice: once for the names its texts hold in words (an
+    item comes before the records that cite it, a record before the notice it applied), then
+    to import. The lines go to a temporary file in between: the input may be a pipe."""
+    old = exchange.Legacy()
+    # Closed by the generator that reads it back, once the import has read it all.
+    spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+    for number, text in numbered:
+        if text.strip():
+            old.learn(_parse(number, text))
+        spool.write(text if text.endswith("\n") else text + "\n")
+    spool.seek(0)
+
+    def again() -> Iterator[tuple[int, str]]:
+        with spool:
+            yield from enumerate(spool, start=2)
+
+    return old, again()
 
 
 def _skip(numbered: Iterator[tuple[int, str]], digest: hashlib._Hash, earlier: Progress) -> int:
@@ -213,10 +238,10 @@ def _skip(numbered: Iterator[tuple[int, str]], digest: hashlib._Hash, earlier: P
 _Line = tuple[int, str, object]
 
 
-def _decoded(number: int, text: str) -> _Line:
+def _decoded(number: int, text: str, old: exchange.Legacy | None) -> _Line:
     line = _parse(number, text)
     try:
-        value = exchange.decode(line)
+        value = exchange.decode(line, old)
     except LineageError as error:
         raise ImportRefused(number, error) from error
     return number, str(line["kind"]), value

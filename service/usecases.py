@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from graph import rules
 from graph.access import Actor, Role
-from graph.errors import Conflict, InvalidValue, RuleViolation, UnknownId
+from graph.errors import Conflict, InvalidValue, NotVisible, RuleViolation, UnknownId
 from graph.model import (
     BasisCase,
     BasisCitation,
@@ -42,9 +42,11 @@ from graph.model import (
     check_id,
     check_text,
 )
+from graph.phrase import Names, Phrase
 from graph.store.base import GraphReader, GraphStore, GraphWriter, ItemQuery
 from graph.traversal import Subgraph, lineage
 from service.permissions import deciding_official, readable_items, require_handler, require_role
+from service.redaction import Redactor, names_in
 
 MAX_PAGE = 500
 MAX_KEYPOINTS = 200
@@ -174,6 +176,9 @@ class Lineage:
     root: str
     items: dict[str, Item]
     subgraph: Subgraph
+    # The keypoints its edges involve and the items that define them, for telling which of
+    # them a reader may know (service.redaction).
+    names: Names
 
 
 # Decisions are dated in China's time (UTC+8 all year), wherever the server's clock runs.
@@ -197,6 +202,17 @@ def require_version(item: Item, expected: int | None) -> None:
 
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def assigned_id(given: str | None, prefix: str, actor: Actor) -> str:
+    """The id of a new item, keypoint or proposal: one the service makes. A caller that
+    chose its own could find out, from a refusal, that an item it may not know has that id
+    (D-10); only the operator (an import, the demo data) keeps the ids it brings."""
+    if given is None:
+        return new_id(prefix)
+    if not actor.system:
+        raise InvalidValue("id", "标识由本系统分配，不能自行指定：请以文号称呼事项。")
+    return check_id(given, "id")
 
 
 # Mutations
@@ -288,7 +304,7 @@ def register_source(store: GraphStore, command: RegisterSource, actor: Actor) ->
     """Registers an item classified by its originator, with its keypoints (D-16); the actor
     is the classification official who decides (D-11)."""
     official_id = deciding_official(actor, command.official_id)
-    item_id = check_id(command.id or new_id("S"), "id")
+    item_id = assigned_id(command.id, "S", actor)
     title = check_text(command.title, "title")
     number = check_text(command.document_number, "documentNumber", limit=100, required=False)
     period = command.period.to_period(command.issued_on)
@@ -297,9 +313,11 @@ def register_source(store: GraphStore, command: RegisterSource, actor: Actor) ->
     if len(command.keypoints) > MAX_KEYPOINTS:
         raise InvalidValue("keypoints", f"密点过多：每个事项最多 {MAX_KEYPOINTS} 个。")
     keypoints: list[Keypoint] = []
-    for index, spec in enumerate(command.keypoints, start=1):
+    for spec in command.keypoints:
         keypoint = Keypoint(
-            check_id(spec.id or f"{item_id}.K{index}", "keypoints.id"),
+            # Opaque: an id made of the item's would name the item beside the placeholder
+            # that a reader who may not read it sees for the keypoint.
+            assigned_id(spec.id, "K", actor),
             item_id,
             check_text(spec.title, "keypoints.title"),
             Classification(spec.level, spec.period.to_period(command.issued_on)),
@@ -357,7 +375,7 @@ def register_source(store: GraphStore, command: RegisterSource, actor: Actor) ->
             classification=classification,
             scope=command.scope,
             bases=citations,
-            summary=f"原定密：{classification.marking}，密点 {len(keypoints)} 个。",
+            summary=Phrase.of(f"原定密：{classification.marking}，密点 {len(keypoints)} 个。"),
             articles=("D-11", "D-16"),
         )
         tx.add_item(item)
@@ -373,15 +391,19 @@ def register_source(store: GraphStore, command: RegisterSource, actor: Actor) ->
     return store.write(work)
 
 
-def derive_item(store: GraphStore, command: DeriveItem, actor: Actor) -> Decided:
+def derive_item(
+    store: GraphStore, command: DeriveItem, actor: Actor, redactor: Redactor | None = None
+) -> Decided:
     """Derives an item from its bases and classifies it as the rules require (D-7..D-15); the
     actor is the classification official who decides, and must know every basis (D-10).
 
-    A proposed level, period or scope that breaks the rules is refused with its article, so
-    nothing under- or over-classified is written.
+    The keypoints a basis involves are named as the actor sees them among the parent's
+    (`redactor`; all by their own ids without one): a keypoint of a source it may not read,
+    by its placeholder id. A proposed level, period or scope that breaks the rules is refused
+    with its article, so nothing under- or over-classified is written.
     """
     official_id = deciding_official(actor, command.official_id)
-    item_id = check_id(command.id or new_id("D"), "id")
+    item_id = assigned_id(command.id, "D", actor)
     title = check_text(command.title, "title")
     number = check_text(command.document_number, "documentNumber", limit=100, required=False)
     if not command.bases:
@@ -418,9 +440,10 @@ def derive_item(store: GraphStore, command: DeriveItem, actor: Actor) -> Decided
                     f"{parent.issued_on.isoformat()}：派生事项产生于执行或者办理已定密事项之后（D-3）。",
                 )
         contained = tx.contained_keypoints(parents)
-        keypoint_map = tx.keypoints(k for b in command.bases for k in b.keypoint_ids)
+        names = names_in(tx, keypoints=[k for ids in contained.values() for k in ids])
         bases = [
-            _basis(spec, parents[spec.parent_id], contained, keypoint_map) for spec in command.bases
+            _basis(tx, spec, parents[spec.parent_id], contained, names, redactor)
+            for spec in command.bases
         ]
         rule_map = _require_scope_rules(tx, command.scope_rule_ids)
         if command.process_item_of is not None:
@@ -548,7 +571,12 @@ def get_lineage(
     def work(tx: GraphReader) -> Lineage:
         readable_items(tx, actor, [item_id])
         subgraph = lineage(item_id, direction, depth, parents=tx.parents, children=tx.children)
-        return Lineage(item_id, tx.items(subgraph.depth), subgraph)
+        items = tx.items(subgraph.depth)
+        keypoint_ids = {k for e in subgraph.edges for k in e.keypoint_ids}
+        keypoints = tx.keypoints(keypoint_ids) if keypoint_ids else {}
+        owners = {k.item_id for k in keypoints.values()} - items.keys()
+        names = Names({**items, **tx.items(owners)} if owners else items, keypoints)
+        return Lineage(item_id, items, subgraph, names)
 
     return store.read(work)
 
@@ -668,10 +696,12 @@ def _person_orgs(tx: GraphReader, scopes: Iterable[KnowledgeScope | None]) -> di
 
 
 def _basis(
+    tx: GraphReader,
     spec: BasisSpec,
     parent: Item,
     contained: dict[str, list[str]],
-    keypoint_map: dict[str, Keypoint],
+    names: Names,
+    redactor: Redactor | None,
 ) -> rules.Basis:
     _refuse_repeats(spec.keypoint_ids, "bases.keypointIds")
     if spec.case is BasisCase.IDENTICAL and spec.keypoint_ids:
@@ -685,18 +715,29 @@ def _basis(
             f"依据「{parent.id}」的情形为涉及密点，须列出所涉及的密点（D-7(2), D-8）。",
             ("D-7", "D-8"),
         )
-    parent_keypoints = set(contained.get(parent.id, ()))
-    for keypoint_id in spec.keypoint_ids:
-        if keypoint_id not in keypoint_map:
-            raise UnknownId("keypoint", keypoint_id)
-        if keypoint_id not in parent_keypoints:
+    # The parent's keypoints by the ids the actor sees them by.
+    seen = {
+        k if redactor is None else redactor.keypoint_ref(k, names): names.keypoints[k]
+        for k in contained.get(parent.id, ())
+        if k in names.keypoints
+    }
+    involved = []
+    for given in spec.keypoint_ids:
+        keypoint = seen.get(given)
+        if keypoint is None:
+            known = tx.keypoints([given]).get(given)
+            owner = tx.items([known.item_id]).get(known.item_id) if known else None
+            if owner is None or not (redactor is None or redactor.readable(owner)):
+                # Not there, or a keypoint of an item the actor may not read: alike (D-10).
+                raise NotVisible("keypoint", given) if redactor else UnknownId("keypoint", given)
             raise RuleViolation(
                 "KEYPOINT_OF_PARENT",
-                f"密点「{keypoint_id}」不是依据「{parent.id}」所含的密点：派生事项只能涉及"
+                f"密点「{given}」不是依据「{parent.id}」所含的密点：派生事项只能涉及"
                 "其所依据事项的密点（D-7(2), D-8）。",
                 ("D-7", "D-8"),
             )
-    return rules.Basis(parent, spec.case, tuple(keypoint_map[k] for k in spec.keypoint_ids))
+        involved.append(keypoint)
+    return rules.Basis(parent, spec.case, tuple(involved))
 
 
 def _involved_keypoints(bases: Sequence[rules.Basis], contained: dict[str, list[str]]) -> list[str]:

@@ -109,7 +109,7 @@ def lineage_view(
     """The lineage of an item the actor may read, as it may see it, laid out."""
     found = get_lineage(store, item_id, direction, depth, actor)
     seen = seen_lineage(
-        redactor, found.root, found.subgraph.depth, found.items, found.subgraph.edges
+        redactor, found.root, found.subgraph.depth, found.items, found.subgraph.edges, found.names
     )
     readable = [n.id for n in seen.nodes if not n.redacted]
     notices = store.read(lambda tx: tx.notices_of(readable, OPEN)) if readable else []

@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
+from graph import phrase
 from graph.access import Role, Token, User, readers
 from graph.change import Change, ChangeKind, DeclassificationReason, Notice, NoticeStatus, Proposal
+from graph.errors import InvalidValue
 from graph.model import (
     BasisCase,
     BasisCitation,
@@ -36,6 +38,7 @@ from graph.model import (
     Years,
     period_kind,
 )
+from graph.phrase import Phrase
 from graph.propagation import Action
 from graph.trail import AuditEvent, Outcome
 
@@ -175,6 +178,21 @@ def citations_json(citations: tuple[BasisCitation, ...]) -> str:
 
 def citations_from(text: str) -> tuple[BasisCitation, ...]:
     return tuple(BasisCitation(**entry) for entry in json.loads(text))
+
+
+def phrase_json(value: Phrase) -> str:
+    """A text that names items by reference (graph.phrase), as JSON text."""
+    return json.dumps(phrase.encode(value), ensure_ascii=False)
+
+
+def phrase_from(text: str) -> Phrase:
+    """Stores hold phrases only: a store written before them is migrated when it is opened
+    (its texts named other items as words, and must not be read as they were)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise InvalidValue("text", "存储中的文本不是引用格式：请先迁移该存储。") from None
+    return phrase.decode(value)
 
 
 def timestamp(value: datetime) -> str:
@@ -327,7 +345,7 @@ def record_fields(value: DecisionRecord) -> dict[str, Any]:
         **classification_fields(value.classification),
         "scope": scope_json(value.scope),
         "bases": citations_json(value.bases),
-        "summary": value.summary,
+        "summary": phrase_json(value.summary),
         "articles": json.dumps(list(value.articles)),
         "effective_on": value.effective_on.isoformat() if value.effective_on else None,
         "reasoning": value.reasoning,
@@ -348,7 +366,7 @@ def record_from(fields: Fields) -> DecisionRecord:
         classification=classification_from(fields),
         scope=scope_of(fields["scope"]),
         bases=citations_from(fields["bases"]),
-        summary=fields["summary"],
+        summary=phrase_from(fields["summary"]),
         articles=tuple(json.loads(fields["articles"])),
         effective_on=date_or_none(fields["effective_on"]),
         reasoning=fields["reasoning"],
@@ -451,7 +469,7 @@ def notice_fields(value: Notice) -> dict[str, Any]:
         "path": _ids_json(value.path),
         "articles": _ids_json(value.articles),
         "kept_bases": _ids_json(value.kept_bases),
-        "text": value.text,
+        "text": phrase_json(value.text),
         "due_on": value.due_on.isoformat(),
         "status": value.status.value,
         "created_at": timestamp(value.created_at),
@@ -476,7 +494,7 @@ def notice_from(fields: Fields) -> Notice:
         path=tuple(json.loads(fields["path"])),
         articles=tuple(json.loads(fields["articles"])),
         kept_bases=tuple(json.loads(fields["kept_bases"])),
-        text=fields["text"],
+        text=phrase_from(fields["text"]),
         due_on=date.fromisoformat(fields["due_on"]),
         status=NoticeStatus(fields["status"]),
         created_at=datetime.fromisoformat(fields["created_at"]),

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from graph import phrase
 from graph.change import Change, Notice, Proposal
 from graph.errors import InvalidValue
 from graph.model import (
@@ -31,6 +33,7 @@ from graph.model import (
     RecordKind,
     ScopeRule,
 )
+from graph.store import legacy
 from graph.store.codec import (
     Defaults,
     change_fields,
@@ -40,6 +43,7 @@ from graph.store.codec import (
     date_or_none,
     notice_fields,
     notice_from,
+    phrase_json,
     proposal_fields,
     proposal_from,
     timestamp,
@@ -49,10 +53,37 @@ FORMAT = "lineage-export"
 # 2 adds changes, notices and proposals (written with the store's own field names, JSON
 # text fields as strings), organisations' superiors and successors as link lines, joint
 # organisations of items, and records' effective dates. 3 adds items' versions (optimistic
-# concurrency, graph.model.Item.version); an item of an earlier file is at its first. Every
-# earlier version still reads.
-VERSION = 3
-READABLE = (1, 2, 3)
+# concurrency, graph.model.Item.version); an item of an earlier file is at its first. 4 writes
+# notices' texts and records' summaries as phrases (graph.phrase), which name other items by
+# reference only; an earlier file's texts are brought to phrases as they are read (Legacy).
+# Every earlier version still reads.
+VERSION = 4
+READABLE = (1, 2, 3, 4)
+PHRASED = 4  # the first version whose texts are phrases
+
+
+@dataclass
+class Legacy:
+    """What reading a file of a version before PHRASED needs: the names of its items (id,
+    title, document number), and what the notice that each record applied names."""
+
+    names: dict[str, legacy.Named] = field(default_factory=dict)
+    applied: dict[str, list[str]] = field(default_factory=dict)
+
+    def learn(self, line: Mapping[str, Any]) -> None:
+        """Notes what a line of the file tells of names, before the file is read."""
+        match line.get("kind"):
+            case "item":
+                id = str(line["id"])
+                self.names[id] = (id, str(line["title"]), str(line["document_number"]))
+            case "notice" if line.get("record_id"):
+                self.applied[str(line["record_id"])] = _refs(line)
+
+
+def _refs(line: Mapping[str, Any]) -> list[str]:
+    return legacy.notice_refs(
+        line["source_id"], line["item_id"], json.loads(line["path"]), json.loads(line["kept_bases"])
+    )
 
 
 def header(exported_at: datetime) -> dict[str, Any]:
@@ -64,13 +95,16 @@ def header(exported_at: datetime) -> dict[str, Any]:
     }
 
 
-def check_header(line: Mapping[str, Any]) -> None:
+def check_header(line: Mapping[str, Any]) -> int:
+    """The version of the file, which this program reads."""
     if line.get("kind") != "header" or line.get("format") != FORMAT:
         raise InvalidValue("header", "不是血缘导出文件：第一行应为导出文件头。")
-    if line.get("version") not in READABLE:
+    version = line.get("version")
+    if version not in READABLE or not isinstance(version, int):
         raise InvalidValue(
             "header", f"导出格式版本 {line.get('version')} 不受支持：本程序读取版本 {VERSION}。"
         )
+    return version
 
 
 def _scope(scope: KnowledgeScope) -> dict[str, list[str]]:
@@ -177,7 +211,7 @@ def encode(value: Node | Derivation) -> dict[str, Any]:
                     }
                     for c in value.bases
                 ],
-                "summary": value.summary,
+                "summary": phrase.encode(value.summary),
                 "articles": list(value.articles),
                 "effective_on": value.effective_on.isoformat() if value.effective_on else None,
                 "reasoning": value.reasoning,
@@ -209,8 +243,11 @@ LINKS = (
 )
 
 
-def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
-    """The value of one line; an edge without properties comes back as (kind, from, to)."""
+def decode(
+    line: Mapping[str, Any], old: Legacy | None = None
+) -> Node | Derivation | tuple[str, str, str]:
+    """The value of one line; an edge without properties comes back as (kind, from, to).
+    `old` reads a line of a file before version PHRASED."""
     kind = line.get("kind")
     try:
         match kind:
@@ -262,6 +299,18 @@ def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
                     tuple(line["keypoint_ids"]),
                 )
             case "record":
+                bases = tuple(BasisCitation(**c) for c in line["bases"])
+                summary = (
+                    legacy.record_summary(
+                        line["summary"],
+                        line["item_id"],
+                        bases,
+                        old.applied.get(line["id"], ()),
+                        old.names,
+                    )
+                    if old is not None
+                    else phrase.decode(line["summary"])
+                )
                 return DecisionRecord(
                     id=line["id"],
                     item_id=line["item_id"],
@@ -273,8 +322,8 @@ def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
                     status=ItemStatus(line["status"]),
                     classification=classification_from(line),
                     scope=_scope_from(line["scope"]),
-                    bases=tuple(BasisCitation(**c) for c in line["bases"]),
-                    summary=line["summary"],
+                    bases=bases,
+                    summary=summary,
                     articles=tuple(line["articles"]),
                     effective_on=date_or_none(line.get("effective_on")),
                     reasoning=line.get("reasoning"),
@@ -282,6 +331,9 @@ def decode(line: Mapping[str, Any]) -> Node | Derivation | tuple[str, str, str]:
                 )
             case "change":
                 return change_from(Defaults({**line, "kind": line["change_kind"]}))
+            case "notice" if old is not None:
+                text = legacy.notice_text(line["text"], _refs(line), old.names)
+                return notice_from(Defaults({**line, "text": phrase_json(text)}))
             case "notice":
                 return notice_from(Defaults(line))
             case "proposal":

@@ -59,7 +59,7 @@ from graph.model import (
     Person,
     ScopeRule,
 )
-from graph.store import deadline
+from graph.store import deadline, legacy
 from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
 from graph.store.cache import Cache
 from graph.store.codec import (
@@ -72,6 +72,7 @@ from graph.store.codec import (
     bar_list,
     change_fields,
     change_from,
+    citations_from,
     derivation,
     item_fields,
     item_from,
@@ -83,6 +84,7 @@ from graph.store.codec import (
     organisation_from,
     person_fields,
     person_from,
+    phrase_json,
     proposal_fields,
     proposal_from,
     record_fields,
@@ -229,6 +231,7 @@ class Neo4jStore:
                     session.run(statement).consume()
                 _create_generations(session)
                 session.execute_write(_fill_readers)
+                session.execute_write(_phrase_texts)
         except (ServiceUnavailable, AuthError) as error:
             self._driver.close()
             raise StoreUnavailable(f"无法连接图数据库 {uri}：{error}") from error
@@ -391,6 +394,86 @@ def _fill_readers(tx: ManagedTransaction) -> None:
             "UNWIND $rows AS row MATCH (n:Item {id: row.id}) SET n.readers = row.readers",
             rows=[{"id": r["id"], "readers": readers(scope_of(r["scope"]))} for r in rows],
         ).consume()
+
+
+def _phrase_texts(tx: ManagedTransaction) -> None:
+    """Brings notices' texts and records' summaries written before phrases (graph.phrase),
+    which named other items in words, to phrases, once (graph.store.legacy)."""
+
+    def names(ids: Iterable[str]) -> dict[str, legacy.Named]:
+        rows = tx.run(
+            "MATCH (n:Item) WHERE n.id IN $ids "
+            "RETURN n.id AS id, n.title AS title, n.document_number AS number",
+            ids=list(ids),
+        )
+        return {r["id"]: (r["id"], r["title"], r["number"]) for r in rows}
+
+    old = "WHERE NOT n.{0} STARTS WITH '[' "
+    while True:
+        rows = tx.run(
+            "MATCH (n:Notice) " + old.format("text") + "RETURN n.id AS id, n.text AS text, "
+            "n.source_id AS source_id, n.item_id AS item_id, n.path AS path, "
+            "n.kept_bases AS kept_bases LIMIT 1000"
+        ).data()
+        if not rows:
+            break
+        refs = {r["id"]: _notice_refs(r) for r in rows}
+        named = names({i for found in refs.values() for i in found})
+        texts = [
+            {
+                "id": r["id"],
+                "text": phrase_json(legacy.notice_text(r["text"], refs[r["id"]], named)),
+            }
+            for r in rows
+        ]
+        tx.run(
+            "UNWIND $rows AS row MATCH (n:Notice {id: row.id}) SET n.text = row.text", rows=texts
+        ).consume()
+    applied: dict[str, list[str]] | None = None
+    while True:
+        rows = tx.run(
+            "MATCH (n:Record) " + old.format("summary") + "RETURN n.id AS id, "
+            "n.item_id AS item_id, n.bases AS bases, n.summary AS summary LIMIT 1000"
+        ).data()
+        if not rows:
+            return
+        if applied is None:
+            applied = {
+                r["record_id"]: _notice_refs(r)
+                for r in tx.run(
+                    "MATCH (n:Notice) WHERE n.record_id IS NOT NULL RETURN n.record_id AS "
+                    "record_id, n.source_id AS source_id, n.item_id AS item_id, n.path AS path, "
+                    "n.kept_bases AS kept_bases"
+                )
+            }
+        named = names(
+            {r["item_id"] for r in rows} | {i for r in rows for i in applied.get(r["id"], ())}
+        )
+        summaries = [
+            {
+                "id": r["id"],
+                "summary": phrase_json(
+                    legacy.record_summary(
+                        r["summary"],
+                        r["item_id"],
+                        citations_from(r["bases"]),
+                        applied.get(r["id"], ()),
+                        named,
+                    )
+                ),
+            }
+            for r in rows
+        ]
+        tx.run(
+            "UNWIND $rows AS row MATCH (n:Record {id: row.id}) SET n.summary = row.summary",
+            rows=summaries,
+        ).consume()
+
+
+def _notice_refs(row: Mapping[str, Any]) -> list[str]:
+    return legacy.notice_refs(
+        row["source_id"], row["item_id"], json.loads(row["path"]), json.loads(row["kept_bases"])
+    )
 
 
 class _Neo4jTx:

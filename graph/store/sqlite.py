@@ -43,7 +43,7 @@ from graph.model import (
     Person,
     ScopeRule,
 )
-from graph.store import deadline
+from graph.store import deadline, legacy
 from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
 from graph.store.cache import Cache
 from graph.store.codec import (
@@ -56,6 +56,7 @@ from graph.store.codec import (
     bar_list,
     change_fields,
     change_from,
+    citations_from,
     derivation,
     item_fields,
     item_from,
@@ -67,6 +68,7 @@ from graph.store.codec import (
     organisation_from,
     person_fields,
     person_from,
+    phrase_json,
     proposal_fields,
     proposal_from,
     record_fields,
@@ -288,6 +290,79 @@ _V7 = """
     ALTER TABLE items ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
     """
 
+
+def _v8(connection: sqlite3.Connection) -> None:
+    """Notices' texts and records' summaries as phrases (graph.phrase): they named other
+    items in words, which every reader of the item read (D-10)."""
+    applied: dict[str, list[str]] = {}  # record -> what the notice it applied names
+
+    def names(ids: Iterable[str]) -> dict[str, legacy.Named]:
+        rows = connection.execute(
+            f"SELECT id, title, document_number FROM items WHERE id IN {_IN}", (_ids(ids),)
+        )
+        return {row[0]: (row[0], row[1], row[2]) for row in rows}
+
+    for page in _pages(
+        connection, "notices", "text, source_id, item_id, path, kept_bases, record_id"
+    ):
+        refs = {
+            row["id"]: legacy.notice_refs(
+                row["source_id"],
+                row["item_id"],
+                json.loads(row["path"]),
+                json.loads(row["kept_bases"]),
+            )
+            for row in page
+        }
+        named = names({r for found in refs.values() for r in found})
+        connection.executemany(
+            "UPDATE notices SET text = ? WHERE id = ?",
+            [
+                (phrase_json(legacy.notice_text(row["text"], refs[row["id"]], named)), row["id"])
+                for row in page
+            ],
+        )
+        applied.update({row["record_id"]: refs[row["id"]] for row in page if row["record_id"]})
+    for page in _pages(connection, "records", "item_id, bases, summary"):
+        wanted = {row["item_id"] for row in page}
+        wanted.update(r for row in page for r in applied.get(row["id"], ()))
+        named = names(wanted)
+        connection.executemany(
+            "UPDATE records SET summary = ? WHERE id = ?",
+            [
+                (
+                    phrase_json(
+                        legacy.record_summary(
+                            row["summary"],
+                            row["item_id"],
+                            citations_from(row["bases"]),
+                            applied.get(row["id"], ()),
+                            named,
+                        )
+                    ),
+                    row["id"],
+                )
+                for row in page
+            ],
+        )
+
+
+def _pages(
+    connection: sqlite3.Connection, table: str, columns: str, size: int = 1000
+) -> Iterator[list[sqlite3.Row]]:
+    """Every row of a table, a page at a time in the order of its ids."""
+    after = ""
+    while True:
+        # Table and column names from the migrations above only.
+        page = connection.execute(
+            f"SELECT id, {columns} FROM {table} WHERE id > ? ORDER BY id LIMIT ?", (after, size)
+        ).fetchall()
+        if not page:
+            return
+        yield page
+        after = page[-1]["id"]
+
+
 # Each entry brings the schema from version i to i + 1: a script, or a function for what a
 # script cannot do. Entries are never edited once released, only appended.
 MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
@@ -386,6 +461,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _V5,
     _V6,
     _V7,
+    _v8,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length

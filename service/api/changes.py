@@ -18,6 +18,7 @@ from strawberry.types import Info
 from graph import change as changes
 from graph import model
 from graph.errors import InvalidValue
+from graph.phrase import Names
 from graph.store.base import GraphReader, NoticeQuery
 from graph.trail import Outcome
 from service import expiry, notices
@@ -166,16 +167,13 @@ def change_type(value: changes.Change) -> Change:
     )
 
 
-def notice_type(
-    value: changes.Notice, redactor: Redactor | None = None, hidden: list[model.Item] | None = None
-) -> Notice:
-    """A notice; `hidden` are the items it names that the reader may not read."""
-    opaque = {i.id for i in hidden or ()}
+def notice_type(value: changes.Notice, redactor: Redactor, names: Names) -> Notice:
+    """A notice to an item the reader may read, as it may see it: the source and the items on
+    the path it may not read are opaque, in its fields and in its text; `names` holds them."""
 
     def ref(id: str) -> strawberry.ID:
-        return strawberry.ID(redactor.opaque(id) if redactor and id in opaque else id)
+        return strawberry.ID(redactor.ref(id, names.items.get(id)))
 
-    text = redactor.scrub(value.text, hidden) if redactor and hidden else value.text
     return Notice(
         id=strawberry.ID(value.id),
         change_id=strawberry.ID(value.change_id),
@@ -192,7 +190,7 @@ def notice_type(
         path=[ref(p) for p in value.path],
         articles=list(value.articles),
         kept_bases=[ref(b) for b in value.kept_bases],
-        text=text,
+        text=redactor.render(value.text, names),
         due_on=value.due_on,
         status=NoticeStatus(value.status.value),
         status_label=value.status.label,
@@ -340,7 +338,6 @@ class ProposeChangeInput:
         default=None, description="Where to file it; for an answer to a notice, the source's."
     )
     notice_id: strawberry.ID | None = None
-    id: strawberry.ID | None = None
 
 
 @strawberry.input
@@ -431,9 +428,10 @@ async def _committed(context: Context, value: Committed) -> ChangeCommitted:
     redactor.wrote(value.change.after)
     # The notices' items are as the notices found them: nothing applied them yet.
     shown = [n for n in value.notices if redactor.readable(n.before)]
+    (record,) = await types.records(context, [value.record])
     return ChangeCommitted(
         change=change_type(value.change),
-        record=types.record(value.record),
+        record=record,
         notices=await notice_views(context, shown),
         notice_count=len(value.notices) if redactor.placeholders else len(shown),
         superseded=[strawberry.ID(n.id) for n in value.superseded if redactor.readable(n.before)],
@@ -443,18 +441,15 @@ async def _committed(context: Context, value: Committed) -> ChangeCommitted:
 async def notice_views(context: Context, values: list[changes.Notice]) -> list[Notice]:
     """Notices to items the reader may read, as it may see them: the source and the items on
     the path it may not read are opaque, and the text names none of them."""
-    refs = {i for n in values for i in (n.source_id, *n.path, *n.kept_bases)}
-    wanted = sorted(refs)
-    found = await context.items.load_many(wanted)
-    known = {i: v for i, v in zip(wanted, found, strict=True) if v is not None}
+    names = await context.names(
+        [n.text for n in values],
+        items=[i for n in values for i in (n.source_id, *n.path, *n.kept_bases)],
+    )
     redactor = context.redactor
     out = []
     for value in values:
-        hidden = redactor.hidden_among(
-            known.get(i) for i in (value.source_id, *value.path, *value.kept_bases)
-        )
         redactor.wrote(value.before)
-        out.append(notice_type(value, redactor, hidden))
+        out.append(notice_type(value, redactor, names))
     return out
 
 
@@ -791,10 +786,11 @@ class ChangeMutation:
                 input.expected_version,
             )
             # The actor may read the item (apply_notice checks).
+            (record,) = await types.records(context, [applied.record])
             return ApplyNoticeSuccess(
                 notice=(await notice_views(context, [applied.notice]))[0],
                 item=types.item(context.redactor.wrote(applied.item)),
-                record=types.record(applied.record),
+                record=record,
             )
 
         return await attempt(work)
@@ -811,7 +807,6 @@ class ChangeMutation:
                 text=input.text,
                 organisation_id=str(input.organisation_id) if input.organisation_id else None,
                 notice_id=str(input.notice_id) if input.notice_id else None,
-                id=str(input.id) if input.id else None,
             )
             proposal = await info.context.call(notices.propose_change, command, info.context.actor)
             return ProposeChangeSuccess(proposal=proposal_type(proposal))

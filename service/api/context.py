@@ -5,7 +5,7 @@ nodes asks for their keypoints in one query)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -15,12 +15,13 @@ from strawberry.dataloader import DataLoader
 
 from graph.access import Actor
 from graph.errors import LineageError
-from graph.model import Derivation, Item, Keypoint
+from graph.model import BasisCitation, Derivation, Item, Keypoint
+from graph.phrase import Names, Phrase
 from graph.store.base import GraphReader, GraphStore
 from graph.store.deadline import StoreTimeout, deadline
 from graph.trail import Outcome
 from service.auditing import AuditLog, event
-from service.redaction import Mode, Redactor
+from service.redaction import Mode, Redactor, wanted
 
 # Until a request is authenticated it acts as no one: it may read and do nothing.
 ANONYMOUS = Actor(user_id="anonymous", name="未认证")
@@ -46,6 +47,7 @@ class Context:
     keypoints_of: DataLoader[str, list[Keypoint]] = field(init=False)
     bases_of: DataLoader[str, list[Derivation]] = field(init=False)
     items: DataLoader[str, Item | None] = field(init=False)
+    keypoints: DataLoader[str, Keypoint | None] = field(init=False)
     redactor: Redactor = field(init=False)
     # Expected refusals met while resolving (rule or kind names), for the audit trail.
     refusals: list[LineageError] = field(init=False, default_factory=list)
@@ -60,6 +62,7 @@ class Context:
         self.keypoints_of = DataLoader(load_fn=self._load_keypoints)
         self.bases_of = DataLoader(load_fn=self._load_bases)
         self.items = DataLoader(load_fn=self._load_items)
+        self.keypoints = DataLoader(load_fn=self._load_keypoints_by_id)
         self.redactor = Redactor(self.actor, self.redaction, self.redaction_key)
 
     def act_as(self, actor: Actor) -> None:
@@ -108,6 +111,28 @@ class Context:
             return [[found[k] for k in contained.get(i, [])] for i in item_ids]
 
         return await self.read(work)
+
+    async def names(
+        self,
+        phrases: Iterable[Phrase] = (),
+        items: Iterable[str] = (),
+        keypoints: Iterable[str] = (),
+        citations: Iterable[BasisCitation] = (),
+    ) -> Names:
+        """What rendering these for the reader needs (service.redaction.names_in), through
+        this request's loaders."""
+        item_ids, keypoint_ids = wanted(phrases, items, keypoints, citations)
+        wanted_keypoints = sorted(keypoint_ids)
+        found_keypoints = await self.keypoints.load_many(wanted_keypoints)
+        by_id = {k.id: k for k in found_keypoints if k is not None}
+        item_ids.update(k.item_id for k in by_id.values())
+        wanted_items = sorted(item_ids)
+        found_items = await self.items.load_many(wanted_items)
+        return Names({i.id: i for i in found_items if i is not None}, by_id)
+
+    async def _load_keypoints_by_id(self, ids: list[str]) -> Sequence[Keypoint | None]:
+        found = await self.read(lambda tx: tx.keypoints(ids))
+        return [found.get(i) for i in ids]
 
     async def _load_items(self, ids: list[str]) -> Sequence[Item | None]:
         found = await self.read(lambda tx: tx.items(ids))

@@ -148,7 +148,7 @@ class FormMutation:
             records = await context.call(record_review, command, context.actor)
             for r in records:
                 context.redactor.shown[r.item_id] = None
-            return ReviewRecorded(records=[types.record(r, context.redactor) for r in records])
+            return ReviewRecorded(records=await types.records(context, records))
 
         return await attempt(work)
 

@@ -60,12 +60,11 @@ Ctx = Info[Context, None]
 # Inputs
 
 
-@strawberry.input
+@strawberry.input(description="A keypoint of a new source; the service gives it its id.")
 class KeypointInput:
     title: str
     level: types.Level
     period: PeriodInput
-    id: strawberry.ID | None = None
 
 
 @strawberry.input
@@ -96,7 +95,11 @@ class RegisterScopeRuleInput:
     issuer: str = ""
 
 
-@strawberry.input(description="An item classified by its originator (原定密).")
+@strawberry.input(
+    description="An item classified by its originator (原定密). The service gives it its id: "
+    "an id chosen by the caller could be that of an item the caller may not know (D-10); the "
+    "document number (文号) is how people name it."
+)
 class RegisterSourceInput:
     title: str
     document_number: str
@@ -117,7 +120,6 @@ class RegisterSourceInput:
     )
     scope_rule_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     process_item_of: strawberry.ID | None = None
-    id: strawberry.ID | None = None
     joint_organisation_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list,
         description="Co-classifiers of a joint classification; `organisationId` leads (X-8).",
@@ -128,11 +130,16 @@ class RegisterSourceInput:
 class BasisInput:
     parent_id: strawberry.ID
     case: types.BasisCase
-    keypoint_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    keypoint_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description="Keypoints the parent contains (Item.keypoints), by the ids the caller sees: "
+        "a keypoint of a source it may not read by its placeholder id.",
+    )
 
 
 @strawberry.input(
-    description="A derived item (派生事项). Level and period default to the required."
+    description="A derived item (派生事项). Level and period default to the required. The "
+    "service gives it its id."
 )
 class DeriveItemInput:
     title: str
@@ -153,7 +160,6 @@ class DeriveItemInput:
         description="The originator's answer where a basis marks no period (D-9, D-17).",
     )
     process_item_of: strawberry.ID | None = None
-    id: strawberry.ID | None = None
 
 
 @strawberry.input
@@ -425,7 +431,6 @@ class Mutation(ChangeMutation, FormMutation):
     async def register_source(self, info: Ctx, input: RegisterSourceInput) -> RegisterSourceResult:
         async def work() -> RegisterSourceSuccess:
             command = usecases.RegisterSource(
-                id=str(input.id) if input.id is not None else None,
                 title=input.title,
                 document_number=input.document_number,
                 organisation_id=str(input.organisation_id),
@@ -439,7 +444,6 @@ class Mutation(ChangeMutation, FormMutation):
                         title=k.title,
                         level=model.Level(k.level.value),
                         period=k.period.to_spec(),
-                        id=str(k.id) if k.id is not None else None,
                     )
                     for k in input.keypoints
                 ),
@@ -451,10 +455,9 @@ class Mutation(ChangeMutation, FormMutation):
             )
             context = info.context
             decided = await context.call(usecases.register_source, command, context.actor)
-            return RegisterSourceSuccess(
-                item=types.item(context.redactor.wrote(decided.item)),
-                record=types.record(decided.record),
-            )
+            item = types.item(context.redactor.wrote(decided.item))
+            (record,) = await types.records(context, [decided.record])
+            return RegisterSourceSuccess(item=item, record=record)
 
         return await _attempt(work)
 
@@ -465,7 +468,6 @@ class Mutation(ChangeMutation, FormMutation):
     async def derive_item(self, info: Ctx, input: DeriveItemInput) -> DeriveItemResult:
         async def work() -> DeriveItemSuccess:
             command = usecases.DeriveItem(
-                id=str(input.id) if input.id is not None else None,
                 title=input.title,
                 document_number=input.document_number,
                 organisation_id=str(input.organisation_id),
@@ -486,16 +488,18 @@ class Mutation(ChangeMutation, FormMutation):
                 process_item_of=str(input.process_item_of) if input.process_item_of else None,
             )
             context = info.context
-            decided = await context.call(usecases.derive_item, command, context.actor)
+            decided = await context.call(
+                usecases.derive_item, command, context.actor, context.redactor
+            )
             requirement = decided.requirement
             if requirement is None:  # derive always computes one
                 raise RuntimeError("derive_item returned no requirement")
-            # The actor may read every basis (derive_item checks): nothing to withhold.
-            return DeriveItemSuccess(
-                item=types.item(context.redactor.wrote(decided.item)),
-                record=types.record(decided.record),
-                explanation=types.explanation(requirement, decided.item.classification),
-            )
+            item = types.item(context.redactor.wrote(decided.item))
+            (record,) = await types.records(context, [decided.record])
+            # The actor may read every basis (derive_item checks), but not always every source
+            # of the keypoints they involve.
+            explanation = await types.explained(context, requirement, decided.item.classification)
+            return DeriveItemSuccess(item=item, record=record, explanation=explanation)
 
         return await _attempt(work)
 
@@ -507,7 +511,7 @@ def _id(value: strawberry.ID | None) -> str | None:
 def lineage_of(found: usecases.Lineage, redactor: Redactor) -> types.Lineage:
     """A lineage as the reader may see it (service.redaction.seen_lineage)."""
     seen = seen_lineage(
-        redactor, found.root, found.subgraph.depth, found.items, found.subgraph.edges
+        redactor, found.root, found.subgraph.depth, found.items, found.subgraph.edges, found.names
     )
     return types.Lineage(
         root=strawberry.ID(seen.root),

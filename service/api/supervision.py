@@ -15,6 +15,7 @@ from strawberry.types import Info
 from graph.audit import Case as CaseValue
 from graph.audit import Finding
 from graph.errors import InvalidValue
+from graph.phrase import Names
 from service.api import types
 from service.api.context import Context
 from service.api.inputs import attempt, decode_cursor, encode_cursor
@@ -82,9 +83,9 @@ AuditFindingsResult = Annotated[
 ]
 
 
-def _finding(value: Finding, found: Audit, redactor: Redactor) -> AuditFinding:
-    hidden = redactor.hidden_among(found.named.get(i) for i in value.path)
-    opaque = {i.id for i in hidden}
+def _finding(value: Finding, found: Audit, redactor: Redactor, names: Names) -> AuditFinding:
+    """A finding on an item the reader may read; the bases and path it names that the reader
+    may not read are opaque (service.redaction)."""
     return AuditFinding(
         item_id=strawberry.ID(value.item_id),
         item=types.item(redactor.show(found.named[value.item_id])),
@@ -92,8 +93,8 @@ def _finding(value: Finding, found: Audit, redactor: Redactor) -> AuditFinding:
         case_number=value.case.value,
         case_label=value.case.label,
         organisation_id=strawberry.ID(value.organisation_id),
-        explanation=redactor.scrub(value.explanation, hidden) if hidden else value.explanation,
-        path=[strawberry.ID(redactor.opaque(p) if p in opaque else p) for p in value.path],
+        explanation=redactor.render(value.explanation, names),
+        path=[strawberry.ID(redactor.ref(p, names.items.get(p))) for p in value.path],
         articles=list(value.articles),
     )
 
@@ -134,11 +135,14 @@ class FindingQuery:
             ordered = sorted(found.findings, key=lambda f: (f.item_id, f.case.value))
             rest = [f for f in ordered if start is None or _key(f) > start]
             page = rest[:first]
+            names = await context.names(
+                [f.explanation for f in page], items=[p for f in page for p in f.path]
+            )
             return AuditFindingConnection(
                 edges=[
                     AuditFindingEdge(
                         cursor=encode_cursor(_key(f), "finding"),
-                        node=_finding(f, found, context.redactor),
+                        node=_finding(f, found, context.redactor, names),
                     )
                     for f in page
                 ],

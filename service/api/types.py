@@ -4,7 +4,6 @@ the public contract changes only when this module does."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from datetime import date, datetime
 
 import strawberry
@@ -12,9 +11,10 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from graph import model, propagation, rules
+from graph.phrase import Names
 from service.api.context import Context
 from service.impact import ImpactReport
-from service.redaction import WITHHELD, Redactor
+from service.redaction import Redactor
 from service.usecases import MAX_PAGE, requirement_of
 
 
@@ -131,13 +131,22 @@ class Person:
     organisation_id: strawberry.ID
 
 
-@strawberry.type(description="密点 (D-4): defined by a source, with its own level and period.")
+@strawberry.type(
+    description="密点 (D-4): defined by a source, with its own level and period. A keypoint is "
+    "content of its source: a reader who may not read the source sees it as a placeholder, "
+    "with opaque ids and its title withheld, and its classification (D-10)."
+)
 class Keypoint:
-    id: strawberry.ID
-    item_id: strawberry.ID = strawberry.field(description="The source that defines it.")
+    id: strawberry.ID = strawberry.field(description="Its id, or an opaque one (`redacted`).")
+    item_id: strawberry.ID = strawberry.field(
+        description="The source that defines it; an opaque id for a placeholder."
+    )
     title: str
     classification: Classification
     declassified: bool
+    redacted: bool = strawberry.field(
+        description="A placeholder: the reader may not read the source that defines it."
+    )
 
 
 @strawberry.type(description="保密事项范围 entry (D-14, D-15).")
@@ -260,24 +269,30 @@ class Item:
     @strawberry.field(description="The keypoints it defines (a source) or involves (derived).")
     async def keypoints(self, info: Info[Context, None]) -> list[Keypoint]:
         found = await info.context.keypoints_of.load(str(self.id))
-        # A derived item involves its source's keypoints: their content is its own, but the
-        # source that defines them may lie outside the reader's knowledge scope (D-10).
+        # A derived item involves its sources' keypoints, but a source that defines them may
+        # lie outside the reader's knowledge scope (D-10): those are placeholders.
         sources = await info.context.items.load_many([k.item_id for k in found])
         redactor = info.context.redactor
-        return [
-            keypoint(k, item_id=redactor.ref(k.item_id, source))
-            for k, source in zip(found, sources, strict=True)
-        ]
+        seen = [redactor.keypoint(k, source) for k, source in zip(found, sources, strict=True)]
+        return sorted((keypoint(k, redacted=r) for k, r in seen), key=lambda k: str(k.id))
 
     @strawberry.field(description="Its DERIVED_FROM edges: the items it was derived from.")
     async def bases(self, info: Info[Context, None]) -> list[Basis]:
-        edges = await info.context.bases_of.load(str(self.id))
-        parents = await info.context.items.load_many([e.parent_id for e in edges])
-        redactor = info.context.redactor
-        return [
-            basis(edge, parent_id=redactor.ref(edge.parent_id, parent))
-            for edge, parent in zip(edges, parents, strict=True)
+        context = info.context
+        edges = await context.bases_of.load(str(self.id))
+        names = await context.names(
+            items=[e.parent_id for e in edges], keypoints=[k for e in edges for k in e.keypoint_ids]
+        )
+        redactor = context.redactor
+        seen = [
+            basis(
+                edge,
+                parent_id=redactor.ref(edge.parent_id, names.items.get(edge.parent_id)),
+                keypoint_ids=[redactor.keypoint_ref(k, names) for k in edge.keypoint_ids],
+            )
+            for edge in edges
         ]
+        return sorted(seen, key=lambda b: str(b.parent_id))
 
     @strawberry.field(description="CLASSIFIED_UNDER: scope-of-secrets rules applied (D-15).")
     async def scope_rules(self, info: Info[Context, None]) -> list[ScopeRule]:
@@ -293,21 +308,13 @@ class Item:
         requirement = await info.context.read(lambda tx: requirement_of(tx, item_id))
         if requirement is None:
             return None
-        refs = [
-            c.via_item_id or c.ref_id
-            for c in requirement.explanation.contributions
-            if c.ground is not rules.Ground.SCOPE_RULE
-        ]
-        known = await _known(info.context, refs)
-        return explanation(requirement, self.classification_value, info.context.redactor, known)
+        return await explained(info.context, requirement, self.classification_value)
 
     @strawberry.field(description="Its written records (D-11), oldest first.")
     async def records(self, info: Info[Context, None]) -> list[Record]:
         item_id = str(self.id)
         found = await info.context.read(lambda tx: tx.records(item_id))
-        refs = [c.ref_id for r in found for c in r.bases if c.kind == "ITEM"]
-        known = await _known(info.context, refs)
-        return [record(r, info.context.redactor, known) for r in found]
+        return await records(info.context, found)
 
     @strawberry.field(description="PROCESS_ITEM_OF: the main item this draft was formed for.")
     async def process_item_of(self, info: Info[Context, None]) -> strawberry.ID | None:
@@ -323,14 +330,33 @@ class Item:
         found = await info.context.read(lambda tx: tx.process_items_of(item_id))
         items = await info.context.items.load_many(found)
         redactor = info.context.redactor
-        return [strawberry.ID(redactor.ref(i, v)) for i, v in zip(found, items, strict=True)]
+        # By the ids the reader sees: a placeholder's place says nothing of its id.
+        return sorted(strawberry.ID(redactor.ref(i, v)) for i, v in zip(found, items, strict=True))
 
 
-async def _known(context: Context, ids: list[str]) -> dict[str, model.Item]:
-    """The items among `ids` that exist, to tell which of them the reader may know."""
-    unique = list(dict.fromkeys(ids))
-    found = await context.items.load_many(unique)
-    return {i: v for i, v in zip(unique, found, strict=True) if v is not None}
+async def explained(
+    context: Context, value: rules.Requirement, current: model.Classification | None
+) -> Explanation:
+    """An explanation as the reader may see it (`explanation`), with what it names loaded."""
+    found = value.explanation
+    names = await context.names(
+        [found.summary, *found.notes, *(c.title for c in found.contributions)],
+        items=[c.via_item_id or c.ref_id for c in found.contributions if c.ground is _ITEM]
+        + [c.via_item_id for c in found.contributions if c.via_item_id],
+        keypoints=[c.ref_id for c in found.contributions if c.ground is _KEYPOINT],
+    )
+    return explanation(value, current, context.redactor, names)
+
+
+async def records(context: Context, values: list[model.DecisionRecord]) -> list[Record]:
+    """Written records as the reader may see them (`record`), with what they name loaded."""
+    names = await context.names(
+        [r.summary for r in values], citations=[c for r in values for c in r.bases]
+    )
+    return [record(r, context.redactor, names) for r in values]
+
+
+_ITEM, _KEYPOINT = rules.Ground.ITEM, rules.Ground.KEYPOINT
 
 
 @strawberry.type
@@ -422,14 +448,15 @@ def person(value: model.Person) -> Person:
     )
 
 
-def keypoint(value: model.Keypoint, *, item_id: str | None = None) -> Keypoint:
-    """A keypoint; `item_id` replaces the id of a source the reader may not know."""
+def keypoint(value: model.Keypoint, *, redacted: bool = False) -> Keypoint:
+    """A keypoint as the redactor let it through (service.redaction.Redactor.keypoint)."""
     return Keypoint(
         id=strawberry.ID(value.id),
-        item_id=strawberry.ID(item_id or value.item_id),
+        item_id=strawberry.ID(value.item_id),
         title=value.title,
         classification=classification(value.classification),
         declassified=value.declassified,
+        redacted=redacted,
     )
 
 
@@ -446,15 +473,21 @@ def scope_rule(value: model.ScopeRule) -> ScopeRule:
 
 
 def basis(
-    value: model.Derivation, *, child_id: str | None = None, parent_id: str | None = None
+    value: model.Derivation,
+    *,
+    child_id: str | None = None,
+    parent_id: str | None = None,
+    keypoint_ids: list[str] | None = None,
 ) -> Basis:
-    """An edge; `child_id` and `parent_id` replace ids the reader may not know."""
+    """An edge; the ids given replace ids the reader may not know."""
     return Basis(
         child_id=strawberry.ID(child_id or value.child_id),
         parent_id=strawberry.ID(parent_id or value.parent_id),
         case=BasisCase(value.case.value),
         case_label=value.case.label,
-        keypoint_ids=[strawberry.ID(k) for k in value.keypoint_ids],
+        keypoint_ids=[
+            strawberry.ID(k) for k in (value.keypoint_ids if keypoint_ids is None else keypoint_ids)
+        ],
     )
 
 
@@ -482,32 +515,33 @@ def item(value: model.Item) -> Item:
 def explanation(
     value: rules.Requirement,
     current: model.Classification | None,
-    redactor: Redactor | None = None,
-    known: dict[str, model.Item] | None = None,
+    redactor: Redactor,
+    names: Names,
 ) -> Explanation:
-    """The explanation as the reader may see it: a basis it may not know keeps its
-    classification (it explains the item's own) but not its title or id; `known` holds the
-    bases named. Without a redactor, everything (the actor decided on what it shows)."""
+    """The explanation as the reader may see it: a basis or keypoint it may not know keeps its
+    classification (it explains the item's own) under an opaque id, its title withheld, and
+    the texts are rendered for the reader; `names` holds what they name."""
     required = value.classification
-    known = known or {}
-    hidden = redactor.hidden_among(known.values()) if redactor else []
-    hidden_ids = {i.id for i in hidden}
 
-    def scrub(text: str) -> str:
-        return redactor.scrub(text, hidden) if redactor and hidden else text
-
-    def ref(id: str) -> str:
-        return redactor.opaque(id) if redactor and id in hidden_ids else id
+    def ref(id: str) -> strawberry.ID:
+        return strawberry.ID(redactor.ref(id, names.items.get(id)))
 
     contributions = []
     for c in value.explanation.contributions:
-        withheld = c.ground is rules.Ground.ITEM and c.ref_id in hidden_ids
+        match c.ground:
+            case rules.Ground.ITEM:
+                ref_id, withheld = ref(c.ref_id), not redactor.readable(names.items.get(c.ref_id))
+            case rules.Ground.KEYPOINT:
+                ref_id = strawberry.ID(redactor.keypoint_ref(c.ref_id, names))
+                withheld = not redactor.readable(names.owner(c.ref_id))
+            case rules.Ground.SCOPE_RULE:
+                ref_id, withheld = strawberry.ID(c.ref_id), False
         contributions.append(
             Contribution(
                 ground=Ground(c.ground.value),
-                ref_id=strawberry.ID(ref(c.ref_id) if c.ground is rules.Ground.ITEM else c.ref_id),
-                title=WITHHELD if withheld else c.title,
-                via_item_id=strawberry.ID(ref(c.via_item_id)) if c.via_item_id else None,
+                ref_id=ref_id,
+                title=redactor.render(c.title, names),
+                via_item_id=ref(c.via_item_id) if c.via_item_id else None,
                 case=BasisCase(c.case.value) if c.case else None,
                 classification=classification(c.classification),
                 governs_level=c.governs_level,
@@ -519,37 +553,17 @@ def explanation(
     return Explanation(
         required=classification(required) if required else None,
         matches_current=required == current,
-        summary=scrub(value.explanation.summary),
+        summary=redactor.render(value.explanation.summary, names),
         articles=list(value.explanation.articles),
         contributions=contributions,
-        notes=[scrub(n) for n in value.explanation.notes],
+        notes=[redactor.render(n, names) for n in value.explanation.notes],
         scope_limit=knowledge_scope(value.scope_limit) if value.scope_limit else None,
     )
 
 
-def record(
-    value: model.DecisionRecord,
-    redactor: Redactor | None = None,
-    known: dict[str, model.Item] | None = None,
-) -> Record:
-    """A written record as the reader may see it: a basis document it may not know is cited
-    by its marking only (see `explanation`)."""
-    hidden = redactor.hidden_among((known or {}).values()) if redactor else []
-    hidden_ids = {i.id for i in hidden}
-    hidden_numbers = {i.document_number for i in hidden if i.document_number}
-
-    def citation(c: model.BasisCitation) -> BasisCitation:
-        withheld = c.kind == "ITEM" and c.ref_id in hidden_ids
-        number_withheld = withheld or c.document_number in hidden_numbers
-        return BasisCitation(
-            kind=Ground(c.kind),
-            ref_id=strawberry.ID(redactor.opaque(c.ref_id) if redactor and withheld else c.ref_id),
-            title=WITHHELD if withheld else c.title,
-            document_number=WITHHELD if number_withheld else c.document_number,
-            marking=c.marking,
-            redacted=withheld,
-        )
-
+def record(value: model.DecisionRecord, redactor: Redactor, names: Names) -> Record:
+    """A written record as the reader may see it: a basis document or keypoint it may not
+    know is cited by its marking only (Redactor.citations); `names` holds what it names."""
     return Record(
         id=strawberry.ID(value.id),
         kind=RecordKind(value.kind.value),
@@ -561,8 +575,18 @@ def record(
         status=ItemStatus(value.status.value),
         classification=classification(value.classification) if value.classification else None,
         scope=knowledge_scope(value.scope),
-        bases=[citation(c) for c in value.bases],
-        summary=redactor.scrub(value.summary, hidden) if redactor and hidden else value.summary,
+        bases=[
+            BasisCitation(
+                kind=Ground(c.kind),
+                ref_id=strawberry.ID(c.ref_id),
+                title=c.title,
+                document_number=c.document_number,
+                marking=c.marking,
+                redacted=withheld,
+            )
+            for c, withheld in redactor.citations(value.bases, names)
+        ],
+        summary=redactor.render(value.summary, names),
         articles=list(value.articles),
         reasoning=value.reasoning,
         consultation=value.consultation,
@@ -632,14 +656,22 @@ class ImpactAnalysis:
         "of them (at most 500) after skipping `offset`. The same graph gives the same order, "
         "so a client pages through a large analysis (see `total`) with offset += first."
     )
-    def impacts(self, first: int = 100, offset: int = 0) -> list[ImpactEntry]:
+    async def impacts(
+        self, info: Info[Context, None], first: int = 100, offset: int = 0
+    ) -> list[ImpactEntry]:
         if not 1 <= first <= MAX_PAGE or offset < 0:
             raise GraphQLError(f"每页条数（first）应在 1 到 {MAX_PAGE} 之间，offset 不能为负数。")
         impacts = self.report.impacts
+        page = self.shown[offset : offset + first]
+        read = [impacts[position] for position, _, readable in page if readable]
+        names = await info.context.names(
+            [i.explanation.summary for i in read if i.explanation is not None],
+            items=[r for i in read for r in (*i.path, *i.kept_bases)],
+        )
         out = []
-        for position, item_id, readable in self.shown[offset : offset + first]:
+        for position, item_id, readable in page:
             if readable:
-                out.append(impact_entry(impacts[position], self.redactor, impacts.known))
+                out.append(impact_entry(impacts[position], self.redactor, names))
             else:
                 out.append(placeholder_entry(item_id, self.redactor))
         return out
@@ -662,21 +694,12 @@ def placeholder_entry(item_id: str, redactor: Redactor) -> ImpactEntry:
     )
 
 
-def impact_entry(
-    value: propagation.Impact,
-    redactor: Redactor,
-    known: Callable[[str], model.Item | None],
-) -> ImpactEntry:
+def impact_entry(value: propagation.Impact, redactor: Redactor, names: Names) -> ImpactEntry:
     """A descendant the reader may read; what it names that the reader may not is opaque."""
     after = value.after
-    refs = [*value.path, *value.kept_bases]
-    if value.explanation is not None:
-        refs += [c.via_item_id or c.ref_id for c in value.explanation.contributions]
-    hidden = redactor.hidden_among(known(r) for r in dict.fromkeys(refs))
-    hidden_ids = {i.id for i in hidden}
 
     def ref(id: str) -> strawberry.ID:
-        return strawberry.ID(redactor.opaque(id) if id in hidden_ids else id)
+        return strawberry.ID(redactor.ref(id, names.items.get(id)))
 
     summary = value.explanation.summary if value.explanation else None
     return ImpactEntry(
@@ -690,7 +713,7 @@ def impact_entry(
         marking_after=after.marking,
         path=[ref(p) for p in value.path],
         articles=list(value.articles),
-        summary=redactor.scrub(summary, hidden) if summary and hidden else summary,
+        summary=redactor.render(summary, names) if summary is not None else None,
         kept_bases=[ref(b) for b in value.kept_bases],
     )
 
@@ -702,11 +725,14 @@ def impact_analysis(report: ImpactReport, redactor: Redactor) -> ImpactAnalysis:
     ids = list(impacts.item_ids())
     readable = [redactor.readable(impacts.known(i)) for i in ids]
     actions = [set(a) for a, r in zip(impacts.actions(), readable, strict=True) if r]
-    shown = [
-        (p, id, r)
-        for p, (id, r) in enumerate(zip(ids, readable, strict=True))
-        if r or redactor.placeholders
-    ]
+    # Within a layer, by the ids the reader sees: a placeholder's place says nothing of the
+    # id it stands for.
+    layers = list(impacts.layers())
+    order = sorted(
+        range(len(ids)),
+        key=lambda p: (layers[p], ids[p] if readable[p] else redactor.opaque(ids[p])),
+    )
+    shown = [(p, ids[p], readable[p]) for p in order if readable[p] or redactor.placeholders]
     declassify = propagation.Action.DECLASSIFY
     review = propagation.Action.REVIEW
     return ImpactAnalysis(

@@ -26,6 +26,8 @@ from graph.model import (
     ScopeRule,
     Years,
 )
+from graph.phrase import Phrase
+from graph.phrase import item_id as item_id_of
 from graph.propagation import Action
 from graph.store.base import GraphStore, GraphWriter
 
@@ -112,7 +114,7 @@ def record(
         classification=Classification(Level.SECRET, Years(10, DAY)),
         scope=KnowledgeScope(persons=frozenset({handler_id})),
         bases=(BasisCitation("ITEM", "S-1", "事项 S-1", "国保〔2024〕1号", "机密★10年"),),
-        summary="依据来源事项派生定密。",
+        summary=Phrase.of("依据来源事项派生定密。"),
         articles=("D-7(1)",),
     )
 
@@ -226,7 +228,7 @@ def notice(
         path=(source_id, item_id),
         articles=("D-13",),
         kept_bases=(),
-        text=f"请将 {item_id} 的密级变更为绝密。",
+        text=Phrase.of("请将 ", item_id_of(item_id), " 的密级变更为绝密。"),
         due_on=DAY + timedelta(days=30),
         status=status,
         created_at=datetime(2024, 3, 1, 10, 0, tzinfo=BEIJING),

@@ -30,6 +30,7 @@ from graph.model import (
     UntilDate,
     Years,
 )
+from graph.phrase import Phrase
 from graph.propagation import Action
 from graph.store.base import (
     ExpiryQuery,
@@ -114,7 +115,7 @@ def test_record_with_effective_date_and_no_handler_round_trip(store: GraphStore)
         classification=Classification(Level.SECRET, Years(10, DAY)),
         scope=KnowledgeScope(),
         bases=(),
-        summary="保密期限届满，自行解密。",
+        summary=Phrase.of("保密期限届满，自行解密。"),
         articles=("X-11",),
         effective_on=date(2034, 3, 1),
     )
@@ -282,7 +283,7 @@ def _full_notice() -> Notice:
         path=("S-1", "D-2", "D-1"),
         articles=("D-13", "X-13"),
         kept_bases=("S-2",),
-        text="来源事项已变更，请将本事项的密级、保密期限和知悉范围作相应变更。",
+        text=Phrase.of("来源事项已变更，请将本事项的密级、保密期限和知悉范围作相应变更。"),
         due_on=date(2024, 6, 30),
         status=PROPOSED,
         created_at=datetime(2024, 3, 1, 10, 0, 0, 1, tzinfo=BEIJING),
@@ -309,7 +310,7 @@ def test_notice_round_trip(store: GraphStore) -> None:
         path=("S-1", "D-2"),
         articles=(),
         kept_bases=(),
-        text="请解密。",
+        text=Phrase.of("请解密。"),
         due_on=date(2024, 4, 1),
         status=PENDING,
         created_at=datetime(2024, 3, 5, 9, 0, tzinfo=BEIJING),
@@ -769,7 +770,7 @@ def test_update_notices_replaces_status_and_acting_fields_only(store: GraphStore
     acted = replace(
         stored,
         # Not state: must stay as stored.
-        text="改过的通知正文",
+        text=Phrase.of("改过的通知正文"),
         due_on=date(2099, 1, 1),
         actions=(Action.REVIEW,),
         path=("S-2", "D-1"),

@@ -28,6 +28,7 @@ from graph.model import (
     UntilDate,
     Years,
 )
+from graph.phrase import Phrase
 from graph.store.base import GraphReader, GraphStore, GraphWriter, ItemQuery
 from tests.contract.builders import (
     BEIJING,
@@ -215,7 +216,7 @@ def _full_record(recorded_at: datetime) -> DecisionRecord:
             BasisCitation("KEYPOINT", "K-1", "某某参数", "国保〔2024〕12号", "绝密★长期"),
             BasisCitation("SCOPE_RULE", "R-1", "条目一", "某某规定", "秘密"),
         ),
-        summary="依据来源事项及其密点派生定密，密级机密，保密期限与来源一致。",
+        summary=Phrase.of("依据来源事项及其密点派生定密，密级机密，保密期限与来源一致。"),
         articles=("D-7(2)", "D-9", "D-11"),
     )
 
@@ -283,7 +284,7 @@ def test_record_round_trip_with_no_classification(store: GraphStore) -> None:
         classification=None,
         scope=KnowledgeScope(),
         bases=(),
-        summary="经审核不属于国家秘密。",
+        summary=Phrase.of("经审核不属于国家秘密。"),
     )
 
     def work(tx: GraphWriter) -> None:
@@ -312,7 +313,7 @@ def test_a_record_time_without_time_zone_is_refused() -> None:
             classification=None,
             scope=KnowledgeScope(),
             bases=(),
-            summary="经审核不属于国家秘密。",
+            summary=Phrase.of("经审核不属于国家秘密。"),
         )
 
 

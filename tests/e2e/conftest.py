@@ -9,6 +9,12 @@ the service lets no one act in another's name; and each person a request names i
 these fields or as `handlerId` gets a user with both the handler and the official role the
 first time, unless the test gave it one. Tests of who may do what (test_access.py) choose
 their users and tokens themselves.
+
+The service gives new items, keypoints and proposals their ids (an id a caller chose could be
+one it may not know, D-10). A test may still call what it registers by a name of its own
+(`Api.alias`, as tests/e2e/lifecycle.py's helpers do with `id=`): its client then sends the
+service's id wherever the test writes that name, and gives the name back wherever an answer
+holds the service's id. Nothing else of a request or an answer is touched.
 """
 
 from __future__ import annotations
@@ -43,6 +49,10 @@ class Gql(Protocol):
         self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = None
     ) -> dict[str, Any]: ...
 
+    def alias(self, name: str, id: str) -> None: ...
+
+    def id_of(self, name: str) -> str: ...
+
 
 def enrol_tester(store: GraphStore) -> str:
     """The test's own user (see the module's docstring); returns its bearer token."""
@@ -71,6 +81,16 @@ class Api:
         self.client = client
         self.store: GraphStore = client.app.state.store  # type: ignore[attr-defined]
         self.tokens: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}  # a test's name -> the id the service gave
+
+    def alias(self, name: str, id: str) -> None:
+        """Calls `id`, which the service gave, `name` in this test's requests and answers."""
+        self.aliases[name] = id
+
+    def id_of(self, name: str) -> str:
+        """The service's id of what the test calls `name`, for what this client does not
+        carry (the command line, another client)."""
+        return self.aliases.get(name, name)
 
     def token(self, user_id: str) -> str:
         if user_id not in self.tokens:
@@ -93,7 +113,10 @@ class Api:
     def post(
         self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = None
     ) -> Any:
-        named = _named(query, variables or {})
+        for name, id in self.aliases.items():
+            query = query.replace(f'"{name}"', f'"{id}"')
+        variables = _swapped(variables or {}, self.aliases, whole=True)
+        named = _named(query, variables)
         for person in dict.fromkeys(named.values()):
             self.enrol(person)
         headers = {}
@@ -108,7 +131,7 @@ class Api:
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
         assert response.status_code == 200, response.text
-        return response.json()
+        return _swapped(response.json(), {v: k for k, v in self.aliases.items()}, whole=False)
 
     def __call__(
         self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = None
@@ -117,6 +140,24 @@ class Api:
         assert "errors" not in body, body
         data: dict[str, Any] = body["data"]
         return data
+
+
+def _swapped(value: Any, names: dict[str, str], *, whole: bool) -> Any:
+    """`value` with each key of `names` replaced by its value: strings equal to one (`whole`)
+    or, in answers, anywhere in a string (a message that names an item)."""
+    if not names:
+        return value
+    if isinstance(value, str):
+        if whole:
+            return names.get(value, value)
+        for old, new in names.items():
+            value = value.replace(old, new)
+        return value
+    if isinstance(value, dict):
+        return {k: _swapped(v, names, whole=whole) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_swapped(v, names, whole=whole) for v in value]
+    return value
 
 
 def _named(query: str, variables: dict[str, Any]) -> dict[str, str]:

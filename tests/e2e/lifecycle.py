@@ -142,7 +142,7 @@ query($id: ID!, $asOf: Date) {
 REGISTER_SOURCE = f"""
 mutation($input: RegisterSourceInput!) {{
   registerSource(input: $input) {{
-    __typename ... on RegisterSourceSuccess {{ item {{ id }} }} {PROBLEM}
+    __typename ... on RegisterSourceSuccess {{ item {{ id keypoints {{ id title }} }} }} {PROBLEM}
   }}
 }}
 """
@@ -282,7 +282,9 @@ def notice_pages(
         after = page["pageInfo"]["endCursor"]
 
 
-def register_source(gql: Gql, **fields: Any) -> None:
+def register_source(gql: Gql, id: str | None = None, **fields: Any) -> str:
+    """Registers a source; returns the id the service gave it, which the test may call `id`
+    (conftest.Api.alias), and its keypoints by the `id` each names."""
     value: dict[str, Any] = {
         "title": "关于某事项的通知",
         "documentNumber": "某发〔2024〕1号",
@@ -294,11 +296,20 @@ def register_source(gql: Gql, **fields: Any) -> None:
         **deciders("org-ministry"),
     }
     value.update(fields)
+    keypoint_names = {k["title"]: k.pop("id") for k in value.get("keypoints", []) if "id" in k}
     result = gql(REGISTER_SOURCE, {"input": value})["registerSource"]
     assert result["__typename"] == "RegisterSourceSuccess", result
+    made = result["item"]
+    if id is not None:
+        gql.alias(id, made["id"])
+    for keypoint in made["keypoints"]:
+        if keypoint["title"] in keypoint_names:
+            gql.alias(keypoint_names[keypoint["title"]], keypoint["id"])
+    return id or str(made["id"])
 
 
-def derive(gql: Gql, **fields: Any) -> dict[str, Any]:
+def derive(gql: Gql, id: str | None = None, **fields: Any) -> dict[str, Any]:
+    """Derives an item; the test may call it `id` (conftest.Api.alias)."""
     value: dict[str, Any] = {
         "title": "某派生事项",
         "documentNumber": "某研院〔2024〕9号",
@@ -310,4 +321,7 @@ def derive(gql: Gql, **fields: Any) -> dict[str, Any]:
     value.update(fields)
     result: dict[str, Any] = gql(DERIVE, {"input": value})["deriveItem"]
     assert result["__typename"] == "DeriveItemSuccess", result
+    if id is not None:
+        gql.alias(id, result["item"]["id"])
+        result["item"]["id"] = id
     return result

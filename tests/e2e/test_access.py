@@ -410,10 +410,22 @@ def test_an_explanation_names_no_basis_its_reader_may_not_read(api: Api) -> None
         "（无权知悉）",
         True,
     )
-    keypoints = '{ item(id: "D-COUNTY-001") { keypoints { id title itemId } } }'
+    keypoints = (
+        '{ item(id: "D-COUNTY-001") { keypoints { id title itemId redacted '
+        "classification { marking } } } }"
+    )
     (involved,) = api(keypoints, as_="p-zhao-min")["item"]["keypoints"]
-    assert involved["title"] == "工程选址坐标"  # the county's own item holds it
-    assert involved["itemId"].startswith("hidden-")  # not the ministry's source that defines it
+    # A keypoint is content of the ministry's source that defines it (D-10, D-16): the county
+    # sees its classification, which explains its own item's, and nothing that names it.
+    assert involved["title"] == "（无权知悉）"
+    assert involved["redacted"] is True
+    assert involved["id"].startswith("hidden-")
+    assert "S-2024-012" not in involved["id"]
+    assert involved["itemId"].startswith("hidden-")
+    assert involved["id"] != involved["itemId"]
+    assert involved["classification"] == {"marking": "机密★20年"}
+    city = api(keypoints, as_="p-sun-hong")["item"]["keypoints"]
+    assert [k["title"] for k in city] == ["工程选址坐标"]  # the bureau reads the source
     city = api(query, as_="p-yang-lei")["item"]  # the city may read the opinion
     assert city["bases"] == [{"parentId": "D-PROV-001"}]
     assert OPINION_TITLE in str(city)

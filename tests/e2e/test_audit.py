@@ -30,6 +30,7 @@ from graph.model import (
     Unmarked,
     UntilDate,
 )
+from graph.phrase import Phrase
 from graph.store.base import GraphStore, GraphWriter
 from service.change import Decision, commit_change
 from service.cli import app as cli
@@ -116,7 +117,7 @@ def improper(store: GraphStore) -> None:
                 classification=None,
                 scope=KnowledgeScope(organisations=frozenset({"org-province"})),
                 bases=(),
-                summary="记录",
+                summary=Phrase.of("记录"),
             )
         )
 
@@ -187,7 +188,7 @@ def test_the_demo_shows_each_case_in_the_bureau_and_nowhere_else(store: GraphSto
     by = {(f.item_id, f.case): f for f in found}
     assert by[("D-BUR-005", Case.NOT_CHANGED)].path == ("S-BUR-003", "D-BUR-005")
     assert by[("D-BUR-001", Case.UNDER_CLASSIFIED)].path == ("S-BUR-001", "D-BUR-001")
-    assert "已解密" in by[("D-BUR-007", Case.NOT_DECLASSIFIED)].explanation
+    assert "已解密" in by[("D-BUR-007", Case.NOT_DECLASSIFIED)].explanation.words
 
 
 def test_each_case_of_d21_is_found_with_why_and_who(store: GraphStore) -> None:
@@ -199,11 +200,11 @@ def test_each_case_of_d21_is_found_with_why_and_who(store: GraphStore) -> None:
     assert under.organisation_id == "org-county"
     assert under.path == ("D-COUNTY-001", "D-COUNTY-002")
     assert {"D-21(1)", "D-8"} <= set(under.articles)
-    assert "秘密★20年" in under.explanation
-    assert "机密★20年" in under.explanation
+    assert "秘密★20年" in under.explanation.words
+    assert "机密★20年" in under.explanation.words
     late = by[("D-NO-RECORD", Case.NOT_CHANGED)]
     assert late.path == ("S-2025-003", "D-NO-RECORD")
-    assert "2025-07-01" in late.explanation
+    assert "2025-07-01" in late.explanation.words
     assert {"D-21(5)", "D-12", "D-13"} <= set(late.articles)
     assert "X-11" not in by[("D-CITY-002", Case.MARKING)].articles
     assert "D-21(7)" in by[("D-CITY-002", Case.NOT_DECLASSIFIED)].articles

@@ -158,12 +158,10 @@ def test_partial_declassification_reaches_only_what_involves_the_keypoint_x14(
     demo_gql: Gql,
 ) -> None:
     base = {"parentId": "S-2024-012", "case": "INVOLVES_KEYPOINT"}
-    derive(demo_gql, id="D-K2", bases=[{**base, "keypointIds": ["S-2024-012.K2"]}])
-    derive(
-        demo_gql,
-        id="D-K12",
-        bases=[{**base, "keypointIds": ["S-2024-012.K1", "S-2024-012.K2"]}],
-    )
+    k2 = derive(demo_gql, bases=[{**base, "keypointIds": ["S-2024-012.K2"]}])["item"]["id"]
+    k12 = derive(demo_gql, bases=[{**base, "keypointIds": ["S-2024-012.K1", "S-2024-012.K2"]}])[
+        "item"
+    ]["id"]
     proposed = {"itemId": "S-2024-012", "declassify": True, "keypointIds": ["S-2024-012.K2"]}
     expected = dry_run(demo_gql, proposed)
 
@@ -171,8 +169,8 @@ def test_partial_declassification_reaches_only_what_involves_the_keypoint_x14(
         declassify(demo_gql, "S-2024-012", keypointIds=["S-2024-012.K2"], decidedOn=DECIDED)
     )
     assert as_impacts(result["notices"]) == expected
-    # Only the item that takes nothing else from the source follows; D-K12 keeps K1 (机密).
-    assert set(expected) == {"D-K2"}
+    # Only the item that takes nothing else from the source follows; k12 keeps K1 (机密).
+    assert set(expected) == {k2}
     sent = result["notices"][0]
     assert sent["actions"] == ["DECLASSIFY"]
     assert sent["statusAfter"] == "DECLASSIFIED_WORK_SECRET"
@@ -189,16 +187,16 @@ def test_partial_declassification_reaches_only_what_involves_the_keypoint_x14(
         "S-2024-012.K1": False,
         "S-2024-012.K2": True,
     }
-    for untouched in (*CHAIN, "D-K12"):
+    for untouched in (*CHAIN, k12):
         assert notice_pages(demo_gql, {"itemId": untouched}, first=5) == [([], False)]
 
     # Declassifying K1 too leaves nothing classified that came from the source through keypoints.
     second = committed(declassify(demo_gql, "S-2024-012", keypointIds=["S-2024-012.K1"]))
     found = by_item(second["notices"])
-    assert CHAIN | {"D-K12"} <= set(found)
-    for item_id in CHAIN | {"D-K12"}:
+    assert CHAIN | {k12} <= set(found)
+    for item_id in CHAIN | {k12}:
         assert found[item_id]["actions"] == ["DECLASSIFY"], found[item_id]
-    for item_id in ("D-PROV-001", "D-K12"):  # they involve the keypoint itself
+    for item_id in ("D-PROV-001", k12):  # they involve the keypoint itself
         assert "X-14" in found[item_id]["articles"], found[item_id]
     assert "X-13" in found["D-CITY-001"]["articles"]  # its basis D-PROV-001 goes
     assert "D-INST-001" not in found  # keeps S-2023-007.K1 (绝密★长期)
@@ -350,14 +348,14 @@ def test_guards_of_long_term_process_and_joint_items_x15_x16_x8(demo_gql: Gql) -
     assert item(demo_gql, "S-2023-007")["status"] == "DECLASSIFIED_WORK_SECRET"
 
     # A draft of S-2024-012 may not be declassified while S-2024-012 stands.
-    register_source(demo_gql, id="S-2024-012-DRAFT", processItemOf="S-2024-012")
+    draft_id = register_source(demo_gql, processItemOf="S-2024-012")
     before = state(demo_gql)
-    refused(declassify(demo_gql, "S-2024-012-DRAFT"), "PROCESS_ITEM_FIRST", "X-16")
+    refused(declassify(demo_gql, draft_id), "PROCESS_ITEM_FIRST", "X-16")
     assert state(demo_gql) == before
     draft = committed(
         declassify(
             demo_gql,
-            "S-2024-012-DRAFT",
+            draft_id,
             processItemJustification="征求意见稿内容已全部公开，解密不影响原事项保密。",
         )
     )
@@ -366,26 +364,24 @@ def test_guards_of_long_term_process_and_joint_items_x15_x16_x8(demo_gql: Gql) -
     assert draft["change"]["basis"].endswith(
         "（过程稿先于主事项解密的理由：征求意见稿内容已全部公开，解密不影响原事项保密，X-16）"
     )
-    assert item(demo_gql, "S-2024-012-DRAFT")["status"] == "DECLASSIFIED_WORK_SECRET"
+    assert item(demo_gql, draft_id)["status"] == "DECLASSIFIED_WORK_SECRET"
     assert item(demo_gql, "S-2024-012")["status"] == "CLASSIFIED"
 
     # A joint classification: the lead declassifies after consulting the others.
-    register_source(demo_gql, id="S-JOINT", jointOrganisationIds=["org-province"])
+    joint_id = register_source(demo_gql, jointOrganisationIds=["org-province"])
     before = state(demo_gql)
-    joint = declassify(demo_gql, "S-JOINT")
+    joint = declassify(demo_gql, joint_id)
     refused(joint, "JOINT_CONSULTATION", "X-8")
     assert "org-province" in joint["message"]
     partner = declassify(
-        demo_gql, "S-JOINT", **deciders("org-province"), consultedOrganisationIds=["org-ministry"]
+        demo_gql, joint_id, **deciders("org-province"), consultedOrganisationIds=["org-ministry"]
     )
     refused(partner, "DECIDING_ORGANISATION", "X-8")
     assert state(demo_gql) == before
-    consulted = committed(
-        declassify(demo_gql, "S-JOINT", consultedOrganisationIds=["org-province"])
-    )
+    consulted = committed(declassify(demo_gql, joint_id, consultedOrganisationIds=["org-province"]))
     assert consulted["change"]["consultedOrganisationIds"] == ["org-province"]
     assert "X-8" in consulted["change"]["articles"]
-    assert item(demo_gql, "S-JOINT")["status"] == "DECLASSIFIED_WORK_SECRET"
+    assert item(demo_gql, joint_id)["status"] == "DECLASSIFIED_WORK_SECRET"
 
 
 def test_a_level_only_item_kept_classified_needs_a_period_from_the_decision_x19(
@@ -440,10 +436,9 @@ def by(organisation: str) -> dict[str, str]:
     return {"handlerId": f"h-{letter}", "officialId": f"o-{letter}"}
 
 
-def own_source(gql: Gql, item_id: str, organisation: str) -> None:
-    register_source(
+def own_source(gql: Gql, organisation: str) -> str:
+    return register_source(
         gql,
-        id=item_id,
         organisationId=organisation,
         # Every organisation of the world may read it: what is tested is who decides.
         scope={"organisations": ["org-a", "org-b", "org-c", "org-n"]},
@@ -456,18 +451,18 @@ def test_a_superior_and_a_successor_may_decide_x7_x9(gql: Gql) -> None:
         "RegisterOrganisationSuccess",
         "RegisterPersonSuccess",
     }
-    own_source(gql, "S-A", "org-a")
-    own_source(gql, "S-B", "org-b")
-    own_source(gql, "S-C", "org-c")
+    s_a = own_source(gql, "org-a")
+    s_b = own_source(gql, "org-b")
+    s_c = own_source(gql, "org-c")
     before = state(gql)
-    refused(declassify(gql, "S-B", **by("org-c")), "DECIDING_ORGANISATION", "X-9")
+    refused(declassify(gql, s_b, **by("org-c")), "DECIDING_ORGANISATION", "X-9")
     # A subordinate does not decide on what its superior classified (X-9 ¶1: it proposes).
-    refused(declassify(gql, "S-A", **by("org-b")), "DECIDING_ORGANISATION", "X-7")
+    refused(declassify(gql, s_a, **by("org-b")), "DECIDING_ORGANISATION", "X-7")
     assert state(gql) == before
-    superior = committed(declassify(gql, "S-B", **by("org-a")))
+    superior = committed(declassify(gql, s_b, **by("org-a")))
     assert "X-9" in superior["change"]["articles"]
     assert "上级机关" in superior["change"]["summary"]
-    assert item(gql, "S-B")["status"] == "DECLASSIFIED_WORK_SECRET"
+    assert item(gql, s_b)["status"] == "DECLASSIFIED_WORK_SECRET"
 
     merged = gql(
         'mutation { recordSuccession(organisationId: "org-c", successorId: "org-n") { '
@@ -475,14 +470,14 @@ def test_a_superior_and_a_successor_may_decide_x7_x9(gql: Gql) -> None:
     )["recordSuccession"]
     assert merged["organisation"] == {"id": "org-c", "successorId": "org-n"}
     before = state(gql)
-    old = declassify(gql, "S-C", **by("org-c"))
+    old = declassify(gql, s_c, **by("org-c"))
     refused(old, "DECIDING_ORGANISATION", "X-7")
     assert "丁委" in old["message"]
     assert state(gql) == before
-    successor = committed(declassify(gql, "S-C", **by("org-n")))
+    successor = committed(declassify(gql, s_c, **by("org-n")))
     assert "X-7" in successor["change"]["articles"]
     assert "承继" in successor["change"]["summary"]
-    assert item(gql, "S-C")["status"] == "DECLASSIFIED_WORK_SECRET"
+    assert item(gql, s_c)["status"] == "DECLASSIFIED_WORK_SECRET"
     # Declassified once is declassified: a second time has nothing left to decide.
-    again = declassify(gql, "S-C", **by("org-n"))
+    again = declassify(gql, s_c, **by("org-n"))
     assert again["__typename"] == "InvalidInput", again

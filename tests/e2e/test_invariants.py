@@ -140,11 +140,12 @@ class Lineages(RuleBasedStateMachine):
             keypoints=(
                 NewKeypoint(f"密点 {id}", level, PeriodSpec(PeriodKind.YEARS, years=years)),
             ),
-            id=id,
         )
         done = self.attempt("register", lambda: register_source(self.store, command, self.actor))
-        self.awaiting_expiry.add(id)
-        return id if done is not None else "S-REFUSED"
+        if done is None:
+            return "S-REFUSED"
+        self.awaiting_expiry.add(done.item.id)
+        return done.item.id
 
     @rule(target=items, first=st.one_of(sources, items), second=st.one_of(sources, items))
     def derive(self, first: str, second: str) -> str:
@@ -159,11 +160,12 @@ class Lineages(RuleBasedStateMachine):
             scope=SCOPE,
             handler_id="p-h",
             official_id=None,
-            id=id,
         )
         done = self.attempt("derive", lambda: derive_item(self.store, command, self.actor))
-        self.awaiting_expiry.add(id)
-        return id if done is not None else "D-REFUSED"
+        if done is None:
+            return "D-REFUSED"
+        self.awaiting_expiry.add(done.item.id)
+        return done.item.id
 
     def decide(
         self, name: str, change: ProposedChange, reason: DeclassificationReason | None

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from graph.access import SYSTEM
 from graph.change import DeclassificationReason
 from graph.errors import InvalidValue
+from graph.phrase import Phrase, decode, mentioned
 from graph.store.base import GraphReader, GraphStore, ItemQuery
 from graph.store.sqlite import SqliteStore
 from service import usecases
@@ -20,6 +21,7 @@ from service.composition import open_store
 from service.demo import load_demo
 from service.impact import ProposedChange
 from service.notices import NewProposal, apply_notice, propose_change
+from service.redaction import names_in
 from service.transfer import ImportRefused, export_graph, import_graph
 from tests.bolt import BoltServer
 
@@ -243,6 +245,57 @@ def test_a_version_1_file_still_reads(tmp_path: Path) -> None:
     assert counts["organisation"] == 1
     assert found is not None
     assert (found.superior_id, found.successor_id) == (None, None)
+
+
+def test_a_version_3_file_has_its_texts_brought_to_phrases(tmp_path: Path) -> None:
+    """Before version 4, notices' texts and records' summaries named other items in words:
+    read, the same words name them by reference (graph.store.legacy), and a reader who may
+    not know them is shown none of them."""
+    source = SqliteStore(tmp_path / "a.db")
+    changed_demo(source)
+    named: dict[str, tuple[str, ...]] = {}  # each text's id -> what only references may name
+
+    def spelled(tx: GraphReader, line: dict[str, object]) -> dict[str, object]:
+        if line["kind"] == "record":
+            phrase = decode(line["summary"])
+            line = {**line, "summary": names_in(tx, [phrase]).spell(phrase)}
+        elif line["kind"] == "notice":
+            phrase = decode(json.loads(str(line["text"])))
+            line = {**line, "text": names_in(tx, [phrase]).spell(phrase)}
+        else:
+            return line
+        items, keypoints = mentioned([phrase])
+        found = tx.items(items)
+        points = tx.keypoints(keypoints)
+        named[str(line["id"])] = (
+            *(v for i in found.values() for v in (i.id, i.title, i.document_number) if v),
+            *(v for k in points.values() for v in (k.id, k.title)),
+        )
+        return line
+
+    old = [json.loads(line) for line in exported(source)]
+    old[0]["version"] = 3
+    old = source.read(lambda tx: [spelled(tx, line) for line in old])
+    target = SqliteStore(tmp_path / "b.db")
+    import_graph(target, [json.dumps(line, ensure_ascii=False) for line in old], batch=7)
+
+    def texts(tx: GraphReader) -> dict[str, tuple[str, Phrase]]:
+        ids = [i.id for i in tx.find_items(ItemQuery(limit=500))]
+        out = {r.id: r.summary for r in tx.records_of(ids)}
+        out.update({n.id: n.text for n in tx.notices_of(ids)})
+        return {id: (names_in(tx, [p]).spell(p), p) for id, p in out.items()}
+
+    before, after = source.read(texts), target.read(texts)
+    assert {id: text for id, (text, _) in after.items()} == {
+        id: text for id, (text, _) in before.items()
+    }
+    assert any("D-CITY-001" in hidden for hidden in named.values())  # the texts do name items
+    for id, hidden in named.items():
+        words = after[id][1].words
+        for value in hidden:
+            assert value not in words, (id, value)
+    source.close()
+    target.close()
 
 
 def test_unknown_kinds_are_refused_not_dropped(tmp_path: Path) -> None:

@@ -122,13 +122,13 @@ def test_titles_cannot_break_out_of_their_format(gql: Gql) -> None:
       f: registerPerson(input: {id: "o-a", name: "责任", organisationId: "org-a"}) { __typename }
     }"""
     api(setup)
-    source = """mutation($title: String!) { registerSource(input: {id: "S-1", title: $title,
+    source = """mutation($title: String!) { registerSource(input: {title: $title,
       documentNumber: $title, organisationId: "org-a", issuedOn: "2024-03-01", level: SECRET,
       period: {kind: YEARS, years: 10}, scope: {organisations: ["org-a"]}, handlerId: "h-a",
-      officialId: "o-a"}) { __typename } }"""
-    assert (
-        api(source, {"title": HOSTILE})["registerSource"]["__typename"] == "RegisterSourceSuccess"
-    )
+      officialId: "o-a"}) { __typename ... on RegisterSourceSuccess { item { id } } } }"""
+    made = api(source, {"title": HOSTILE})["registerSource"]
+    assert made["__typename"] == "RegisterSourceSuccess"
+    api.alias("S-1", made["item"]["id"])
 
     def content(format: str) -> str:
         text: str = api(EXPORT, {"id": "S-1", "format": format}, as_="o-a")["lineageExport"][

@@ -19,6 +19,7 @@ from graph.model import (
     RecordKind,
     Years,
 )
+from graph.phrase import Phrase
 from graph.propagation import Action
 from graph.rules import required_classification
 from tests.unit.builders import basis, derived, source
@@ -40,7 +41,7 @@ def record(item: Item, summary: str = "派生定密。") -> DecisionRecord:
         classification=item.classification,
         scope=item.scope,
         bases=(BasisCitation("ITEM", "S-1", "源文件", "S-1〔2020〕1号", "机密★20年"),),
-        summary=summary,
+        summary=Phrase.of(summary),
     )
 
 
@@ -64,7 +65,7 @@ def notice(item: Item, status: NoticeStatus, due_on: date) -> Notice:
         path=("S-1", item.id),
         articles=("D-12",),
         kept_bases=(),
-        text="变更通知",
+        text=Phrase.of("变更通知"),
         due_on=due_on,
         status=status,
         created_at=moment,

@@ -19,7 +19,7 @@ def test_d5_organisation_without_authority_derives_top_secret() -> None:
     req = required_classification([basis(s)], [], issued_on=ISSUED, organisation=org)
     assert classified(req) == Classification(Level.TOP_SECRET, Years(30, START))
     assert "D-5" in req.explanation.articles
-    (note,) = req.explanation.notes
+    (note,) = map(req.explanation.names.spell, req.explanation.notes)
     assert "D-5" in note
     assert "某县办事处" in note
     assert "「无」" in note
@@ -33,7 +33,7 @@ def test_d5_lower_authority_derives_a_higher_level() -> None:
     req = required_classification([basis(s)], [], issued_on=ISSUED, organisation=org)
     assert classified(req) == Classification(Level.SECRET, Years(10, START))
     assert "D-5" in req.explanation.articles
-    (note,) = req.explanation.notes
+    (note,) = map(req.explanation.names.spell, req.explanation.notes)
     assert "秘密级" in note
     assert "D-5" in note
 

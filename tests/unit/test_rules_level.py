@@ -138,6 +138,6 @@ def test_d8_summary_cites_the_level_governor() -> None:
     s1 = source("S1", Level.CONFIDENTIAL, Years(10, START))
     s2 = source("S2", Level.SECRET, Years(5, START))
     req = required_classification([basis(s1), basis(s2)], [], issued_on=ISSUED)
-    summary = req.explanation.summary
+    summary = req.explanation.names.spell(req.explanation.summary)
     assert "机密★5年" in summary.split("密级依据：")[1].split("保密期限依据：")[0]
     assert "D-8" in summary

@@ -28,7 +28,7 @@ def test_d9_derived_keeps_the_basis_term_and_its_start() -> None:
     assert c.expiry == date(2030, 1, 1)
     assert c.expiry != date(2033, 6, 15)
     assert c.marking == "机密★10年"
-    assert "2030年1月1日" in req.explanation.summary
+    assert "2030年1月1日" in req.explanation.names.spell(req.explanation.summary)
 
 
 def test_d9_until_date_basis_is_kept() -> None:
@@ -156,7 +156,7 @@ def test_d9_condition_outlasts_a_dated_basis_and_notes_it() -> None:
     c = classified(req)
     assert c == Classification(Level.TOP_SECRET, UntilCondition("工程竣工验收后"))
     assert c.marking == "绝密★工程竣工验收后"
-    assert any("D-12" in note for note in req.explanation.notes)
+    assert any("D-12" in note for note in map(req.explanation.names.spell, req.explanation.notes))
     assert "D-12" in req.explanation.articles
 
 
@@ -169,7 +169,9 @@ def test_d9_d15_two_different_conditions_combine() -> None:
     assert c == Classification(Level.SECRET, UntilCondition("工程竣工验收后；且项目成果公开发布后"))
     assert c.marking == "机密★工程竣工验收后；且项目成果公开发布后"
     assert all(x.governs_period for x in req.explanation.contributions)
-    assert any("须各条件均达成" in note for note in req.explanation.notes)
+    assert any(
+        "须各条件均达成" in note for note in map(req.explanation.names.spell, req.explanation.notes)
+    )
 
 
 def test_d9_same_condition_twice_is_not_repeated() -> None:
@@ -194,7 +196,7 @@ def test_d9_x11_unmarked_basis_uses_statutory_maximum_from_its_start() -> None:
     (only,) = req.explanation.contributions
     assert "X-11" in only.articles
     assert only.classification == Classification(Level.SECRET, Years(20, date(2012, 7, 1)))
-    (note,) = req.explanation.notes
+    (note,) = map(req.explanation.names.spell, req.explanation.notes)
     assert "20 年" in note
     assert "2012年7月1日" in note
     assert "X-11" in note
