@@ -155,6 +155,7 @@ class _GraphQL(GraphQL[Context, None]):
                 if session is not None:
                     session.stop()
             return
+        send = _unstored(send)
         if scope["type"] == "http" and scope["method"] == "POST":
             request = Request(scope, receive)
             try:
@@ -392,6 +393,18 @@ UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
 
 def _unexpected(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+def _unstored(send: Send) -> Send:
+    """Answers the browser's HTTP cache keeps nothing of: they hold what one reader may read,
+    and the next person at the same browser may not (the viewer's sign-out clears the rest)."""
+
+    async def sent(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message)["Cache-Control"] = "no-store"
+        await send(message)
+
+    return sent
 
 
 async def _nothing() -> Message:
