@@ -53,6 +53,7 @@ from service.config import Settings
 from service.expiry import expire
 from service.redaction import Mode
 from service.reminders import digest
+from service.session import Session
 from service.usecases import CHINA
 
 log = logging.getLogger(__name__)
@@ -92,9 +93,15 @@ async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Set
 
 class _TextFrames(ASGIWebSocketAdapter):
     """Subscription messages as text frames, as graphql-transport-ws requires: strawberry
-    sends the bytes that encode_json gives in binary frames, which clients do not read."""
+    sends the bytes that encode_json gives in binary frames, which clients do not read.
+    Every message but the acknowledgement of a sign-in passes its session's check first
+    (service.session); once the session has ended, nothing more goes out."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        session: Session | None = getattr(self.ws.state, "session", None)
+        acknowledgement = message.get("type") == "connection_ack"
+        if session is not None and not acknowledgement and not await session.check():
+            return
         try:
             await self.ws.send_text(orjson.dumps(message).decode())
         except WebSocketDisconnect as error:
@@ -140,6 +147,15 @@ class _GraphQL(GraphQL[Context, None]):
         return value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                session: Session | None = scope.get("state", {}).get("session")
+                if session is not None:
+                    session.stop()
+            return
+        send = _unstored(send)
         if scope["type"] == "http" and scope["method"] == "POST":
             request = Request(scope, receive)
             try:
@@ -282,6 +298,9 @@ class _GraphQL(GraphQL[Context, None]):
         if isinstance(request, WebSocket):
             # Read back at connection_init (on_ws_connect), where a browser sends its token.
             context.upgrade_authorization = request.headers.get("authorization")
+            context.session = request.state.session = Session(
+                self._authenticate, request.close, state.audit, context.address
+            )
         else:
             request.state.context = context
         return context
@@ -293,10 +312,13 @@ class _GraphQL(GraphQL[Context, None]):
         given = params.get("authorization") or params.get("Authorization")
         bearer = _bearer(given if isinstance(given, str) else context.upgrade_authorization)
         try:
-            context.act_as(await self._authenticate(bearer))
+            actor = await self._authenticate(bearer)
         except Unauthenticated as error:
             await self._audit_unauthenticated(str(error), context.address)
             raise ConnectionRejectionError({"message": f"未通过身份认证：{error}"}) from error
+        context.act_as(actor)
+        if context.session is not None and bearer is not None:
+            context.session.begin(bearer, actor, context.poll_seconds)
         accepted: UnsetType = UNSET
         return accepted
 
@@ -371,6 +393,18 @@ UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
 
 def _unexpected(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+def _unstored(send: Send) -> Send:
+    """Answers the browser's HTTP cache keeps nothing of: they hold what one reader may read,
+    and the next person at the same browser may not (the viewer's sign-out clears the rest)."""
+
+    async def sent(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message)["Cache-Control"] = "no-store"
+        await send(message)
+
+    return sent
 
 
 async def _nothing() -> Message:

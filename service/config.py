@@ -40,7 +40,8 @@ class Settings(BaseSettings):
         default=1.0,
         gt=0,
         le=60,
-        description="How often a live notice subscription looks for new notices.",
+        description="How often a live notice subscription looks for new notices, and its "
+        "connection checks its credential again (closed with 4401 once it no longer holds).",
     )
     cached_items: int = Field(
         default=2_000_000,

@@ -635,7 +635,8 @@ class ChangeSubscription:
         description="New change notices for an organisation as they are issued (by any replica, "
         "the API or the expiry run), from `since` (the createdAt of the last one a reconnecting "
         "client saw) or from the moment of subscribing. Over WebSocket at /graphql "
-        "(graphql-transport-ws)."
+        "(graphql-transport-ws); the connection is closed with 4401 once its credential no "
+        "longer holds (revoked, expired, or the user's roles or organisation changed)."
     )
     async def notices_issued(
         self, info: Ctx, organisation_id: strawberry.ID, since: datetime | None = None
@@ -660,7 +661,10 @@ class ChangeSubscription:
         latest = start
         cursor = (start - LOOKBACK, "")
         sent: dict[str, datetime] = {}
-        while True:
+        session = context.session
+        # The connection's session ends when its credential does (service.session): checked
+        # at each poll and before each message, and the connection closed; this ends with it.
+        while session is None or session.ended is None:
             found = await context.read(
                 partial(_created_after, organisation=organisation, after=cursor)
             )
@@ -669,8 +673,11 @@ class ChangeSubscription:
             items = await context.items.load_many([n.item_id for n in fresh])
             for notice, item in zip(fresh, items, strict=True):
                 sent[notice.id] = notice.created_at
-                # Only notices to items the subscriber may read (D-10), each one audited.
+                # Only notices to items the subscriber may read (D-10), each one audited, and
+                # only while the credential stands: the trail records no read not sent.
                 if context.redactor.readable(item):
+                    if session is not None and not await session.check():
+                        return
                     view = (await notice_views(context, [notice]))[0]
                     await context.audit_read("subscription noticesIssued", [notice.item_id])
                     yield view

@@ -22,6 +22,7 @@ from graph.store.deadline import StoreTimeout, deadline
 from graph.trail import Outcome
 from service.auditing import AuditLog, event
 from service.redaction import Mode, Redactor, wanted
+from service.session import Session
 
 # Until a request is authenticated it acts as no one: it may read and do nothing.
 ANONYMOUS = Actor(user_id="anonymous", name="未认证")
@@ -52,8 +53,11 @@ class Context:
     # Expected refusals met while resolving (rule or kind names), for the audit trail.
     refusals: list[LineageError] = field(init=False, default_factory=list)
     # For a WebSocket: the connection_init payload, where a browser puts its token.
-    connection_params: object = None
-    upgrade_authorization: str | None = None  # the WebSocket upgrade's Authorization header
+    # (It and the upgrade's Authorization header hold a credential: never in a repr or a log.)
+    connection_params: object = field(default=None, repr=False)
+    upgrade_authorization: str | None = field(default=None, repr=False)
+    # For a WebSocket: its credential, checked again while it is open (service.session).
+    session: Session | None = field(default=None, repr=False)
     # What the request asks, e.g. "query lineage,item", for the audit trail.
     operation: str = field(init=False, default="")
 

@@ -1,8 +1,8 @@
 """The lineage viewer in real headless Chromium (Debian's chromium and chromedriver, which
 scripts/setup-browser installs), against a real uvicorn server on the demo: the page loads,
 signs in with a token, finds and draws a lineage, shows an item's details and explanation,
-marks the nodes an impact preview names, shows a reader no more than the API does, and
-downloads the written forms.
+marks the nodes an impact preview names, shows a reader no more than the API does,
+downloads the written forms, and leaves nothing of one reader to the next on the same tab.
 Screenshots go to artifacts/."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from tests.e2e.test_server import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-USERS = ("p-sun-hong", "p-liu-yang", "p-li-qiang")
+USERS = ("p-sun-hong", "p-liu-yang", "p-li-qiang", "p-he-jun")
 
 
 class Site:
@@ -396,3 +396,168 @@ def test_the_page_downloads_an_items_written_record(
     pdf = downloaded(folder, ".pdf").read_bytes()
     assert pdf.startswith(b"%PDF-")
     assert "派生国家秘密定密书面记录" in "".join(extract_text(io.BytesIO(pdf)).split())
+
+
+# --- signing out: the next reader on the same tab finds nothing of the last ---------------
+
+ITEM = """query($id: ID!) { item(id: $id) { id title documentNumber keypoints { id title } } }"""
+# Everything the page holds that a script of the page can reach: its markup, the values of
+# its fields, its history entry and address, its storage, and the viewer's own state.
+HELD = """
+const plain = (key, value) =>
+  value instanceof Map || value instanceof Set ? [...value] : value;
+const storage = (s) => Object.fromEntries(Object.keys(s).map((k) => [k, s.getItem(k)]));
+return JSON.stringify({
+  html: document.documentElement.outerHTML,
+  fields: [...document.querySelectorAll("input, textarea, select")].map((e) => e.value),
+  history: history.state,
+  address: location.href,
+  session: storage(sessionStorage),
+  local: storage(localStorage),
+  state: window.lineageViewer ? window.lineageViewer.state : null,
+}, plain);
+"""
+
+
+def secrets_of(site: Site, reader: str, other: str, roots: tuple[str, ...]) -> set[str]:
+    """The ids, titles, document numbers and keypoints of the items `reader` sees in the
+    lineages of `roots`, none of which `other` may read."""
+    found: set[str] = set()
+    for root in roots:
+        graph = site.gql(reader, GRAPH, {"id": root})["lineageGraph"]["data"]
+        for node in graph["nodes"]:
+            assert not node["redacted"], "the first reader reads the whole lineage"
+            assert site.gql(other, ITEM, {"id": node["id"]})["item"] is None
+            item = site.gql(reader, ITEM, {"id": node["id"]})["item"]
+            found |= {item["id"], item["title"], item["title"][:12]}
+            found |= {item["documentNumber"]} if item["documentNumber"] else set()
+            for keypoint in item["keypoints"]:
+                found |= {keypoint["id"], keypoint["title"]}
+    return found
+
+
+def assert_holds_none(driver: WebDriver, secrets: set[str]) -> None:
+    held = driver.execute_script(HELD)
+    assert isinstance(held, str)
+    kept = sorted(s for s in secrets if s in held)
+    assert kept == [], f"the page still holds {kept}"
+
+
+def enter_token(driver: WebDriver, bearer: str) -> None:
+    """A token typed into the page as it stands, on the same tab (no new page opened)."""
+    token = wait(driver).until(ready.visibility_of_element_located((By.ID, "token")))
+    token.send_keys(bearer)
+    driver.find_element(By.CSS_SELECTOR, "#signin button").click()
+
+
+def look_around_as_the_first_reader(driver: WebDriver, site: Site) -> None:
+    """孙红 opens a lineage from a link that names an item, finds another by its words, opens
+    it, and opens the details of items with keypoints and written records."""
+    driver.get(site.base + "/ui/?item=D-COUNTY-004")
+    enter_token(driver, site.tokens["p-sun-hong"])
+    wait(driver).until(
+        ready.presence_of_element_located((By.CSS_SELECTOR, 'g.node.root[data-id="D-COUNTY-004"]'))
+    )
+    open_lineage(driver, "重点工程建设总体方案", "S-2024-012")
+    nodes(driver)["S-2024-012"].click()
+    wait(driver).until(ready.visibility_of_element_located((By.ID, "impact-form")))
+    assert "S-2024-012.K1" in (
+        driver.find_element(By.ID, "impact-keypoints").get_attribute("innerHTML") or ""
+    )
+    driver.find_element(By.CSS_SELECTOR, "#impact-form button[type=submit]").click()
+    wait(driver).until(
+        ready.text_to_be_present_in_element((By.ID, "impact-summary"), "尚未写入任何内容")
+    )
+    nodes(driver)["D-COUNTY-004"].click()
+    wait(driver).until(ready.text_to_be_present_in_element((By.ID, "details"), "书面记录"))
+    assert "某乡镇征地工作任务分解表（复制件）" in driver.find_element(By.ID, "details").text
+
+
+def signed_in_as(driver: WebDriver, name: str) -> None:
+    wait(driver).until(ready.text_to_be_present_in_element((By.ID, "user"), name))
+    wait(driver).until(ready.visibility_of_element_located((By.ID, "query")))
+
+
+def test_graphql_answers_are_kept_by_no_cache(site: Site) -> None:
+    query = {"query": "{ me { userId } }"}
+    signed = {"Authorization": f"Bearer {site.tokens['p-sun-hong']}"}
+    answered = httpx2.post(site.base + "/graphql", json=query, headers=signed, timeout=10)
+    refused = httpx2.post(site.base + "/graphql", json=query, timeout=10)
+    assert (answered.status_code, refused.status_code) == (200, 401)
+    assert answered.headers["cache-control"] == "no-store"
+    assert refused.headers["cache-control"] == "no-store"
+
+
+def test_after_signing_out_the_page_holds_nothing_of_the_reader(
+    site: Site, browser: WebDriver
+) -> None:
+    secrets = secrets_of(site, "p-sun-hong", "p-he-jun", ("S-2024-012", "D-COUNTY-004"))
+    look_around_as_the_first_reader(browser, site)
+    held = browser.execute_script(HELD)
+    seen = {s for s in secrets if s in held}  # the probe finds what the page holds
+    assert {"S-2024-012", "S-2024-012.K1", "某乡镇征地工作任务分解表（复制件）"} <= seen
+    # A request still under way when 退出 is clicked: its answer must show nowhere.
+    browser.execute_script(
+        "window.lineageViewer.select('S-2024-012'); document.getElementById('signout').click();"
+    )
+    wait(browser).until(ready.text_to_be_present_in_element((By.ID, "message"), "已退出"))
+    assert not browser.find_element(By.ID, "query").is_displayed()
+    assert browser.execute_script("return history.state") is None
+    assert browser.current_url == site.base + "/ui/"
+    assert_holds_none(browser, secrets)
+    # Another reader, who may read none of those items, signs in on the same tab.
+    enter_token(browser, site.tokens["p-he-jun"])
+    signed_in_as(browser, "何军")
+    assert_holds_none(browser, secrets)
+    browser.find_element(By.ID, "query").send_keys("重点工程建设总体方案")
+    browser.find_element(By.CSS_SELECTOR, "#search button").click()
+    wait(browser).until(ready.text_to_be_present_in_element((By.ID, "message"), "没有找到"))
+    assert_holds_none(browser, secrets)
+
+
+def test_another_readers_token_without_signing_out_clears_the_page(
+    site: Site, browser: WebDriver
+) -> None:
+    secrets = secrets_of(site, "p-sun-hong", "p-he-jun", ("S-2024-012", "D-COUNTY-004"))
+    look_around_as_the_first_reader(browser, site)
+    enter_token(browser, site.tokens["p-he-jun"])
+    signed_in_as(browser, "何军")
+    assert "孙红" not in browser.find_element(By.ID, "user").text
+    assert_holds_none(browser, secrets)
+    assert (
+        browser.execute_script("return sessionStorage.getItem('lineage-token')")
+        == (site.tokens["p-he-jun"])
+    )
+
+
+def test_pages_kept_for_back_and_forward_show_nothing_of_the_last_reader(
+    site: Site, browser: WebDriver
+) -> None:
+    """Chromium keeps pages one leaves in its back-forward cache, as they were: the reader's
+    lineage on one, the reader's statistics on the next. Gone back to after another reader
+    has signed in, they show nothing of the first."""
+    secrets = secrets_of(site, "p-sun-hong", "p-he-jun", ("S-2024-012",))
+    sign_in(browser, site, "p-sun-hong")
+    open_lineage(browser, "重点工程建设总体方案", "S-2024-012")
+    browser.find_element(By.CSS_SELECTOR, "#whoami a[href='statistics.html']").click()
+    year = wait(browser).until(ready.visibility_of_element_located((By.ID, "year")))
+    year.clear()
+    year.send_keys("2024")
+    browser.find_element(By.CSS_SELECTOR, "#choose button[type=submit]").click()
+    wait(browser).until(ready.text_to_be_present_in_element((By.ID, "message"), "2024 年"))
+    assert browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr")
+    browser.find_element(By.CSS_SELECTOR, "a.back").click()  # a new viewer page, signed in
+    signed_in_as(browser, "孙红")
+    browser.find_element(By.ID, "signout").click()
+    wait(browser).until(ready.text_to_be_present_in_element((By.ID, "message"), "已退出"))
+    enter_token(browser, site.tokens["p-he-jun"])
+    signed_in_as(browser, "何军")
+    browser.back()  # the statistics as 孙红 saw them, kept
+    wait(browser).until(lambda d: d.current_url.endswith("/statistics.html"))
+    wait(browser).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    wait(browser).until(ready.visibility_of_element_located((By.ID, "year")))
+    assert browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr") == []
+    assert "2024 年" not in browser.find_element(By.ID, "message").text
+    browser.back()  # the first viewer page, with 孙红's lineage, kept
+    signed_in_as(browser, "何军")
+    assert_holds_none(browser, secrets)

@@ -58,3 +58,12 @@ window.addEventListener("DOMContentLoaded", () => {
     download(`已解密事项目录-${found.since}-${found.until}.json`, "application/json",
       JSON.stringify(found.entries, null, 2)));
 });
+
+// Kept in the browser's back-forward cache, the page shows what it showed its reader then: if
+// the tab's sign-in has changed since (signed out, or another reader), it is loaded afresh.
+const reader = sessionStorage.getItem("lineage-token");
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted || sessionStorage.getItem("lineage-token") === reader) return;
+  document.body.replaceChildren();
+  location.reload();
+});

@@ -92,3 +92,12 @@ window.addEventListener("DOMContentLoaded", () => {
     link.click();
   });
 });
+
+// Kept in the browser's back-forward cache, the page shows what it showed its reader then: if
+// the tab's sign-in has changed since (signed out, or another reader), it is loaded afresh.
+const reader = sessionStorage.getItem("lineage-token");
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted || sessionStorage.getItem("lineage-token") === reader) return;
+  document.body.replaceChildren();
+  location.reload();
+});

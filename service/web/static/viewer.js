@@ -1,14 +1,21 @@
 // 派生国家秘密血缘查看：a small renderer over the layout the server computes (lineageGraph).
 // No third-party code and no network but this service: it works on an intranet as it is.
 // Every text from the graph goes in through textContent, never as markup.
+// A sign-in is a session of this document: signing out, or signing in with another token,
+// ends it by discarding the document (a fresh one is loaded in its place), so that nothing one
+// reader saw (drawing, details, results, forms, variables, caches, requests under way) can
+// reach the next; storage and the history entry are emptied first (endSession).
 "use strict";
 
 const NODE_W = 200, NODE_H = 62, GAP_X = 40, GAP_Y = 70;
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 
+const TOKEN = "lineage-token";    // in sessionStorage: the catalogue and statistics pages use it
+const NOTICE = "lineage-notice";  // a message for the next document: why the last one ended
+
 const state = {
-  token: sessionStorage.getItem("lineage-token") || "",
+  token: sessionStorage.getItem(TOKEN) || "",
   me: null,
   root: null,
   graph: null,          // {nodes, edges} as lineageGraph returns them
@@ -21,25 +28,36 @@ const state = {
 
 // --- talking to the service -------------------------------------------------------------
 
+// Every request of the session: aborted when it ends, and an answer that comes anyway is
+// dropped (it rejects with an AbortError, which failed() ignores).
+const requests = new AbortController();
+
 async function gql(query, variables = {}) {
+  const { signal } = requests;
   const response = await fetch("/graphql", {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${state.token}` },
     body: JSON.stringify({ query, variables }),
+    cache: "no-store",
+    signal,
   });
   if (response.status === 401) {
     const reason = "令牌无效或已吊销，请重新登录。";
-    signOut(reason);
+    endSession(reason);
     throw new Error(reason);
   }
   const body = await response.json();
+  signal.throwIfAborted();
   if (body.errors && body.errors.length) throw new Error(body.errors[0].message);
   return body.data;
 }
 
 function say(text) { $("message").textContent = text || ""; }
 
-function failed(error) { say(error.message || String(error)); }
+function failed(error) {
+  if (requests.signal.aborted) return;  // the session has ended: nothing more is shown
+  say(error.message || String(error));
+}
 
 // --- signing in -----------------------------------------------------------------------------
 
@@ -49,8 +67,8 @@ async function signIn(token) {
   state.token = token.trim();
   const data = await gql("{ me { userId name personId organisationId roles } }");
   state.me = data.me;
-  sessionStorage.setItem("lineage-token", state.token);
-  $("signin").hidden = true;
+  sessionStorage.setItem(TOKEN, state.token);
+  $("signin").querySelector("button").textContent = "换用此令牌";
   $("whoami").hidden = false;
   $("user").textContent = `${data.me.name}（${data.me.roles.map((r) => ROLE[r]).join("、")}）`;
   document.querySelector("main").hidden = false;
@@ -59,14 +77,25 @@ async function signIn(token) {
   if (fromUrl) await load(fromUrl);
 }
 
-function signOut(reason) {
-  sessionStorage.removeItem("lineage-token");
-  state.token = "";
-  state.me = null;
-  $("signin").hidden = false;
-  $("whoami").hidden = true;
-  document.querySelector("main").hidden = true;
-  say(reason || "");
+// Ends the session: storage cleared (but for why it ended and the token to sign in with
+// next, if one was given), then the document discarded.
+function endSession(reason = "", nextToken = "") {
+  sessionStorage.clear();
+  localStorage.clear();
+  if (reason) sessionStorage.setItem(NOTICE, reason);
+  if (nextToken) sessionStorage.setItem(TOKEN, nextToken);
+  discard();
+}
+
+// Requests aborted, the page emptied and the variables forgotten at once, the history entry
+// stripped of its state and query, and the document replaced by a fresh one: replaced, it
+// leaves no history entry to go back to.
+function discard() {
+  requests.abort();
+  document.body.replaceChildren();
+  for (const key of Object.keys(state)) state[key] = null;
+  history.replaceState(null, "", location.pathname);
+  location.replace(location.pathname);
 }
 
 // --- searching ------------------------------------------------------------------------------
@@ -511,9 +540,12 @@ window.addEventListener("DOMContentLoaded", () => {
   wireZoomAndPan();
   $("signin").addEventListener("submit", (event) => {
     event.preventDefault();
-    signIn($("token").value).catch(failed);
+    const token = $("token").value.trim();
+    $("token").value = "";
+    // Another token while signed in: whoever it is, nothing of this session may stay.
+    if (state.token) endSession("", token); else signIn(token).catch(failed);
   });
-  $("signout").addEventListener("click", () => signOut("已退出。"));
+  $("signout").addEventListener("click", () => endSession("已退出。"));
   $("search").addEventListener("submit", (event) => {
     event.preventDefault();
     search($("query").value).catch(failed);
@@ -523,7 +555,15 @@ window.addEventListener("DOMContentLoaded", () => {
   $("impact-form").addEventListener("submit", (event) => { event.preventDefault(); preview().catch(failed); });
   $("impact-clear").addEventListener("click", clearImpact);
   $("commit-form").addEventListener("submit", (event) => { event.preventDefault(); commit().catch(failed); });
+  say(sessionStorage.getItem(NOTICE));
+  sessionStorage.removeItem(NOTICE);
   if (state.token) signIn(state.token).catch(failed);
+});
+
+// A document the browser kept to go back or forward to (its back-forward cache) shows the
+// reader it was made for: if the tab's sign-in has changed since, it is discarded too.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && (sessionStorage.getItem(TOKEN) || "") !== (state.token || "")) discard();
 });
 
 // For the benchmark and the browser test: the drawing's own numbers, read in the page.
