@@ -203,10 +203,14 @@ def notice_type(value: changes.Notice, redactor: Redactor, names: Names) -> Noti
     )
 
 
-def proposal_type(value: changes.Proposal) -> Proposal:
+def proposal_type(
+    value: changes.Proposal, redactor: Redactor, item: model.Item | None
+) -> Proposal:
+    """A proposal; it is read by the organisation it is filed with, which may not read the
+    item it is about (D-10): that one sees the item by its placeholder."""
     return Proposal(
         id=strawberry.ID(value.id),
-        item_id=strawberry.ID(value.item_id),
+        item_id=strawberry.ID(redactor.ref(value.item_id, item)),
         proposer_id=strawberry.ID(value.proposer_id),
         organisation_id=strawberry.ID(value.organisation_id),
         text=value.text,
@@ -562,10 +566,15 @@ class ChangeQuery:
                 first,
                 info.context.actor,
             )
+            items = await info.context.items.load_many([p.item_id for p in page.proposals])
+            redactor = info.context.redactor
             return ProposalConnection(
                 edges=[
-                    ProposalEdge(cursor=encode_cursor(p.id, "proposal"), node=proposal_type(p))
-                    for p in page.proposals
+                    ProposalEdge(
+                        cursor=encode_cursor(p.id, "proposal"),
+                        node=proposal_type(p, redactor, item),
+                    )
+                    for p, item in zip(page.proposals, items, strict=True)
                 ],
                 page_info=types.PageInfo(
                     has_next_page=page.has_next,
@@ -815,7 +824,9 @@ class ChangeMutation:
                 organisation_id=str(input.organisation_id) if input.organisation_id else None,
                 notice_id=str(input.notice_id) if input.notice_id else None,
             )
-            proposal = await info.context.call(notices.propose_change, command, info.context.actor)
-            return ProposeChangeSuccess(proposal=proposal_type(proposal))
+            context = info.context
+            proposal = await context.call(notices.propose_change, command, context.actor)
+            item = await context.items.load(proposal.item_id)
+            return ProposeChangeSuccess(proposal=proposal_type(proposal, context.redactor, item))
 
         return await attempt(work)
