@@ -39,11 +39,10 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.access import SYSTEM, Actor
-from graph.errors import InvalidValue
 from graph.store.base import GraphStore
 from graph.trail import Outcome
 from service import idempotency
-from service.accounts import JwtSettings, Unauthenticated, authenticate
+from service.accounts import Unauthenticated, authenticate
 from service.api.context import ANONYMOUS, Context
 from service.api.schema import Limits, build_schema
 from service.auditing import AuditLog, event, outcome_of
@@ -53,6 +52,7 @@ from service.config import Settings
 from service.expiry import expire
 from service.redaction import Mode
 from service.reminders import digest
+from service.sso import JwtSettings, jwt_settings
 from service.usecases import CHINA
 
 log = logging.getLogger(__name__)
@@ -391,19 +391,16 @@ def _address(request: Request | WebSocket) -> str:
 
 
 def sso_of(settings: Settings) -> JwtSettings | None:
-    """JWT verification, where a key and an issuer are configured."""
+    """JWT verification, where a key is configured; the key is read and checked here, once
+    (service.sso), and the service does not start with one it cannot use safely."""
     if not settings.jwt_key:
         return None
-    if not settings.jwt_issuer:
-        raise InvalidValue(
-            "LINEAGE_JWT_ISSUER", "配置了 LINEAGE_JWT_KEY 时须同时配置签发者 LINEAGE_JWT_ISSUER。"
-        )
-    return JwtSettings(
-        key=settings.jwt_key,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        algorithms=tuple(settings.jwt_algorithms),
-        user_claim=settings.jwt_user_claim,
+    return jwt_settings(
+        settings.jwt_key,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        settings.jwt_algorithms,
+        settings.jwt_user_claim,
     )
 
 
