@@ -43,7 +43,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from graph.access import SYSTEM, Actor
 from graph.store.base import GraphStore
 from graph.trail import Outcome
-from service import idempotency
+from service import graphiql, idempotency
 from service.accounts import Unauthenticated, authenticate
 from service.api.context import ANONYMOUS, Context
 from service.api.schema import Limits, build_schema
@@ -167,6 +167,9 @@ class _GraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
         except _SubscriptionOverHttp:
             await self._refuse_subscription(scope, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql.page()
 
     async def execute_single(
         self,
@@ -536,5 +539,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     graphql = _GraphQL(app, chosen)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.router.routes.append(Mount("/ui", app=viewer_files(), name="ui"))
+    if not chosen.production:
+        app.router.routes.append(Mount("/graphiql", app=graphiql.assets(), name="graphiql"))
     app.router.routes.append(WebSocketRoute("/graphql", graphql))
     return app
