@@ -13,7 +13,8 @@
 #     {"Authorization": "Bearer lin_…"}
 #
 # 再按 Ctrl-Enter 或运行按钮执行；订阅经 WebSocket 发送。
-# 页面不保存令牌：刷新后须重新填入。
+# 左下角的刷新按钮用令牌载入 schema（文档与自动补全）。
+# 页面不保存令牌：刷新页面后须重新填入。
 
 {
   me { userId personId organisationId roles }
