@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -21,6 +22,9 @@ from graph.access import EVERY_ORGANISATION, Actor, Role, Token, User, actor_of
 from graph.errors import InvalidValue, UnknownId
 from graph.model import check_id, check_text
 from graph.store.base import GraphReader, GraphStore, GraphWriter
+from service.sso import JwtSettings
+
+log = logging.getLogger(__name__)
 
 PREFIX = "lin_"
 
@@ -39,20 +43,6 @@ class Issued:
 
     token: Token
     bearer: str
-
-
-@dataclass(frozen=True)
-class JwtSettings:
-    """Verification of JWTs from a single sign-on service: the key (a PEM public key, or the
-    shared secret of HS256), the issuer that must have signed, the audience it must name,
-    and the claim that carries the user id."""
-
-    key: str
-    issuer: str
-    audience: str | None = None
-    algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
-    user_claim: str = "sub"
-    leeway_seconds: int = 30
 
 
 def _digest(secret: str) -> str:
@@ -199,6 +189,9 @@ def authenticate(store: GraphStore, bearer: str, sso: JwtSettings | None = None)
 
 
 def _verified_user(bearer: str, sso: JwtSettings) -> str:
+    """The user a JWT names, once its signature (by an algorithm of the key's family only),
+    issuer, audience and period are checked. Whatever is wrong with it, and whatever PyJWT
+    makes of it, it is Unauthenticated: a token is the caller's input, never our fault."""
     try:
         claims = jwt.decode(
             bearer,
@@ -208,14 +201,17 @@ def _verified_user(bearer: str, sso: JwtSettings) -> str:
             audience=sso.audience,
             leeway=sso.leeway_seconds,
             options={
-                "require": ["exp", "iss", sso.user_claim],
-                "verify_aud": sso.audience is not None,
+                "require": ["exp", "iss", "aud", sso.user_claim],
+                "enforce_minimum_key_length": True,
             },
         )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("JWT 已过期。") from None
-    except jwt.InvalidTokenError:
-        raise Unauthenticated("JWT 无效：签名、签发者或受众不符。") from None
+    except jwt.PyJWTError:
+        raise Unauthenticated("JWT 无效：签名、算法、签发者或受众不符。") from None
+    except Exception:  # PyJWT failed on it in a way it does not declare: still no sign-in
+        log.warning("PyJWT 未能解析一个 JWT，已按无效令牌拒绝。", exc_info=True)
+        raise Unauthenticated("JWT 无效：签名、算法、签发者或受众不符。") from None
     user_id = claims.get(sso.user_claim)
     if not isinstance(user_id, str) or not user_id:
         raise Unauthenticated("JWT 未指明用户。")

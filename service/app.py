@@ -17,7 +17,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -31,19 +31,20 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.access import SYSTEM, Actor
-from graph.errors import InvalidValue
 from graph.store.base import GraphStore
 from graph.trail import Outcome
-from service import idempotency
-from service.accounts import JwtSettings, Unauthenticated, authenticate
+from service import graphiql, idempotency
+from service.accounts import Unauthenticated, authenticate
 from service.api.context import ANONYMOUS, Context
 from service.api.schema import Limits, build_schema
 from service.auditing import AuditLog, event, outcome_of
@@ -54,6 +55,7 @@ from service.expiry import expire
 from service.redaction import Mode
 from service.reminders import digest
 from service.session import Session
+from service.sso import JwtSettings, jwt_settings
 from service.usecases import CHINA
 
 log = logging.getLogger(__name__)
@@ -177,7 +179,62 @@ class _GraphQL(GraphQL[Context, None]):
                 if passed_on is None:
                     return
                 receive = passed_on
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        except _SubscriptionOverHttp:
+            await self._refuse_subscription(scope, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql.page()
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """strawberry's, but over HTTP only queries and mutations run (POST): a subscription
+        would run as if it were a query and fail inside. It is refused once parsed, before
+        it is validated or runs."""
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=_OVER_HTTP.get(request_adapter.method, ()),
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                raise _SubscriptionOverHttp from error
+            raise HTTPException(400, error.as_http_error_reason(request_adapter.method)) from error
+        except CannotGetOperationTypeError as error:
+            raise HTTPException(400, error.as_http_error_reason()) from error
+        except MissingQueryError as error:
+            raise HTTPException(400, "No GraphQL query found in the request") from error
+
+    async def _refuse_subscription(self, scope: Scope, send: Send) -> None:
+        request = Request(scope)
+        actor = getattr(request.state, "actor", None)
+        try:
+            await self._app.state.audit.record(
+                event(
+                    actor,
+                    "subscription",
+                    Outcome.REFUSED,
+                    detail=SUBSCRIPTION_OVER_HTTP["code"],
+                    address=_address(request),
+                )
+            )
+        except Exception:  # the refusal stands and shows nothing; the failure is in the log
+            log.exception("未能记录一次经 HTTP 发来的订阅。")
+        refusal = {"message": SUBSCRIPTION_OVER_HTTP_MESSAGE, "extensions": SUBSCRIPTION_OVER_HTTP}
+        await JSONResponse({"errors": [refusal]}, status_code=400)(scope, _nothing, send)
 
     async def _idempotent(
         self, request: Request, actor: Actor, given: str, send: Send
@@ -387,6 +444,19 @@ def viewer_files() -> ASGIApp:
     return served
 
 
+class _SubscriptionOverHttp(Exception):
+    """A subscription sent over HTTP, to be answered 400 (service.app._GraphQL)."""
+
+
+# Queries via GET are off (a GET is no place for a bearer's request), and subscriptions run
+# over the WebSocket only.
+_OVER_HTTP = {"POST": frozenset({OperationType.QUERY, OperationType.MUTATION})}
+SUBSCRIPTION_OVER_HTTP = {"code": "SUBSCRIPTION_OVER_HTTP"}
+SUBSCRIPTION_OVER_HTTP_MESSAGE = (
+    "订阅（subscription）不能通过 HTTP 请求发送：请用 WebSocket 连接 /graphql"
+    "（协议 graphql-transport-ws），在 connection_init 的 payload 中以 "
+    '{"authorization": "Bearer lin_…"} 提供令牌，再发送 subscribe 消息。'
+)
 AUDIT_FAILED = "审计记录无法写入：为保密起见，本次请求的结果不予返回。"
 UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
 
@@ -425,19 +495,16 @@ def _address(request: Request | WebSocket) -> str:
 
 
 def sso_of(settings: Settings) -> JwtSettings | None:
-    """JWT verification, where a key and an issuer are configured."""
+    """JWT verification, where a key is configured; the key is read and checked here, once
+    (service.sso), and the service does not start with one it cannot use safely."""
     if not settings.jwt_key:
         return None
-    if not settings.jwt_issuer:
-        raise InvalidValue(
-            "LINEAGE_JWT_ISSUER", "配置了 LINEAGE_JWT_KEY 时须同时配置签发者 LINEAGE_JWT_ISSUER。"
-        )
-    return JwtSettings(
-        key=settings.jwt_key,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        algorithms=tuple(settings.jwt_algorithms),
-        user_claim=settings.jwt_user_claim,
+    return jwt_settings(
+        settings.jwt_key,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        settings.jwt_algorithms,
+        settings.jwt_user_claim,
     )
 
 
@@ -506,5 +573,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     graphql = _GraphQL(app, chosen)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
     app.router.routes.append(Mount("/ui", app=viewer_files(), name="ui"))
+    if not chosen.production:
+        app.router.routes.append(Mount("/graphiql", app=graphiql.assets(), name="graphiql"))
     app.router.routes.append(WebSocketRoute("/graphql", graphql))
     return app

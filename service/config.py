@@ -101,13 +101,19 @@ class Settings(BaseSettings):
     )
     jwt_key: str | None = Field(
         default=None,
-        description="Verify JWTs from single sign-on with this key: a PEM public key, or the "
-        "shared secret of HS256.",
+        description="Verify JWTs from single sign-on with this key: a PEM public key (RSA, EC, "
+        "Ed25519, Ed448), or a shared secret of 32 bytes or more.",
     )
-    jwt_issuer: str | None = Field(default=None, description="The issuer a JWT must name.")
-    jwt_audience: str | None = Field(default=None, description="The audience a JWT must name.")
-    jwt_algorithms: list[str] = Field(
-        default=["RS256", "ES256", "EdDSA"], description="Algorithms a JWT may be signed with."
+    jwt_issuer: str | None = Field(
+        default=None, description="The issuer a JWT must name; required with a key."
+    )
+    jwt_audience: str | None = Field(
+        default=None, description="The audience a JWT must name; required with a key."
+    )
+    jwt_algorithms: list[str] | None = Field(
+        default=None,
+        description="Algorithms a JWT may be signed with, within those the key's type admits "
+        "(all of them when unset).",
     )
     reminder_days: int = Field(
         default=90,

@@ -203,9 +203,7 @@ def notice_type(value: changes.Notice, redactor: Redactor, names: Names) -> Noti
     )
 
 
-def proposal_type(
-    value: changes.Proposal, redactor: Redactor, item: model.Item | None
-) -> Proposal:
+def proposal_type(value: changes.Proposal, redactor: Redactor, item: model.Item | None) -> Proposal:
     """A proposal; it is read by the organisation it is filed with, which may not read the
     item it is about (D-10): that one sees the item by its placeholder."""
     return Proposal(

@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from graph.trail import AuditQuery, Outcome
 from service.app import create_app
 from service.composition import open_store
 from service.config import Settings
@@ -124,3 +125,29 @@ def test_a_plain_websocket_without_the_protocol_is_refused(live: TestClient) -> 
         live.websocket_connect("/graphql", subprotocols=["nonsense"]) as ws,
     ):
         ws.receive_json()
+
+
+def test_a_subscription_sent_over_http_is_told_to_use_the_websocket(live: TestClient) -> None:
+    named = SUBSCRIBE.replace("subscription(", "subscription S(")
+    both = f"query Me {{ me {{ userId }} }}\n{named}"
+    variables = {"org": "org-county"}
+    for answer in (
+        live.post("/graphql", json={"query": SUBSCRIBE, "variables": variables}),
+        live.post("/graphql", json={"query": both, "operationName": "S", "variables": variables}),
+        live.get("/graphql", params={"query": SUBSCRIBE, "variables": '{"org": "org-county"}'}),
+    ):
+        assert answer.status_code == 400, answer.text
+        (error,) = answer.json()["errors"]
+        assert error["extensions"]["code"] == "SUBSCRIPTION_OVER_HTTP"
+        for hint in ("WebSocket", "/graphql", "graphql-transport-ws", "connection_init"):
+            assert hint in error["message"]
+    # The query of the same document runs as ever.
+    me = live.post("/graphql", json={"query": both, "operationName": "Me"})
+    assert me.json() == {"data": {"me": {"userId": "tester"}}}
+    store = live.app.state.store  # type: ignore[attr-defined]
+    refused = store.audit_events(AuditQuery(outcome=Outcome.REFUSED, limit=10))
+    assert [(e.action, e.detail) for e in refused][:3] == [
+        ("subscription", "SUBSCRIPTION_OVER_HTTP")
+    ] * 3
+    # The GET is authenticated by no one (GET answers nothing but GraphiQL's page).
+    assert [e.user_id for e in refused][:3] == [None, "tester", "tester"]

@@ -83,7 +83,9 @@ def served(folder: Path) -> Iterator[Site]:
     thread.join(timeout=10)
 
 
-def chromium(profile: Path) -> webdriver.Chrome:
+def chromium(profile: Path, *flags: str, logs: dict[str, str] | None = None) -> webdriver.Chrome:
+    """Chromium with the flags below and `flags`, keeping the logs named in `logs`
+    (`{"performance": "ALL"}`: every request, through the DevTools protocol)."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     # As the machine's notes say: no sandbox as root, and none of Chromium's own traffic.
@@ -99,8 +101,11 @@ def chromium(profile: Path) -> webdriver.Chrome:
         "--disable-sync",
         "--window-size=1600,1000",
         f"--user-data-dir={profile}",
+        *flags,
     ):
         options.add_argument(flag)
+    if logs:
+        options.set_capability("goog:loggingPrefs", logs)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
