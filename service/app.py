@@ -520,13 +520,14 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        thresholds = gc.get_threshold()
-        gc.set_threshold(*_COLLECTION_THRESHOLDS)
         app.state.store = (
             store
             if store is not None
             else open_store(chosen.store, cached_items=chosen.cached_items)
         )
+        # Set once nothing before `try` can fail, so that it is always given back.
+        thresholds = gc.get_threshold()
+        gc.set_threshold(*_COLLECTION_THRESHOLDS)
         app.state.audit = AuditLog(app.state.store)
         stopping = asyncio.Event()
         daily = (

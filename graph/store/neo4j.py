@@ -29,7 +29,8 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -197,6 +198,9 @@ def _readable_params(readable: ReadFilter | None) -> dict[str, Any]:
     return {"keys": list(readable.keys), "holders": list(readable.holders)}
 
 
+# How long closing the store waits for the sessions under way.
+CLOSE_WAIT = 10.0
+
 # Node properties; Neo4j does not store nulls, so an absent property reads as None.
 _Fields = Defaults
 
@@ -224,6 +228,9 @@ class Neo4jStore:
         # throughput to a third (bench/turns.py). Reentrant, so that a write inside a write
         # waits on the database as before, not on itself.
         self._writing = threading.RLock()
+        self._quiet = threading.Condition()
+        self._open_sessions = 0
+        self._closing = False
         try:
             self._driver.verify_connectivity()
             with self._driver.session(database=self._database) as session:
@@ -240,7 +247,7 @@ class Neo4jStore:
             raise
 
     def read(self, work: Callable[[GraphReader], T]) -> T:
-        with self._driver.session(database=self._database) as session:
+        with self._session() as session:
             return session.execute_read(lambda tx: _in_time(work(_Neo4jTx(tx, self._cache))))
 
     def write(self, work: Callable[[GraphWriter], T]) -> T:
@@ -257,7 +264,7 @@ class Neo4jStore:
             self._writing.release()
 
     def _execute_write(self, in_turn: Callable[[ManagedTransaction], T]) -> T:
-        with self._driver.session(database=self._database) as session:
+        with self._session() as session:
             try:
                 return session.execute_write(in_turn)
             except _Overtaken as error:
@@ -272,7 +279,7 @@ class Neo4jStore:
         if not events:
             return
         rows = [{k: v for k, v in audit_fields(e).items() if v is not None} for e in events]
-        with self._driver.session(database=self._database) as session:
+        with self._session() as session:
             session.execute_write(
                 lambda tx: tx.run(
                     "UNWIND $rows AS row CREATE (n:AuditEvent) SET n = row", rows=rows
@@ -311,11 +318,33 @@ class Neo4jStore:
             )
             return [record.data() for record in result]
 
-        with self._driver.session(database=self._database) as session:
+        with self._session() as session:
             rows = session.execute_read(work)
         return [audit_from(_Fields(row["n"])) for row in rows]
 
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """A session of the driver, counted: closing waits for those under way, since a
+        connection a worker thread still uses must not be closed beneath it (an app shutting
+        down while a subscription reads)."""
+        with self._quiet:
+            if self._closing:
+                raise StoreUnavailable("图数据库连接已关闭。")
+            self._open_sessions += 1
+        try:
+            with self._driver.session(database=self._database) as session:
+                yield session
+        finally:
+            with self._quiet:
+                self._open_sessions -= 1
+                self._quiet.notify_all()
+
     def close(self) -> None:
+        """Closes the driver once the sessions under way have ended (at most CLOSE_WAIT
+        seconds); none begins after."""
+        with self._quiet:
+            self._closing = True
+            self._quiet.wait_for(lambda: self._open_sessions == 0, timeout=CLOSE_WAIT)
         self._driver.close()
 
 
