@@ -396,15 +396,18 @@ def _record(plan: Plan, change: Change) -> DecisionRecord:
 
 def passed_on(tx: GraphReader, notice: Notice, after: Item) -> list[Notice]:
     """The notices of `notice`'s change for what was derived from its item after the change
-    was decided, which the change's fan-out could not reach: applying the notice passes the
-    change on to them (D-13), along the notice's path. An item with a notice of the change
-    already has what the change means for it. Read before the item is written."""
+    was decided, which the change's fan-out could not reach, or whose notice of the change a
+    later change superseded: applying the notice passes the change on to them (D-13), along
+    the notice's path. An item with a notice of the change still in force already has what
+    the change means for it. Read before the item is written."""
     lineage, world, _ = load_world(tx, [after.id])
     impacts = fan_out(lineage, world, changed_items={after.id: after}, changed_keypoints={})
     if not impacts:
         return []
     reached = tx.find_notices(NoticeQuery(change_id=notice.change_id, limit=None))
-    covered = {n.item_id for n in reached}
+    # A notice of the change that a later change superseded no longer carries it: the later
+    # change recomputed its item from this notice's item as it stood, before this notice.
+    covered = {n.item_id for n in reached if n.status is not NoticeStatus.SUPERSEDED}
     change = tx.changes([notice.change_id])[notice.change_id]
     source = tx.items([notice.source_id])[notice.source_id]
     return [
