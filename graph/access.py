@@ -17,8 +17,10 @@ from graph.model import Item, KnowledgeScope, Organisation
 class Role(Enum):
     HANDLER = "HANDLER"  # 承办人: drafts and proposes (D-11, X-17)
     OFFICIAL = "OFFICIAL"  # 定密责任人: decides (D-6, D-11, X-17)
-    SUPERVISOR = "SUPERVISOR"  # 保密行政管理部门 or a superior organisation: reads and audits
-    ADMINISTRATOR = "ADMINISTRATOR"  # registers organisations, persons and scope rules
+    SUPERVISOR = "SUPERVISOR"  # 保密行政管理部门 or a superior organisation: reads, audits and
+    # approves what widens reading (graph.grant)
+    ADMINISTRATOR = "ADMINISTRATOR"  # 系统管理员: registers organisations, persons and scope rules
+    AUDITOR = "AUDITOR"  # 安全审计员: reads the audit trail, and no item
 
     @property
     def label(self) -> str:
@@ -30,7 +32,28 @@ _ROLE_LABEL = {
     Role.OFFICIAL: "定密责任人",
     Role.SUPERVISOR: "监督检查人员",
     Role.ADMINISTRATOR: "系统管理员",
+    Role.AUDITOR: "安全审计员",
 }
+
+# 三员分立: the administrator who runs the system, the auditor who reads what everyone did,
+# and the supervisor who approves what widens reading are three persons, and none of them
+# drafts or decides on items: each of these roles is held alone.
+SOLE_ROLES = (Role.ADMINISTRATOR, Role.AUDITOR, Role.SUPERVISOR)
+# Roles that act for no person of an organisation: no knowledge scope admits them by name.
+PERSONLESS_ROLES = frozenset({Role.ADMINISTRATOR, Role.AUDITOR})
+
+
+def check_duties(roles: frozenset[Role]) -> None:
+    """Refuses roles that 三员分立 keeps apart (InvalidValue naming both)."""
+    for role in SOLE_ROLES:
+        if role in roles and len(roles) > 1:
+            others = "、".join(r.label for r in sorted(roles - {role}, key=lambda r: r.value))
+            raise InvalidValue(
+                "role",
+                f"三员分立：{role.label}须由专人担任，不能兼任{others}。系统管理员、安全审计员、"
+                "监督检查人员是三个不同的人，也都不承办或决定定密事项。",
+            )
+
 
 # In `User.supervises`: every organisation (保密行政管理部门 of the whole jurisdiction).
 EVERY_ORGANISATION = "*"
@@ -38,9 +61,11 @@ EVERY_ORGANISATION = "*"
 
 @dataclass(frozen=True)
 class User:
-    """An account. A user acting for a person of an organisation carries `person_id`; only an
-    administrator may have none. A supervisor supervises its own organisation and every one
-    below it (superior links, X-9), and the organisations in `supervises` with theirs."""
+    """An account. A user acting for a person of an organisation carries `person_id`; an
+    administrator may have none, and an auditor has none. A supervisor supervises its own
+    organisation and every one below it (superior links, X-9), and the organisations in
+    `supervises` with theirs. `roles` are those in force: a user whose only role waits for a
+    second person's approval (graph.grant) has none until then."""
 
     id: str
     name: str
@@ -51,11 +76,15 @@ class User:
     revoked_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if not self.roles:
-            raise InvalidValue("roles", "用户至少应有一个角色。")
-        if self.person_id is None and self.roles != {Role.ADMINISTRATOR}:
+        if self.person_id is None and not (self.roles and self.roles <= PERSONLESS_ROLES):
             raise InvalidValue(
-                "person", "除系统管理员外，用户须对应本系统登记的一名人员（--person）。"
+                "person",
+                "除系统管理员、安全审计员外，用户须对应本系统登记的一名人员（--person）。",
+            )
+        if self.person_id is not None and Role.AUDITOR in self.roles:
+            raise InvalidValue(
+                "person",
+                "安全审计员不对应本系统登记的人员：它只读审计记录，不进入任何知悉范围（D-10）。",
             )
         if self.supervises and Role.SUPERVISOR not in self.roles:
             raise InvalidValue("supervises", "只有监督检查人员才能指定监督的机关、单位。")
@@ -106,9 +135,11 @@ class Actor:
 
     def can_read(self, item: Item) -> bool:
         """Inside the item's knowledge scope (D-10), by person or organisation, or
-        supervising the organisation that holds it."""
+        supervising the organisation that holds it. An auditor reads no item."""
         if self.system:
             return True
+        if Role.AUDITOR in self.roles:
+            return False
         if self.person_id is not None and self.person_id in item.scope.persons:
             return True
         if self.member_of and not self.member_of.isdisjoint(item.scope.organisations):
@@ -126,6 +157,8 @@ class Actor:
         """The same rule for a store's list queries; None: everything."""
         if self.system or (Role.SUPERVISOR in self.roles and self.supervised is None):
             return None
+        if Role.AUDITOR in self.roles:
+            return ReadFilter((), ())
         keys = [*(organisation_key(o) for o in sorted(self.member_of))]
         if self.person_id is not None:
             keys.insert(0, person_key(self.person_id))
@@ -169,7 +202,7 @@ def actor_of(
     must hold every organisation (for the links of succession and superiority)."""
     by_id = {o.id: o for o in organisations}
     member_of: frozenset[str] = frozenset()
-    if organisation_id is not None:
+    if organisation_id is not None and Role.AUDITOR not in user.roles:
         member_of = frozenset({organisation_id, *predecessors(organisation_id, by_id)})
     supervised: frozenset[str] | None = frozenset()
     if Role.SUPERVISOR in user.roles:

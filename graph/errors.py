@@ -115,4 +115,5 @@ _KIND_LABEL = {
     "token": "令牌",
     "user_of_person": "对应该人员的用户",
     "idempotency_key": "幂等键",
+    "grant": "扩大知悉范围的申请",
 }

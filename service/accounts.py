@@ -18,10 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from graph.access import EVERY_ORGANISATION, Actor, Role, Token, User, actor_of
+from graph.access import EVERY_ORGANISATION, Actor, Role, Token, User, actor_of, check_duties
 from graph.errors import InvalidValue, UnknownId
+from graph.grant import Grant
 from graph.model import check_id, check_text
 from graph.store.base import GraphReader, GraphStore, GraphWriter
+from service.grants import request_supervision
 from service.sso import JwtSettings
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,12 @@ class Unauthenticated(Exception):
 
 @dataclass(frozen=True)
 class Issued:
-    """A new token and its bearer text, which is shown once and kept nowhere."""
+    """A new token and its bearer text, which is shown once and kept nowhere; for a new
+    supervisor, the request for its supervision (service.grants)."""
 
     token: Token
     bearer: str
+    grant: Grant | None = None
 
 
 def _digest(secret: str) -> str:
@@ -68,8 +72,11 @@ class NewUser:
 
 
 def add_user(store: GraphStore, command: NewUser) -> Issued:
-    """Adds a user and issues its first token."""
+    """Adds a user and issues its first token. The supervisor role is not given at once: it
+    lets the user read every item of the organisations it supervises, so it is asked for
+    (service.grants.request_supervision) and held once another supervisor approves."""
     user_id = check_id(command.id, "id")
+    check_duties(command.roles)
 
     def work(tx: GraphWriter) -> Issued:
         name = command.name
@@ -87,12 +94,25 @@ def add_user(store: GraphStore, command: NewUser) -> Issued:
             created_at=now(),
             supervises=command.supervises,
         )
+        supervisor = Role.SUPERVISOR in user.roles
+        if supervisor:
+            user = replace(user, roles=user.roles - {Role.SUPERVISOR}, supervises=frozenset())
         tx.add_user(user)
+        grant = request_supervision(tx, user.id, command.supervises)[1] if supervisor else None
         issued = _new_token(user.id, _label(command.label), _expiry(command.expires_in))
         tx.add_token(issued.token)
-        return issued
+        return replace(issued, grant=grant)
 
     return store.write(work)
+
+
+def change_supervision(
+    store: GraphStore, user_id: str, supervises: frozenset[str]
+) -> tuple[User, Grant | None]:
+    """Asks that a user supervise `supervises` beyond its own organisation (`*`: all), in
+    place of what it supervises now: pending until another supervisor approves, unless it
+    only narrows (service.grants.request_supervision)."""
+    return store.write(lambda tx: request_supervision(tx, user_id, supervises))
 
 
 def issue_token(

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from graph.access import Actor, Role
 from graph.errors import AccessDenied, InvalidValue, LineageError, NotVisible
+from graph.grant import Grant, GrantKind
 from graph.store.base import GraphStore
 from graph.trail import AuditEvent, AuditQuery, Outcome
 from service.permissions import require_role
@@ -58,6 +59,24 @@ def event(
     )
 
 
+def grant_event(actor: Actor, step: str, grant: Grant, address: str = "") -> AuditEvent:
+    """A step of a request that widens who may read (filed, approved, rejected), with what
+    it asks for; the reason of a rejection stays with the request."""
+    asked = {
+        GrantKind.SUCCESSION: f"{grant.organisation_id} -> {grant.target_id}",
+        GrantKind.SUPERIOR: f"{grant.organisation_id} under {grant.target_id}",
+        GrantKind.SUPERVISION: f"user {grant.user_id} supervises "
+        + (",".join(sorted(grant.supervises)) or "own organisation"),
+    }[grant.kind]
+    return event(
+        actor,
+        f"grant {step}",
+        Outcome.OK,
+        detail=f"{grant.id} {grant.kind.value} {asked}: {grant.status.value}",
+        address=address,
+    )
+
+
 def outcome_of(refusals: Sequence[LineageError], failed: bool) -> tuple[Outcome, str]:
     """The outcome of a request from what its resolvers met: an unexpected error, a refusal
     for want of a role or of knowledge (DENIED), a rule or value (REFUSED), or none."""
@@ -79,12 +98,15 @@ def _name(error: LineageError) -> str:
 
 
 def read_trail(store: GraphStore, actor: Actor, query: AuditQuery) -> list[AuditEvent]:
-    """The events a supervisor may read: those of the organisations it supervises, or of
-    every request for a supervisor of all; `query.organisations`, if given, narrows them."""
-    require_role(actor, Role.SUPERVISOR)
+    """The events an auditor (安全审计员) reads: all of them; those a supervisor reads: of
+    the organisations it supervises, or of every request for a supervisor of all.
+    `query.organisations`, if given, narrows them. No one else reads the trail, the
+    administrator included: the one who runs the system is not the one who audits it."""
+    require_role(actor, Role.AUDITOR, Role.SUPERVISOR)
     if not 1 <= query.limit <= MAX_PAGE + 1:
         raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
-    allowed = None if actor.system or actor.supervised is None else actor.supervised
+    everything = actor.system or Role.AUDITOR in actor.roles or actor.supervised is None
+    allowed = None if everything else actor.supervised
     wanted = query.organisations
     if allowed is not None:
         wanted = tuple(sorted(allowed if wanted is None else set(wanted) & allowed))

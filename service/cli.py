@@ -18,8 +18,9 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
-from graph.access import SYSTEM
+from graph.access import SYSTEM, check_duties
 from graph.errors import LineageError
+from graph.grant import Grant, GrantStatus
 from graph.model import Direction
 from graph.store import snapshot
 from graph.store.base import GraphStore
@@ -27,6 +28,7 @@ from graph.trail import Outcome
 from service.accounts import (
     NewUser,
     add_user,
+    change_supervision,
     issue_token,
     list_users,
     parse_roles,
@@ -35,7 +37,7 @@ from service.accounts import (
 )
 from service.api.schema import schema
 from service.app import create_app
-from service.auditing import event
+from service.auditing import event, grant_event
 from service.composition import open_store, redacted, sqlite_path
 from service.config import Settings
 from service.demo import demo_tokens, load_demo
@@ -44,6 +46,7 @@ from service.expiry import expire as run_expiry
 from service.exports import ExportFormat, render
 from service.findings import audit
 from service.forms import record_form, review_form
+from service.grants import all_grants
 from service.redaction import Mode, Redactor, names_in
 from service.transfer import ImportRefused, export_graph, import_graph
 from service.views import lineage_view
@@ -437,8 +440,9 @@ RoleOption = Annotated[
     list[str],
     typer.Option(
         "--role",
-        help="handler (承办人), official (定密责任人), supervisor (监督检查), administrator; "
-        "repeat for several.",
+        help="handler (承办人), official (定密责任人), supervisor (监督检查), administrator "
+        "(系统管理员), auditor (安全审计员); repeat for several. Administrator, auditor and "
+        "supervisor are each held alone (三员分立).",
     ),
 ]
 
@@ -462,7 +466,8 @@ def users_add(
     ] = None,
     store: StoreOption = None,
 ) -> None:
-    """Adds a user and prints its first token (shown once)."""
+    """Adds a user and prints its first token (shown once). A supervisor's role waits for
+    another supervisor's approval in the API (approveGrant), as every widening of reading."""
     with _operating(store) as opened:
         command = NewUser(
             id=user_id,
@@ -474,8 +479,78 @@ def users_add(
         )
         issued = add_user(opened, command)
         _audit(opened, "cli users add", [], f"user {user_id}")
+        if issued.grant is not None:
+            opened.append_audit([grant_event(SYSTEM, "request", issued.grant)])
     typer.echo(f"已添加用户 {user_id}。令牌（只显示这一次）：")
     typer.echo(issued.bearer)
+    if issued.grant is not None:
+        _tell_grant(issued.grant)
+
+
+def _tell_grant(grant: Grant) -> None:
+    if grant.status is GrantStatus.PENDING:
+        typer.echo(
+            f"监督授权尚未生效：已提交扩大知悉范围的申请 {grant.id}，须由另一名监督检查人员（监督"
+            "该用户将新监督的机关、单位，或监督所有机关、单位）在本系统中批准（approveGrant）后"
+            "生效；命令行（运维人员）不能批准（两人规则，D-10）。在此之前，该用户仍按原有角色和"
+            "监督范围知悉事项。"
+        )
+    else:
+        typer.echo(f"监督授权已生效（申请 {grant.id}）：{grant.reason}")
+
+
+@users.command("supervise")
+def users_supervise(
+    user_id: Annotated[str, typer.Argument(help="The supervisor, or the user to become one.")],
+    supervises: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An organisation it is to supervise beyond its own, with those below it; * for "
+            "all; repeat for several. Replaces what it supervises now; none: only its own."
+        ),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Changes what a user supervises. A change that lets it read more is a request that
+    another supervisor approves in the API; one that only narrows takes effect at once."""
+    with _operating(store) as opened:
+        user, grant = change_supervision(opened, user_id, frozenset(supervises or ()))
+        if grant is None:
+            _audit(opened, "cli users supervise", [], f"user {user_id}: narrowed")
+        else:
+            _audit(opened, "cli users supervise", [], f"user {user_id}: {grant.id}")
+            opened.append_audit([grant_event(SYSTEM, "request", grant)])
+    if grant is None:
+        shown = "、".join(sorted(user.supervises)) or "本单位及其下级"
+        typer.echo(f"用户 {user_id} 的监督范围已缩小为：{shown}。")
+    else:
+        _tell_grant(grant)
+
+
+@users.command("requests")
+def users_requests(
+    every: Annotated[bool, typer.Option("--all", help="Also those approved or rejected.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Lists the requests that widen who may read, pending ones by default (oldest first)."""
+    with _operating(store) as opened:
+        listed = all_grants(opened, () if every else (GrantStatus.PENDING,))
+    if not listed:
+        typer.echo("没有待批准的申请。" if not every else "没有申请。")
+    for described in listed:
+        grant = described.grant
+        decided = (
+            f"，{grant.decided_by} 于 {grant.decided_at:%Y-%m-%d %H:%M} {grant.status.label}"
+            if grant.decided_at
+            else ""
+        )
+        typer.echo(
+            f"{grant.id}  {grant.kind.label}  {grant.status.label}  申请人 {grant.requested_by}  "
+            f"{grant.requested_at:%Y-%m-%d %H:%M}{decided}"
+        )
+        typer.echo(f"    {described.summary}")
+        if grant.reason:
+            typer.echo(f"    理由：{grant.reason}")
 
 
 @users.command("list")
@@ -486,9 +561,13 @@ def users_list(store: StoreOption = None) -> None:
     if not listed:
         typer.echo("尚无用户：用 lineage users add 添加。")
     for user, tokens in listed:
-        roles = "、".join(r.label for r in sorted(user.roles, key=lambda r: r.value))
+        roles = "、".join(r.label for r in sorted(user.roles, key=lambda r: r.value)) or "无角色"
         state = "已吊销" if user.revoked_at else "有效"
         extra = f"，监督 {'、'.join(sorted(user.supervises))}" if user.supervises else ""
+        try:
+            check_duties(user.roles)
+        except LineageError:
+            extra += "（违反三员分立：请吊销，按角色分设用户）"
         typer.echo(f"{user.id}  {user.name}  人员 {user.person_id or '—'}  {roles}{extra}  {state}")
         for token in tokens:
             if token.revoked_at:

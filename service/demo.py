@@ -361,10 +361,13 @@ DERIVED = (
 )
 
 
-# Users: each person acts in its role; the bureau's officer supervises every organisation;
-# `admin` registers organisations, persons and scope rules and reads no item.
+# Users: each person acts in its role; the bureau's officer supervises every organisation (the
+# founding supervisor: on an empty store it needs no second person, there being none);
+# `admin` registers organisations, persons and scope rules and reads no item; `auditor` reads
+# the audit trail and no item (三员分立).
 USERS = (
     NewUser("admin", frozenset({Role.ADMINISTRATOR}), name="系统管理员"),
+    NewUser("auditor", frozenset({Role.AUDITOR}), name="安全审计员"),
     *(
         NewUser(person, frozenset({role}), person_id=person)
         for handler, official in DECIDERS.values()

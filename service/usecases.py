@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from graph import rules
 from graph.access import Actor, Role
 from graph.errors import Conflict, InvalidValue, NotVisible, RuleViolation, UnknownId
+from graph.grant import Grant, GrantKind
 from graph.model import (
     BasisCase,
     BasisCitation,
@@ -45,6 +46,7 @@ from graph.model import (
 from graph.phrase import Names, Phrase
 from graph.store.base import GraphReader, GraphStore, GraphWriter, ItemQuery
 from graph.traversal import Subgraph, lineage
+from service import grants
 from service.permissions import deciding_official, readable_items, require_handler, require_role
 from service.redaction import Redactor, names_in
 
@@ -218,56 +220,61 @@ def assigned_id(given: str | None, prefix: str, actor: Actor) -> str:
 # Mutations
 
 
-def register_organisation(
-    store: GraphStore, command: NewOrganisation, actor: Actor
-) -> Organisation:
+@dataclass(frozen=True)
+class Registered:
+    """A new organisation, and the request for its superior if one was named: a superior's
+    supervisors read what it holds, so the link waits for a second person (service.grants)."""
+
+    organisation: Organisation
+    grant: grants.Described | None = None
+
+
+def register_organisation(store: GraphStore, command: NewOrganisation, actor: Actor) -> Registered:
     require_role(actor, Role.ADMINISTRATOR)
     organisation = Organisation(
         check_id(command.id, "id"),
         check_text(command.name, "name", limit=200),
         command.authority,
-        superior_id=check_id(command.superior_id, "superiorId") if command.superior_id else None,
     )
-    if organisation.superior_id == organisation.id:
+    superior_id = check_id(command.superior_id, "superiorId") if command.superior_id else None
+    if superior_id == organisation.id:
         raise InvalidValue("superiorId", "机关、单位不能是其自身的上级。")
-    store.write(lambda tx: tx.add_organisation(organisation))
-    return organisation
+
+    def work(tx: GraphWriter) -> Registered:
+        tx.add_organisation(organisation)
+        if superior_id is None:
+            return Registered(organisation)
+        grant = Grant(
+            grants.new_grant_id(),
+            GrantKind.SUPERIOR,
+            grants.requester_of(actor),
+            now(),
+            organisation_id=organisation.id,
+            target_id=superior_id,
+        )
+        return Registered(organisation, grants.describe(tx, grants.file(tx, grant)))
+
+    return store.write(work)
 
 
 def record_succession(
     store: GraphStore, organisation_id: str, successor_id: str, actor: Actor
-) -> Organisation:
-    """Records that an organisation was dissolved or merged and which one took over its
-    functions: from then on that one decides on what the first classified (X-7 ¶2)."""
-    require_role(actor, Role.ADMINISTRATOR)
+) -> grants.Described:
+    """Asks to record that an organisation was dissolved or merged and which one took over
+    its functions: once a second person approves (service.grants), that one reads what the
+    first one's persons read and decides on what it classified (X-7 ¶2, D-10)."""
+    require_role(actor, Role.ADMINISTRATOR, Role.SUPERVISOR)
     if organisation_id == successor_id:
         raise InvalidValue("successorId", "承继机关、单位不能是其自身。")
-
-    def work(tx: GraphWriter) -> Organisation:
-        found = tx.organisations([organisation_id, successor_id])
-        for id in (organisation_id, successor_id):
-            if id not in found:
-                raise UnknownId("organisation", id)
-        organisation = found[organisation_id]
-        if organisation.successor_id is not None:
-            raise InvalidValue(
-                "organisationId",
-                f"{organisation.name}已由「{organisation.successor_id}」承继，不能再次登记。",
-            )
-        # A chain of successors must end: the new successor may not lead back to this one.
-        current: str | None = successor_id
-        seen = {organisation_id}
-        while current is not None:
-            if current in seen:
-                raise InvalidValue("successorId", "承继关系不能成环。")
-            seen.add(current)
-            following = tx.organisations([current]).get(current)
-            current = following.successor_id if following else None
-        updated = replace(organisation, successor_id=successor_id)
-        tx.update_organisation(updated)
-        return updated
-
-    return store.write(work)
+    grant = Grant(
+        grants.new_grant_id(),
+        GrantKind.SUCCESSION,
+        grants.requester_of(actor),
+        now(),
+        organisation_id=check_id(organisation_id, "organisationId"),
+        target_id=check_id(successor_id, "successorId"),
+    )
+    return store.write(lambda tx: grants.describe(tx, grants.file(tx, grant)))
 
 
 def register_person(store: GraphStore, command: NewPerson, actor: Actor) -> Person:

@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 
 from graph.access import ReadFilter, Token, User
 from graph.change import Change, Notice, NoticeStatus, Proposal
+from graph.grant import Grant, GrantStatus
 from graph.lineage import Lineage
 from graph.model import (
     DecisionRecord,
@@ -250,6 +251,17 @@ class GraphReader(Protocol):
         """The tokens of the given users, by user, then oldest first."""
         ...
 
+    # Requests that widen who may read, and their decisions (graph.grant).
+
+    def grants(self, ids: Iterable[str]) -> dict[str, Grant]: ...
+
+    def find_grants(
+        self, statuses: Sequence[GrantStatus] = (), limit: int | None = None
+    ) -> list[Grant]:
+        """Requests in `statuses` (any when none are given), oldest first (by the time they
+        were filed, then id); at most `limit`, None for all."""
+        ...
+
 
 class GraphWriter(GraphReader, Protocol):
     def add_organisation(self, organisation: Organisation) -> None: ...
@@ -336,6 +348,14 @@ class GraphWriter(GraphReader, Protocol):
 
     def update_tokens(self, tokens: Sequence[Token]) -> None:
         """Replaces the revocation and expiry of existing tokens."""
+        ...
+
+    def add_grant(self, grant: Grant) -> None:
+        """Adds a request; the organisations and the user it names must exist (UnknownId)."""
+        ...
+
+    def update_grant(self, grant: Grant) -> None:
+        """Replaces the status, decider, decision time and reason of an existing request."""
         ...
 
 

@@ -13,6 +13,7 @@ from graph import phrase
 from graph.access import Role, Token, User, readers
 from graph.change import Change, ChangeKind, DeclassificationReason, Notice, NoticeStatus, Proposal
 from graph.errors import InvalidValue
+from graph.grant import Grant, GrantKind, GrantStatus
 from graph.model import (
     BasisCase,
     BasisCitation,
@@ -585,6 +586,44 @@ def token_from(fields: Fields) -> Token:
         created_at=datetime.fromisoformat(fields["created_at"]),
         expires_at=_time_or_none(fields["expires_at"]),
         revoked_at=_time_or_none(fields["revoked_at"]),
+    )
+
+
+# The fields a decision on a request replaces (GraphWriter.update_grant).
+GRANT_STATE = ("status", "decided_by", "decided_at", "reason")
+
+
+def grant_fields(value: Grant) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "kind": value.kind.value,
+        "requested_by": value.requested_by,
+        "requested_at": timestamp(value.requested_at),
+        "organisation_id": value.organisation_id,
+        "target_id": value.target_id,
+        "user_id": value.user_id,
+        "supervises": _ids_json(sorted(value.supervises)),
+        "status": value.status.value,
+        "decided_by": value.decided_by,
+        "decided_at": None if value.decided_at is None else timestamp(value.decided_at),
+        "reason": value.reason,
+    }
+
+
+def grant_from(fields: Fields) -> Grant:
+    return Grant(
+        id=fields["id"],
+        kind=GrantKind(fields["kind"]),
+        requested_by=fields["requested_by"],
+        requested_at=datetime.fromisoformat(fields["requested_at"]),
+        organisation_id=fields["organisation_id"],
+        target_id=fields["target_id"],
+        user_id=fields["user_id"],
+        supervises=frozenset(json.loads(fields["supervises"])),
+        status=GrantStatus(fields["status"]),
+        decided_by=fields["decided_by"],
+        decided_at=_time_or_none(fields["decided_at"]),
+        reason=fields["reason"] or "",
     )
 
 

@@ -49,6 +49,7 @@ from graph.errors import (
     StoreUnavailable,
     UnknownId,
 )
+from graph.grant import Grant, GrantStatus
 from graph.lineage import Lineage, below
 from graph.model import (
     DecisionRecord,
@@ -64,6 +65,7 @@ from graph.store import deadline, legacy
 from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
 from graph.store.cache import Cache
 from graph.store.codec import (
+    GRANT_STATE,
     ITEM_STATE,
     KEYPOINT_STATE,
     NOTICE_STATE,
@@ -75,6 +77,8 @@ from graph.store.codec import (
     change_from,
     citations_from,
     derivation,
+    grant_fields,
+    grant_from,
     item_fields,
     item_from,
     keypoint_fields,
@@ -124,6 +128,7 @@ LABELS = {
     "user": "User",
     "token": "Token",
     "audit_event": "AuditEvent",
+    "grant": "Grant",
 }
 INDEXED = (
     ("Item", "organisation_id"),
@@ -148,6 +153,7 @@ INDEXED = (
     ("AuditEvent", "at"),
     ("AuditEvent", "user_id"),
     ("AuditEvent", "organisation_id"),
+    ("Grant", "status"),
 )
 
 
@@ -1018,7 +1024,33 @@ class _Neo4jTx:
         )
         return [token_from(_Fields(row["n"])) for row in rows]
 
+    def grants(self, ids: Iterable[str]) -> dict[str, Grant]:
+        return {n["id"]: grant_from(n) for n in self._nodes("Grant", ids)}
+
+    def find_grants(
+        self, statuses: Sequence[GrantStatus] = (), limit: int | None = None
+    ) -> list[Grant]:
+        wanted = [s.value for s in statuses]
+        rows = self._data(
+            "MATCH (n:Grant) WHERE (size($statuses) = 0 OR n.status IN $statuses) "
+            "RETURN n {.*} AS n ORDER BY n.requested_at, n.id" + _limit(limit),
+            statuses=wanted,
+            limit=limit,
+        )
+        return [grant_from(_Fields(row["n"])) for row in rows]
+
     # Writes
+
+    def add_grant(self, grant: Grant) -> None:
+        self._refuse_duplicates("grant", [grant.id])
+        self._require(
+            "organisation", [o for o in (grant.organisation_id, grant.target_id) if o is not None]
+        )
+        self._require("user", [grant.user_id] if grant.user_id is not None else [])
+        self._create("grant", [grant_fields(grant)])
+
+    def update_grant(self, grant: Grant) -> None:
+        self._update("grant", [grant_fields(grant)], GRANT_STATE)
 
     def add_user(self, user: User) -> None:
         self._refuse_duplicates("user", [user.id])

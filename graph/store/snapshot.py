@@ -11,7 +11,8 @@ A restore never takes from the security office what happened after the backup:
 
 - the audit trail is never rolled back: the store's own trail is kept and the backup's events
   it lacks are added to it;
-- a user or token revoked since the backup stays revoked;
+- a user or token revoked since the backup stays revoked, and a request to widen reading
+  rejected since stays rejected (graph.grant);
 - every cached table's generation moves past both files' values, so that no process that
   had the store open answers from what it kept in memory.
 """
@@ -129,7 +130,8 @@ def _copy(source: Path, target: Path) -> None:
 
 def _replace_graph(source: Path, store: Path) -> None:
     """The backup's pages into the store's file, through SQLite (which keeps the store's
-    write-ahead log right), keeping revocations and moving the generations on."""
+    write-ahead log right), keeping revocations and rejections (a request to widen reading
+    rejected since the backup is not open to approval again) and moving the generations on."""
     with _opened(store) as connection:
         before = _generations(connection)
         revoked = {
@@ -140,6 +142,13 @@ def _replace_graph(source: Path, store: Path) -> None:
             for table in ("users", "tokens")
             if _has_table(connection, table)
         }
+        rejected = (
+            connection.execute(
+                "SELECT decided_by, decided_at, reason, id FROM grants WHERE status = 'REJECTED'"
+            ).fetchall()
+            if _has_table(connection, "grants")
+            else []
+        )
         with _opened(source) as reading:
             reading.backup(connection)
         connection.execute("BEGIN IMMEDIATE")
@@ -152,6 +161,12 @@ def _replace_graph(source: Path, store: Path) -> None:
                 connection.executemany(
                     f"UPDATE {table} SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                     [(at, id) for id, at in rows],
+                )
+            if rejected and _has_table(connection, "grants"):
+                connection.executemany(
+                    "UPDATE grants SET status = 'REJECTED', decided_by = ?, decided_at = ?, "
+                    "reason = ? WHERE id = ? AND status = 'PENDING'",
+                    [tuple(row) for row in rejected],
                 )
             connection.execute("COMMIT")
         except BaseException:

@@ -32,6 +32,7 @@ from graph.errors import (
     StoreVersionError,
     UnknownId,
 )
+from graph.grant import Grant, GrantStatus
 from graph.lineage import Lineage, below
 from graph.model import (
     DecisionRecord,
@@ -47,6 +48,7 @@ from graph.store import deadline, legacy
 from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
 from graph.store.cache import Cache
 from graph.store.codec import (
+    GRANT_STATE,
     ITEM_STATE,
     KEYPOINT_STATE,
     NOTICE_STATE,
@@ -58,6 +60,8 @@ from graph.store.codec import (
     change_from,
     citations_from,
     derivation,
+    grant_fields,
+    grant_from,
     item_fields,
     item_from,
     keypoint_fields,
@@ -291,6 +295,26 @@ _V7 = """
     """
 
 
+# Requests that widen who may read, filed by one person and decided by another (graph.grant).
+_V9 = """
+    CREATE TABLE grants (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('SUCCESSION', 'SUPERIOR', 'SUPERVISION')),
+        requested_by TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        organisation_id TEXT REFERENCES organisations (id),
+        target_id TEXT REFERENCES organisations (id),
+        user_id TEXT REFERENCES users (id),
+        supervises TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('PENDING', 'APPROVED', 'REJECTED')),
+        decided_by TEXT,
+        decided_at TEXT,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX grants_by_status ON grants (status, requested_at, id);
+    """
+
+
 def _v8(connection: sqlite3.Connection) -> None:
     """Notices' texts and records' summaries as phrases (graph.phrase): they named other
     items in words, which every reader of the item read (D-10)."""
@@ -462,6 +486,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _V6,
     _V7,
     _v8,
+    _V9,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -1319,7 +1344,36 @@ class _SqliteTx:
         )
         return [token_from(row) for row in rows]
 
+    def grants(self, ids: Iterable[str]) -> dict[str, Grant]:
+        rows = self._rows(f"SELECT * FROM grants WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: grant_from(row) for row in rows}
+
+    def find_grants(
+        self, statuses: Sequence[GrantStatus] = (), limit: int | None = None
+    ) -> list[Grant]:
+        rows = self._rows(
+            f"SELECT * FROM grants WHERE (? = '[]' OR status IN {_IN}) "
+            "ORDER BY requested_at, id LIMIT ?",
+            _ids(s.value for s in statuses),
+            _ids(s.value for s in statuses),
+            -1 if limit is None else limit,
+        )
+        return [grant_from(row) for row in rows]
+
     # Writes
+
+    def add_grant(self, grant: Grant) -> None:
+        self._refuse_duplicate("grants", "grant", grant.id)
+        self._require(
+            "organisations",
+            "organisation",
+            [o for o in (grant.organisation_id, grant.target_id) if o is not None],
+        )
+        self._require("users", "user", [grant.user_id] if grant.user_id is not None else [])
+        self._insert("grants", grant_fields(grant))
+
+    def update_grant(self, grant: Grant) -> None:
+        self._update("grants", "grant", grant_fields(grant), GRANT_STATE)
 
     def add_user(self, user: User) -> None:
         self._refuse_duplicate("users", "user", user.id)

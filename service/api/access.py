@@ -1,5 +1,5 @@
 """The GraphQL side of access (issue 5): who the caller is (`me`), and the audit trail for
-supervisors (`auditTrail`). Query of schema.py inherits these."""
+auditors and supervisors (`auditTrail`). Query of schema.py inherits these."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class Role(enum.Enum):
     OFFICIAL = "OFFICIAL"
     SUPERVISOR = "SUPERVISOR"
     ADMINISTRATOR = "ADMINISTRATOR"
+    AUDITOR = "AUDITOR"
 
 
 @strawberry.enum(description="How a request recorded in the audit trail ended.")
@@ -49,7 +50,7 @@ class Viewer:
     organisation_id: strawberry.ID | None
     roles: list[Role]
     role_labels: list[str] = strawberry.field(
-        description="承办人, 定密责任人, 监督检查人员, 系统管理员."
+        description="承办人, 定密责任人, 监督检查人员, 系统管理员, 安全审计员."
     )
     supervises_all: bool = strawberry.field(
         description="A supervisor of every organisation (保密行政管理部门)."
@@ -154,9 +155,10 @@ class AccessQuery:
         )
 
     @strawberry.field(
-        description="The audit trail, newest first, for supervisors: the events of the "
-        "organisations they supervise (of every request, for a supervisor of all). Nothing in "
-        "the API alters or deletes an event."
+        description="The audit trail, newest first: every event for an auditor (安全审计员); for "
+        "a supervisor, the events of the organisations it supervises (of every request, for a "
+        "supervisor of all). No one else reads it, the administrator included. Nothing in the "
+        "API alters or deletes an event."
     )
     async def audit_trail(
         self,

@@ -19,7 +19,7 @@ from graph.model import BasisCitation, Derivation, Item, Keypoint
 from graph.phrase import Names, Phrase
 from graph.store.base import GraphReader, GraphStore
 from graph.store.deadline import StoreTimeout, deadline
-from graph.trail import Outcome
+from graph.trail import AuditEvent, Outcome
 from service.auditing import AuditLog, event
 from service.redaction import Mode, Redactor, wanted
 from service.session import Session
@@ -80,6 +80,12 @@ class Context:
             await self.audit.record(
                 event(self.actor, action, Outcome.OK, items=items, address=self.address)
             )
+
+    async def audit_events(self, *events: AuditEvent) -> None:
+        """Records events of the request beyond its own (the steps of a grant); the answer
+        waits for them, as for the request's."""
+        if self.audit is not None:
+            await self.audit.record(*events)
 
     async def audit_refusal(self, action: str, outcome: Outcome, detail: str) -> None:
         if self.audit is not None:

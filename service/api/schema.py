@@ -31,6 +31,7 @@ from service.api.access import AccessQuery
 from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
 from service.api.context import Context
 from service.api.forms import FormMutation, FormQuery
+from service.api.grants import Grant, GrantMutation, GrantQuery, grant
 from service.api.inputs import (
     PeriodInput,
     ProposedChangeInput,
@@ -49,6 +50,7 @@ from service.api.supervision import (
     StatisticsQuery,
 )
 from service.api.views import ViewQuery
+from service.auditing import grant_event
 from service.expiry import item_as_of
 from service.impact import impact_analysis
 from service.redaction import Redactor, seen_lineage
@@ -73,7 +75,8 @@ class RegisterOrganisationInput:
     name: str
     authority: types.Level | None = None
     superior_id: strawberry.ID | None = strawberry.field(
-        default=None, description="上级机关、单位 (X-9)."
+        default=None,
+        description="上级机关、单位 (X-9): requested, in force once a supervisor approves it.",
     )
 
 
@@ -178,7 +181,13 @@ class ItemFilter:
 
 @strawberry.type
 class RegisterOrganisationSuccess:
-    organisation: types.Organisation
+    organisation: types.Organisation = strawberry.field(
+        description="As registered: without its superior until the request for it is approved."
+    )
+    grant: Grant | None = strawberry.field(
+        description="With `superiorId`: the request to place it under its superior, whose "
+        "supervisors would read what it holds (X-9, D-10); pending until a supervisor approves."
+    )
 
 
 @strawberry.type
@@ -236,6 +245,7 @@ class Query(
     CatalogueQuery,
     StatisticsQuery,
     FormQuery,
+    GrantQuery,
 ):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "
@@ -357,8 +367,11 @@ class Query(
 
 
 @strawberry.type
-class Mutation(ChangeMutation, FormMutation):
-    @strawberry.mutation(description="Registers an organisation (机关、单位).")
+class Mutation(ChangeMutation, FormMutation, GrantMutation):
+    @strawberry.mutation(
+        description="Registers an organisation (机关、单位). A superior named is not linked at "
+        "once: the request for it (`grant`) waits for a supervisor's approval (approveGrant)."
+    )
     async def register_organisation(
         self, info: Ctx, input: RegisterOrganisationInput
     ) -> RegisterOrganisationResult:
@@ -370,28 +383,15 @@ class Mutation(ChangeMutation, FormMutation):
         )
 
         async def work() -> RegisterOrganisationSuccess:
-            created = await info.context.call(
-                usecases.register_organisation, command, info.context.actor
+            context = info.context
+            created = await context.call(usecases.register_organisation, command, context.actor)
+            if created.grant is not None:
+                step = grant_event(context.actor, "request", created.grant.grant, context.address)
+                await context.audit_events(step)
+            return RegisterOrganisationSuccess(
+                organisation=types.organisation(created.organisation),
+                grant=None if created.grant is None else grant(created.grant),
             )
-            return RegisterOrganisationSuccess(organisation=types.organisation(created))
-
-        return await _attempt(work)
-
-    @strawberry.mutation(
-        description="Records that an organisation was dissolved or merged into `successorId`, "
-        "which then decides on what it classified (X-7 ¶2)."
-    )
-    async def record_succession(
-        self, info: Ctx, organisation_id: strawberry.ID, successor_id: strawberry.ID
-    ) -> RegisterOrganisationResult:
-        async def work() -> RegisterOrganisationSuccess:
-            updated = await info.context.call(
-                usecases.record_succession,
-                str(organisation_id),
-                str(successor_id),
-                info.context.actor,
-            )
-            return RegisterOrganisationSuccess(organisation=types.organisation(updated))
 
         return await _attempt(work)
 

@@ -30,6 +30,7 @@ TABLES = [
     "contains_keypoint",
     "derived_from",
     "generations",
+    "grants",
     "items",
     "keypoints",
     "memos",

@@ -3,8 +3,14 @@
 Every client is signed in: its requests carry the bearer token of the test's own user,
 `tester`, a person of the test bureau with the administrator role (to register
 organisations and persons) and the supervisor role over every organisation (to read what a
-test looks at). A request that names its decider (`officialId`), its acknowledger
-(`personId`) or its proposer (`proposerId`) is sent with that person's token instead, since
+test looks at). The service refuses such a user (三员分立: the administrator and a supervisor
+are two persons; `lineage users add` says so), so the tester is written into the store
+directly: a test convenience, declared as such, that stands in for no check of roles. The
+two-person rule still holds for it: it never approves a request it filed itself
+(tests/e2e/test_grants.py checks the rule with the demo's own users).
+
+A request that names its decider (`officialId`), its acknowledger (`personId`) or its
+proposer (`proposerId`) is sent with that person's token instead, since
 the service lets no one act in another's name; and each person a request names in one of
 these fields or as `handlerId` gets a user with both the handler and the official role the
 first time, unless the test gave it one. Tests of who may do what (test_access.py) choose
@@ -21,13 +27,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 from starlette.testclient import TestClient
 
-from graph.access import EVERY_ORGANISATION, SYSTEM, Role
+from graph.access import EVERY_ORGANISATION, SYSTEM, Role, User
 from graph.errors import DuplicateId
 from graph.store.base import GraphStore
 from service.accounts import NewUser, add_user, issue_token
@@ -45,6 +52,8 @@ NAMED = (*ACTING, "handlerId")
 
 
 class Gql(Protocol):
+    client: TestClient
+
     def __call__(
         self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = None
     ) -> dict[str, Any]: ...
@@ -60,12 +69,43 @@ def enrol_tester(store: GraphStore) -> str:
         register_organisation(store, NewOrganisation(TEST_BUREAU, "测试用保密局"), SYSTEM)
         register_person(store, NewPerson(TESTER, "测试员", TEST_BUREAU), SYSTEM)
         roles = frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR})
-        command = NewUser(
-            TESTER, roles, person_id=TESTER, supervises=frozenset({EVERY_ORGANISATION})
+        tester = User(
+            TESTER,
+            "测试员",
+            TESTER,
+            roles,
+            datetime.now(UTC),
+            supervises=frozenset({EVERY_ORGANISATION}),
         )
-        return add_user(store, command).bearer
+        store.write(lambda tx: tx.add_user(tester))
+        return issue_token(store, TESTER).bearer
     except DuplicateId:
         return issue_token(store, TESTER, revoke_others=False).bearer
+
+
+APPROVER = "approver"
+APPROVE = """mutation($id: ID!) { approveGrant(id: $id) {
+  __typename ... on GrantDecided { grant { id status } } ... on Problem { message }
+  ... on AccessDenied { requirement articles } } }"""
+
+
+def second_supervisor(gql: Gql) -> str:
+    """A second supervisor of every organisation, `approver`, for requests the tester files
+    (a request is never decided by the one who filed it): added as the operator adds one,
+    and approved by the tester, who did not file that one. Returns its user id."""
+    store: GraphStore = gql.client.app.state.store  # type: ignore[attr-defined]
+    register_person(store, NewPerson(APPROVER, "审批员", TEST_BUREAU), SYSTEM)
+    command = NewUser(
+        APPROVER,
+        frozenset({Role.SUPERVISOR}),
+        person_id=APPROVER,
+        supervises=frozenset({EVERY_ORGANISATION}),
+    )
+    grant = add_user(store, command).grant
+    assert grant is not None
+    decided = gql(APPROVE, {"id": grant.id})["approveGrant"]
+    assert decided["grant"]["status"] == "APPROVED", decided
+    return APPROVER
 
 
 def signed_in(client: TestClient) -> TestClient:

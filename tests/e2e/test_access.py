@@ -67,6 +67,7 @@ query($filter: AuditFilter, $first: Int! = 50) {
       edges { node { action outcome userId personId organisationId address itemIds detail } }
     }
     ... on Problem { message }
+    ... on AccessDenied { requirement }
   }
 }"""
 
@@ -508,8 +509,10 @@ def test_hidden_mode_leaves_out_what_a_reader_may_not_read(db_url: str) -> None:
 # The audit trail
 
 
-def trail(api: Api, as_: str = "p-sun-hong", **filter: Any) -> list[dict[str, Any]]:
-    found = api(TRAIL, {"filter": filter}, as_=as_)["auditTrail"]
+def trail(
+    api: Api, as_: str = "p-sun-hong", first: int = 50, **filter: Any
+) -> list[dict[str, Any]]:
+    found = api(TRAIL, {"filter": filter, "first": first}, as_=as_)["auditTrail"]
     assert found["__typename"] == "AuditEventConnection", found
     return [e["node"] for e in found["edges"]]
 
@@ -545,7 +548,10 @@ def test_reads_writes_refusals_and_failed_sign_ins_are_recorded(
     assert "某县征地补偿实施办法" not in str(trail(api))
 
 
-def test_only_supervisors_read_the_trail_and_only_their_organisations(api: Api) -> None:
+def test_only_auditors_and_supervisors_read_the_trail(api: Api) -> None:
+    """The auditor (安全审计员) reads all of it; a supervisor (an external 保密行政管理部门 or
+    a superior) the events of the organisations it supervises; no one else, the
+    administrator included (三员分立)."""
     api(ITEM, {"id": "D-COUNTY-004"}, as_="p-zhao-min")
     api(ITEM, {"id": "D-CITY-001"}, as_="p-yang-lei")
     for user in ("p-zhao-min", "p-li-qiang", "admin"):
@@ -556,15 +562,28 @@ def test_only_supervisors_read_the_trail_and_only_their_organisations(api: Api) 
         'organisationId: "org-county"}) { __typename } }'
     )
     api(load, as_="admin")
-    add_user(
+    grant = add_user(
         api.store,
         NewUser("p-county-audit", frozenset({Role.SUPERVISOR}), person_id="p-county-audit"),
+    ).grant
+    assert grant is not None
+    # Until the bureau's supervisor approves it, the new supervisor is none (D-10).
+    assert api(TRAIL, {"filter": {}}, as_="p-county-audit")["auditTrail"]["requirement"] == (
+        "ROLE:AUDITOR|SUPERVISOR"
     )
+    approve = "mutation($id: ID!) { approveGrant(id: $id) { __typename } }"
+    assert api(approve, {"id": grant.id}, as_="p-sun-hong")["approveGrant"] == {
+        "__typename": "GrantDecided"
+    }
     county = trail(api, as_="p-county-audit")
     assert county
     assert {e["organisationId"] for e in county} == {"org-county"}
     assert trail(api, as_="p-county-audit", organisationId="org-city") == []
     assert {e["organisationId"] for e in trail(api)} >= {"org-county", "org-city"}
+    # The auditor reads every event, the administrator's and the command line's too.
+    every = trail(api, as_="auditor", first=500)
+    assert {e["organisationId"] for e in every} >= {"org-county", "org-city", None}
+    assert {"admin", "p-sun-hong", "p-zhao-min"} <= {e["userId"] for e in every}
 
 
 def test_nothing_in_the_api_alters_or_deletes_the_trail(api: Api) -> None:

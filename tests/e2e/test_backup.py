@@ -16,17 +16,25 @@ import uvicorn
 from typer.testing import CliRunner
 
 from graph.access import SYSTEM
+from graph.grant import GrantStatus
 from graph.store.sqlite import SqliteStore, trail_path
 from graph.trail import Outcome
-from service.accounts import Unauthenticated, authenticate, issue_token, revoke_user
+from service.accounts import (
+    Unauthenticated,
+    actor_of_person,
+    authenticate,
+    issue_token,
+    revoke_user,
+)
 from service.app import create_app
 from service.auditing import event
 from service.cli import app as cli
 from service.composition import open_store
 from service.config import Settings
 from service.demo import load_demo
+from service.grants import reject_grant
 from service.transfer import export_graph
-from service.usecases import NewPerson, register_person
+from service.usecases import NewOrganisation, NewPerson, register_organisation, register_person
 from tests.e2e.conftest import TEST_BUREAU, enrol_tester
 from tests.e2e.test_server import free_port, wait_until_up
 
@@ -167,6 +175,9 @@ def test_a_store_with_data_is_replaced_only_when_told_and_keeps_its_trail_and_re
     load_demo(store)
     token = enrol_tester(store)
     other = issue_token(store, "tester", revoke_others=False).bearer
+    placed = NewOrganisation("org-bk", "备份测试单位", superior_id="org-ministry")
+    filed = register_organisation(store, placed, SYSTEM).grant
+    assert filed is not None
     store.close()
     backup = tmp_path / "b.db"
     run("backup", str(backup), "--store", url)
@@ -175,6 +186,8 @@ def test_a_store_with_data_is_replaced_only_when_told_and_keeps_its_trail_and_re
     store = open_store(url)
     register_person(store, NewPerson("bk-after", "备份后登记", TEST_BUREAU), SYSTEM)
     revoke_user(store, "tester")
+    # A request to widen reading rejected after the backup is not pending again after it.
+    reject_grant(store, filed.grant.id, "不予批准。", actor_of_person(store, "p-sun-hong"))
     store.close()
     trail_before = actions(path)
 
@@ -193,6 +206,12 @@ def test_a_store_with_data_is_replaced_only_when_told_and_keeps_its_trail_and_re
         for bearer in (token, other):
             with pytest.raises(Unauthenticated):
                 authenticate(store, bearer)
+        kept = store.read(lambda tx: tx.grants([filed.grant.id]))[filed.grant.id]
+        assert (kept.status, kept.decided_by, kept.reason) == (
+            GrantStatus.REJECTED,
+            "p-sun-hong",
+            "不予批准。",
+        )
     finally:
         store.close()
 

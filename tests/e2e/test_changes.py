@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.e2e.conftest import Gql
+from tests.e2e.conftest import APPROVE, Gql, second_supervisor
 from tests.e2e.lifecycle import (
     DECLASSIFY,
     IMPACT,
@@ -416,6 +416,7 @@ mutation {
   }
   b: registerOrganisation(input: {id: "org-b", name: "乙局", superiorId: "org-a"}) {
     __typename
+    ... on RegisterOrganisationSuccess { organisation { superiorId } grant { id status } }
   }
   c: registerOrganisation(input: {id: "org-c", name: "丙厅"}) { __typename }
   n: registerOrganisation(input: {id: "org-n", name: "丁委"}) { __typename }
@@ -447,13 +448,27 @@ def own_source(gql: Gql, organisation: str) -> str:
 
 
 def test_a_superior_and_a_successor_may_decide_x7_x9(gql: Gql) -> None:
-    assert {v["__typename"] for v in gql(WORLD).values()} == {
+    world = gql(WORLD)
+    assert {v["__typename"] for v in world.values()} == {
         "RegisterOrganisationSuccess",
         "RegisterPersonSuccess",
     }
     s_a = own_source(gql, "org-a")
     s_b = own_source(gql, "org-b")
     s_c = own_source(gql, "org-c")
+    # The superior is requested, not linked: until a second person approves it, the superior
+    # decides nothing of its subordinate's, and its supervisors read nothing of it.
+    assert world["b"]["organisation"] == {"superiorId": None}
+    assert world["b"]["grant"]["status"] == "PENDING"
+    before = state(gql)
+    refused(declassify(gql, s_b, **by("org-a")), "DECIDING_ORGANISATION", "X-9")
+    assert state(gql) == before
+    approver = second_supervisor(gql)
+    # The tester filed it, and so may not approve it.
+    own = gql(APPROVE, {"id": world["b"]["grant"]["id"]})["approveGrant"]
+    assert (own["__typename"], own["requirement"]) == ("AccessDenied", "SECOND_PERSON")
+    approved = gql(APPROVE, {"id": world["b"]["grant"]["id"]}, as_=approver)["approveGrant"]
+    assert approved["grant"]["status"] == "APPROVED", approved
     before = state(gql)
     refused(declassify(gql, s_b, **by("org-c")), "DECIDING_ORGANISATION", "X-9")
     # A subordinate does not decide on what its superior classified (X-9 ¶1: it proposes).
@@ -466,9 +481,18 @@ def test_a_superior_and_a_successor_may_decide_x7_x9(gql: Gql) -> None:
 
     merged = gql(
         'mutation { recordSuccession(organisationId: "org-c", successorId: "org-n") { '
-        "__typename ... on RegisterOrganisationSuccess { organisation { id successorId } } } }"
+        "__typename ... on GrantRequested { grant { id status organisationId targetId } } } }"
     )["recordSuccession"]
-    assert merged["organisation"] == {"id": "org-c", "successorId": "org-n"}
+    assert merged["grant"]["status"] == "PENDING"
+    assert (merged["grant"]["organisationId"], merged["grant"]["targetId"]) == ("org-c", "org-n")
+    # Not yet in force: the old organisation still decides, the successor not.
+    before = state(gql)
+    refused(declassify(gql, s_c, **by("org-n")), "DECIDING_ORGANISATION", "X-7")
+    assert state(gql) == before
+    approved = gql(APPROVE, {"id": merged["grant"]["id"]}, as_=approver)["approveGrant"]
+    assert approved["grant"]["status"] == "APPROVED", approved
+    organisation = '{ organisation(id: "org-c") { successorId } }'
+    assert gql(organisation)["organisation"] == {"successorId": "org-n"}
     before = state(gql)
     old = declassify(gql, s_c, **by("org-c"))
     refused(old, "DECIDING_ORGANISATION", "X-7")

@@ -161,7 +161,7 @@ def test_demo_twice_duplicates_nothing(db_url: str) -> None:
     runner = CliRunner()
     first = runner.invoke(cli, ["demo", "--store", db_url])
     assert first.exit_code == 0, first.output
-    assert "新写入 65 项" in first.output
+    assert "新写入 66 项" in first.output
     second = runner.invoke(cli, ["demo", "--store", db_url])
     assert second.exit_code == 0, second.output
     assert "未重复写入" in second.output

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from graph.access import SYSTEM
 from graph.trail import AuditQuery
+from service.accounts import issue_token
 from service.app import create_app
 from service.cli import app as cli
 from service.composition import open_store
@@ -18,6 +19,9 @@ from service.config import Settings
 from service.usecases import NewPerson, register_person
 
 TOKEN = re.compile(r"^lin_\S+$", re.MULTILINE)
+GRANT = re.compile(r"G-[0-9a-f]{16}")
+APPROVE = """mutation($id: ID!) { approveGrant(id: $id) {
+  __typename ... on GrantDecided { grant { status } } ... on Problem { message } } }"""
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -38,6 +42,17 @@ def who(client: TestClient, token: str) -> tuple[int, object]:
         headers={"Authorization": f"Bearer {token}"},
     )
     return response.status_code, response.json().get("data")
+
+
+def approve(client: TestClient, grant_id: str, user_id: str) -> object:
+    """`user_id` approves the request in the API, with a token of its own."""
+    bearer = issue_token(client.app.state.store, user_id, revoke_others=False).bearer  # type: ignore[attr-defined]
+    response = client.post(
+        "/graphql",
+        json={"query": APPROVE, "variables": {"id": grant_id}},
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    return response.json()["data"]["approveGrant"]
 
 
 def test_users_are_added_rotated_revoked_and_listed(db_url: str) -> None:
@@ -62,7 +77,28 @@ def test_users_are_added_rotated_revoked_and_listed(db_url: str) -> None:
     )
     assert code == 0, output
     first = token_in(output)
+    # Supervision widens who may read: the role waits for another supervisor (D-10).
+    assert "尚未生效" in output
+    assert "approveGrant" in output
+    grant_id = GRANT.search(output)
+    assert grant_id, output
     with TestClient(create_app(Settings(store=db_url, daily_expiry=False))) as client:
+        assert who(client, first) == (
+            200,
+            {
+                "me": {
+                    "userId": "qian",
+                    "personId": "p-qian-li",
+                    "roles": [],
+                    "supervisesAll": False,
+                }
+            },
+        )
+        pending = run("users", "requests", "--store", db_url)[1]
+        assert grant_id.group(0) in pending
+        assert "待批准" in pending
+        approved = approve(client, grant_id.group(0), "p-sun-hong")
+        assert approved == {"__typename": "GrantDecided", "grant": {"status": "APPROVED"}}
         assert who(client, first) == (
             200,
             {
@@ -108,7 +144,7 @@ def test_users_are_added_rotated_revoked_and_listed(db_url: str) -> None:
     finally:
         store.close()
     assert actions.count("cli users token") == 2
-    assert {"cli users add", "cli users revoke", "cli demo"} <= set(actions)
+    assert {"cli users add", "cli users revoke", "cli demo", "grant request"} <= set(actions)
 
 
 def test_bad_users_commands_are_clear_errors_and_write_nothing(db_url: str) -> None:
@@ -167,3 +203,99 @@ def test_bad_users_commands_are_clear_errors_and_write_nothing(db_url: str) -> N
     code, output = run("users", "add", "ops", "--role", "administrator", "--store", db_url)
     assert code == 0, output
     assert token_in(output)
+
+
+def test_the_three_officers_are_three_persons(db_url: str) -> None:
+    """三员分立: administrator, auditor and supervisor are each held alone, and an auditor
+    acts for no person; refused with a clear message, and nothing written."""
+    assert run("demo", "--store", db_url)[0] == 0
+    store = open_store(db_url)
+    try:
+        register_person(store, NewPerson("p-qian-li", "钱丽", "org-secrecy"), SYSTEM)
+    finally:
+        store.close()
+    for roles, person, says in (
+        (("administrator", "supervisor"), "p-qian-li", "三员分立"),
+        (("administrator", "auditor"), None, "三员分立"),
+        (("auditor", "supervisor"), "p-qian-li", "三员分立"),
+        (("administrator", "official"), "p-qian-li", "三员分立"),
+        (("supervisor", "handler"), "p-qian-li", "三员分立"),
+        (("auditor",), "p-qian-li", "安全审计员不对应"),
+    ):
+        args = ["users", "add", "x"]
+        for role in roles:
+            args += ["--role", role]
+        if person:
+            args += ["--person", person]
+        code, output = run(*args, "--store", db_url)
+        assert code == 2, (roles, output)
+        assert says in output, (roles, output)
+    assert not re.search(r"^x ", run("users", "list", "--store", db_url)[1], re.MULTILINE)
+    # An auditor needs no person, and so does not read what a person reads.
+    code, output = run("users", "add", "audit-2", "--role", "auditor", "--store", db_url)
+    assert code == 0, output
+    with TestClient(create_app(Settings(store=db_url, daily_expiry=False))) as client:
+        response = client.post(
+            "/graphql",
+            json={"query": "{ me { roles roleLabels personId } }"},
+            headers={"Authorization": f"Bearer {token_in(output)}"},
+        )
+    assert response.json()["data"]["me"] == {
+        "roles": ["AUDITOR"],
+        "roleLabels": ["安全审计员"],
+        "personId": None,
+    }
+
+
+def test_the_operator_cannot_widen_supervision_alone(db_url: str) -> None:
+    """`lineage users supervise` files a request a supervisor approves in the API; a change
+    that only narrows takes effect at once."""
+    assert run("demo", "--store", db_url)[0] == 0
+    store = open_store(db_url)
+    try:
+        register_person(store, NewPerson("p-qian-li", "钱丽", "org-secrecy"), SYSTEM)
+    finally:
+        store.close()
+    code, output = run(
+        "users", "add", "qian", "--role", "supervisor", "--person", "p-qian-li",
+        "--supervises", "org-county", "--store", db_url,
+    )  # fmt: skip
+    assert code == 0, output
+    first = GRANT.search(output)
+    assert first
+    # A second request while the first waits is refused.
+    code, output = run("users", "supervise", "qian", "--supervises", "*", "--store", db_url)
+    assert code == 2, output
+    assert first.group(0) in output, output
+    with TestClient(create_app(Settings(store=db_url, daily_expiry=False))) as client:
+        assert approve(client, first.group(0), "p-sun-hong") == {
+            "__typename": "GrantDecided",
+            "grant": {"status": "APPROVED"},
+        }
+        code, output = run("users", "supervise", "qian", "--supervises", "*", "--store", db_url)
+        assert code == 0, output
+        wider = GRANT.search(output)
+        assert wider
+        assert "尚未生效" in output
+        assert who(client, token_in(run("users", "token", "qian", "--store", db_url)[1]))[1] == {
+            "me": {"userId": "qian", "personId": "p-qian-li", "roles": ["SUPERVISOR"],
+                   "supervisesAll": False}
+        }  # fmt: skip
+        # The user itself may not approve its own widening; the bureau's officer may.
+        refused = approve(client, wider.group(0), "qian")
+        assert refused["__typename"] == "AccessDenied"  # type: ignore[index]
+        assert approve(client, wider.group(0), "p-sun-hong") == {
+            "__typename": "GrantDecided",
+            "grant": {"status": "APPROVED"},
+        }
+        bearer = token_in(run("users", "token", "qian", "--store", db_url)[1])
+        assert who(client, bearer)[1]["me"]["supervisesAll"] is True  # type: ignore[index]
+        # Narrowing back needs no one.
+        code, output = run("users", "supervise", "qian", "--store", db_url)
+        assert code == 0, output
+        assert "已缩小" in output
+        assert not GRANT.search(output)
+        assert who(client, bearer)[1]["me"]["supervisesAll"] is False  # type: ignore[index]
+    listed = run("users", "requests", "--all", "--store", db_url)[1]
+    assert listed.count("已批准") >= 3  # the demo's founding supervisor, and qian's two
+    assert "首位监督检查人员" in listed
