@@ -4,6 +4,7 @@ auditors and supervisors (`auditTrail`). Query of schema.py inherits these."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -104,7 +105,8 @@ AuditTrailResult = Annotated[
 ]
 
 
-def audit_event(value: AuditEventValue) -> AuditEvent:
+def audit_event(value: AuditEventValue, shown: Callable[[str], str]) -> AuditEvent:
+    """An event as its reader sees it: `shown` gives the id the reader sees of each item."""
     return AuditEvent(
         id=strawberry.ID(value.id),
         at=value.at,
@@ -115,9 +117,28 @@ def audit_event(value: AuditEventValue) -> AuditEvent:
         person_id=_id(value.person_id),
         organisation_id=_id(value.organisation_id),
         address=value.address,
-        item_ids=[strawberry.ID(i) for i in value.items],
+        item_ids=[strawberry.ID(shown(i)) for i in value.items],
         detail=value.detail,
     )
+
+
+async def _knows(context: Context, item_id: str) -> bool:
+    return context.redactor.readable(await context.items.load(item_id))
+
+
+async def _trail_ids(context: Context, ids: list[str]) -> Callable[[str], str]:
+    """The ids a reader of the trail sees of the items its events name: their own where it may
+    read them, their placeholders elsewhere (D-10). The trail names what it recorded; its
+    reader, an auditor who reads no item, or a supervisor of some organisations, still may not
+    learn what a hidden item is called: a placeholder names one item for it in every event."""
+    actor, redactor = context.actor, context.redactor
+    if actor.read_filter() is None:  # reads everything
+        return lambda id: id
+    if actor.person_id is None and not actor.member_of and RoleValue.SUPERVISOR not in actor.roles:
+        return redactor.opaque  # reads nothing: no item need be looked up
+    wanted = list(dict.fromkeys(ids))
+    items = dict(zip(wanted, await context.items.load_many(wanted), strict=True))
+    return lambda id: redactor.ref(id, items.get(id))
 
 
 def _id(value: str | None) -> strawberry.ID | None:
@@ -181,10 +202,16 @@ class AccessQuery:
                 before=_before(after) if after is not None else None,
                 limit=first + 1,
             )
+            if query.item_id is not None and not await _knows(context, query.item_id):
+                # An item the reader may not read filters as one that never was (D-10).
+                return AuditEventConnection(
+                    edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None)
+                )
             found = await context.call(read_trail, context.actor, query)
             page = found[:first]
+            shown = await _trail_ids(context, [i for e in page for i in e.items])
             return AuditEventConnection(
-                edges=[AuditEventEdge(cursor=_cursor(e), node=audit_event(e)) for e in page],
+                edges=[AuditEventEdge(cursor=_cursor(e), node=audit_event(e, shown)) for e in page],
                 page_info=PageInfo(
                     has_next_page=len(found) > first,
                     end_cursor=_cursor(page[-1]) if page else None,

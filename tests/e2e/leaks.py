@@ -56,6 +56,7 @@ class World:
     proposals: list[str]
     organisations: list[str]
     rules: list[str]
+    grants: list[str]
 
 
 def world_of(store: GraphStore) -> World:
@@ -71,6 +72,7 @@ def world_of(store: GraphStore) -> World:
             proposals=[p.id for p in tx.proposals_of(items)],
             organisations=[o.id for o in tx.all_organisations()],
             rules=[r.id for r in tx.all_scope_rules()],
+            grants=[g.id for g in tx.find_grants()],
         )
 
     return store.read(work)
@@ -151,6 +153,8 @@ PLAN: dict[str, Ask] = {
     "annualStatistics": _once(year=2024),
     "reviewForm": _each("records", lambda i: {"recordIds": [i]}),
     "recordForm": _each("records", lambda i: {"recordId": i}),
+    "pendingGrants": _once(),
+    "grant": _each("grants", lambda i: {"id": i}),
 }
 
 
