@@ -10,10 +10,12 @@ that notice names. The stores' migrations and the import of an older file use th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 
 from graph.model import BasisCitation
 from graph.phrase import Phrase, legacy
+from graph.store.codec import Fields, citations_from, phrase_json
 
 # An item as a text may name it: id, title, document number.
 Named = tuple[str, str, str]
@@ -53,3 +55,29 @@ def wanted(
     for source_id, item_id, path, kept in notices:
         out.update(notice_refs(source_id, item_id, path, kept))
     return out
+
+
+# Both stores hold notices and records with the codec's field names (graph.store.codec): their
+# migrations read the old rows and write back what these give.
+
+
+def stored_notice_refs(row: Fields) -> list[str]:
+    """The items a stored notice's text names, from its row."""
+    return notice_refs(
+        row["source_id"], row["item_id"], json.loads(row["path"]), json.loads(row["kept_bases"])
+    )
+
+
+def stored_summary(
+    row: Fields, applied: Mapping[str, Sequence[str]], names: Mapping[str, Named]
+) -> str:
+    """A stored record's summary, from its row, as the JSON of its phrase."""
+    return phrase_json(
+        record_summary(
+            row["summary"],
+            row["item_id"],
+            citations_from(row["bases"]),
+            applied.get(row["id"], ()),
+            names,
+        )
+    )

@@ -75,7 +75,6 @@ from graph.store.codec import (
     bar_list,
     change_fields,
     change_from,
-    citations_from,
     derivation,
     grant_fields,
     grant_from,
@@ -452,7 +451,7 @@ def _phrase_texts(tx: ManagedTransaction) -> None:
         ).data()
         if not rows:
             break
-        refs = {r["id"]: _notice_refs(r) for r in rows}
+        refs = {r["id"]: legacy.stored_notice_refs(r) for r in rows}
         named = names({i for found in refs.values() for i in found})
         texts = [
             {
@@ -474,7 +473,7 @@ def _phrase_texts(tx: ManagedTransaction) -> None:
             return
         if applied is None:
             applied = {
-                r["record_id"]: _notice_refs(r)
+                r["record_id"]: legacy.stored_notice_refs(r)
                 for r in tx.run(
                     "MATCH (n:Notice) WHERE n.record_id IS NOT NULL RETURN n.record_id AS "
                     "record_id, n.source_id AS source_id, n.item_id AS item_id, n.path AS path, "
@@ -485,30 +484,12 @@ def _phrase_texts(tx: ManagedTransaction) -> None:
             {r["item_id"] for r in rows} | {i for r in rows for i in applied.get(r["id"], ())}
         )
         summaries = [
-            {
-                "id": r["id"],
-                "summary": phrase_json(
-                    legacy.record_summary(
-                        r["summary"],
-                        r["item_id"],
-                        citations_from(r["bases"]),
-                        applied.get(r["id"], ()),
-                        named,
-                    )
-                ),
-            }
-            for r in rows
+            {"id": r["id"], "summary": legacy.stored_summary(r, applied, named)} for r in rows
         ]
         tx.run(
             "UNWIND $rows AS row MATCH (n:Record {id: row.id}) SET n.summary = row.summary",
             rows=summaries,
         ).consume()
-
-
-def _notice_refs(row: Mapping[str, Any]) -> list[str]:
-    return legacy.notice_refs(
-        row["source_id"], row["item_id"], json.loads(row["path"]), json.loads(row["kept_bases"])
-    )
 
 
 class _Neo4jTx:

@@ -58,7 +58,6 @@ from graph.store.codec import (
     bar_list,
     change_fields,
     change_from,
-    citations_from,
     derivation,
     grant_fields,
     grant_from,
@@ -329,15 +328,7 @@ def _v8(connection: sqlite3.Connection) -> None:
     for page in _pages(
         connection, "notices", "text, source_id, item_id, path, kept_bases, record_id"
     ):
-        refs = {
-            row["id"]: legacy.notice_refs(
-                row["source_id"],
-                row["item_id"],
-                json.loads(row["path"]),
-                json.loads(row["kept_bases"]),
-            )
-            for row in page
-        }
+        refs = {row["id"]: legacy.stored_notice_refs(row) for row in page}
         named = names({r for found in refs.values() for r in found})
         connection.executemany(
             "UPDATE notices SET text = ? WHERE id = ?",
@@ -353,21 +344,7 @@ def _v8(connection: sqlite3.Connection) -> None:
         named = names(wanted)
         connection.executemany(
             "UPDATE records SET summary = ? WHERE id = ?",
-            [
-                (
-                    phrase_json(
-                        legacy.record_summary(
-                            row["summary"],
-                            row["item_id"],
-                            citations_from(row["bases"]),
-                            applied.get(row["id"], ()),
-                            named,
-                        )
-                    ),
-                    row["id"],
-                )
-                for row in page
-            ],
+            [(legacy.stored_summary(row, applied, named), row["id"]) for row in page],
         )
 
 

@@ -15,10 +15,12 @@ from graph.phrase import Phrase, decode, mentioned
 from graph.store.base import GraphReader, GraphStore, ItemQuery
 from graph.store.sqlite import SqliteStore
 from service import usecases
+from service.accounts import actor_of_person
 from service.change import Decision, commit_change
 from service.cli import app as cli
 from service.composition import open_store
 from service.demo import load_demo
+from service.grants import approve_grant
 from service.impact import ProposedChange
 from service.notices import NewProposal, apply_notice, propose_change
 from service.redaction import names_in
@@ -51,12 +53,17 @@ def changed_demo(store: GraphStore) -> None:
     """The demo, then what issue 4 adds: a superior, a succession, a declassification with its
     notices, one notice applied and one answered with a proposal."""
     load_demo(store)
-    usecases.register_organisation(
+    placed = usecases.register_organisation(
         store,
         usecases.NewOrganisation("org-a-new", "某新设局", superior_id="org-province"),
         SYSTEM,
     )
-    usecases.record_succession(store, "org-institute", "org-a-new", SYSTEM)
+    merged = usecases.record_succession(store, "org-institute", "org-a-new", SYSTEM)
+    # Each widens reading: in force once a second person, a supervisor, approves (service.grants).
+    supervisor = actor_of_person(store, "p-sun-hong")
+    for filed in (placed.grant, merged):
+        assert filed is not None
+        approve_grant(store, filed.grant.id, supervisor)
     committed = commit_change(
         store,
         ProposedChange("S-2024-012", declassify=True, keypoint_ids=("S-2024-012.K1",)),

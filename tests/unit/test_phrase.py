@@ -3,6 +3,7 @@ texts written before phrases."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -10,16 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph.errors import InvalidValue
-from graph.model import (
-    Classification,
-    Item,
-    ItemKind,
-    ItemStatus,
-    Keypoint,
-    KnowledgeScope,
-    Level,
-    Years,
-)
+from graph.model import Classification, Item, Keypoint, Level, Years
 from graph.phrase import (
     Kind,
     Mention,
@@ -36,22 +28,13 @@ from graph.phrase import (
     legacy,
     mentioned,
 )
+from tests.unit.builders import source
 
 SECRET = Classification(Level.SECRET, Years(10, date(2024, 1, 1)))
 
 
 def _item(id: str, title: str, number: str) -> Item:
-    return Item(
-        id=id,
-        kind=ItemKind.SOURCE,
-        title=title,
-        document_number=number,
-        organisation_id="org-a",
-        issued_on=date(2024, 1, 1),
-        status=ItemStatus.CLASSIFIED,
-        classification=SECRET,
-        scope=KnowledgeScope(organisations=frozenset({"org-a"})),
-    )
+    return replace(source(id, Level.SECRET, SECRET.period), title=title, document_number=number)
 
 
 def test_words_merge_and_mentions_stay_in_place() -> None:
