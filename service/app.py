@@ -42,7 +42,7 @@ from graph.access import SYSTEM, Actor
 from graph.errors import InvalidValue
 from graph.store.base import GraphStore
 from graph.trail import Outcome
-from service import idempotency
+from service import anchors, idempotency
 from service.accounts import JwtSettings, Unauthenticated, authenticate
 from service.api.context import ANONYMOUS, Context
 from service.api.schema import Limits, build_schema
@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 
 async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Settings) -> None:
     """Runs the expiry now and then each day a few minutes after midnight, China time, until
-    `stopping` is set, and then the digest of reminders (X-4); a run under way finishes first,
+    `stopping` is set, then the digest of reminders (X-4), the purge of idempotency keys, and
+    the audit chain's check and anchor (service.anchors); a run under way finishes first,
     so the store is never closed beneath it. A failed run is logged and tried again the next
     day; the service goes on."""
     while not stopping.is_set():
@@ -85,6 +86,10 @@ async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Set
             await run_in_threadpool(idempotency.purge, store, retention)
         except Exception:
             log.exception("过期幂等键清理失败，将于次日重试。")
+        try:  # last, so that the anchor covers the run's own events
+            await run_in_threadpool(anchors.daily, store)
+        except Exception:
+            log.exception("审计链校验或锚点记录失败，将于次日重试。")
         moment = datetime.now(CHINA)
         tomorrow = datetime.combine(moment.date() + timedelta(days=1), time(0, 5), CHINA)
         with contextlib.suppress(TimeoutError):
