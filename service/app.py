@@ -337,12 +337,17 @@ class _GraphQL(GraphQL[Context, None]):
             return response
         mutation = context.operation.startswith("mutation")
         shown = list(context.redactor.shown)
+        asked = context.asked
         failed = any(_unexpected(e) for e in result.errors or ())
         outcome, detail = outcome_of(context.refusals, failed)
         if result.errors and outcome is Outcome.OK and result.data is None:
             outcome, detail = Outcome.REFUSED, "INVALID_REQUEST"
-        if not (mutation or shown or outcome is not Outcome.OK):
-            return response  # nothing written, no content shown: nothing to record
+        if not (mutation or shown or asked or outcome is not Outcome.OK):
+            return response  # nothing written, asked for or shown: nothing to record
+        if asked and not (mutation or shown) and outcome is Outcome.OK:
+            # Asked for ids and got no item's content (null, an empty list, a placeholder):
+            # a probe looks like this, and a supervisor looks for it.
+            detail = NOTHING_SHOWN
         try:
             await context.audit.record(  # type: ignore[union-attr]
                 event(
@@ -352,6 +357,7 @@ class _GraphQL(GraphQL[Context, None]):
                     items=shown,
                     detail=detail,
                     address=context.address,
+                    asked=asked,
                 )
             )
         except Exception:
@@ -393,6 +399,7 @@ def viewer_files() -> ASGIApp:
 
 
 AUDIT_FAILED = "审计记录无法写入：为保密起见，本次请求的结果不予返回。"
+NOTHING_SHOWN = "NOTHING_SHOWN"
 UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
 
 

@@ -1,10 +1,13 @@
-"""The audit trail a supervisor can trust (issue 21, point 6), end to end on both stores: the
-daily run notes an anchor, and `lineage trail verify` passes on the trail as written and
-fails, naming the first break, once a tail is cut off behind the service's back."""
+"""The audit trail a supervisor can trust (issue 21, point 6), end to end on both stores: a read
+that names ids and gets nothing (null, NotFound, an empty list, a refusal) is recorded with
+the ids asked, and found by them; the daily run notes an anchor, and `lineage trail verify`
+passes on the trail as written and fails, naming the first break, once a tail is cut off
+behind the service's back."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -15,7 +18,102 @@ from service.app import create_app
 from service.cli import app as cli
 from service.composition import open_store
 from service.config import Settings
+from tests.e2e.conftest import Api, Gql
 from tests.tampering import Attacker
+
+TRAIL = """
+query($filter: AuditFilter) {
+  auditTrail(filter: $filter, first: 100) {
+    ... on AuditEventConnection {
+      edges { node { action outcome userId itemIds askedIds detail } }
+    }
+    ... on Problem { message }
+  }
+}"""
+
+# Probes by the county's handler for what it may not read or what is not there, each with
+# the id (or ids) a supervisor will look for: (query, variables, ids asked).
+HIDDEN_SOURCE, HIDDEN_OPINION = "S-2024-012", "D-PROV-001"
+PROBES: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
+    ('{ item(id: "D-PROV-001") { id title } }', {}, (HIDDEN_OPINION,)),
+    ("query($id: ID!) { item(id: $id) { id } }", {"id": "D-NEVER-WAS"}, ("D-NEVER-WAS",)),
+    ('{ keypoint(id: "K-NEVER-WAS") { id title } }', {}, ("K-NEVER-WAS",)),
+    (
+        '{ lineage(id: "S-2024-012") { __typename ... on Problem { message } } }',
+        {},
+        (HIDDEN_SOURCE,),
+    ),
+    ('{ notice(id: "N-NEVER-WAS") { id } }', {}, ("N-NEVER-WAS",)),
+    ('{ change(id: "C-NEVER-WAS") { id } }', {}, ("C-NEVER-WAS",)),
+    (
+        "query($c: ProposedChangeInput!) { impactAnalysis(change: $c) { __typename } }",
+        {"c": {"itemId": HIDDEN_SOURCE, "declassify": True}},
+        (HIDDEN_SOURCE,),
+    ),
+    ('{ recordForm(recordId: "R-NEVER-WAS") { __typename } }', {}, ("R-NEVER-WAS",)),
+    (
+        "query($ids: [ID!]!) { reviewForm(recordIds: $ids) { __typename } }",
+        {"ids": ["R-NEVER-1", "R-NEVER-2"]},
+        ("R-NEVER-1", "R-NEVER-2"),
+    ),
+    (
+        '{ notices(filter: {itemId: "D-PROV-001"}) { ... on NoticeConnection '
+        "{ edges { node { id } } } } }",
+        {},
+        (HIDDEN_OPINION,),
+    ),
+    (
+        '{ lineageExport(id: "S-2024-012", format: DOT) { __typename } }',
+        {},
+        (HIDDEN_SOURCE,),
+    ),
+    # However the document is put together: through a fragment, an alias.
+    (
+        'query { ...probe } fragment probe on Query { secret: item(id: "S-2023-007") { id } }',
+        {},
+        ("S-2023-007",),
+    ),
+]
+
+
+def trail(gql: Gql, item_id: str) -> list[dict[str, Any]]:
+    found = gql(TRAIL, {"filter": {"itemId": item_id}}, as_="p-sun-hong")["auditTrail"]
+    return [e["node"] for e in found["edges"]]
+
+
+def test_reads_that_name_ids_and_get_nothing_are_recorded_with_the_ids_asked(
+    demo_gql: Api,
+) -> None:
+    for query, variables, _ in PROBES:
+        body = demo_gql.post(query, variables, as_="p-zhao-min")
+        assert "errors" not in body, body
+    for query, _, ids in PROBES:
+        for asked in ids:
+            events = [e for e in trail(demo_gql, asked) if e["userId"] == "p-zhao-min"]
+            assert events, (query, asked)
+            probe = events[0]
+            assert set(ids) <= set(probe["askedIds"]), (query, probe)
+            assert asked not in probe["itemIds"], (query, probe)
+            assert probe["outcome"] in {"OK", "REFUSED", "DENIED"}, probe
+            if probe["outcome"] == "OK":
+                assert probe["detail"] == "NOTHING_SHOWN", probe
+    # A read that showed what it asked for names it both ways.
+    demo_gql('{ item(id: "D-COUNTY-004") { id } }', as_="p-zhao-min")
+    (read,) = [e for e in trail(demo_gql, "D-COUNTY-004") if e["userId"] == "p-zhao-min"]
+    assert (read["itemIds"], read["askedIds"], read["detail"]) == (
+        ["D-COUNTY-004"],
+        ["D-COUNTY-004"],
+        "",
+    )
+    # A refused write names what it asked for too.
+    refused = demo_gql.post(
+        'mutation { acknowledgeNotice(noticeId: "N-NEVER-WAS") { __typename } }',
+        as_="p-zhao-min",
+    )
+    assert "errors" not in refused, refused
+    written = [e for e in trail(demo_gql, "N-NEVER-WAS") if e["action"].startswith("mutation")]
+    assert written[0]["askedIds"] == ["N-NEVER-WAS"]
+    assert written[0]["outcome"] in {"REFUSED", "DENIED"}
 
 
 def _cli(*args: str) -> tuple[int, str]:
