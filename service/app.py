@@ -51,6 +51,7 @@ from service.body_limit import BodyLimit
 from service.composition import open_store
 from service.config import Settings
 from service.expiry import expire
+from service.forwarding import client_address
 from service.redaction import Mode
 from service.reminders import digest
 from service.session import Session
@@ -121,6 +122,7 @@ class _GraphQL(GraphQL[Context, None]):
         self._retention = timedelta(hours=settings.idempotency_hours)
         self._sso = sso_of(settings)
         self._redaction = Mode(settings.redaction)
+        self._trusted = tuple(settings.trusted_proxies)
         # Opaque ids of what a reader may not see stay the same while the key does: set
         # LINEAGE_SECRET_KEY for several replicas or across restarts.
         self._key = (settings.secret_key or secrets.token_hex(32)).encode()
@@ -166,7 +168,7 @@ class _GraphQL(GraphQL[Context, None]):
             try:
                 actor = await self._authenticate(_bearer(request.headers.get("authorization")))
             except Unauthenticated as error:
-                await self._audit_unauthenticated(str(error), _address(request))
+                await self._audit_unauthenticated(str(error), self._address(request))
                 refusal = {"message": f"未通过身份认证：{error}", "extensions": UNAUTHENTICATED}
                 response = JSONResponse(
                     {"errors": [refusal]},
@@ -190,7 +192,7 @@ class _GraphQL(GraphQL[Context, None]):
         """A request sent with an Idempotency-Key: answered here from what the key holds (the
         first answer, or a refusal), or passed on to run, its key to be taken by its first
         write (service.idempotency). Passed on, it gets the body read here once again."""
-        scope, address = request.scope, _address(request)
+        scope, address = request.scope, self._address(request)
 
         async def refuse(status: int, code: str, message: str) -> None:
             try:
@@ -265,6 +267,10 @@ class _GraphQL(GraphQL[Context, None]):
 
         return again
 
+    def _address(self, request: Request | WebSocket) -> str:
+        """The client's, for the audit trail (service.forwarding)."""
+        return client_address(request.scope, self._trusted)
+
     async def _authenticate(self, bearer: str | None) -> Actor:
         if not bearer:
             raise Unauthenticated("请求缺少令牌（Authorization: Bearer ...）。")
@@ -295,7 +301,7 @@ class _GraphQL(GraphQL[Context, None]):
             audit=state.audit,
             redaction=self._redaction,
             redaction_key=self._key,
-            address=_address(request),
+            address=self._address(request),
             poll_seconds=state.poll_seconds,
             query_timeout=state.query_timeout,
             mutation_timeout=state.mutation_timeout,
@@ -429,11 +435,6 @@ def _bearer(header: str | None) -> str | None:
         return None
     scheme, _, value = header.strip().partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-def _address(request: Request | WebSocket) -> str:
-    client = request.client
-    return f"{client.host}:{client.port}" if client else ""
 
 
 def sso_of(settings: Settings) -> JwtSettings | None:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
@@ -124,7 +124,19 @@ def serve(
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(f"血缘服务：{base}/graphql （存储：{redacted(settings.store)}）")
     typer.echo(f"血缘查看：{base}/ui/")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(application, **server_options(settings))
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's settings for `serve`. Its own proxy-header handling is off: it would take the
+    client's address from X-Forwarded-For sent by anyone on the loopback; the app reads that
+    header only from the proxies of LINEAGE_TRUSTED_PROXIES (service.forwarding)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "proxy_headers": False,
+    }
 
 
 @app.command()

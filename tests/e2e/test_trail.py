@@ -2,13 +2,20 @@
 that names ids and gets nothing (null, NotFound, an empty list, a refusal) is recorded with
 the ids asked, and found by them; the daily run notes an anchor, and `lineage trail verify`
 passes on the trail as written and fails, naming the first break, once a tail is cut off
-behind the service's back."""
+behind the service's back; and through a real uvicorn server, as `lineage serve` runs it, a
+client is recorded by its own address unless its peer is a trusted proxy."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx2
+import uvicorn
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -16,9 +23,11 @@ from graph.trail import AuditQuery
 from service import anchors
 from service.app import create_app
 from service.cli import app as cli
+from service.cli import server_options
 from service.composition import open_store
 from service.config import Settings
 from tests.e2e.conftest import Api, Gql
+from tests.e2e.test_server import demo_token, free_port, wait_until_up
 from tests.tampering import Attacker
 
 TRAIL = """
@@ -160,3 +169,54 @@ def test_the_daily_run_anchors_the_chain_and_verify_finds_a_cut_tail(db_url: str
         assert "断裂" in checked.detail
     finally:
         store.close()
+
+
+@contextmanager
+def serving(url: str, **settings: Any) -> Iterator[str]:
+    """The app on `url` under uvicorn with `lineage serve`'s options, on a free port."""
+    chosen = Settings(store=url, daily_expiry=False, port=free_port(), **settings)
+    options = server_options(chosen)
+    options["log_level"] = "warning"
+    server = uvicorn.Server(uvicorn.Config(create_app(chosen), **options))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{chosen.port}"
+    try:
+        wait_until_up(base + "/healthz")
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_a_client_is_recorded_by_its_own_address_unless_its_peer_is_a_trusted_proxy(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    code, said = _cli("demo", "--store", url)
+    assert code == 0, said
+    token = demo_token(said, "p-zhao-min")
+
+    def probe(base: str, marker: str, forwarded: str) -> str:
+        response = httpx2.post(
+            base + "/graphql",
+            json={"query": f'{{ item(id: "{marker}") {{ id }} }}'},
+            headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": forwarded},
+        )
+        assert response.status_code == 200, response.text
+        store = open_store(url)
+        try:
+            (found,) = store.audit_events(AuditQuery(item_id=marker))
+        finally:
+            store.close()
+        return found.address
+
+    with serving(url) as base:  # no trusted proxy: the header is anyone's word
+        address = probe(base, "P-UNTRUSTED", "203.0.113.9")
+        assert address.startswith("127.0.0.1:"), address
+        assert "203.0.113.9" not in address
+    with serving(url, trusted_proxies=["127.0.0.1"]) as base:
+        assert probe(base, "P-TRUSTED", "203.0.113.9").startswith("203.0.113.9（经 127.0.0.1:")
+        # What the client wrote itself, left of what the proxy appended, is not believed.
+        spoofed = probe(base, "P-SPOOFED", "198.51.100.66, 203.0.113.9")
+        assert spoofed.startswith("203.0.113.9（经"), spoofed
