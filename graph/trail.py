@@ -35,8 +35,11 @@ _OUTCOME_LABEL = {
 @dataclass(frozen=True)
 class AuditEvent:
     """`action` names what was asked (`query item`, `mutation declassify`, `cli import`);
-    `items` the items whose content was shown or written; `detail` the rule or reason of a
-    refusal. Never an item's content: ids only."""
+    `items` the items whose content was shown or written; `asked` the ids the request named
+    (its ID-typed arguments and input fields: items, keypoints, notices, records, persons,
+    organisations…), whether or not anything came of them, so that a reader probing ids
+    leaves a trace; `detail` the rule or reason of a refusal. Never an item's content: ids
+    only."""
 
     id: str
     at: datetime
@@ -48,10 +51,14 @@ class AuditEvent:
     address: str = ""
     items: tuple[str, ...] = ()
     detail: str = ""
+    asked: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
             raise InvalidValue("at", "审计时间须带时区。")
+        # Stored as `|a|b|` and hashed as read back (graph.chain): an id must survive that.
+        if any(not i or "|" in i for i in (*self.items, *self.asked)):
+            raise InvalidValue("items", "审计事件所记的 id 不能为空，也不能含「|」。")
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class AuditQuery:
     last event of the previous page."""
 
     user_id: str | None = None
+    # Events that showed or wrote the item, or whose request named it (`asked`).
     item_id: str | None = None
     organisations: tuple[str, ...] | None = None
     outcome: Outcome | None = None

@@ -43,7 +43,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from graph.access import SYSTEM, Actor
 from graph.store.base import GraphStore
 from graph.trail import Outcome
-from service import graphiql, idempotency
+from service import anchors, graphiql, idempotency
 from service.accounts import Unauthenticated, authenticate
 from service.api.context import ANONYMOUS, Context
 from service.api.schema import Limits, build_schema
@@ -52,6 +52,7 @@ from service.body_limit import BodyLimit
 from service.composition import open_store
 from service.config import Settings
 from service.expiry import expire
+from service.forwarding import client_address
 from service.redaction import Mode
 from service.reminders import digest
 from service.session import Session
@@ -63,7 +64,8 @@ log = logging.getLogger(__name__)
 
 async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Settings) -> None:
     """Runs the expiry now and then each day a few minutes after midnight, China time, until
-    `stopping` is set, and then the digest of reminders (X-4); a run under way finishes first,
+    `stopping` is set, then the digest of reminders (X-4), the purge of idempotency keys, and
+    the audit chain's check and anchor (service.anchors); a run under way finishes first,
     so the store is never closed beneath it. A failed run is logged and tried again the next
     day; the service goes on."""
     while not stopping.is_set():
@@ -87,6 +89,10 @@ async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Set
             await run_in_threadpool(idempotency.purge, store, retention)
         except Exception:
             log.exception("过期幂等键清理失败，将于次日重试。")
+        try:  # last, so that the anchor covers the run's own events
+            await run_in_threadpool(anchors.daily, store)
+        except Exception:
+            log.exception("审计链校验或锚点记录失败，将于次日重试。")
         moment = datetime.now(CHINA)
         tomorrow = datetime.combine(moment.date() + timedelta(days=1), time(0, 5), CHINA)
         with contextlib.suppress(TimeoutError):
@@ -118,6 +124,7 @@ class _GraphQL(GraphQL[Context, None]):
         self._retention = timedelta(hours=settings.idempotency_hours)
         self._sso = sso_of(settings)
         self._redaction = Mode(settings.redaction)
+        self._trusted = tuple(settings.trusted_proxies)
         # Opaque ids of what a reader may not see stay the same while the key does: set
         # LINEAGE_SECRET_KEY for several replicas or across restarts.
         self._key = (settings.secret_key or secrets.token_hex(32)).encode()
@@ -163,7 +170,7 @@ class _GraphQL(GraphQL[Context, None]):
             try:
                 actor = await self._authenticate(_bearer(request.headers.get("authorization")))
             except Unauthenticated as error:
-                await self._audit_unauthenticated(str(error), _address(request))
+                await self._audit_unauthenticated(str(error), self._address(request))
                 refusal = {"message": f"未通过身份认证：{error}", "extensions": UNAUTHENTICATED}
                 response = JSONResponse(
                     {"errors": [refusal]},
@@ -228,7 +235,7 @@ class _GraphQL(GraphQL[Context, None]):
                     "subscription",
                     Outcome.REFUSED,
                     detail=SUBSCRIPTION_OVER_HTTP["code"],
-                    address=_address(request),
+                    address=self._address(request),
                 )
             )
         except Exception:  # the refusal stands and shows nothing; the failure is in the log
@@ -242,7 +249,7 @@ class _GraphQL(GraphQL[Context, None]):
         """A request sent with an Idempotency-Key: answered here from what the key holds (the
         first answer, or a refusal), or passed on to run, its key to be taken by its first
         write (service.idempotency). Passed on, it gets the body read here once again."""
-        scope, address = request.scope, _address(request)
+        scope, address = request.scope, self._address(request)
 
         async def refuse(status: int, code: str, message: str) -> None:
             try:
@@ -317,6 +324,10 @@ class _GraphQL(GraphQL[Context, None]):
 
         return again
 
+    def _address(self, request: Request | WebSocket) -> str:
+        """The client's, for the audit trail (service.forwarding)."""
+        return client_address(request.scope, self._trusted)
+
     async def _authenticate(self, bearer: str | None) -> Actor:
         if not bearer:
             raise Unauthenticated("请求缺少令牌（Authorization: Bearer ...）。")
@@ -347,7 +358,7 @@ class _GraphQL(GraphQL[Context, None]):
             audit=state.audit,
             redaction=self._redaction,
             redaction_key=self._key,
-            address=_address(request),
+            address=self._address(request),
             poll_seconds=state.poll_seconds,
             query_timeout=state.query_timeout,
             mutation_timeout=state.mutation_timeout,
@@ -389,12 +400,17 @@ class _GraphQL(GraphQL[Context, None]):
             return response
         mutation = context.operation.startswith("mutation")
         shown = list(context.redactor.shown)
+        asked = context.asked
         failed = any(_unexpected(e) for e in result.errors or ())
         outcome, detail = outcome_of(context.refusals, failed)
         if result.errors and outcome is Outcome.OK and result.data is None:
             outcome, detail = Outcome.REFUSED, "INVALID_REQUEST"
-        if not (mutation or shown or outcome is not Outcome.OK):
-            return response  # nothing written, no content shown: nothing to record
+        if not (mutation or shown or asked or outcome is not Outcome.OK):
+            return response  # nothing written, asked for or shown: nothing to record
+        if asked and not (mutation or shown) and outcome is Outcome.OK:
+            # Asked for ids and got no item's content (null, an empty list, a placeholder):
+            # a probe looks like this, and a supervisor looks for it.
+            detail = NOTHING_SHOWN
         try:
             await context.audit.record(  # type: ignore[union-attr]
                 event(
@@ -404,6 +420,7 @@ class _GraphQL(GraphQL[Context, None]):
                     items=shown,
                     detail=detail,
                     address=context.address,
+                    asked=asked,
                 )
             )
         except Exception:
@@ -458,6 +475,7 @@ SUBSCRIPTION_OVER_HTTP_MESSAGE = (
     '{"authorization": "Bearer lin_…"} 提供令牌，再发送 subscribe 消息。'
 )
 AUDIT_FAILED = "审计记录无法写入：为保密起见，本次请求的结果不予返回。"
+NOTHING_SHOWN = "NOTHING_SHOWN"
 UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
 
 
@@ -487,11 +505,6 @@ def _bearer(header: str | None) -> str | None:
         return None
     scheme, _, value = header.strip().partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-def _address(request: Request | WebSocket) -> str:
-    client = request.client
-    return f"{client.host}:{client.port}" if client else ""
 
 
 def sso_of(settings: Settings) -> JwtSettings | None:

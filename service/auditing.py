@@ -30,6 +30,16 @@ log = logging.getLogger(__name__)
 # An event names at most this many items; a larger read names the first ones and says how
 # many more it read.
 MAX_ITEMS = 20_000
+# And at most this many ids asked for, each cut to this length: a request may name thousands.
+MAX_ASKED = 1_000
+MAX_LENGTH = 200
+
+
+def clean(value: str) -> str:
+    """An id a client sent, as the trail can keep it: no `|` (the separator of its lists),
+    nothing a file or a driver cannot encode, not longer than MAX_LENGTH."""
+    text = value.encode("utf-8", "replace").decode("utf-8").replace("|", "¦")
+    return text.replace("\x00", "")[:MAX_LENGTH]
 
 
 def event(
@@ -40,11 +50,13 @@ def event(
     items: Iterable[str] = (),
     detail: str = "",
     address: str = "",
+    asked: Iterable[str] = (),
 ) -> AuditEvent:
     named = list(items)
     if len(named) > MAX_ITEMS:
         detail = f"{detail}；另有 {len(named) - MAX_ITEMS} 项未列出".lstrip("；")
         named = named[:MAX_ITEMS]
+    wanted = list(dict.fromkeys(c for c in map(clean, asked) if c))[:MAX_ASKED]
     return AuditEvent(
         id=uuid.uuid4().hex,
         at=now(),
@@ -56,6 +68,7 @@ def event(
         address=address[:100],
         items=tuple(named),
         detail=detail[:500],
+        asked=tuple(wanted),
     )
 
 

@@ -1,5 +1,5 @@
 """`lineage serve | demo | expire | export | import | backup | restore | export-schema |
-export-lineage | audit | form | users`."""
+export-lineage | audit | form | users | trail`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
@@ -19,12 +19,14 @@ import uvicorn
 from pydantic import ValidationError
 
 from graph.access import SYSTEM, check_duties
+from graph.chain import Anchor
 from graph.errors import LineageError
 from graph.grant import Grant, GrantStatus
 from graph.model import Direction
 from graph.store import snapshot
 from graph.store.base import GraphStore
 from graph.trail import Outcome
+from service import anchors
 from service.accounts import (
     NewUser,
     add_user,
@@ -125,7 +127,19 @@ def serve(
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(f"血缘服务：{base}/graphql （存储：{redacted(settings.store)}）")
     typer.echo(f"血缘查看：{base}/ui/")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(application, **server_options(settings))
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's settings for `serve`. Its own proxy-header handling is off: it would take the
+    client's address from X-Forwarded-For sent by anyone on the loopback; the app reads that
+    header only from the proxies of LINEAGE_TRUSTED_PROXIES (service.forwarding)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "proxy_headers": False,
+    }
 
 
 @app.command()
@@ -274,11 +288,15 @@ def restore_command(
     except LineageError as error:
         raise typer.BadParameter(error.message) from error
     with _operating(store) as opened:
-        _audit(opened, "cli restore", [], str(source))
+        _audit(opened, "cli restore", [], f"{source}；补入备份中的审计事件 {restored.merged} 条")
+        anchored = anchors.record(opened)
     typer.echo(
         f"已从 {restored.graph} 恢复到 {redacted(url)}：事项 {restored.items} 项，"
-        f"备份中的审计事件 {restored.events} 条（本存储原有的审计日志保留）。"
+        f"备份中的审计事件 {restored.events} 条，其中本存储没有的 {restored.merged} 条"
+        "已并入其审计日志（原有的审计日志保留）。"
     )
+    if anchored is not None:
+        typer.echo(f"审计链锚点：{anchored.text}")
 
 
 def _open(url: str) -> GraphStore:
@@ -428,6 +446,53 @@ def form_command(
         typer.echo(document, nl=False)
     else:
         output.write_text(document, encoding="utf-8")
+
+
+trail = typer.Typer(
+    help="The audit trail's hash chain: verify it, note an anchor.", no_args_is_help=True
+)
+app.add_typer(trail, name="trail")
+
+
+@trail.command("verify")
+def trail_verify(
+    store: StoreOption = None,
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An anchor kept elsewhere, SEQ:DIGEST (as the log or `lineage trail anchor` "
+            "printed it); repeat for several."
+        ),
+    ] = None,
+) -> None:
+    """Checks the audit trail's hash chain from its start, against the anchors in the store
+    and those given; names the first break and exits with 1 if there is one."""
+    try:
+        given = [Anchor.parsed(a) for a in anchor or ()]
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+    with _operating(store) as opened:
+        verdict = anchors.verify(opened, given)
+        first = verdict.first
+        said = "完好" if first is None else f"断裂 {verdict.found} 处，第一处：{first.message}"
+        outcome = Outcome.OK if verdict.intact else Outcome.ERROR
+        opened.append_audit([event(SYSTEM, "cli trail verify", outcome, detail=said)])
+    for line in anchors.report(verdict):
+        typer.echo(line)
+    if not verdict.intact:
+        raise typer.Exit(1)
+
+
+@trail.command("anchor")
+def trail_anchor(store: StoreOption = None) -> None:
+    """Notes the chain's head as an anchor in the store and prints it, SEQ:DIGEST, to keep
+    elsewhere (the daily run does the same)."""
+    with _operating(store) as opened:
+        noted = anchors.record(opened)
+    if noted is None:
+        typer.echo("审计链还没有事件，无可锚定。")
+        return
+    typer.echo(noted.text)
 
 
 users = typer.Typer(

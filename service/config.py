@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,7 +15,8 @@ class Settings(BaseSettings):
     `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`, `LINEAGE_QUERY_TIMEOUT_SECONDS`,
     `LINEAGE_MUTATION_TIMEOUT_SECONDS`, `LINEAGE_REDACTION`, `LINEAGE_SECRET_KEY`,
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
-    `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`."""
+    `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`,
+    `LINEAGE_TRUSTED_PROXIES`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -129,4 +130,10 @@ class Settings(BaseSettings):
     )
     jwt_user_claim: str = Field(
         default="sub", description="The JWT claim that holds the user id of `lineage users`."
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default=[],
+        description="Proxies whose X-Forwarded-For names the client in the audit trail, as "
+        'JSON addresses or networks: ["10.0.0.5", "10.1.0.0/16"]. Anyone else is recorded by '
+        "its own address, whatever it sends.",
     )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from graph.chain import Head, StoredEvent
 from graph.errors import DuplicateId
 from graph.store.base import GraphReader, GraphStore, GraphWriter
 from graph.trail import AuditEvent, AuditQuery
@@ -138,6 +139,14 @@ class Claiming:
 
     def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
         return self.store.audit_events(query)
+
+    def trail_head(self) -> tuple[Head, int]:
+        return self.store.trail_head()
+
+    def trail_page(
+        self, after: int, after_id: str | None, through: int, limit: int
+    ) -> list[StoredEvent]:
+        return self.store.trail_page(after, after_id, through, limit)
 
     def close(self) -> None:
         self.store.close()

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Protocol, TypeVar
 
 from graph.access import ReadFilter, Token, User
+from graph.chain import Head, StoredEvent
 from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.grant import Grant, GrantStatus
 from graph.lineage import Lineage
@@ -371,7 +372,23 @@ class GraphStore(Protocol):
         ...
 
     def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
-        """Events matching `query`, newest first."""
+        """Events matching `query`, newest first; `query.item_id` matches an event that showed
+        or wrote the item, or whose request named it (`asked`)."""
+        ...
+
+    def trail_head(self) -> tuple[Head, int]:
+        """The head of the trail's hash chain as the store keeps it (graph.chain), and how
+        many events lie outside the chain now (written before it began). Each append links
+        its events after the head and moves it, in the same transaction, one writer at a time
+        (across processes and replicas too), so the chain never forks."""
+        ...
+
+    def trail_page(
+        self, after: int, after_id: str | None, through: int, limit: int
+    ) -> list[StoredEvent]:
+        """Events of the chain by place, then id: those after the place `after` (with
+        `after_id`, also those at that place with a greater id), up to the place `through`;
+        at most `limit`. Two at one place are both given (one of them was put in)."""
         ...
 
     def close(self) -> None: ...

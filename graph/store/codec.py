@@ -653,6 +653,7 @@ def audit_fields(value: AuditEvent) -> dict[str, Any]:
         "address": value.address,
         "items": bar_list(value.items),
         "detail": value.detail,
+        "asked": bar_list(value.asked),
     }
 
 
@@ -668,4 +669,5 @@ def audit_from(fields: Fields) -> AuditEvent:
         address=fields["address"] or "",
         items=bar_list_from(fields["items"]),
         detail=fields["detail"] or "",
+        asked=bar_list_from(fields["asked"]),
     )

@@ -39,6 +39,7 @@ from neo4j import Driver, GraphDatabase, ManagedTransaction, Session
 from neo4j.exceptions import AuthError, ConstraintError, DriverError, ServiceUnavailable
 
 from graph.access import ReadFilter, Token, User, readers
+from graph.chain import GENESIS, Head, StoredEvent, linked
 from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.cycle import closing_edge
 from graph.errors import (
@@ -47,6 +48,7 @@ from graph.errors import (
     DuplicateId,
     InvalidValue,
     StoreUnavailable,
+    StoreVersionError,
     UnknownId,
 )
 from graph.grant import Grant, GrantStatus
@@ -153,6 +155,7 @@ INDEXED = (
     ("AuditEvent", "user_id"),
     ("AuditEvent", "organisation_id"),
     ("Grant", "status"),
+    ("AuditEvent", "seq"),
 )
 
 
@@ -188,7 +191,10 @@ def schema_statements() -> tuple[str, ...]:
     turn = (
         "CREATE CONSTRAINT write_turn_name IF NOT EXISTS FOR (n:WriteTurn) REQUIRE n.name IS UNIQUE"
     )
-    return (*constraints, generations, memos, turn, *indexes)
+    head = (
+        "CREATE CONSTRAINT trail_head_name IF NOT EXISTS FOR (n:TrailHead) REQUIRE n.name IS UNIQUE"
+    )
+    return (*constraints, generations, memos, turn, head, *indexes)
 
 
 # An item its reader may read (graph.access.ReadFilter): $keys and $holders null for all.
@@ -236,6 +242,7 @@ class Neo4jStore:
         self._quiet = threading.Condition()
         self._open_sessions = 0
         self._closing = False
+        self._appending = threading.Lock()
         try:
             self._driver.verify_connectivity()
             with self._driver.session(database=self._database) as session:
@@ -283,13 +290,62 @@ class Neo4jStore:
     def append_audit(self, events: Sequence[AuditEvent]) -> None:
         if not events:
             return
-        rows = [{k: v for k, v in audit_fields(e).items() if v is not None} for e in events]
+
+        def work(tx: ManagedTransaction) -> None:
+            # The head's write lock first, then what it holds: the writer before has
+            # committed by then (as `_take_turn`), so no two appends link after the same
+            # event; ArcadeDB refuses the second writer of the head at its commit instead,
+            # and the driver runs it again from here.
+            tx.run(f"{_HEAD} SET h.turn = coalesce(h.turn, 0) + 1").consume()
+            links, head = linked(events, _head(tx))
+            rows = [
+                {
+                    **{k: v for k, v in audit_fields(e).items() if v is not None},
+                    "seq": k.seq,
+                    "previous": k.previous,
+                    "digest": k.digest,
+                }
+                for e, k in zip(events, links, strict=True)
+            ]
+            tx.run("UNWIND $rows AS row CREATE (n:AuditEvent) SET n = row", rows=rows).consume()
+            tx.run(
+                f"{_HEAD} SET h.seq = $seq, h.digest = $digest", seq=head.seq, digest=head.digest
+            ).consume()
+
+        # The appends of this process take turns here first, as its graph writers do.
+        with self._appending, self._session() as session:
+            session.execute_write(work)
+
+    def trail_head(self) -> tuple[Head, int]:
+        def work(tx: ManagedTransaction) -> tuple[Head, int]:
+            head = _head(tx)
+            found = tx.run("MATCH (n:AuditEvent) WHERE n.seq IS NULL RETURN count(n) AS n").single()
+            return head, int(found["n"]) if found else 0
+
         with self._session() as session:
-            session.execute_write(
-                lambda tx: tx.run(
-                    "UNWIND $rows AS row CREATE (n:AuditEvent) SET n = row", rows=rows
-                ).consume()
+            return session.execute_read(work)
+
+    def trail_page(
+        self, after: int, after_id: str | None, through: int, limit: int
+    ) -> list[StoredEvent]:
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            result = tx.run(
+                "MATCH (n:AuditEvent) WHERE n.seq IS NOT NULL AND n.seq <= $through "
+                "AND (n.seq > $seq OR ($id IS NOT NULL AND n.seq = $seq AND n.id > $id)) "
+                "RETURN n {.*} AS n ORDER BY n.seq, n.id LIMIT $limit",
+                through=through,
+                seq=after,
+                id=after_id,
+                limit=limit,
             )
+            return [record.data() for record in result]
+
+        with self._session() as session:
+            rows = session.execute_read(work)
+        return [
+            StoredEvent(int(n["seq"]), n["previous"], n["digest"], audit_from(n))
+            for n in (_Fields(row["n"]) for row in rows)
+        ]
 
     def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
         before_at, before_id = (
@@ -311,7 +367,7 @@ class Neo4jStore:
             result = tx.run(
                 "MATCH (n:AuditEvent) "
                 "WHERE ($user IS NULL OR n.user_id = $user) "
-                "AND ($item IS NULL OR n.items CONTAINS $item) "
+                "AND ($item IS NULL OR n.items CONTAINS $item OR n.asked CONTAINS $item) "
                 "AND ($organisations IS NULL OR n.organisation_id IN $organisations) "
                 "AND ($outcome IS NULL OR n.outcome = $outcome) "
                 "AND ($since IS NULL OR n.at >= $since) "
@@ -337,7 +393,7 @@ class Neo4jStore:
                 raise StoreUnavailable("图数据库连接已关闭。")
             self._open_sessions += 1
         try:
-            with self._driver.session(database=self._database) as session:
+            with self._session() as session:
                 yield session
         finally:
             with self._quiet:
@@ -371,10 +427,40 @@ def _create_generations(session: Session) -> None:
                     "MERGE (t:WriteTurn {name: 'graph'}) ON CREATE SET t.value = 0"
                 ).consume()
             )
+            session.execute_write(_create_head)
             return
         except ConstraintError:
             if attempt:
                 raise
+
+
+# The trail's chain head (graph.chain.Head): one node, apart from the events.
+_HEAD = "MATCH (h:TrailHead {name: 'audit'})"
+
+
+def _create_head(tx: ManagedTransaction) -> None:
+    """The chain's head where there is none: a database written before the chain keeps its
+    events as they were, outside the chain (they have no place in it), and the head notes how
+    many they were."""
+    if tx.run(f"{_HEAD} RETURN h.seq AS seq").single() is not None:
+        return
+    found = tx.run("MATCH (n:AuditEvent) RETURN count(n) AS n").single()
+    tx.run(
+        "MERGE (h:TrailHead {name: 'audit'}) ON CREATE SET h.start = 1, h.seq = 0, "
+        "h.digest = $genesis, h.unchained = $unchained",
+        genesis=GENESIS,
+        unchained=int(found["n"]) if found else 0,
+    ).consume()
+
+
+def _head(tx: ManagedTransaction) -> Head:
+    row = tx.run(
+        f"{_HEAD} RETURN h.start AS start, h.seq AS seq, h.digest AS digest, "
+        "h.unchained AS unchained"
+    ).single()
+    if row is None:
+        raise StoreVersionError("图数据库缺少审计链头（TrailHead）：数据库被改动过。")
+    return Head(int(row["start"]), int(row["seq"]), str(row["digest"]), int(row["unchained"]))
 
 
 class _Overtaken(DriverError):

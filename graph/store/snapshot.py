@@ -10,7 +10,10 @@ leaves no file that looks whole.
 A restore never takes from the security office what happened after the backup:
 
 - the audit trail is never rolled back: the store's own trail is kept and the backup's events
-  it lacks are added to it;
+  it lacks are appended to it, at the end of its hash chain and linked anew (their places and
+  digests are the store's; their times and fields as the backup holds them), so the chain
+  stays whole; the store's anchors of its chain stay too, and the backup's, which anchor
+  another copy of the trail, are dropped;
 - a user or token revoked since the backup stays revoked, and a request to widen reading
   rejected since stays rejected (graph.grant);
 - every cached table's generation moves past both files' values, so that no process that
@@ -20,19 +23,17 @@ A restore never takes from the security office what happened after the backup:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from graph.chain import ANCHOR_PREFIX
 from graph.errors import InvalidValue, StoreVersionError
-from graph.store.sqlite import MIGRATIONS, SqliteStore, trail_path
-
-# The trail's columns but its sequence number, which the store it is added to assigns.
-_EVENT_COLUMNS = (
-    "id, at, action, outcome, user_id, person_id, organisation_id, address, items, detail"
-)
+from graph.store.base import GraphWriter
+from graph.store.sqlite import MIGRATIONS, SqliteStore, merge_trail, trail_path
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Snapshot:
     version: int  # the schema version (PRAGMA user_version)
     items: int
     events: int
+    merged: int = 0  # of its events, those a restore appended to the store's trail
 
 
 def backup(store: Path, destination: Path) -> Snapshot:
@@ -100,17 +102,26 @@ def restore(source: Path, store: Path, *, replace: bool = False) -> Snapshot:
             "请先停止服务，确认后加 --replace。",
         )
     store.parent.mkdir(parents=True, exist_ok=True)
+    merged = 0
+    kept: list[tuple[str, str]] | None = None  # the store's anchors, where its trail stays
     if trail.exists():
-        _add_missing_events(snapshot.trail, trail)
+        kept = _anchors(store) if store.exists() else []
+        merged = merge_trail(snapshot.trail, trail)
     else:
         _copy(snapshot.trail, trail)
+        merged = snapshot.events
     if store.exists():
         _replace_graph(snapshot.graph, store)
     else:
         _copy(snapshot.graph, store)
     # Opening it brings an older backup's schema up to this program's.
-    SqliteStore(store).close()
-    return snapshot
+    opened = SqliteStore(store)
+    try:
+        if kept is not None:
+            opened.write(lambda tx: _put_anchors(tx, kept))
+    finally:
+        opened.close()
+    return dataclasses.replace(snapshot, merged=merged)
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -174,20 +185,24 @@ def _replace_graph(source: Path, store: Path) -> None:
             raise
 
 
-def _add_missing_events(source: Path, trail: Path) -> None:
-    with _opened(trail) as connection:
-        connection.execute("ATTACH DATABASE ? AS backup", (str(source),))
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            connection.execute(
-                f"INSERT OR IGNORE INTO main.audit_events ({_EVENT_COLUMNS}) "
-                f"SELECT {_EVENT_COLUMNS} FROM backup.audit_events ORDER BY seq"
-            )
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("DETACH DATABASE backup")
+def _anchors(store: Path) -> list[tuple[str, str]]:
+    """The anchors of the audit chain noted in the store's graph (graph.chain)."""
+    with _opened(store) as connection:
+        if not _has_table(connection, "memos"):
+            return []
+        rows = connection.execute(
+            "SELECT key, value FROM memos WHERE substr(key, 1, ?) = ?",
+            (len(ANCHOR_PREFIX), ANCHOR_PREFIX),
+        ).fetchall()
+    return [(key, value) for key, value in rows]
+
+
+def _put_anchors(tx: GraphWriter, anchors: list[tuple[str, str]]) -> None:
+    """The anchors of the trail kept, in place of the backup's."""
+    theirs = [key for key, _ in tx.memos(ANCHOR_PREFIX, None, 10_000_000)]
+    tx.remove_memos(theirs)
+    for key, value in anchors:
+        tx.put_memo(key, value)
 
 
 def _generations(connection: sqlite3.Connection) -> dict[str, int]:

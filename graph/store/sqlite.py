@@ -15,13 +15,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from graph.access import ReadFilter, Token, User, readers
+from graph.chain import GENESIS, Head, StoredEvent, linked
 from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.cycle import closing_edge
 from graph.errors import (
@@ -543,28 +544,52 @@ class _Watchdog:
                 connection.interrupt()
 
 
-# Statements one by one: a trigger's body holds a semicolon of its own.
-_TRAIL_SCHEMA = (
-    """CREATE TABLE audit_events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        at TEXT NOT NULL,
-        action TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        user_id TEXT,
-        person_id TEXT,
-        organisation_id TEXT,
-        address TEXT NOT NULL,
-        items TEXT NOT NULL,
-        detail TEXT NOT NULL
-    )""",
-    "CREATE INDEX audit_by_time ON audit_events (at, id)",
-    "CREATE INDEX audit_by_user ON audit_events (user_id, at, id)",
-    "CREATE INDEX audit_by_organisation ON audit_events (organisation_id, at, id)",
-    "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
-    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
-    "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
-    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+# Statements one by one: a trigger's body holds a semicolon of its own. Each tuple brings
+# the trail file's own PRAGMA user_version up by one.
+_APPEND_ONLY = "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+_TRAIL_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE audit_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            user_id TEXT,
+            person_id TEXT,
+            organisation_id TEXT,
+            address TEXT NOT NULL,
+            items TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_by_time ON audit_events (at, id)",
+        "CREATE INDEX audit_by_user ON audit_events (user_id, at, id)",
+        "CREATE INDEX audit_by_organisation ON audit_events (organisation_id, at, id)",
+        f"CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events {_APPEND_ONLY}",
+        f"CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events {_APPEND_ONLY}",
+    ),
+    # 2: the ids a request asked for, and the hash chain (graph.chain). The events already
+    # there stay as they were, outside the chain, which begins after them; the head notes
+    # where, and how many they are.
+    (
+        "ALTER TABLE audit_events ADD COLUMN asked TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE audit_events ADD COLUMN previous TEXT",
+        "ALTER TABLE audit_events ADD COLUMN digest TEXT",
+        """CREATE TABLE trail_head (
+            name TEXT PRIMARY KEY CHECK (name = 'audit'),
+            start INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            digest TEXT NOT NULL,
+            unchained INTEGER NOT NULL
+        )""",
+        "INSERT INTO trail_head (name, start, seq, digest, unchained) "
+        f"SELECT 'audit', coalesce(max(seq), 0) + 1, coalesce(max(seq), 0), '{GENESIS}', "
+        "count(*) FROM audit_events",
+        f"CREATE TRIGGER trail_head_no_delete BEFORE DELETE ON trail_head {_APPEND_ONLY}",
+        "CREATE TRIGGER trail_head_forward BEFORE UPDATE ON trail_head "
+        "WHEN NEW.seq < OLD.seq OR NEW.start != OLD.start OR NEW.unchained != OLD.unchained "
+        f"{_APPEND_ONLY}",
+    ),
 )
 
 
@@ -577,7 +602,10 @@ def trail_path(path: str | Path) -> Path:
 class _Trail:
     """The audit trail in a file of its own: appending never waits for a long graph write (a
     fan-out over 100,000 descendants holds the graph's write lock for a minute), and triggers
-    refuse every UPDATE and DELETE, from this program or any other."""
+    refuse every UPDATE and DELETE, from this program or any other, which stops accidents;
+    the hash chain (graph.chain) finds what someone with the file did on purpose. Events are
+    linked under the file's write lock (BEGIN IMMEDIATE), so in one order even when several
+    processes (the service, the command line) append to it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -589,10 +617,16 @@ class _Trail:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
-                    for statement in _TRAIL_SCHEMA:
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                if version > len(_TRAIL_MIGRATIONS):
+                    raise StoreVersionError(
+                        f"审计日志 {path} 的结构版本为 {version}，本程序只支持到 "
+                        f"{len(_TRAIL_MIGRATIONS)}：请升级本程序后再打开。"
+                    )
+                for number in range(version, len(_TRAIL_MIGRATIONS)):
+                    for statement in _TRAIL_MIGRATIONS[number]:
                         self._db.execute(statement)
-                    self._db.execute("PRAGMA user_version = 1")
+                    self._db.execute(f"PRAGMA user_version = {number + 1}")
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -601,18 +635,98 @@ class _Trail:
     def append(self, events: Sequence[AuditEvent]) -> None:
         if not events:
             return
-        rows = [audit_fields(e) for e in events]
-        columns = ", ".join(rows[0])
-        names = ", ".join(f":{name}" for name in rows[0])
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                # Column names are the codec's own constants; every value is a parameter.
-                self._db.executemany(f"INSERT INTO audit_events ({columns}) VALUES ({names})", rows)
+                self._append(events)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _append(self, events: Sequence[AuditEvent]) -> None:
+        """Within the write transaction: the events linked after the head, and the head moved."""
+        links, head = linked(events, self._head())
+        rows = [
+            {**audit_fields(e), "seq": k.seq, "previous": k.previous, "digest": k.digest}
+            for e, k in zip(events, links, strict=True)
+        ]
+        columns = ", ".join(rows[0])
+        names = ", ".join(f":{name}" for name in rows[0])
+        # Column names are the codec's own constants; every value is a parameter.
+        self._db.executemany(f"INSERT INTO audit_events ({columns}) VALUES ({names})", rows)
+        self._db.execute(
+            "UPDATE trail_head SET seq = ?, digest = ? WHERE name = 'audit'",
+            (head.seq, head.digest),
+        )
+
+    def _head(self) -> Head:
+        row = self._db.execute(
+            "SELECT start, seq, digest, unchained FROM trail_head WHERE name = 'audit'"
+        ).fetchone()
+        if row is None:
+            raise StoreVersionError(f"审计日志 {self.path} 缺少链头（trail_head）：文件被改动过。")
+        return Head(row["start"], row["seq"], row["digest"], row["unchained"])
+
+    def head(self) -> tuple[Head, int]:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                head = self._head()
+                unchained = self._db.execute(
+                    "SELECT count(*) FROM audit_events WHERE seq < ?", (head.start,)
+                ).fetchone()[0]
+            finally:
+                self._db.execute("COMMIT")
+        return head, unchained
+
+    def page(self, after: int, after_id: str | None, through: int, limit: int) -> list[StoredEvent]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM audit_events WHERE seq <= ? "
+                "AND (seq > ? OR (seq = ? AND ? IS NOT NULL AND id > ?)) "
+                "ORDER BY seq, id LIMIT ?",
+                (through, after, after, after_id, after_id, limit),
+            ).fetchall()
+        return [
+            StoredEvent(row["seq"], row["previous"], row["digest"], audit_from(row)) for row in rows
+        ]
+
+    def merge(self, source: Path, batch: int = 5_000) -> int:
+        """Appends the events of the trail file at `source` (of any version) that this one
+        lacks, in their order there, linked anew at the end of this chain; returns how many.
+        A batch a transaction: cut short, what was added stays, and merging again adds the
+        rest."""
+        added = 0
+        with closing(sqlite3.connect(source)) as reading:
+            reading.row_factory = sqlite3.Row
+            after = -1
+            while True:
+                rows = reading.execute(
+                    "SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch)
+                ).fetchall()
+                if not rows:
+                    return added
+                after = rows[-1]["seq"]
+                events = [audit_from(Defaults(dict(row))) for row in rows]
+                with self._lock:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    try:
+                        held = {
+                            row[0]
+                            for row in self._db.execute(
+                                f"SELECT id FROM audit_events WHERE id IN {_IN}",
+                                (json.dumps([e.id for e in events]),),
+                            )
+                        }
+                        missing = [e for e in events if e.id not in held]
+                        if missing:
+                            self._append(missing)
+                        self._db.execute("COMMIT")
+                    except BaseException:
+                        self._db.execute("ROLLBACK")
+                        raise
+                added += len(missing)
 
     def find(self, query: AuditQuery) -> list[AuditEvent]:
         where = ["1 = 1"]
@@ -621,8 +735,8 @@ class _Trail:
             where.append("user_id = ?")
             params.append(query.user_id)
         if query.item_id is not None:
-            where.append("instr(items, ?) > 0")
-            params.append(bar_list([query.item_id]))
+            where.append("(instr(items, ?) > 0 OR instr(asked, ?) > 0)")
+            params.extend([bar_list([query.item_id])] * 2)
         if query.organisations is not None:
             where.append(f"organisation_id IN {_IN}")
             params.append(json.dumps(list(query.organisations)))
@@ -652,6 +766,16 @@ class _Trail:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def merge_trail(source: Path, target: Path) -> int:
+    """Appends the events of the trail file `source` that the trail file `target` lacks, at
+    the end of its chain, linked anew (a restore, graph.store.snapshot); returns how many."""
+    trail = _Trail(target)
+    try:
+        return trail.merge(source)
+    finally:
+        trail.close()
 
 
 class SqliteStore:
@@ -687,6 +811,14 @@ class SqliteStore:
 
     def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
         return self._opened_trail().find(query)
+
+    def trail_head(self) -> tuple[Head, int]:
+        return self._opened_trail().head()
+
+    def trail_page(
+        self, after: int, after_id: str | None, through: int, limit: int
+    ) -> list[StoredEvent]:
+        return self._opened_trail().page(after, after_id, through, limit)
 
     def _opened_trail(self) -> _Trail:
         with self._trail_lock:

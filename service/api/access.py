@@ -75,7 +75,15 @@ class AuditEvent:
     item_ids: list[strawberry.ID] = strawberry.field(
         description="The items whose content was shown or written."
     )
-    detail: str = strawberry.field(description="The rule or reason of a refusal.")
+    asked_ids: list[strawberry.ID] = strawberry.field(
+        description="The ids the request named (its ID arguments and input fields), whether "
+        "or not anything came of them: a read that asked and was shown nothing has these and "
+        "no `itemIds` (detail NOTHING_SHOWN)."
+    )
+    detail: str = strawberry.field(
+        description="The rule or reason of a refusal; NOTHING_SHOWN for a read that named ids "
+        "and showed no item's content."
+    )
 
 
 @strawberry.type
@@ -93,7 +101,11 @@ class AuditEventConnection:
 @strawberry.input
 class AuditFilter:
     user_id: strawberry.ID | None = None
-    item_id: strawberry.ID | None = None
+    item_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Events that showed or wrote the item (`itemIds`), or whose request named "
+        "it (`askedIds`): a read of it, a write, and a probe for it alike.",
+    )
     organisation_id: strawberry.ID | None = None
     outcome: Outcome | None = None
     since: datetime | None = None
@@ -118,6 +130,7 @@ def audit_event(value: AuditEventValue, shown: Callable[[str], str]) -> AuditEve
         organisation_id=_id(value.organisation_id),
         address=value.address,
         item_ids=[strawberry.ID(shown(i)) for i in value.items],
+        asked_ids=[strawberry.ID(shown(i)) for i in value.asked],
         detail=value.detail,
     )
 
@@ -209,7 +222,8 @@ class AccessQuery:
                 )
             found = await context.call(read_trail, context.actor, query)
             page = found[:first]
-            shown = await _trail_ids(context, [i for e in page for i in e.items])
+            named = [i for e in page for i in (*e.items, *e.asked)]
+            shown = await _trail_ids(context, named)
             return AuditEventConnection(
                 edges=[AuditEventEdge(cursor=_cursor(e), node=audit_event(e, shown)) for e in page],
                 page_info=PageInfo(

@@ -60,6 +60,8 @@ class Context:
     session: Session | None = field(default=None, repr=False)
     # What the request asks, e.g. "query lineage,item", for the audit trail.
     operation: str = field(init=False, default="")
+    # The ids it names (service.api.asked), for the audit trail.
+    asked: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.timeout = self.query_timeout

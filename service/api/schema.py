@@ -28,6 +28,7 @@ from graph.store.base import ItemQuery
 from service import usecases
 from service.api import types
 from service.api.access import AccessQuery
+from service.api.asked import asked_ids
 from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
 from service.api.context import Context
 from service.api.forms import FormMutation, FormQuery
@@ -554,7 +555,7 @@ class Limits:
 class OperationTimeout(SchemaExtension):
     """Puts the time limit of the operation's kind in force: a mutation may write one notice
     per descendant of a large lineage, and gets longer than a query. Names the operation for
-    the audit trail: its kind and its top-level fields."""
+    the audit trail: its kind, its top-level fields and the ids it asks for."""
 
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
@@ -563,6 +564,12 @@ class OperationTimeout(SchemaExtension):
             mutation = execution.operation_type is OperationType.MUTATION
             context.for_operation(mutation)
             context.operation = f"{execution.operation_type.value} {_fields(execution)}".strip()
+            context.asked = asked_ids(
+                execution.schema._schema,
+                execution.graphql_document,
+                execution.operation_name,
+                execution.variables,
+            )
         yield None
 
 

@@ -64,7 +64,8 @@ query($filter: AuditFilter, $first: Int! = 50) {
   auditTrail(filter: $filter, first: $first) {
     __typename
     ... on AuditEventConnection {
-      edges { node { action outcome userId personId organisationId address itemIds detail } }
+      edges { node { action outcome userId personId organisationId address itemIds askedIds
+                     detail } }
     }
     ... on Problem { message }
     ... on AccessDenied { requirement }
@@ -534,10 +535,21 @@ def test_reads_writes_refusals_and_failed_sign_ins_are_recorded(
         "org-county",
     )
     assert read[0]["address"]  # from where
-    assert trail(api, itemId="D-PROV-001") == []  # nothing of it was shown
+    # Outside its scope: nothing of it was shown, and the probe is found by the id it asked.
+    (probe,) = trail(api, itemId="D-PROV-001")
+    assert (probe["action"], probe["userId"], probe["itemIds"], probe["askedIds"]) == (
+        "query item",
+        "p-zhao-min",
+        [],
+        ["D-PROV-001"],
+    )
+    assert (probe["outcome"], probe["detail"]) == ("OK", "NOTHING_SHOWN")
     denied = trail(api, outcome="DENIED")
     assert denied[0]["action"] == "mutation deriveItem"
     assert denied[0]["detail"] == "ROLE:OFFICIAL"
+    # A refusal names what the request named: its organisation, basis and persons.
+    assert set(denied[0]["askedIds"]) == {"org-county", "D-COUNTY-001", "p-zhao-min"}
+    assert denied[0]["itemIds"] == []
     written = trail(api, itemId=done["item"]["id"])
     assert [e["action"] for e in written] == ["mutation deriveItem"]
     assert written[0]["userId"] == "p-huang-tao"

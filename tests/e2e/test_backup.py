@@ -19,6 +19,7 @@ from graph.access import SYSTEM
 from graph.grant import GrantStatus
 from graph.store.sqlite import SqliteStore, trail_path
 from graph.trail import Outcome
+from service import anchors
 from service.accounts import (
     Unauthenticated,
     actor_of_person,
@@ -218,18 +219,36 @@ def test_a_store_with_data_is_replaced_only_when_told_and_keeps_its_trail_and_re
 
 def test_the_backups_events_the_stores_trail_lacks_are_added_to_it(tmp_path: Path) -> None:
     """A backup of another store (or of this one from before its trail was lost): the trail
-    keeps its own events and gains the backup's, each once."""
+    keeps its own events and gains the backup's, each once, at the end of its hash chain,
+    linked anew; the chain stays whole, and the store's anchors stay its own."""
     first, second = tmp_path / "first.db", tmp_path / "second.db"
     for path in (first, second):
         store = SqliteStore(path)
         load_demo(store)
         store.append_audit([event(SYSTEM, f"load {path.stem}", Outcome.OK)])
+        assert anchors.record(store) is not None
         store.close()
     run("backup", str(tmp_path / "first-b.db"), "--store", f"sqlite:///{first}")
     own = actions(second)
     theirs = actions(tmp_path / "first-b.db")
-    run("restore", str(tmp_path / "first-b.db"), "--store", f"sqlite:///{second}", "--replace")
+    said = run(
+        "restore", str(tmp_path / "first-b.db"), "--store", f"sqlite:///{second}", "--replace"
+    )
+    assert f"其中本存储没有的 {len(theirs)} 条已并入其审计日志" in said
     assert actions(second) == [*own, *theirs, "cli restore"]
+    store = SqliteStore(second)
+    try:
+        verdict = anchors.verify(store)
+        assert verdict.intact, verdict.breaks
+        assert verdict.checked == len(own) + len(theirs) + 1
+        # The store's anchor before the restore, and the restore's own; not the backup's.
+        assert [a.seq for a in anchors.stored(store)] == [len(own), verdict.head.seq]
+    finally:
+        store.close()
+    # Restored again, nothing is added twice, and the chain is still whole.
+    run("restore", str(tmp_path / "first-b.db"), "--store", f"sqlite:///{second}", "--replace")
+    assert actions(second) == [*own, *theirs, "cli restore", "cli restore"]
+    assert "审计链完好" in run("trail", "verify", "--store", f"sqlite:///{second}")
 
 
 def test_a_process_that_had_the_store_open_does_not_answer_from_memory(tmp_path: Path) -> None:
