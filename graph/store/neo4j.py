@@ -393,7 +393,7 @@ class Neo4jStore:
                 raise StoreUnavailable("图数据库连接已关闭。")
             self._open_sessions += 1
         try:
-            with self._session() as session:
+            with self._driver.session(database=self._database) as session:
                 yield session
         finally:
             with self._quiet:
