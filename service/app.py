@@ -44,8 +44,9 @@ from graph.store.base import GraphStore
 from graph.trail import Outcome
 from service import idempotency
 from service.accounts import JwtSettings, Unauthenticated, authenticate
+from service.api.admission import Limits
 from service.api.context import ANONYMOUS, Context
-from service.api.schema import Limits, build_schema
+from service.api.schema import build_schema
 from service.auditing import AuditLog, event, outcome_of
 from service.body_limit import BodyLimit
 from service.composition import open_store
@@ -116,6 +117,8 @@ class _GraphQL(GraphQL[Context, None]):
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_query_aliases,
             max_tokens=settings.max_query_tokens,
+            max_length=settings.max_query_length,
+            max_cost=settings.max_query_cost,
             introspection=not settings.production,
         )
         super().__init__(
@@ -313,7 +316,9 @@ class _GraphQL(GraphQL[Context, None]):
         failed = any(_unexpected(e) for e in result.errors or ())
         outcome, detail = outcome_of(context.refusals, failed)
         if result.errors and outcome is Outcome.OK and result.data is None:
-            outcome, detail = Outcome.REFUSED, "INVALID_REQUEST"
+            # Refused before it ran: by its code where it has one (QUERY_TOO_COSTLY, ...).
+            codes = ((e.extensions or {}).get("code") for e in result.errors)
+            outcome, detail = Outcome.REFUSED, str(next(filter(None, codes), "INVALID_REQUEST"))
         if not (mutation or shown or outcome is not Outcome.OK):
             return response  # nothing written, no content shown: nothing to record
         try:
