@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, time, timedelta
@@ -52,6 +53,7 @@ from service.body_limit import BodyLimit
 from service.composition import open_store
 from service.config import Settings
 from service.expiry import expire
+from service.rate_limit import RateLimit
 from service.redaction import Mode
 from service.reminders import digest
 from service.usecases import CHINA
@@ -113,6 +115,7 @@ class _GraphQL(GraphQL[Context, None]):
         # Opaque ids of what a reader may not see stay the same while the key does: set
         # LINEAGE_SECRET_KEY for several replicas or across restarts.
         self._key = (settings.secret_key or secrets.token_hex(32)).encode()
+        self._rate = RateLimit(settings.requests_per_second, settings.request_burst)
         limits = Limits(
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_query_aliases,
@@ -157,6 +160,9 @@ class _GraphQL(GraphQL[Context, None]):
                 )
                 await response(scope, receive, send)
                 return
+            if (wait := self._rate.take(actor.user_id)) > 0:
+                await self._refuse_rate(actor, wait, _address(request), scope, send)
+                return
             scope.setdefault("state", {})["actor"] = actor
             given = request.headers.get(idempotency.HEADER)
             if given is not None:
@@ -165,6 +171,23 @@ class _GraphQL(GraphQL[Context, None]):
                     return
                 receive = passed_on
         await super().__call__(scope, receive, send)
+
+    async def _refuse_rate(
+        self, actor: Actor, wait: float, address: str, scope: Scope, send: Send
+    ) -> None:
+        """429, with the seconds to wait; recorded like every refusal, and nothing runs."""
+        try:
+            await self._app.state.audit.record(
+                event(actor, "rate-limit", Outcome.REFUSED, detail="RATE_LIMITED", address=address)
+            )
+        except Exception:  # the refusal stands and shows nothing; the failure is in the log
+            log.exception("未能记录一次限流拒绝。")
+        seconds = max(1, math.ceil(wait))
+        error = {"message": _too_often(self._rate, seconds), "extensions": RATE_LIMITED}
+        refused = JSONResponse(
+            {"errors": [error]}, status_code=429, headers={"Retry-After": str(seconds)}
+        )
+        await refused(scope, _nothing, send)
 
     async def _idempotent(
         self, request: Request, actor: Actor, given: str, send: Send
@@ -300,6 +323,10 @@ class _GraphQL(GraphQL[Context, None]):
         except Unauthenticated as error:
             await self._audit_unauthenticated(str(error), context.address)
             raise ConnectionRejectionError({"message": f"未通过身份认证：{error}"}) from error
+        if (wait := self._rate.take(context.actor.user_id)) > 0:
+            await context.audit_refusal("rate-limit", Outcome.REFUSED, "RATE_LIMITED")
+            message = _too_often(self._rate, max(1, math.ceil(wait)))
+            raise ConnectionRejectionError({"message": message, "extensions": RATE_LIMITED})
         accepted: UnsetType = UNSET
         return accepted
 
@@ -372,6 +399,14 @@ def viewer_files() -> ASGIApp:
 
 AUDIT_FAILED = "审计记录无法写入：为保密起见，本次请求的结果不予返回。"
 UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
+RATE_LIMITED = {"code": "RATE_LIMITED"}
+
+
+def _too_often(rate: RateLimit, seconds: int) -> str:
+    return (
+        f"请求过于频繁：每位用户每秒至多 {rate.rate:g} 个请求，一次至多 {rate.burst} 个"
+        f"（LINEAGE_REQUESTS_PER_SECOND、LINEAGE_REQUEST_BURST）。请 {seconds} 秒后再试。"
+    )
 
 
 def _unexpected(error: GraphQLError) -> bool:

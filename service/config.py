@@ -12,9 +12,10 @@ class Settings(BaseSettings):
     """`LINEAGE_STORE`, `LINEAGE_HOST`, `LINEAGE_PORT`, `LINEAGE_DAILY_EXPIRY`,
     `LINEAGE_NOTICE_POLL_SECONDS`, `LINEAGE_CACHED_ITEMS`, `LINEAGE_PRODUCTION`,
     `LINEAGE_MAX_QUERY_DEPTH`, `LINEAGE_MAX_QUERY_ALIASES`, `LINEAGE_MAX_QUERY_TOKENS`,
-    `LINEAGE_MAX_QUERY_LENGTH`, `LINEAGE_MAX_QUERY_COST`, `LINEAGE_MAX_BODY_BYTES`,
-    `LINEAGE_CORS_ORIGINS`, `LINEAGE_QUERY_TIMEOUT_SECONDS`, `LINEAGE_MUTATION_TIMEOUT_SECONDS`,
-    `LINEAGE_REDACTION`, `LINEAGE_SECRET_KEY`,
+    `LINEAGE_MAX_QUERY_LENGTH`, `LINEAGE_MAX_QUERY_COST`, `LINEAGE_REQUESTS_PER_SECOND`,
+    `LINEAGE_REQUEST_BURST`, `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`,
+    `LINEAGE_QUERY_TIMEOUT_SECONDS`, `LINEAGE_MUTATION_TIMEOUT_SECONDS`, `LINEAGE_REDACTION`,
+    `LINEAGE_SECRET_KEY`,
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
     `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`."""
 
@@ -77,6 +78,15 @@ class Settings(BaseSettings):
         ge=100,
         description="The most a request may cost (service.api.cost: about an object of the "
         "answer a unit), computed before anything runs.",
+    )
+    requests_per_second: float = Field(
+        default=50.0,
+        ge=0,
+        description="Requests each user may send a second, on average, to one process; 0: "
+        "no limit.",
+    )
+    request_burst: int = Field(
+        default=500, ge=1, description="Requests a user may send at once, above the rate."
     )
     max_body_bytes: int = Field(
         default=1 << 20,

@@ -1,7 +1,7 @@
 """Limits on what a request may ask (issue 5, point 6; issue 21, point 5): depth, aliases,
-tokens, length and cost of the query, size of the body, introspection and GraphiQL in
-production, CORS origins. Each refused request is refused before anything runs: nothing
-is written, and the refusal is in the audit trail."""
+tokens, length and cost of the query, size of the body, how often a user asks, introspection
+and GraphiQL in production, CORS origins. Each refused request is refused before anything
+runs: nothing is written, and the refusal is in the audit trail."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from graph.store.base import GraphReader, GraphWriter
 from graph.store.sqlite import SqliteStore
@@ -176,6 +177,49 @@ def test_the_fragment_bomb_is_answered_or_refused_at_once(client: TestClient) ->
     assert post(client, bomb("id")) == {"data": {"item": None}}
     refused = post(client, bomb("a: id"))["errors"][0]
     assert refused["extensions"] == {"code": "TOO_MANY_ALIASES", "aliases": 2**21 - 1, "limit": 30}
+
+
+def test_a_user_asking_too_often_gets_429_with_retry_after_and_then_is_answered(
+    settings: Settings,
+) -> None:
+    for client in client_of(settings, requests_per_second=1, request_burst=2):
+        assert [client.post("/graphql", json={"query": COUNT}).status_code for _ in range(2)] == [
+            200,
+            200,
+        ]
+        refused = client.post("/graphql", json={"query": REGISTER})
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "1"
+        assert refused.json() == {
+            "errors": [
+                {
+                    "message": "请求过于频繁：每位用户每秒至多 1 个请求，一次至多 2 个"
+                    "（LINEAGE_REQUESTS_PER_SECOND、LINEAGE_REQUEST_BURST）。请 1 秒后再试。",
+                    "extensions": {"code": "RATE_LIMITED"},
+                }
+            ]
+        }
+        recorded = last_event(client)
+        assert (recorded.action, recorded.outcome, recorded.detail) == (
+            "rate-limit",
+            Outcome.REFUSED,
+            "RATE_LIMITED",
+        )
+        time.sleep(int(refused.headers["retry-after"]))
+        assert post(client, COUNT) == {"data": {"organisation": None}}  # nothing was written
+
+
+def test_a_subscription_past_the_rate_is_turned_away_and_audited(settings: Settings) -> None:
+    for client in client_of(settings, requests_per_second=0.01, request_burst=1):
+        assert post(client, COUNT) == {"data": {"organisation": None}}  # the one request
+        token = client.headers["authorization"]
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"authorization": token}})
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()
+            assert closed.value.code == 4403
+        recorded = last_event(client)
+        assert (recorded.action, recorded.detail) == ("rate-limit", "RATE_LIMITED")
 
 
 def test_a_body_over_the_limit_is_refused_unread(settings: Settings) -> None:

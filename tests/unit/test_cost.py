@@ -12,6 +12,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from service.api import cost
 from service.api.measure import CAP, Measurement
 from service.api.schema import schema
+from service.rate_limit import RateLimit
 
 SCHEMA = schema._schema
 MODEL = cost.cost_model(SCHEMA)
@@ -190,3 +191,20 @@ def test_the_values_of_variables_count_and_their_counting_stops_at_the_budget() 
     assert Measurement(SCHEMA, MODEL, document, {"ids": [], "x": [0] * 99}).input_values == 1
     stopped = Measurement(SCHEMA, MODEL, document, {"ids": [[0]] * 10**6}, enough=100)
     assert 100 < stopped.input_values <= 10**6 + 1
+
+
+# The rate limit, on a clock the test moves (declared fake: the time source, nothing else).
+
+
+def test_a_user_gets_the_burst_then_the_rate() -> None:
+    now = [100.0]
+    limit = RateLimit(rate=2, burst=3, clock=lambda: now[0])
+    assert [limit.take("a") for _ in range(3)] == [0, 0, 0]
+    assert limit.take("a") == 0.5  # one more in half a second, at two a second
+    assert limit.take("b") == 0  # another user has a bucket of its own
+    now[0] += 0.5
+    assert limit.take("a") == 0
+    assert limit.take("a") == 0.5
+    now[0] += 60
+    assert [limit.take("a") for _ in range(4)] == [0, 0, 0, 0.5]  # full again, never above
+    assert RateLimit(rate=0, burst=1).take("a") == 0  # a rate of 0: no limit
