@@ -5,6 +5,7 @@ runs: nothing is written, and the refusal is in the audit trail."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from starlette.websockets import WebSocketDisconnect
 from graph.store.base import GraphReader, GraphWriter
 from graph.store.sqlite import SqliteStore
 from graph.trail import AuditEvent, AuditQuery, Outcome
+from service.api.context import Context
 from service.app import create_app
 from service.config import Settings
 from tests.e2e.conftest import signed_in
@@ -220,6 +222,30 @@ def test_a_subscription_past_the_rate_is_turned_away_and_audited(settings: Setti
             assert closed.value.code == 4403
         recorded = last_event(client)
         assert (recorded.action, recorded.detail) == ("rate-limit", "RATE_LIMITED")
+
+
+def test_a_heavy_request_runs_on_its_users_executor_and_a_light_one_where_it_arrived(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where resolvers run: Context.call is wrapped to note the thread that calls it (a spy;
+    the call itself is the real one)."""
+    seen: list[str] = []
+    call = Context.call
+
+    async def noted(self: Context, function: Callable[..., T], *args: object) -> T:
+        seen.append(threading.current_thread().name)
+        return await call(self, function, *args)
+
+    monkeypatch.setattr(Context, "call", noted)
+    assert post(client, '{ item(id: "x") { id } }') == {"data": {"item": None}}
+    light = list(seen)
+    seen.clear()
+    heavy = post(client, '{ lineageGraph(id: "x") { __typename } }')  # a whole lineage
+    assert heavy == {"data": {"lineageGraph": {"__typename": "NotFound"}}}
+    executors = client.app.state.executors  # type: ignore[attr-defined]
+    assert light
+    assert not any(name.startswith("graphql-") for name in light)
+    assert seen == [executors.of("tester").name]
 
 
 def test_a_body_over_the_limit_is_refused_unread(settings: Settings) -> None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from service.api import cost
+from service.api.admission import Limits, light
 from service.api.measure import CAP, Measurement
 from service.api.schema import schema
 from service.rate_limit import RateLimit
@@ -208,3 +209,18 @@ def test_a_user_gets_the_burst_then_the_rate() -> None:
     now[0] += 60
     assert [limit.take("a") for _ in range(4)] == [0, 0, 0, 0.5]  # full again, never above
     assert RateLimit(rate=0, burst=1).take("a") == 0  # a rate of 0: no limit
+
+
+def test_only_short_and_cheap_requests_are_light() -> None:
+    limits = Limits()
+    small = (
+        'query { lineage(id: "x", direction: DOWNSTREAM, depth: 3) { ... on Lineage '
+        "{ nodes { id item { id title marking } } edges { childId parentId } } } }"
+    )
+    assert light(SCHEMA, limits, small, None, None)  # the viewer's and the benchmark's
+    assert light(SCHEMA, limits, bomb(21), None, None)  # refused at once: its aliases
+    assert not light(SCHEMA, limits, '{ lineage(id: "x") { __typename } }', None, None)
+    assert not light(SCHEMA, limits, "{ me { userId } }" + " " * 3_000, None, None)
+    forms = "query($ids: [ID!]!) { reviewForm(recordIds: $ids) { ... on PrintedForm { pdf } } }"
+    assert light(SCHEMA, limits, forms, {"ids": ["a"]}, None)
+    assert not light(SCHEMA, limits, forms, {"ids": ["a"] * 100}, None)
