@@ -11,10 +11,13 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import secrets
-from collections.abc import AsyncIterator, Mapping
+import sys
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -45,14 +48,17 @@ from graph.store.base import GraphStore
 from graph.trail import Outcome
 from service import anchors, graphiql, idempotency
 from service.accounts import Unauthenticated, authenticate
+from service.api.admission import Limits, light
 from service.api.context import ANONYMOUS, Context
-from service.api.schema import Limits, build_schema
+from service.api.schema import build_schema
 from service.auditing import AuditLog, event, outcome_of
 from service.body_limit import BodyLimit
 from service.composition import open_store
 from service.config import Settings
+from service.executor import Executors
 from service.expiry import expire
 from service.forwarding import client_address
+from service.rate_limit import RateLimit
 from service.redaction import Mode
 from service.reminders import digest
 from service.session import Session
@@ -128,14 +134,20 @@ class _GraphQL(GraphQL[Context, None]):
         # Opaque ids of what a reader may not see stay the same while the key does: set
         # LINEAGE_SECRET_KEY for several replicas or across restarts.
         self._key = (settings.secret_key or secrets.token_hex(32)).encode()
+        self._rate = RateLimit(settings.requests_per_second, settings.request_burst)
         limits = Limits(
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_query_aliases,
             max_tokens=settings.max_query_tokens,
+            max_length=settings.max_query_length,
+            max_cost=settings.max_query_cost,
             introspection=not settings.production,
         )
+        self._limits = limits
+        schema = build_schema(limits)
+        self._graphql_schema = schema._schema
         super().__init__(
-            build_schema(limits),
+            schema,
             graphql_ide=None if settings.production else "graphiql",
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -179,6 +191,9 @@ class _GraphQL(GraphQL[Context, None]):
                 )
                 await response(scope, receive, send)
                 return
+            if (wait := self._rate.take(actor.user_id)) > 0:
+                await self._refuse_rate(actor, wait, self._address(request), scope, send)
+                return
             scope.setdefault("state", {})["actor"] = actor
             given = request.headers.get(idempotency.HEADER)
             if given is not None:
@@ -194,7 +209,7 @@ class _GraphQL(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql.page()
 
-    async def execute_single(
+    async def _execute_here(
         self,
         request: Request,
         request_adapter: AsyncHTTPRequestAdapter,
@@ -203,9 +218,9 @@ class _GraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """strawberry's, but over HTTP only queries and mutations run (POST): a subscription
-        would run as if it were a query and fail inside. It is refused once parsed, before
-        it is validated or runs."""
+        """strawberry's execute_single, but over HTTP only queries and mutations run (POST): a
+        subscription would run as if it were a query and fail inside. It is refused once
+        parsed, before it is validated or runs."""
         try:
             return await self.schema.execute(
                 request_data.query,
@@ -242,6 +257,48 @@ class _GraphQL(GraphQL[Context, None]):
             log.exception("未能记录一次经 HTTP 发来的订阅。")
         refusal = {"message": SUBSCRIPTION_OVER_HTTP_MESSAGE, "extensions": SUBSCRIPTION_OVER_HTTP}
         await JSONResponse({"errors": [refusal]}, status_code=400)(scope, _nothing, send)
+
+    async def _refuse_rate(
+        self, actor: Actor, wait: float, address: str, scope: Scope, send: Send
+    ) -> None:
+        """429, with the seconds to wait; recorded like every refusal, and nothing runs."""
+        try:
+            await self._app.state.audit.record(
+                event(actor, "rate-limit", Outcome.REFUSED, detail="RATE_LIMITED", address=address)
+            )
+        except Exception:  # the refusal stands and shows nothing; the failure is in the log
+            log.exception("未能记录一次限流拒绝。")
+        seconds = max(1, math.ceil(wait))
+        error = {"message": _too_often(self._rate, seconds), "extensions": RATE_LIMITED}
+        refused = JSONResponse(
+            {"errors": [error]}, status_code=429, headers={"Retry-After": str(seconds)}
+        )
+        await refused(scope, _nothing, send)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Runs a light request here, and the GraphQL work of any other on the user's executor
+        thread (service.executor), so that the server's loop goes on answering meanwhile."""
+
+        def run() -> Coroutine[Any, Any, ExecutionResult]:
+            return self._execute_here(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+
+        query, variables = request_data.query, request_data.variables
+        if isinstance(query, str) and light(
+            self._graphql_schema, self._limits, query, variables, request_data.operation_name
+        ):
+            return await run()
+        executors: Executors = self._app.state.executors
+        return await executors.of(context.actor.user_id).run(run)
 
     async def _idempotent(
         self, request: Request, actor: Actor, given: str, send: Send
@@ -387,6 +444,10 @@ class _GraphQL(GraphQL[Context, None]):
         context.act_as(actor)
         if context.session is not None and bearer is not None:
             context.session.begin(bearer, actor, context.poll_seconds)
+        if (wait := self._rate.take(context.actor.user_id)) > 0:
+            await context.audit_refusal("rate-limit", Outcome.REFUSED, "RATE_LIMITED")
+            message = _too_often(self._rate, max(1, math.ceil(wait)))
+            raise ConnectionRejectionError({"message": message, "extensions": RATE_LIMITED})
         accepted: UnsetType = UNSET
         return accepted
 
@@ -404,7 +465,9 @@ class _GraphQL(GraphQL[Context, None]):
         failed = any(_unexpected(e) for e in result.errors or ())
         outcome, detail = outcome_of(context.refusals, failed)
         if result.errors and outcome is Outcome.OK and result.data is None:
-            outcome, detail = Outcome.REFUSED, "INVALID_REQUEST"
+            # Refused before it ran: by its code where it has one (QUERY_TOO_COSTLY, ...).
+            codes = ((e.extensions or {}).get("code") for e in result.errors)
+            outcome, detail = Outcome.REFUSED, str(next(filter(None, codes), "INVALID_REQUEST"))
         if not (mutation or shown or asked or outcome is not Outcome.OK):
             return response  # nothing written, asked for or shown: nothing to record
         if asked and not (mutation or shown) and outcome is Outcome.OK:
@@ -477,6 +540,14 @@ SUBSCRIPTION_OVER_HTTP_MESSAGE = (
 AUDIT_FAILED = "审计记录无法写入：为保密起见，本次请求的结果不予返回。"
 NOTHING_SHOWN = "NOTHING_SHOWN"
 UNAUTHENTICATED = {"code": "UNAUTHENTICATED"}
+RATE_LIMITED = {"code": "RATE_LIMITED"}
+
+
+def _too_often(rate: RateLimit, seconds: int) -> str:
+    return (
+        f"请求过于频繁：每位用户每秒至多 {rate.rate:g} 个请求，一次至多 {rate.burst} 个"
+        f"（LINEAGE_REQUESTS_PER_SECOND、LINEAGE_REQUEST_BURST）。请 {seconds} 秒后再试。"
+    )
 
 
 def _unexpected(error: GraphQLError) -> bool:
@@ -525,6 +596,13 @@ def sso_of(settings: Settings) -> JwtSettings | None:
 # threshold (700) the cyclic collector ran hundreds of times in one answer of 10,000 nodes
 # and took about half of its time (BENCHMARKS.md, issue 8); set while the app runs.
 _COLLECTION_THRESHOLDS = (50_000, 20, 100)
+# The GraphQL work of heavy requests runs on threads of their own (service.executor), a user's
+# always on the same one of these; the server's loop waits for the interpreter about this
+# long while they or the thread pool work (5 ms by default): under an abusive client,
+# /healthz's p99 was 91 ms at 5 ms, 29-96 ms at 1 ms, 18-43 ms at 0.5 ms (bench/abuse.py,
+# BENCHMARKS.md).
+_EXECUTORS = 4
+_SWITCH_INTERVAL = 0.0005
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Starlette:
@@ -538,10 +616,13 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             if store is not None
             else open_store(chosen.store, cached_items=chosen.cached_items)
         )
-        # Set once nothing before `try` can fail, so that it is always given back.
+        # Set once nothing before `try` can fail, so that they are always given back.
         thresholds = gc.get_threshold()
         gc.set_threshold(*_COLLECTION_THRESHOLDS)
+        switching = sys.getswitchinterval()
+        sys.setswitchinterval(_SWITCH_INTERVAL)
         app.state.audit = AuditLog(app.state.store)
+        app.state.executors = Executors(_EXECUTORS)
         stopping = asyncio.Event()
         daily = (
             asyncio.create_task(expire_daily(app.state.store, stopping, chosen))
@@ -554,9 +635,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             if daily is not None:
                 stopping.set()  # not cancelled: a run under way ends before the store closes
                 await daily
+            app.state.executors.close()
             if store is None:
                 app.state.store.close()
             gc.set_threshold(*thresholds)
+            sys.setswitchinterval(switching)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -12,8 +12,10 @@ class Settings(BaseSettings):
     """`LINEAGE_STORE`, `LINEAGE_HOST`, `LINEAGE_PORT`, `LINEAGE_DAILY_EXPIRY`,
     `LINEAGE_NOTICE_POLL_SECONDS`, `LINEAGE_CACHED_ITEMS`, `LINEAGE_PRODUCTION`,
     `LINEAGE_MAX_QUERY_DEPTH`, `LINEAGE_MAX_QUERY_ALIASES`, `LINEAGE_MAX_QUERY_TOKENS`,
-    `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`, `LINEAGE_QUERY_TIMEOUT_SECONDS`,
-    `LINEAGE_MUTATION_TIMEOUT_SECONDS`, `LINEAGE_REDACTION`, `LINEAGE_SECRET_KEY`,
+    `LINEAGE_MAX_QUERY_LENGTH`, `LINEAGE_MAX_QUERY_COST`, `LINEAGE_REQUESTS_PER_SECOND`,
+    `LINEAGE_REQUEST_BURST`, `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`,
+    `LINEAGE_QUERY_TIMEOUT_SECONDS`, `LINEAGE_MUTATION_TIMEOUT_SECONDS`, `LINEAGE_REDACTION`,
+    `LINEAGE_SECRET_KEY`,
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
     `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`,
     `LINEAGE_TRUSTED_PROXIES`."""
@@ -64,7 +66,29 @@ class Settings(BaseSettings):
         default=30, ge=0, le=1000, description="The most aliases a request may use."
     )
     max_query_tokens: int = Field(
-        default=5_000, ge=100, le=1_000_000, description="The most tokens a request may have."
+        default=2_000, ge=100, le=1_000_000, description="The most tokens a request may have."
+    )
+    max_query_length: int = Field(
+        default=32_768,
+        ge=1_024,
+        le=1 << 24,
+        description="The longest query text, in characters, read before parsing; longer "
+        "values go in variables.",
+    )
+    max_query_cost: int = Field(
+        default=100_000,
+        ge=100,
+        description="The most a request may cost (service.api.cost: about an object of the "
+        "answer a unit), computed before anything runs.",
+    )
+    requests_per_second: float = Field(
+        default=50.0,
+        ge=0,
+        description="Requests each user may send a second, on average, to one process; 0: "
+        "no limit.",
+    )
+    request_burst: int = Field(
+        default=500, ge=1, description="Requests a user may send at once, above the rate."
     )
     max_body_bytes: int = Field(
         default=1 << 20,

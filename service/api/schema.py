@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
-from strawberry.types import ExecutionContext, Info
+from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
+from strawberry.types import Info
 from strawberry.types.graphql import OperationType
 
 from graph import model
@@ -28,6 +17,7 @@ from graph.store.base import ItemQuery
 from service import usecases
 from service.api import types
 from service.api.access import AccessQuery
+from service.api.admission import Admission, Limits, bound_validation_work, operation_label
 from service.api.asked import asked_ids
 from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
 from service.api.context import Context
@@ -540,18 +530,6 @@ class Subscription(ChangeSubscription):
     pass
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What one request may ask for, checked before anything runs: the nesting of its
-    selections, its aliases, and its tokens (which bound its size and so its cost); and
-    whether the schema may be read by introspection."""
-
-    max_depth: int = 15
-    max_aliases: int = 30
-    max_tokens: int = 5_000
-    introspection: bool = True
-
-
 class OperationTimeout(SchemaExtension):
     """Puts the time limit of the operation's kind in force: a mutation may write one notice
     per descendant of a large lineage, and gets longer than a query. Names the operation for
@@ -563,7 +541,9 @@ class OperationTimeout(SchemaExtension):
         if isinstance(context, Context):
             mutation = execution.operation_type is OperationType.MUTATION
             context.for_operation(mutation)
-            context.operation = f"{execution.operation_type.value} {_fields(execution)}".strip()
+            document = execution.graphql_document
+            if document is not None:
+                context.operation = operation_label(document, execution.operation_name)
             context.asked = asked_ids(
                 execution.schema._schema,
                 execution.graphql_document,
@@ -573,43 +553,18 @@ class OperationTimeout(SchemaExtension):
         yield None
 
 
-def _fields(execution: ExecutionContext) -> str:
-    document = execution.graphql_document
-    if document is None:
-        return ""
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (
-            execution.operation_name is None
-            or (definition.name is not None and definition.name.value == execution.operation_name)
-        ):
-            names = [
-                s.name.value
-                for s in definition.selection_set.selections
-                if isinstance(s, FieldNode)
-            ]
-            return ",".join(dict.fromkeys(names))
-    return ""
-
-
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     chosen = limits or Limits()
-    # The limiters' validation rules are made once: each limiter makes a rule class of its
-    # own, and rules that differ on every request would defeat the validation cache below.
-    rules = [
-        *QueryDepthLimiter(max_depth=chosen.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=chosen.max_aliases).validation_rules,
-    ]
+    bound_validation_work()
     extensions: list[Any] = [
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="服务内部错误。"),
-        lambda: AddValidationRules(rules),
-        lambda: MaxTokensLimiter(max_token_count=chosen.max_tokens),
         OperationTimeout,
     ]
     if not chosen.introspection:
         extensions.append(DisableIntrospection)
-    # A client sends the same few documents again and again: each is parsed and validated
-    # (with every rule above) once, not on every request; last, so that they see every rule.
-    extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
+    # Last, so that it sees the rule DisableIntrospection adds; it parses and validates each
+    # document once (cached), and measures each request (service.api.admission).
+    extensions.append(lambda: Admission(chosen))
     return strawberry.Schema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )

@@ -64,6 +64,9 @@ WIDE: dict[str, Any] = {
     "max_query_depth": 100,
     "max_query_aliases": 1000,
     "max_query_tokens": 1_000_000,
+    "max_query_length": 1 << 24,
+    "max_query_cost": 1 << 40,
+    "requests_per_second": 0,
     "max_body_bytes": 16 * 1024 * 1024,
 }
 INTERNAL = "服务内部错误"
