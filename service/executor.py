@@ -18,12 +18,18 @@ import zlib
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import anyio.to_thread
+
 T = TypeVar("T")
+# Worker threads each executor's loop may run store calls on at once.
+WORKERS = 8
 
 
 class Executor:
     def __init__(self, name: str = "graphql") -> None:
         self._loop = asyncio.new_event_loop()
+        self._stopped: asyncio.Future[None] = self._loop.create_future()
+        self._root: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
@@ -35,10 +41,21 @@ class Executor:
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._loop.run_forever()
+            # Run as a task of run_until_complete, which anyio takes for the loop's root task:
+            # it keeps the worker threads of run_in_threadpool for as long as that task lives.
+            # Under run_forever it took each request's task for the root, and ended its
+            # workers with it: a new thread, and a new store connection, for every request.
+            self._loop.run_until_complete(self._until_stopped())
         finally:
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
+
+    async def _until_stopped(self) -> None:
+        self._root = asyncio.current_task()
+        # Each worker thread holds a store connection (three open files for SQLite): a few
+        # per executor, beside the server loop's forty, keep a process well within its files.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKERS
+        await self._stopped
 
     async def run(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Runs `work()` on the executor's loop and waits for it; cancelled, it is cancelled
@@ -56,13 +73,15 @@ class Executor:
             return
 
         async def cancelled() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            tasks = [
+                t for t in asyncio.all_tasks() if t not in (asyncio.current_task(), self._root)
+            ]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(cancelled(), self._loop).result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._loop.call_soon_threadsafe(self._stopped.set_result, None)
         self._thread.join()
 
 

@@ -790,7 +790,9 @@ class SqliteStore:
         self._cache = Cache(cached_items)
         self._watchdog = _Watchdog()
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Each thread's connection, with its thread: a thread's connection is closed once the
+        # thread has ended (a pool that replaces its workers must not leave files open).
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         try:
             self._migrate()
@@ -833,7 +835,7 @@ class SqliteStore:
                 self._trail = None
         self._watchdog.close()
         with self._lock:
-            for connection in self._connections:
+            for _, connection in self._connections:
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
@@ -856,7 +858,11 @@ class SqliteStore:
             connection.execute("PRAGMA synchronous = NORMAL")
             self._local.connection = connection
             with self._lock:
-                self._connections.append(connection)
+                ended = [c for thread, c in self._connections if not thread.is_alive()]
+                self._connections = [(t, c) for t, c in self._connections if t.is_alive()]
+                self._connections.append((threading.current_thread(), connection))
+            for gone in ended:
+                gone.close()
         return connection
 
     @contextmanager

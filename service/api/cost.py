@@ -212,6 +212,13 @@ WEIGHTS: dict[str, Weight] = {
     "Mutation.changeClassification": Weight(own=WRITE + REACH),
     "Mutation.declassify": Weight(own=WRITE + REACH),
     "ChangeCommitted.notices": Weight(own=0, times=REACH),
+    # Requests that widen reading (service.grants): read one, or the pending ones, a few for
+    # each organisation at the most; deciding one is a write.
+    "Query.grant": Weight(own=READ),
+    "Query.pendingGrants": Weight(own=SCAN),
+    "GrantList.grants": Weight(own=0, times=ORGANISATIONS),
+    "Mutation.approveGrant": Weight(own=WRITE),
+    "Mutation.rejectGrant": Weight(own=WRITE),
     # A subscription: what each notice sent costs.
     "Subscription.noticesIssued": Weight(own=READ),
 }

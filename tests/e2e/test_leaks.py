@@ -119,6 +119,9 @@ class Scanner:
             secrets = self.secrets(reader)
             for query, variables, given_by in asked:
                 body = self.post(reader, query, variables)
+                # A request refused whole (an error with no field's path) would scan nothing.
+                whole = [e for e in body.get("errors", ()) if not e.get("path")]
+                assert not whole, (query[:200], whole)
                 self.leaks.check_aliased(reader, secrets, body, "", given_by)
 
 
