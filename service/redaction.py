@@ -245,6 +245,9 @@ def seen_lineage(
     elsewhere. Nodes are ordered by depth and by the ids the reader sees."""
     readable = {i: redactor.readable(v) for i, v in items.items()}
     shown = {i for i, r in readable.items() if r or redactor.placeholders}
+    # A lineage of ten thousand nodes involves a few keypoints, on many edges: each one's
+    # reader is decided once.
+    known_keypoint = {k: redactor.readable(names.owner(k)) for k in names.keypoints}
 
     def ref(id: str) -> str:
         return id if readable.get(id) else redactor.opaque(id)
@@ -265,7 +268,7 @@ def seen_lineage(
         edge
         if readable.get(edge.child_id)
         and readable.get(edge.parent_id)
-        and all(redactor.readable(names.owner(k)) for k in edge.keypoint_ids)
+        and all(known_keypoint.get(k, False) for k in edge.keypoint_ids)
         else replace(
             edge,
             child_id=ref(edge.child_id),
@@ -278,5 +281,7 @@ def seen_lineage(
         for edge in edges
         if edge.child_id in shown and edge.parent_id in shown
     ]
-    seen_edges.sort(key=lambda e: (e.child_id, e.parent_id))
-    return SeenLineage(ref(root), nodes, seen_edges, sum(1 for n in nodes if n.redacted))
+    redacted = sum(1 for n in nodes if n.redacted)
+    if redacted:  # in the order of what the reader sees, so that a placeholder's says nothing
+        seen_edges.sort(key=lambda e: (e.child_id, e.parent_id))
+    return SeenLineage(ref(root), nodes, seen_edges, redacted)
