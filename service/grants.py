@@ -11,6 +11,7 @@ transaction; a refusal writes nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -73,14 +74,9 @@ def check_succession(tx: GraphReader, organisation_id: str, successor_id: str) -
             f"{organisation.name}已由「{organisation.successor_id}」承继，不能再次登记（X-7）。",
         )
     # A chain of successors must end: the new successor may not lead back to this one.
-    current: str | None = successor_id
-    seen = {organisation_id}
-    while current is not None:
-        if current in seen:
-            raise InvalidValue("successorId", "承继关系不能成环（X-7）。")
-        seen.add(current)
-        following = tx.organisations([current]).get(current)
-        current = following.successor_id if following else None
+    successors = {o.id: o.successor_id for o in tx.all_organisations()}
+    if _loops(organisation_id, successor_id, successors):
+        raise InvalidValue("successorId", "承继关系不能成环（X-7）。")
     return organisation
 
 
@@ -99,15 +95,22 @@ def check_superior(tx: GraphReader, organisation_id: str, superior_id: str) -> O
             f"{organisation.name}已有上级「{organisation.superior_id}」，不能再登记另一个（X-9）。",
         )
     # Superiors form a tree: the new superior may not lie below this organisation.
-    current: str | None = superior_id
+    if _loops(organisation_id, superior_id, {o.id: o.superior_id for o in organisations.values()}):
+        raise InvalidValue("superiorId", "上下级关系不能成环（X-9）。")
+    return organisation
+
+
+def _loops(organisation_id: str, linked: str, link: Mapping[str, str | None]) -> bool:
+    """Whether linking `organisation_id` to `linked` closes a loop: following `link` from
+    `linked` comes back to it, or runs in a circle."""
+    current: str | None = linked
     seen = {organisation_id}
     while current is not None:
         if current in seen:
-            raise InvalidValue("superiorId", "上下级关系不能成环（X-9）。")
+            return True
         seen.add(current)
-        above = organisations.get(current)
-        current = above.superior_id if above else None
-    return organisation
+        current = link.get(current)
+    return False
 
 
 def check_supervision(tx: GraphReader, user_id: str, supervises: frozenset[str]) -> User:
