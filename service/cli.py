@@ -4,6 +4,7 @@ export-lineage | audit | form | users | trail`."""
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import logging
 import sys
@@ -63,6 +64,27 @@ StoreOption = Annotated[
     str | None,
     typer.Option("--store", help="Store URL; overrides LINEAGE_STORE.", show_default=False),
 ]
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"lineage {importlib.metadata.version('lineage')}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 def _settings(
