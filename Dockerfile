@@ -1,7 +1,8 @@
 # The lineage service. Built by docker-compose.yml; the store comes from LINEAGE_STORE.
 #
-# It runs as the user `lineage` (uid 10001), which owns nothing but /data: the code in /app stays
-# root's. /data is the embedded store's default home (LINEAGE_STORE below) and a volume:
+# It runs as the user `lineage` (uid and gid 10001, no login), which owns nothing but /data: the
+# code in /app stays root's. /data is the embedded store's default home (LINEAGE_STORE below)
+# and a volume:
 #   docker run -v lineage-data:/data -p 127.0.0.1:8000:8000 --env-file deploy.env IMAGE
 # A bind mount instead of a named volume must be writable by uid 10001.
 FROM python:3.11-slim
@@ -11,7 +12,8 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY graph ./graph
 COPY service ./service
 RUN pip install --no-cache-dir --disable-pip-version-check --constraint constraints.txt . \
-    && useradd --system --uid 10001 --user-group --no-create-home --home-dir /data lineage \
+    && useradd --uid 10001 --user-group --no-create-home --home-dir /data \
+        --shell /usr/sbin/nologin lineage \
     && install -d -o lineage -g lineage -m 0700 /data
 
 USER lineage

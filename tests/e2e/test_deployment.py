@@ -260,7 +260,8 @@ def test_the_image_runs_as_a_user_who_owns_the_data_directory_and_not_the_code()
     assert keywords.index("USER") < keywords.index("HEALTHCHECK")
     (created,) = [c for c in run_commands() if c and c[0] == "useradd"]
     assert created[-1] == user
-    assert "--system" in created
+    assert created[created.index("--uid") + 1] != "0"
+    assert created[created.index("--shell") + 1] == "/usr/sbin/nologin"
     (made,) = [c for c in run_commands() if c and c[0] == "install" and "-d" in c]
     assert made[made.index("-o") + 1] == user
     assert PurePosixPath(made[-1]) == data_directory()
