@@ -5,7 +5,8 @@ upgrade when no WebSocket library is installed), answers `--version`, and which 
 the packages of the tests, the benchmarks and the tools.
 
 Marked `packaging`: the environment is built once for the session by pip (from its cache,
-about half a minute here; the first time on a machine, a download of the dependencies)."""
+about a minute here; the first time on a machine, a download of the dependencies besides).
+`-m "not packaging"` leaves it out of a quick run."""
 
 from __future__ import annotations
 
