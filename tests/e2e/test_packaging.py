@@ -29,7 +29,8 @@ from tests.e2e.test_server import demo_token, free_port, wait_until_up
 pytestmark = pytest.mark.packaging
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+PROJECT_FILE = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+PROJECT = PROJECT_FILE["project"]
 # What the tests, the benchmarks and the developers' tools bring, and the runtime must not.
 NOT_AT_RUN_TIME = {"networkx", "scipy", "pytest", "hypothesis", "mypy", "ruff", "selenium"}
 # uvicorn[standard]: a WebSocket library, the fast HTTP parser and event loop.
@@ -115,6 +116,29 @@ def test_the_runtime_holds_no_test_bench_or_dev_package(runtime: Runtime) -> Non
         check=True,
     )
     assert Path(where.stdout.strip()).is_relative_to(runtime.folder)
+
+
+def test_the_installed_package_holds_every_file_of_its_packages(runtime: Runtime) -> None:
+    """The viewer's pages, GraphiQL's vendored files and every module, as git tracks them:
+    the wheel leaves out what .gitignore names, and whatever its build settings miss."""
+    packages = PROJECT_FILE["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", *packages],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    site = subprocess.run(
+        [str(runtime.python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    missing = [name for name in tracked if name and not (Path(site) / name).is_file()]
+    assert len(tracked) > 100
+    assert not missing, missing
 
 
 def test_the_console_script_prints_its_version(runtime: Runtime) -> None:
