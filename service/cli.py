@@ -437,8 +437,11 @@ def restore_command(
     try:
         with meter("恢复", "页", every=settings.progress_seconds) as shown:
             restored = snapshot.restore(source, path, replace=replace, on_progress=shown)
+    except InvalidValue as error:
+        # A store that holds data wants --replace (usage); a backup that is not one is refused.
+        raise (unusable if error.field == "store" else refused)(error.message) from error
     except LineageError as error:
-        raise of_lineage(error) from error
+        raise refused(error.message) from error
     with _operating(store) as opened:
         _audit(opened, "cli restore", [], f"{source}；补入备份中的审计事件 {restored.merged} 条")
         anchored = anchors.record(opened)
