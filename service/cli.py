@@ -458,7 +458,8 @@ def _open(url: str, *, cached_items: int = 2_000_000) -> GraphStore:
     try:
         return open_store(url, cached_items=cached_items)
     except LineageError as error:
-        raise unusable(error.message) from error
+        # Whatever stops a store from opening stops the command before it starts (exit 2).
+        raise unusable(of_lineage(error).message) from error
 
 
 def _counts(counts: Counter[str]) -> str:

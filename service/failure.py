@@ -73,7 +73,12 @@ def unusable(message: str) -> Failure:
 def of_lineage(error: LineageError) -> Failure:
     """A refusal of the service as the command line reports it: a store it cannot reach or
     read is unusable, anything else the data refused."""
-    if isinstance(error, StoreUnavailable | StoreVersionError):
+    if isinstance(error, StoreUnavailable):
+        said = error.message.rstrip("。.")
+        return unusable(
+            f"{said}。请确认图数据库正在运行，地址、用户名和口令无误（--store 或 LINEAGE_STORE）。"
+        )
+    if isinstance(error, StoreVersionError):
         return unusable(error.message)
     return refused(error.message)
 
@@ -148,7 +153,8 @@ def _fail(error: BaseException, debug: bool) -> NoReturn:
         failure = Failure(f"{type(error).__name__}: {error}", ExitCode.FAILED)
     if debug:
         traceback.print_exception(error)
-    typer.echo(f"lineage：{failure.message}", err=True)
+    # One line, even where a driver's message brought its own line breaks.
+    typer.echo(f"lineage：{' '.join(failure.message.split())}", err=True)
     sys.exit(failure.code)
 
 

@@ -82,6 +82,10 @@ class Meter:
                 TimeRemainingColumn(),
                 console=console,
                 transient=True,
+                # What the command writes to stdout (an export) goes there as it is, not
+                # through the bar's console: a million lines would crawl through it.
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
             self._bar.start()
             self._task = self._bar.add_task(self.what, total=self.total, of=self._of())
