@@ -473,6 +473,8 @@ def export_schema(
     ] = None,
 ) -> None:
     """Prints the GraphQL schema (SDL) that the code defines."""
+    if output is not None:
+        preflight.output_file(output)
     text = schema_text()
     if output is None:
         typer.echo(text, nl=False)
@@ -502,6 +504,10 @@ def export_lineage(
             f"格式「{format}」或方向「{direction}」无效：格式应为 graphml、dot、mermaid 或 json，"
             "方向应为 upstream、downstream 或 both。"
         ) from None
+    if depth is not None and depth < 1:
+        raise unusable(f"--depth 应为正整数（现为 {depth}），或省略以取完整谱系。")
+    if output is not None:
+        preflight.output_file(output)
     with _operating(store) as opened:
         # The operator may read everything: nothing is withheld from it.
         view = lineage_view(opened, item_id, way, depth, SYSTEM, Redactor(SYSTEM, Mode.HIDE, b""))
@@ -583,6 +589,8 @@ def form_command(
         raise unusable("书面记录一次打印一条（--record 只接受一个记录编号）。")
     if chosen == "pdf" and output is None and sys.stdout.isatty():
         raise unusable("PDF 请用 --output 写入文件。")
+    if output is not None:
+        preflight.output_file(output)
     with _operating(store) as opened:
         everything = Redactor(SYSTEM, Mode.HIDE, b"")  # the operator may read everything
         sheet = (
