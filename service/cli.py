@@ -1,5 +1,7 @@
 """`lineage serve | demo | expire | export | import | backup | restore | export-schema |
-export-lineage | audit | form | users | trail`."""
+export-lineage | audit | form | users | trail`. A failure is one sentence and an exit code
+(service.failure); a command checks what it names before it touches anything
+(service.preflight); long work shows its progress on stderr (service.progress)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import importlib.metadata
 import json
 import logging
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -15,19 +18,21 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import orjson
 import typer
 import uvicorn
 from pydantic import ValidationError
 
 from graph.access import SYSTEM, check_duties
 from graph.chain import Anchor
-from graph.errors import LineageError
+from graph.errors import InvalidValue, LineageError
 from graph.grant import Grant, GrantStatus
 from graph.model import Direction
-from graph.store import snapshot
+from graph.store import exchange, snapshot
 from graph.store.base import GraphStore
+from graph.store.sqlite import trail_path
 from graph.trail import Outcome
-from service import anchors
+from service import anchors, preflight
 from service.accounts import (
     NewUser,
     add_user,
@@ -43,26 +48,51 @@ from service.app import create_app
 from service.auditing import event, grant_event
 from service.composition import open_store, redacted, sqlite_path
 from service.config import Settings
+from service.demo import ORGANISATIONS as DEMO_ORGANISATIONS
 from service.demo import demo_tokens, load_demo
+from service.demo_inspection import BUREAU as DEMO_BUREAU
 from service.documents import as_csv, as_html, as_pdf
 from service.expiry import expire as run_expiry
 from service.exports import ExportFormat, render
+from service.failure import EXIT_CODES, LineageGroup, debugging, of_lineage, refused, unusable
 from service.findings import audit
 from service.forms import record_form, review_form
 from service.grants import all_grants
+from service.progress import meter
 from service.redaction import Mode, Redactor, names_in
 from service.transfer import ImportRefused, export_graph, import_graph
+from service.usecases import today
 from service.views import lineage_view
 
 app = typer.Typer(
+    cls=LineageGroup,
     help="派生国家秘密血缘服务 (derivation lineage of classified matters).",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
 )
 
+
+@app.callback()
+def _global(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On a failure, show its traceback too.")
+    ] = False,
+) -> None:
+    debugging.set(debug)
+
+
 StoreOption = Annotated[
     str | None,
     typer.Option("--store", help="Store URL; overrides LINEAGE_STORE.", show_default=False),
+]
+CreateOption = Annotated[
+    bool,
+    typer.Option(
+        "--create",
+        help="Create the embedded store's directory if it does not exist (refused otherwise, "
+        "so that a typo in the path creates nothing).",
+    ),
 ]
 
 
@@ -102,17 +132,13 @@ def _settings(
             f"LINEAGE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
             for e in error.errors()
         )
-        raise typer.BadParameter(f"配置无效：{problems}") from error
+        raise unusable(f"配置无效：{problems}。") from error
 
 
-def _load_demo(url: str) -> None:
-    store = open_store(url)
-    try:
-        written = load_demo(store)
-        tokens = demo_tokens(store)
-        _audit(store, "cli demo", [], f"新写入 {written} 项；为演示用户签发新令牌")
-    finally:
-        store.close()
+def _load_demo(store: GraphStore, url: str) -> None:
+    written = load_demo(store)
+    tokens = demo_tokens(store)
+    _audit(store, "cli demo", [], f"新写入 {written} 项；为演示用户签发新令牌")
     if written:
         typer.echo(f"演示数据已载入 {redacted(url)}：新写入 {written} 项。")
     else:
@@ -137,19 +163,35 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Overrides LINEAGE_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Overrides LINEAGE_PORT.")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Load the demo data first.")] = False,
+    create: CreateOption = False,
 ) -> None:
     """Serves the GraphQL API (with GraphiQL) at /graphql."""
     settings = _settings(store, host, port)
+    preflight.store(settings.store, starts=True, create=create)
+    try:
+        create_app(settings)  # checks the settings (sign-on keys...); opens nothing
+    except LineageError as error:
+        raise unusable(error.message) from error
+    # The port first: when it is taken, nothing is opened, created or run.
+    listening = preflight.listening(settings.host, settings.port)
+    try:
+        opened = _open(settings.store, cached_items=settings.cached_items)
+    except BaseException:
+        listening.close()
+        raise
     try:
         if demo:
-            _load_demo(settings.store)
-        application = create_app(settings)
-    except LineageError as error:
-        raise typer.BadParameter(error.message) from error
-    base = f"http://{settings.host}:{settings.port}"
-    typer.echo(f"血缘服务：{base}/graphql （存储：{redacted(settings.store)}）")
-    typer.echo(f"血缘查看：{base}/ui/")
-    uvicorn.run(application, **server_options(settings))
+            _load_demo(opened, settings.store)
+        application = create_app(settings, opened)
+        base = f"http://{settings.host}:{settings.port}"
+        typer.echo(f"血缘服务：{base}/graphql （存储：{redacted(settings.store)}）")
+        typer.echo(f"血缘查看：{base}/ui/")
+        uvicorn.Server(uvicorn.Config(application, **server_options(settings))).run(
+            sockets=[listening]
+        )
+    finally:
+        listening.close()
+        opened.close()
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -165,13 +207,76 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 @app.command()
-def demo(store: StoreOption = None) -> None:
-    """Loads the demo data set; running it again writes nothing twice."""
-    settings = _settings(store)
-    try:
-        _load_demo(settings.store)
-    except LineageError as error:
-        raise typer.BadParameter(error.message) from error
+def demo(
+    store: StoreOption = None,
+    create: CreateOption = False,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Start the tour again: replace what the store holds with the demo data as "
+            "first loaded (embedded store only; its audit trail is kept). Asks first.",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Reset without asking.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Reset even a store holding organisations the demo does not have."
+        ),
+    ] = False,
+) -> None:
+    """Loads the demo data set; running it again writes nothing twice. With --reset, starts
+    the tour again (the tour declassifies for real)."""
+    url = _settings(store).store
+    preflight.store(url, starts=True, create=create)
+    if reset:
+        _reset_demo(url, yes=yes, force=force)
+    with _operating(store, starts=True, create=create) as opened:
+        _load_demo(opened, url)
+
+
+def _reset_demo(url: str, *, yes: bool, force: bool) -> None:
+    """Replaces the embedded store's graph with a freshly loaded demo, as `lineage restore
+    --replace` replaces it with a backup: the audit trail is kept (the new demo's events are
+    appended), a running service sees the new graph at its next read, and a store holding
+    anything but the demo's organisations is refused unless forced."""
+    if urlsplit(url).scheme != "sqlite":
+        raise unusable(
+            "demo --reset 只适用于嵌入式存储（sqlite:///…），不会清空 Neo4j 数据库："
+            "请在 Neo4j 中新建或清空一个数据库（例如 cypher-shell 中 MATCH (n) DETACH DELETE n），"
+            "再运行 lineage demo。"
+        )
+    path = sqlite_path(url)
+    if not path.exists():
+        return  # nothing to reset: loading the demo is all there is to do
+    with _operating(url) as opened:
+        present = {o.id for o in opened.read(lambda tx: tx.all_organisations())}
+    if not present:
+        return
+    others = sorted(present - {o.id for o in DEMO_ORGANISATIONS} - {DEMO_BUREAU})
+    if others and not force:
+        raise refused(
+            f"存储 {redacted(url)} 中有演示数据以外的机关、单位（{'、'.join(others[:5])}"
+            f"{'等' if len(others) > 5 else ''}），重置将删除它们的全部事项，未作任何改动："
+            "确属演示用的存储，请加 --force。"
+        )
+    if not yes and not typer.confirm(
+        f"将以初始的演示数据替换存储 {redacted(url)} 的全部内容（审计日志保留），"
+        "此后的改动（包括导览中的解密）都将丢失。继续？"
+    ):
+        raise refused("未重置：存储保持原样。")
+    with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+        fresh = Path(scratch) / "demo.db"
+        loading = open_store(f"sqlite:///{fresh.resolve()}")
+        try:
+            load_demo(loading)
+            # Merged into the store's trail by the restore, after the events it holds.
+            _audit(loading, "cli demo --reset", [], "以初始演示数据替换存储内容")
+        finally:
+            loading.close()
+        snapshot.restore(fresh, path, replace=True)
+    typer.echo(f"已重置 {redacted(url)}：演示数据恢复为初始状态，导览可以重新开始。")
 
 
 @app.command()
@@ -183,19 +288,18 @@ def expire(
     ] = None,
 ) -> None:
     """Declassifies what expired by the date (X-11) and sends the notices; idempotent."""
-    settings = _settings(store)
     try:
         on = date.fromisoformat(as_of) if as_of else None
     except ValueError as error:
-        raise typer.BadParameter(f"日期「{as_of}」无效：应为 YYYY-MM-DD。") from error
-    opened = _open(settings.store)
-    try:
+        raise unusable(f"日期「{as_of}」无效：应为 YYYY-MM-DD，例如 2026-12-31。") from error
+    if on is not None and on > today():
+        raise unusable(
+            f"不能按将来的日期（{on.isoformat()}）执行到期解密：保密期限届满之时方自行解密"
+            "（X-11）；请给出今天或以前的日期。"
+        )
+    with _operating(store) as opened:
         run = run_expiry(opened, on)
         _audit(opened, "cli expire", [c.change.item_id for c in run.expired])
-    except LineageError as error:
-        raise typer.BadParameter(error.message) from error
-    finally:
-        opened.close()
     typer.echo(
         f"到期解密（截至 {run.as_of.isoformat()}）：解密 {len(run.expired)} 项，"
         f"发出变更通知 {run.notices} 份；因其他依据仍有效而保留 {len(run.kept)} 项。"
@@ -212,17 +316,16 @@ def export(
     ] = None,
 ) -> None:
     """Writes everything the store holds as JSON Lines (one consistent snapshot)."""
-    settings = _settings(store)
-    opened = _open(settings.store)
-    try:
+    if output is not None:
+        preflight.output_file(output)
+    every = _settings(store).progress_seconds
+    with _operating(store) as opened, meter("导出", "事项", every=every) as shown:
         if output is None:
-            counts = export_graph(opened, sys.stdout.write)
+            counts = export_graph(opened, sys.stdout.write, on_progress=shown)
         else:
             with output.open("w", encoding="utf-8") as sink:
-                counts = export_graph(opened, sink.write)
+                counts = export_graph(opened, sink.write, on_progress=shown)
         _audit(opened, "cli export", [], _counts(counts))
-    finally:
-        opened.close()
     typer.echo(f"已导出：{_counts(counts)}", err=True)
 
 
@@ -238,38 +341,71 @@ def import_(
             "--resume", help="Go on with an import that was cut short, with the same file."
         ),
     ] = False,
+    create: CreateOption = False,
 ) -> None:
     """Loads a `lineage export` file into an empty store, or goes on with one cut short."""
     settings = _settings(store)
-    opened = _open(settings.store)
-    try:
-        if str(source) == "-":
-            counts = import_graph(opened, sys.stdin, resume=resume)
-        else:
-            with source.open(encoding="utf-8") as lines:
-                counts = import_graph(opened, lines, resume=resume)
+    stdin = str(source) == "-"
+    total = None if stdin else _export_lines(source)
+    every = settings.progress_seconds
+    with (
+        _operating(store, starts=True, create=create) as opened,
+        meter("导入", "行", every=every, total=total) as shown,
+    ):
+        try:
+            if stdin:
+                counts = import_graph(opened, sys.stdin, resume=resume, on_progress=shown)
+            else:
+                with source.open(encoding="utf-8") as lines:
+                    counts = import_graph(opened, lines, resume=resume, on_progress=shown)
+        except ImportRefused as error:
+            hint = (
+                "此前的批次已写入：修正该行后，用同一文件加 --resume 继续。"
+                if shown.done > 1
+                else "未写入任何内容：修正该行后重新导入。"
+            )
+            raise refused(f"{error.message.rstrip('。')}。{hint}") from error
+        except UnicodeDecodeError as error:
+            raise refused(
+                f"{source} 不是 UTF-8 文本（第 {shown.done + 1} 行附近）："
+                "lineage import 只读 lineage export 写出的 JSON Lines 文件。"
+            ) from error
         _audit(opened, "cli import", [], _counts(counts))
-    except ImportRefused as error:
-        hint = "此前的批次已写入：修正该行后，用同一文件加 --resume 继续。"
-        raise typer.BadParameter(f"{error.message.rstrip('。')}。{hint}") from error
-    except LineageError as error:
-        raise typer.BadParameter(error.message) from error
-    finally:
-        opened.close()
     typer.echo(f"已导入 {redacted(settings.store)}：{_counts(counts)}")
+
+
+def _export_lines(path: Path) -> int:
+    """The lines of a file to import, once its first line is known for an export's header:
+    another file is refused before a store is opened or created."""
+    preflight.input_file(path)
+    with path.open("rb") as data:
+        first = data.readline()
+        try:
+            exchange.check_header(orjson.loads(first))
+        except (orjson.JSONDecodeError, AttributeError) as error:
+            raise refused(
+                f"{path} 不是血缘导出文件：lineage import 只读 lineage export 写出的 JSON Lines "
+                "文件（第一行为导出文件头）。"
+            ) from error
+        except InvalidValue as error:
+            raise refused(f"{path}：{error.message}") from error
+        lines, tail = first.count(b"\n"), first
+        while chunk := data.read(1 << 20):
+            lines, tail = lines + chunk.count(b"\n"), chunk
+    return lines if tail.endswith(b"\n") else lines + 1
 
 
 def _embedded(url: str, what: str) -> Path:
     """The graph file of an embedded store URL; a Neo4j store is backed up by its own tools."""
     if urlsplit(url).scheme != "sqlite":
-        raise typer.BadParameter(
+        raise unusable(
             f"{what}仅适用于嵌入式存储（sqlite:///…）。Neo4j 存储请用 neo4j-admin database "
             "dump / load（或企业版的 backup / restore），见 README「备份与恢复」。"
         )
     try:
         return sqlite_path(url)
     except LineageError as error:
-        raise typer.BadParameter(error.message) from error
+        raise unusable(error.message) from error
 
 
 @app.command("backup")
@@ -280,12 +416,23 @@ def backup_command(
     store: StoreOption = None,
 ) -> None:
     """Backs up the embedded store (graph and audit trail), consistent while the service runs."""
-    url = _settings(store).store
+    settings = _settings(store)
+    url = settings.store
     path = _embedded(url, "lineage backup ")
-    with _operating(store) as opened:
+    if destination.is_dir():
+        raise unusable(
+            f"{destination} 是目录：请给出备份文件的路径，例如 {destination}/lineage.db。"
+        )
+    for target in (destination, trail_path(destination)):
+        if target.exists():
+            raise unusable(f"备份文件 {target} 已存在：备份从不覆盖，请换一个文件名。")
+    with (
+        _operating(store) as opened,
+        meter("备份", "页", every=settings.progress_seconds) as shown,
+    ):
         # Recorded first, so that the backup itself says who took it and when.
         _audit(opened, "cli backup", [], str(destination))
-        taken = snapshot.backup(path, destination)
+        taken = snapshot.backup(path, destination, on_progress=shown)
     typer.echo(
         f"已备份 {redacted(url)} 到 {taken.graph}（审计日志 {taken.trail}）："
         f"事项 {taken.items} 项，审计事件 {taken.events} 条，结构版本 {taken.version}。"
@@ -300,15 +447,23 @@ def restore_command(
         bool,
         typer.Option("--replace", help="Replace a store that holds data; stop the service first."),
     ] = False,
+    create: CreateOption = False,
 ) -> None:
     """Restores a backup into the embedded store. The store's audit trail is kept (the
     backup's events are added to it) and what was revoked since the backup stays revoked."""
-    url = _settings(store).store
+    settings = _settings(store)
+    url = settings.store
     path = _embedded(url, "lineage restore ")
+    preflight.input_file(source)
+    preflight.store(url, starts=True, create=create)
     try:
-        restored = snapshot.restore(source, path, replace=replace)
+        with meter("恢复", "页", every=settings.progress_seconds) as shown:
+            restored = snapshot.restore(source, path, replace=replace, on_progress=shown)
+    except InvalidValue as error:
+        # A store that holds data wants --replace (usage); a backup that is not one is refused.
+        raise (unusable if error.field == "store" else refused)(error.message) from error
     except LineageError as error:
-        raise typer.BadParameter(error.message) from error
+        raise refused(error.message) from error
     with _operating(store) as opened:
         _audit(opened, "cli restore", [], f"{source}；补入备份中的审计事件 {restored.merged} 条")
         anchored = anchors.record(opened)
@@ -321,11 +476,12 @@ def restore_command(
         typer.echo(f"审计链锚点：{anchored.text}")
 
 
-def _open(url: str) -> GraphStore:
+def _open(url: str, *, cached_items: int = 2_000_000) -> GraphStore:
     try:
-        return open_store(url)
+        return open_store(url, cached_items=cached_items)
     except LineageError as error:
-        raise typer.BadParameter(error.message) from error
+        # Whatever stops a store from opening stops the command before it starts (exit 2).
+        raise unusable(of_lineage(error).message) from error
 
 
 def _counts(counts: Counter[str]) -> str:
@@ -339,6 +495,8 @@ def export_schema(
     ] = None,
 ) -> None:
     """Prints the GraphQL schema (SDL) that the code defines."""
+    if output is not None:
+        preflight.output_file(output)
     text = schema_text()
     if output is None:
         typer.echo(text, nl=False)
@@ -364,10 +522,14 @@ def export_lineage(
         chosen = ExportFormat(format.upper())
         way = Direction(direction.upper())
     except ValueError:
-        raise typer.BadParameter(
+        raise unusable(
             f"格式「{format}」或方向「{direction}」无效：格式应为 graphml、dot、mermaid 或 json，"
             "方向应为 upstream、downstream 或 both。"
         ) from None
+    if depth is not None and depth < 1:
+        raise unusable(f"--depth 应为正整数（现为 {depth}），或省略以取完整谱系。")
+    if output is not None:
+        preflight.output_file(output)
     with _operating(store) as opened:
         # The operator may read everything: nothing is withheld from it.
         view = lineage_view(opened, item_id, way, depth, SYSTEM, Redactor(SYSTEM, Mode.HIDE, b""))
@@ -389,8 +551,9 @@ def audit_command(
 ) -> None:
     """Finds improper derived classification (D-21, cases 1 to 8) in the whole graph; exits
     with 1 when it finds anything, for scheduled checks."""
-    with _operating(store) as opened:
-        found = audit(opened, SYSTEM, organisation_id=organisation).findings
+    every = _settings(store).progress_seconds
+    with _operating(store) as opened, meter("检查", "事项", every=every) as shown:
+        found = audit(opened, SYSTEM, organisation_id=organisation, on_progress=shown).findings
         # The operator reads everything: the texts name what they name in full.
         names = opened.read(lambda tx: names_in(tx, [f.explanation for f in found]))
         _audit(opened, "cli audit", [], f"{len(found)} findings")
@@ -443,11 +606,13 @@ def form_command(
     (X-17, X-20..X-22), or with --record the written record of a decision (D-11, D-13)."""
     chosen = format.lower()
     if chosen not in ("html", "csv", "pdf"):
-        raise typer.BadParameter(f"格式「{format}」无效：应为 html、pdf 或 csv。")
+        raise unusable(f"格式「{format}」无效：应为 html、pdf 或 csv。")
     if record and len(record_ids) != 1:
-        raise typer.BadParameter("书面记录一次打印一条（--record 只接受一个记录编号）。")
+        raise unusable("书面记录一次打印一条（--record 只接受一个记录编号）。")
     if chosen == "pdf" and output is None and sys.stdout.isatty():
-        raise typer.BadParameter("PDF 请用 --output 写入文件。")
+        raise unusable("PDF 请用 --output 写入文件。")
+    if output is not None:
+        preflight.output_file(output)
     with _operating(store) as opened:
         everything = Redactor(SYSTEM, Mode.HIDE, b"")  # the operator may read everything
         sheet = (
@@ -492,7 +657,7 @@ def trail_verify(
     try:
         given = [Anchor.parsed(a) for a in anchor or ()]
     except LineageError as error:
-        raise typer.BadParameter(error.message) from error
+        raise unusable(error.message) from error
     with _operating(store) as opened:
         verdict = anchors.verify(opened, given)
         first = verdict.first
@@ -555,10 +720,14 @@ def users_add(
 ) -> None:
     """Adds a user and prints its first token (shown once). A supervisor's role waits for
     another supervisor's approval in the API (approveGrant), as every widening of reading."""
-    with _operating(store) as opened:
+    try:
+        roles = parse_roles(role)
+    except LineageError as error:
+        raise unusable(error.message) from error
+    with _operating(store, starts=True) as opened:
         command = NewUser(
             id=user_id,
-            roles=parse_roles(role),
+            roles=roles,
             person_id=person,
             name=name,
             supervises=frozenset(supervises or ()),
@@ -705,7 +874,7 @@ def users_revoke(
 ) -> None:
     """Revokes a user with all of its tokens, or one token; it takes effect at once."""
     if (user_id is None) == (token is None):
-        raise typer.BadParameter("请给出一个用户，或用 --token 给出一个令牌。")
+        raise unusable("请给出一个用户，或用 --token 给出一个令牌。")
     with _operating(store) as opened:
         if token is not None:
             revoke_token(opened, token)
@@ -718,13 +887,19 @@ def users_revoke(
 
 
 @contextlib.contextmanager
-def _operating(store: str | None) -> Iterator[GraphStore]:
-    """The store a command names, closed afterwards; a refusal is a clear error (exit 2)."""
-    opened = _open(_settings(store).store)
+def _operating(
+    store: str | None, *, starts: bool = False, create: bool = False
+) -> Iterator[GraphStore]:
+    """The store a command names, checked before it is opened (service.preflight) and closed
+    afterwards; a refusal of the service is a clear error (exit 1, or 2 when the store itself
+    fails)."""
+    url = _settings(store).store
+    preflight.store(url, starts=starts, create=create)
+    opened = _open(url)
     try:
         yield opened
     except LineageError as error:
-        raise typer.BadParameter(error.message) from error
+        raise of_lineage(error) from error
     finally:
         opened.close()
 

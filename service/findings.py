@@ -3,7 +3,7 @@ items at a time, each with its bases, scope rules, records and open notices."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -44,7 +44,10 @@ def audit(
     item_id: str | None = None,
     cases: Iterable[Case] = (),
     on: date | None = None,
+    on_progress: Callable[[int, int | None], object] | None = None,
 ) -> Audit:
+    """`on_progress` hears of the items looked at so far, of how many there are (at most:
+    those of the organisation, all of which the reader may not read)."""
     day = on or today_in_china()
     wanted = set(cases)
 
@@ -53,6 +56,8 @@ def audit(
         out: list[Finding] = []
         named: dict[str, Item] = {}
         after: str | None = None
+        total = None if on_progress is None else tx.count_items(organisation_id)
+        done = 0
         while True:
             query = ItemQuery(
                 organisation_id=organisation_id,
@@ -68,6 +73,9 @@ def audit(
                 if found:
                     named[file.item.id] = file.item
                     named.update({b.parent.id: b.parent for b in file.bases})
+            done += len(batch)
+            if on_progress is not None:
+                on_progress(done, total)
             if len(batch) < PAGE:
                 break
             after = batch[-1].id

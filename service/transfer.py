@@ -43,17 +43,28 @@ PAGE = 1000
 BATCH = 1000
 # The memo (GraphReader.memo) of how far an import got.
 PROGRESS = "import"
+# Told how far the work got: (done, total), total None when not known (service.progress).
+OnProgress = Callable[[int, int | None], object]
+# The passes of an export over the items, each page by page (_lines).
+PASSES = 6
 
 
 def export_graph(
-    store: GraphStore, write: Callable[[str], object], page: int = PAGE
+    store: GraphStore,
+    write: Callable[[str], object],
+    page: int = PAGE,
+    *,
+    on_progress: OnProgress | None = None,
 ) -> Counter[str]:
     """Writes the whole graph as JSON Lines through `write` (one call a line, newline
-    included); returns how many lines of each kind."""
+    included); returns how many lines of each kind. `on_progress` hears of each page of
+    items, counted as the share of the export it stands for (in items: the export passes
+    over them PASSES times)."""
 
     def work(tx: GraphReader) -> Counter[str]:
         counts: Counter[str] = Counter()
-        for line in _lines(tx, page):
+        visited = None if on_progress is None else _passes(on_progress, tx.count_items())
+        for line in _lines(tx, page, visited):
             counts[str(line["kind"])] += 1
             write(exchange.dumps(line) + "\n")
         return counts
@@ -61,17 +72,36 @@ def export_graph(
     return store.read(work)
 
 
-def _item_pages(tx: GraphReader, page: int) -> Iterator[list[Item]]:
+def _passes(on_progress: OnProgress, items: int) -> Callable[[int], None]:
+    """Told of each page of items an export has passed over, tells `on_progress`."""
+    on_progress(0, items)
+    visited = 0
+
+    def tell(done: int) -> None:
+        nonlocal visited
+        visited += done
+        on_progress(visited // PASSES, items)
+
+    return tell
+
+
+def _item_pages(
+    tx: GraphReader, page: int, visited: Callable[[int], object] | None = None
+) -> Iterator[list[Item]]:
     after: str | None = None
     while True:
         items = tx.find_items(ItemQuery(after=after, limit=page))
         if not items:
             return
         yield items
+        if visited is not None:
+            visited(len(items))
         after = items[-1].id
 
 
-def _lines(tx: GraphReader, page: int) -> Iterator[dict[str, object]]:
+def _lines(
+    tx: GraphReader, page: int, visited: Callable[[int], object] | None = None
+) -> Iterator[dict[str, object]]:
     yield exchange.header(now())
     organisations = tx.all_organisations()
     for organisation in organisations:
@@ -86,15 +116,15 @@ def _lines(tx: GraphReader, page: int) -> Iterator[dict[str, object]]:
         yield exchange.encode(person)
     for rule in tx.all_scope_rules():
         yield exchange.encode(rule)
-    for items in _item_pages(tx, page):
+    for items in _item_pages(tx, page, visited):
         for item in items:
             yield exchange.encode(item)
     # Edges and records only once every node is out, so an import never meets a dangling id.
-    for items in _item_pages(tx, page):
+    for items in _item_pages(tx, page, visited):
         ids = [i.id for i in items]
         for keypoint in tx.keypoints_of(ids):
             yield exchange.encode(keypoint)
-    for items in _item_pages(tx, page):
+    for items in _item_pages(tx, page, visited):
         ids = [i.id for i in items]
         for edge in tx.parents(ids):
             yield exchange.encode(edge)
@@ -109,18 +139,18 @@ def _lines(tx: GraphReader, page: int) -> Iterator[dict[str, object]]:
             yield exchange.encode(record)
     # A change names its record, a notice its change (and the one that superseded it), a
     # proposal its notice: each kind only once every one it may name is out.
-    for items in _item_pages(tx, page):
+    for items in _item_pages(tx, page, visited):
         for change in tx.changes_of([i.id for i in items]):
             yield exchange.encode(change)
     # A notice answered by a proposal and the proposal name each other: the notice goes out
     # without it, and an `answered` link joins them once both are in.
     answered: list[tuple[str, str]] = []
-    for items in _item_pages(tx, page):
+    for items in _item_pages(tx, page, visited):
         for notice in tx.notices_of([i.id for i in items]):
             if notice.proposal_id is not None:
                 answered.append((notice.id, notice.proposal_id))
             yield exchange.encode(replace(notice, proposal_id=None))
-    for items in _item_pages(tx, page):
+    for items in _item_pages(tx, page, visited):
         for proposal in tx.proposals_of([i.id for i in items]):
             yield exchange.encode(proposal)
     for notice_id, proposal_id in answered:
@@ -154,11 +184,17 @@ class Progress:
 
 
 def import_graph(
-    store: GraphStore, lines: Iterable[str], batch: int = BATCH, *, resume: bool = False
+    store: GraphStore,
+    lines: Iterable[str],
+    batch: int = BATCH,
+    *,
+    resume: bool = False,
+    on_progress: OnProgress | None = None,
 ) -> Counter[str]:
     """Imports JSON Lines into an empty store, or with `resume` goes on with an import that
     was cut short; returns how many lines of each kind this run wrote. When a line is
-    refused, the batches before its own stay written."""
+    refused, the batches before its own stay written. `on_progress` hears of the last line
+    written after each batch (the total is the caller's to know)."""
     empty, noted = store.read(_state)
     earlier = None if noted is None else Progress.decoded(noted)
     if not empty:
@@ -183,6 +219,8 @@ def import_graph(
     last = 1
     if not empty and earlier is not None:
         last = _skip(numbered, digest, earlier)
+    if on_progress is not None:
+        on_progress(last, None)
     pending: list[_Line] = []
     for number, text in numbered:
         digest.update(text.encode())
@@ -193,7 +231,11 @@ def import_graph(
         if len(pending) >= batch:
             _write_batch(store, pending, counts, Progress(number, digest.hexdigest(), False))
             pending = []
+            if on_progress is not None:
+                on_progress(number, None)
     _write_batch(store, pending, counts, Progress(last, digest.hexdigest(), True))
+    if on_progress is not None:
+        on_progress(last, None)
     return counts
 
 

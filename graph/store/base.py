@@ -105,6 +105,11 @@ class GraphReader(Protocol):
 
     def find_items(self, query: ItemQuery) -> list[Item]: ...
 
+    def count_items(self, organisation_id: str | None = None) -> int:
+        """How many items there are (of one organisation): the total a long walk over them
+        shows its progress against."""
+        ...
+
     def keypoints(self, ids: Iterable[str]) -> dict[str, Keypoint]: ...
 
     def keypoints_defined_by(self, item_id: str) -> list[Keypoint]:

@@ -744,6 +744,14 @@ class _Neo4jTx:
         )
         return [item_from(_Fields(row["n"])) for row in rows]
 
+    def count_items(self, organisation_id: str | None = None) -> int:
+        rows = self._data(
+            "MATCH (n:Item) WHERE $organisation IS NULL OR n.organisation_id = $organisation "
+            "RETURN count(n) AS n",
+            organisation=organisation_id,
+        )
+        return int(rows[0]["n"])
+
     def keypoints(self, ids: Iterable[str]) -> dict[str, Keypoint]:
         return {n["id"]: keypoint_from(n) for n in self._nodes("Keypoint", ids)}
 

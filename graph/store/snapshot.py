@@ -26,7 +26,7 @@ import contextlib
 import dataclasses
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,11 @@ from graph.chain import ANCHOR_PREFIX
 from graph.errors import InvalidValue, StoreVersionError
 from graph.store.base import GraphWriter
 from graph.store.sqlite import MIGRATIONS, SqliteStore, merge_trail, trail_path
+
+# Told how far a copy got: (pages done, pages in all).
+OnProgress = Callable[[int, int | None], object]
+# Pages a step of a copy that reports its progress: 16 MiB of 4 KiB pages.
+STEP = 4096
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,9 @@ class Snapshot:
     merged: int = 0  # of its events, those a restore appended to the store's trail
 
 
-def backup(store: Path, destination: Path) -> Snapshot:
+def backup(store: Path, destination: Path, on_progress: OnProgress | None = None) -> Snapshot:
     """Copies the store at `store` (graph and trail) to `destination` and the trail beside
-    it; never overwrites."""
+    it; never overwrites. `on_progress` hears of the pages copied, of both files."""
     targets = (destination, trail_path(destination))
     for target in targets:
         if target.exists():
@@ -64,8 +69,9 @@ def backup(store: Path, destination: Path) -> Snapshot:
             "store", f"存储 {store} 缺少审计日志 {trail_path(store)}，无法完整备份。"
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
+    told = _Pages(on_progress, (store, trail_path(store)))
     for source, target in zip((store, trail_path(store)), targets, strict=True):
-        _copy(source, target)
+        _copy(source, target, told.next())
     return inspect(destination)
 
 
@@ -90,9 +96,12 @@ def inspect(graph: Path) -> Snapshot:
     return Snapshot(graph, trail, version, items, events)
 
 
-def restore(source: Path, store: Path, *, replace: bool = False) -> Snapshot:
+def restore(
+    source: Path, store: Path, *, replace: bool = False, on_progress: OnProgress | None = None
+) -> Snapshot:
     """Writes the backup at `source` into the store at `store`. A store that holds anything
-    is replaced only with `replace`; see the module's note for what is kept."""
+    is replaced only with `replace`; see the module's note for what is kept. `on_progress`
+    hears of the pages copied, once the backup is checked."""
     snapshot = inspect(source)
     trail = trail_path(store)
     if store.exists() and _holds_anything(store) and not replace:
@@ -104,16 +113,18 @@ def restore(source: Path, store: Path, *, replace: bool = False) -> Snapshot:
     store.parent.mkdir(parents=True, exist_ok=True)
     merged = 0
     kept: list[tuple[str, str]] | None = None  # the store's anchors, where its trail stays
+    copied = (snapshot.graph,) if trail.exists() else (snapshot.trail, snapshot.graph)
+    told = _Pages(on_progress, copied)
     if trail.exists():
         kept = _anchors(store) if store.exists() else []
         merged = merge_trail(snapshot.trail, trail)
     else:
-        _copy(snapshot.trail, trail)
+        _copy(snapshot.trail, trail, told.next())
         merged = snapshot.events
     if store.exists():
-        _replace_graph(snapshot.graph, store)
+        _replace_graph(snapshot.graph, store, told.next())
     else:
-        _copy(snapshot.graph, store)
+        _copy(snapshot.graph, store, told.next())
     # Opening it brings an older backup's schema up to this program's.
     opened = SqliteStore(store)
     try:
@@ -124,13 +135,73 @@ def restore(source: Path, store: Path, *, replace: bool = False) -> Snapshot:
     return dataclasses.replace(snapshot, merged=merged)
 
 
-def _copy(source: Path, target: Path) -> None:
+class _Pages:
+    """The pages a copy of several files, one after the other in the order given, has done,
+    told to `on_progress` as one count."""
+
+    def __init__(self, on_progress: OnProgress | None, files: tuple[Path, ...]) -> None:
+        self._on_progress = on_progress
+        self._left = [_page_count(path) for path in files] if on_progress else []
+        self._before = 0
+
+    def next(self) -> Callable[[int, int], None] | None:
+        """The callback of the copy of the next file (SQLite's pages done and in all)."""
+        told = self._on_progress
+        if told is None:
+            return None
+        self._left.pop(0)
+        before, after = self._before, sum(self._left)
+
+        def step(done: int, total: int) -> None:
+            told(before + done, before + total + after)
+            self._before = before + total
+
+        return step
+
+
+def _page_count(path: Path) -> int:
+    with _opened(path) as connection:
+        count: int = connection.execute("PRAGMA page_count").fetchone()[0]
+    return count
+
+
+def _stepwise(
+    reading: sqlite3.Connection,
+    writing: sqlite3.Connection,
+    on_pages: Callable[[int, int], None] | None,
+) -> None:
+    """SQLite's online backup, in one step, or in steps that report their progress. The steps
+    read within one read transaction, so they copy one consistent state as one step does
+    while the service goes on writing (in WAL mode a reader does not block writers, and a
+    write of another connection does not restart a copy whose source keeps its snapshot)."""
+    if on_pages is None:
+        reading.backup(writing)
+        return
+    reading.execute("BEGIN")
+    try:
+        reading.execute("SELECT count(*) FROM sqlite_schema").fetchone()  # takes the snapshot
+        on_pages(0, _pages_of(reading))
+        reading.backup(
+            writing,
+            pages=STEP,
+            progress=lambda _, remaining, total: on_pages(total - remaining, total),
+        )
+    finally:
+        reading.execute("COMMIT")
+
+
+def _pages_of(connection: sqlite3.Connection) -> int:
+    count: int = connection.execute("PRAGMA page_count").fetchone()[0]
+    return count
+
+
+def _copy(source: Path, target: Path, on_pages: Callable[[int, int], None] | None = None) -> None:
     """`source` as one consistent state, into `target` by way of a checked file beside it."""
     part = target.with_name(target.name + ".part")
     part.unlink(missing_ok=True)
     try:
         with _opened(source) as reading, contextlib.closing(sqlite3.connect(part)) as writing:
-            reading.backup(writing)
+            _stepwise(reading, writing, on_pages)
             # A backup is one self-contained file, without a write-ahead log beside it.
             writing.execute("PRAGMA journal_mode = DELETE")
             _checked(writing, part, None)
@@ -139,7 +210,9 @@ def _copy(source: Path, target: Path) -> None:
         part.unlink(missing_ok=True)
 
 
-def _replace_graph(source: Path, store: Path) -> None:
+def _replace_graph(
+    source: Path, store: Path, on_pages: Callable[[int, int], None] | None = None
+) -> None:
     """The backup's pages into the store's file, through SQLite (which keeps the store's
     write-ahead log right), keeping revocations and rejections (a request to widen reading
     rejected since the backup is not open to approval again) and moving the generations on."""
@@ -161,7 +234,7 @@ def _replace_graph(source: Path, store: Path) -> None:
             else []
         )
         with _opened(source) as reading:
-            reading.backup(connection)
+            _stepwise(reading, connection, on_pages)
         connection.execute("BEGIN IMMEDIATE")
         try:
             after = _generations(connection)

@@ -1107,6 +1107,12 @@ class _SqliteTx:
         sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
         return [item_from(row) for row in self._rows(sql, *params)]
 
+    def count_items(self, organisation_id: str | None = None) -> int:
+        if organisation_id is None:
+            return int(self._rows("SELECT count(*) FROM items")[0][0])
+        sql = "SELECT count(*) FROM items WHERE organisation_id = ?"
+        return int(self._rows(sql, organisation_id)[0][0])
+
     def keypoints(self, ids: Iterable[str]) -> dict[str, Keypoint]:
         rows = self._rows(f"SELECT * FROM keypoints WHERE id IN {_IN}", _ids(ids))
         return {row["id"]: keypoint_from(row) for row in rows}

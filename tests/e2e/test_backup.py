@@ -49,9 +49,11 @@ def run(*args: str) -> str:
     return result.output
 
 
-def refused(*args: str) -> str:
+def refused(*args: str, code: int = 2) -> str:
+    """The message of a command refused: 2 when it cannot run as given (a file missing, data
+    in the store without --replace), 1 when the backup itself is refused."""
     result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == code, result.output
     return " ".join(result.output.replace("│", " ").split())
 
 
@@ -282,19 +284,19 @@ def test_what_is_not_a_whole_backup_is_refused_and_nothing_is_written(tmp_path: 
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database, " * 512)
     trail_path(garbage).write_bytes(b"nor this")
-    assert "不是完好的血缘服务备份" in refused("restore", str(garbage), "--store", url)
+    assert "不是完好的血缘服务备份" in refused("restore", str(garbage), "--store", url, code=1)
     assert "不存在" in refused("restore", str(tmp_path / "missing.db"), "--store", url)
 
     source = tmp_path / "source.db"
     SqliteStore(source).close()
     run("backup", str(tmp_path / "whole.db"), "--store", f"sqlite:///{source}")
     trail_path(tmp_path / "whole.db").unlink()
-    assert "不存在" in refused("restore", str(tmp_path / "whole.db"), "--store", url)
+    assert "不存在" in refused("restore", str(tmp_path / "whole.db"), "--store", url, code=1)
 
     run("backup", str(tmp_path / "newer.db"), "--store", f"sqlite:///{source}")
     with sqlite3.connect(tmp_path / "newer.db") as db:
         db.execute("PRAGMA user_version = 99")
-    assert "结构版本为 99" in refused("restore", str(tmp_path / "newer.db"), "--store", url)
+    assert "结构版本为 99" in refused("restore", str(tmp_path / "newer.db"), "--store", url, code=1)
     assert not target.exists()
 
     assert "已存在" in refused(

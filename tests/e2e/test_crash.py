@@ -275,7 +275,7 @@ def test_an_import_killed_midway_keeps_whole_batches_and_goes_on_with_resume(
     assert items == noted
 
     again = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert again.returncode == 2, again.stdout
+    assert again.returncode == 1, again.stdout
     assert "--resume" in " ".join(again.stderr.replace("│", " ").split())
     resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, check=False)
     assert resumed.returncode == 0, resumed.stderr

@@ -122,7 +122,7 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "item 29" in result.output
     again = runner.invoke(cli, ["import", str(dump), "--store", b])
-    assert again.exit_code == 2
+    assert again.exit_code == 1  # refused data, not a usage error
     assert "空存储" in again.output
 
 
