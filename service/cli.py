@@ -73,15 +73,6 @@ app = typer.Typer(
 )
 
 
-@app.callback()
-def _global(
-    debug: Annotated[
-        bool, typer.Option("--debug", help="On a failure, show its traceback too.")
-    ] = False,
-) -> None:
-    debugging.set(debug)
-
-
 StoreOption = Annotated[
     str | None,
     typer.Option("--store", help="Store URL; overrides LINEAGE_STORE.", show_default=False),
@@ -103,7 +94,10 @@ def _print_version(wanted: bool) -> None:
 
 
 @app.callback()
-def _options(
+def _global(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On a failure, show its traceback too.")
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -114,7 +108,7 @@ def _options(
         ),
     ] = False,
 ) -> None:
-    pass
+    debugging.set(debug)
 
 
 def _settings(
