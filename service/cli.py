@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import logging.config
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from graph.model import Direction
 from graph.store import snapshot
 from graph.store.base import GraphStore
 from graph.trail import Outcome
-from service import anchors
+from service import anchors, logs
 from service.accounts import (
     NewUser,
     add_user,
@@ -118,6 +119,7 @@ def serve(
 ) -> None:
     """Serves the GraphQL API (with GraphiQL) at /graphql."""
     settings = _settings(store, host, port)
+    logging.config.dictConfig(logs.config())  # JSON lines from here on (service.logs)
     try:
         if demo:
             _load_demo(settings.store)
@@ -138,6 +140,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_level": "info",
+        "log_config": logs.config(),
         "proxy_headers": False,
     }
 

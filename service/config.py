@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     `LINEAGE_SECRET_KEY`,
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
     `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`,
-    `LINEAGE_TRUSTED_PROXIES`."""
+    `LINEAGE_TRUSTED_PROXIES`, `LINEAGE_METRICS_TOKEN`, `LINEAGE_OTEL_ENDPOINT`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -160,4 +160,16 @@ class Settings(BaseSettings):
         description="Proxies whose X-Forwarded-For names the client in the audit trail, as "
         'JSON addresses or networks: ["10.0.0.5", "10.1.0.0/16"]. Anyone else is recorded by '
         "its own address, whatever it sends.",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token that reads /metrics from anywhere; unset, /metrics answers "
+        "only the loopback (and no trusted proxy).",
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Send OpenTelemetry traces over OTLP/HTTP to this collector (its base URL; "
+        "OTEL_EXPORTER_OTLP_ENDPOINT too); needs the otel extra.",
     )
