@@ -4,13 +4,16 @@ trail; none of it holds an item's content."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,10 +24,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+from graph.chain import GENESIS, Head, Link
 from graph.errors import InvalidValue
 from graph.store.base import GraphStore, ItemQuery
-from graph.trail import AuditQuery
+from graph.store.codec import audit_fields
+from graph.store.sqlite import _TRAIL_MIGRATIONS, trail_path
+from graph.trail import AuditQuery, Outcome
 from service.app import create_app
+from service.auditing import event
 from service.cli import app as cli
 from service.composition import open_store
 from service.config import Settings
@@ -432,3 +439,71 @@ def test_tracing_configured_without_its_packages_stops_the_start(
     with pytest.raises(InvalidValue) as standard:
         create_app(Settings(store=url))
     assert "OTEL_EXPORTER_OTLP_ENDPOINT" in standard.value.message
+
+
+def test_a_trail_written_before_request_ids_is_upgraded_and_still_verifies(
+    tmp_path: Path,
+) -> None:
+    """A trail file of version 2 (chained, no request id), written here as that version's code
+    wrote it: opened now, it gains the column, its events keep their digests, and events with
+    request ids follow them in the same chain; `lineage trail verify` finds it whole."""
+    database = tmp_path / "lineage.db"
+    url = f"sqlite:///{database}"
+    open_store(url).close()
+    path = trail_path(database)
+    path.unlink(missing_ok=True)
+    old = [event(None, "cli import", Outcome.OK, items=[f"D-{n}"], request_id="") for n in range(3)]
+    # Linked by version 2's own digest (graph.chain's documented encoding, computed here as
+    # that version did, not by the code under test).
+    links, previous = [], GENESIS
+    for seq, one in enumerate(old, start=1):
+        fields = {
+            "v": 1,
+            "seq": seq,
+            "previous": previous,
+            "id": one.id,
+            "at": one.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "action": one.action,
+            "outcome": one.outcome.value,
+            "user_id": None,
+            "person_id": None,
+            "organisation_id": None,
+            "address": "",
+            "items": list(one.items),
+            "asked": [],
+            "detail": "",
+        }
+        text = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        own = hashlib.sha256(text.encode()).hexdigest()
+        links.append(Link(seq, previous, own))
+        previous = own
+    head = Head(seq=len(old), digest=previous)
+    with sqlite3.connect(path, isolation_level=None) as connection:
+        for statements in _TRAIL_MIGRATIONS[:2]:
+            for statement in statements:
+                connection.execute(statement)
+        connection.execute("PRAGMA user_version = 2")
+        for one, link in zip(old, links, strict=True):
+            row = {k: v for k, v in audit_fields(one).items() if k != "request_id"}
+            row.update(seq=link.seq, previous=link.previous, digest=link.digest)
+            columns = ", ".join(row)
+            names = ", ".join(f":{k}" for k in row)
+            # The codec's own column names; every value a parameter.
+            insert = f"INSERT INTO audit_events ({columns}) VALUES ({names})"  # noqa: S608
+            connection.execute(insert, row)
+        connection.execute("UPDATE trail_head SET seq = ?, digest = ?", (head.seq, head.digest))
+    store = open_store(url)
+    try:
+        store.append_audit([event(None, "query item", Outcome.OK, request_id="after-upgrade")])
+        (newest, *_) = store.audit_events(AuditQuery(limit=10))
+        assert newest.request_id == "after-upgrade"
+        assert {e.request_id for e in store.audit_events(AuditQuery(limit=10))} == {
+            "",
+            "after-upgrade",
+        }
+    finally:
+        store.close()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+    verified = CliRunner().invoke(cli, ["trail", "verify", "--store", url])
+    assert verified.exit_code == 0, verified.output
