@@ -644,9 +644,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             if chosen.daily_expiry
             else None
         )
+        app.state.serving = True  # /readyz reads the store from now on
         try:
             yield
         finally:
+            app.state.serving = False
             if daily is not None:
                 stopping.set()  # not cancelled: a run under way ends before the store closes
                 await daily
@@ -655,7 +657,6 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
                 graphql.tracer_provider.shutdown()  # sends the spans still held
             if store is None:
                 app.state.store.close()
-            del app.state.store  # /readyz: stopping
             gc.set_threshold(*thresholds)
             sys.setswitchinterval(switching)
 
@@ -666,16 +667,17 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     guard = metrics.Guard(chosen.metrics_token, chosen.trusted_proxies)
 
     async def ready(request: Request) -> Response:
-        return await readiness.answer(getattr(app.state, "store", None))
+        serving = getattr(app.state, "serving", False)
+        return await readiness.answer(app.state.store if serving else None)
 
     async def measured(request: Request) -> Response:
         refused = guard.refusal(request)
         if refused is not None:
             return refused
-        try:
-            generations = await readiness.generations(app.state.store)
-        except (Unready, AttributeError):  # shown without them
-            generations = None
+        generations = None  # shown without them when the store cannot be read
+        if getattr(app.state, "serving", False):
+            with contextlib.suppress(Unready):
+                generations = await readiness.generations(app.state.store)
         return metrics.response(generations)
 
     async def home(request: Request) -> Response:
