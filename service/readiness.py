@@ -40,14 +40,15 @@ class Readiness:
 
     async def generations(self, store: GraphStore) -> Mapping[str, int]:
         """The store's generations, read now (or by the probe under way); raises Unready."""
-        if self._probe is None or self._probe.done():
-            self._probe = asyncio.ensure_future(
+        probe = self._probe
+        if probe is None or probe.done() or probe.get_loop() is not asyncio.get_running_loop():
+            probe = self._probe = asyncio.ensure_future(
                 run_in_threadpool(store.read, lambda tx: tx.generations())
             )
             # Read here whether or not a probe is still waiting for it.
-            self._probe.add_done_callback(lambda done: done.cancelled() or done.exception())
+            probe.add_done_callback(lambda done: done.cancelled() or done.exception())
         try:
-            return await asyncio.wait_for(asyncio.shield(self._probe), self._timeout)
+            return await asyncio.wait_for(asyncio.shield(probe), self._timeout)
         except TimeoutError as error:
             raise Unready(
                 f"存储在 {self._timeout:g} 秒内没有应答。", type(error).__name__

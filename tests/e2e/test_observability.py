@@ -507,3 +507,53 @@ def test_a_trail_written_before_request_ids_is_upgraded_and_still_verifies(
         assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
     verified = CliRunner().invoke(cli, ["trail", "verify", "--store", url])
     assert verified.exit_code == 0, verified.output
+
+
+SUBSCRIBE = "subscription($org: ID!) { noticesIssued(organisationId: $org) { id } }"
+
+
+def test_a_subscription_is_counted_while_open_and_its_connection_has_a_request_id(
+    demo_app: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, tokens = demo_app
+    store: GraphStore = client.app.state.store  # type: ignore[attr-defined]
+    opened = sample(scrape(client), "lineage_subscriptions_open")
+    headers = {"X-Request-Id": "socket-1"}
+    with client.websocket_connect(
+        "/graphql", subprotocols=["graphql-transport-ws"], headers=headers
+    ) as ws:
+        assert (b"x-request-id", b"socket-1") in (ws.extra_headers or [])
+        bearer = f"Bearer {tokens['p-zhao-min']}"
+        ws.send_json({"type": "connection_init", "payload": {"authorization": bearer}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        # Another organisation's notices: refused, and recorded with the connection's id.
+        ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIBE, "variables": {"org": "org-city"}},
+            }
+        )
+        assert ws.receive_json()["payload"]["errors"]
+        (refused,) = [
+            e
+            for e in store.audit_events(AuditQuery(limit=20))
+            if e.action == "subscription noticesIssued"
+        ]
+        assert refused.request_id == "socket-1"
+        ws.send_json(
+            {
+                "id": "2",
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIBE, "variables": {"org": "org-county"}},
+            }
+        )
+        deadline = time.monotonic() + 10
+        while sample(scrape(client), "lineage_subscriptions_open") != opened + 1:
+            assert time.monotonic() < deadline, "the subscription was not counted"
+            time.sleep(0.05)
+        ws.send_json({"id": "2", "type": "complete"})
+        deadline = time.monotonic() + 10
+        while sample(scrape(client), "lineage_subscriptions_open") != opened:
+            assert time.monotonic() < deadline, "the ended subscription is still counted"
+            time.sleep(0.05)
