@@ -45,7 +45,9 @@ def _instant(at: datetime) -> str:
 
 def digest(event: AuditEvent, seq: int, previous: str) -> str:
     """SHA-256, in hex, of the event's fields, its place and the digest before it, as one JSON
-    object with sorted keys and no spaces (UTF-8)."""
+    object with sorted keys and no spaces (UTF-8). An event with a request id has it hashed too,
+    as version 2 (`"v": 2` and `"request_id"`); one without is hashed as version 1 was, so that
+    the events written before the request id was recorded keep their digests."""
     fields = {
         "v": 1,
         "seq": seq,
@@ -62,6 +64,9 @@ def digest(event: AuditEvent, seq: int, previous: str) -> str:
         "asked": list(event.asked),
         "detail": event.detail,
     }
+    if event.request_id:
+        fields["v"] = 2
+        fields["request_id"] = event.request_id
     text = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 

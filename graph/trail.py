@@ -38,7 +38,10 @@ class AuditEvent:
     `items` the items whose content was shown or written; `asked` the ids the request named
     (its ID-typed arguments and input fields: items, keypoints, notices, records, persons,
     organisations…), whether or not anything came of them, so that a reader probing ids
-    leaves a trace; `detail` the rule or reason of a refusal. Never an item's content: ids
+    leaves a trace; `detail` the rule or reason of a refusal; `request_id` the id of the HTTP
+    request or WebSocket connection it was written for (service.request_ids: the client's
+    X-Request-Id or one made for it; empty for the command line, the daily run and events
+    written before it was recorded), to find its log lines. Never an item's content: ids
     only."""
 
     id: str
@@ -52,6 +55,7 @@ class AuditEvent:
     items: tuple[str, ...] = ()
     detail: str = ""
     asked: tuple[str, ...] = ()
+    request_id: str = ""
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:

@@ -46,7 +46,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from graph.access import SYSTEM, Actor
 from graph.store.base import GraphStore
 from graph.trail import Outcome
-from service import anchors, graphiql, idempotency
+from service import anchors, graphiql, idempotency, metrics, request_ids, tracing
 from service.accounts import Unauthenticated, authenticate
 from service.api.admission import Limits, light
 from service.api.context import ANONYMOUS, Context
@@ -59,6 +59,7 @@ from service.executor import Executors
 from service.expiry import expire
 from service.forwarding import client_address
 from service.rate_limit import RateLimit
+from service.readiness import Readiness, Unready
 from service.redaction import Mode
 from service.reminders import digest
 from service.session import Session
@@ -82,6 +83,7 @@ async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Set
                 await run_in_threadpool(
                     store.append_audit, [event(SYSTEM, "system expire", Outcome.OK, items=changed)]
                 )
+            metrics.NOTICES.labels("expiry").inc(run.notices)
         except Exception:
             log.exception("到期解密执行失败，将于次日重试。")
         try:
@@ -144,7 +146,16 @@ class _GraphQL(GraphQL[Context, None]):
             introspection=not settings.production,
         )
         self._limits = limits
-        schema = build_schema(limits)
+        # Traces when a collector is configured (service.tracing); spans named as the metrics
+        # name operations.
+        collector = tracing.endpoint_of(settings.otel_endpoint)
+        self.tracer_provider = None if collector is None else tracing.provider(*collector)
+        traced = (
+            []
+            if self.tracer_provider is None
+            else [tracing.extension(self.tracer_provider, self._label)]
+        )
+        schema = build_schema(limits, traced)
         self._graphql_schema = schema._schema
         super().__init__(
             schema,
@@ -156,6 +167,9 @@ class _GraphQL(GraphQL[Context, None]):
 
     # orjson writes Chinese as UTF-8, not as \uXXXX (half the bytes), and is faster than
     # the standard library's json on a large lineage (a few per cent of its response time).
+    def _label(self, operation: str) -> str:
+        return metrics.operation_label(self._graphql_schema, operation)
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
@@ -298,7 +312,7 @@ class _GraphQL(GraphQL[Context, None]):
         ):
             return await run()
         executors: Executors = self._app.state.executors
-        return await executors.of(context.actor.user_id).run(run)
+        return await executors.of(context.actor.user_id).run(request_ids.carried(run))
 
     async def _idempotent(
         self, request: Request, actor: Actor, given: str, send: Send
@@ -468,6 +482,7 @@ class _GraphQL(GraphQL[Context, None]):
             # Refused before it ran: by its code where it has one (QUERY_TOO_COSTLY, ...).
             codes = ((e.extensions or {}).get("code") for e in result.errors)
             outcome, detail = Outcome.REFUSED, str(next(filter(None, codes), "INVALID_REQUEST"))
+        metrics.observe(self._label(context.operation), outcome.value)
         if not (mutation or shown or asked or outcome is not Outcome.OK):
             return response  # nothing written, asked for or shown: nothing to record
         if asked and not (mutation or shown) and outcome is Outcome.OK:
@@ -629,13 +644,17 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             if chosen.daily_expiry
             else None
         )
+        app.state.serving = True  # /readyz reads the store from now on
         try:
             yield
         finally:
+            app.state.serving = False
             if daily is not None:
                 stopping.set()  # not cancelled: a run under way ends before the store closes
                 await daily
             app.state.executors.close()
+            if graphql.tracer_provider is not None:
+                graphql.tracer_provider.shutdown()  # sends the spans still held
             if store is None:
                 app.state.store.close()
             gc.set_threshold(*thresholds)
@@ -644,23 +663,55 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    readiness = Readiness()
+    guard = metrics.Guard(chosen.metrics_token, chosen.trusted_proxies)
+
+    async def ready(request: Request) -> Response:
+        serving = getattr(app.state, "serving", False)
+        return await readiness.answer(app.state.store if serving else None)
+
+    async def measured(request: Request) -> Response:
+        refused = guard.refusal(request)
+        if refused is not None:
+            return refused
+        generations = None  # shown without them when the store cannot be read
+        if getattr(app.state, "serving", False):
+            with contextlib.suppress(Unready):
+                generations = await readiness.generations(app.state.store)
+        return metrics.response(generations)
+
     async def home(request: Request) -> Response:
         return RedirectResponse("/ui/")
 
-    middleware = [Middleware(BodyLimit, max_bytes=chosen.max_body_bytes)]
+    middleware = [
+        Middleware(request_ids.RequestIds),
+        Middleware(metrics.Measured),
+        Middleware(BodyLimit, max_bytes=chosen.max_body_bytes),
+    ]
     if chosen.cors_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=chosen.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", idempotency.HEADER],
-                # A page that retries with a key may tell a replay from a first answer.
-                expose_headers=["idempotent-replayed"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    idempotency.HEADER,
+                    request_ids.HEADER,
+                ],
+                # A page that retries with a key may tell a replay from a first answer, and
+                # find its request's id to quote.
+                expose_headers=["idempotent-replayed", request_ids.HEADER.lower()],
             )
         )
     app = Starlette(
-        routes=[Route("/", home), Route("/healthz", health)],
+        routes=[
+            Route("/", home),
+            Route("/healthz", health),
+            Route("/readyz", ready),
+            Route("/metrics", measured),
+        ],
         lifespan=lifespan,
         middleware=middleware,
     )

@@ -22,6 +22,7 @@ from graph.errors import AccessDenied, InvalidValue, LineageError, NotVisible
 from graph.grant import Grant, GrantKind
 from graph.store.base import GraphStore
 from graph.trail import AuditEvent, AuditQuery, Outcome
+from service import metrics, request_ids
 from service.permissions import require_role
 from service.usecases import MAX_PAGE, now
 
@@ -51,7 +52,10 @@ def event(
     detail: str = "",
     address: str = "",
     asked: Iterable[str] = (),
+    request_id: str | None = None,
 ) -> AuditEvent:
+    """An event of the request being handled (its id from service.request_ids, unless
+    `request_id` is given)."""
     named = list(items)
     if len(named) > MAX_ITEMS:
         detail = f"{detail}；另有 {len(named) - MAX_ITEMS} 项未列出".lstrip("；")
@@ -69,6 +73,7 @@ def event(
         items=tuple(named),
         detail=detail[:500],
         asked=tuple(wanted),
+        request_id=request_ids.current() if request_id is None else request_id,
     )
 
 
@@ -150,7 +155,9 @@ class AuditLog:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await run_in_threadpool(self._store.append_audit, [e for e, _ in batch])
+                with metrics.AUDIT.time():
+                    await run_in_threadpool(self._store.append_audit, [e for e, _ in batch])
+                metrics.AUDITED.inc(len(batch))
             except Exception as error:
                 log.exception("审计记录写入失败（%d 条）。", len(batch))
                 for _, future in batch:

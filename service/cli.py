@@ -9,6 +9,7 @@ import contextlib
 import importlib.metadata
 import json
 import logging
+import logging.config
 import sys
 import tempfile
 from collections import Counter
@@ -32,7 +33,7 @@ from graph.store import exchange, snapshot
 from graph.store.base import GraphStore
 from graph.store.sqlite import trail_path
 from graph.trail import Outcome
-from service import anchors, preflight
+from service import anchors, logs, preflight
 from service.accounts import (
     NewUser,
     add_user,
@@ -166,6 +167,7 @@ def serve(
         create_app(settings)  # checks the settings (sign-on keys...); opens nothing
     except LineageError as error:
         raise unusable(error.message) from error
+    logging.config.dictConfig(logs.config())  # JSON lines from here on (service.logs)
     # The port first: when it is taken, nothing is opened, created or run.
     listening = preflight.listening(settings.host, settings.port)
     try:
@@ -196,6 +198,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_level": "info",
+        "log_config": logs.config(),
         "proxy_headers": False,
     }
 

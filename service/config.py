@@ -18,7 +18,8 @@ class Settings(BaseSettings):
     `LINEAGE_SECRET_KEY`,
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
     `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`,
-    `LINEAGE_TRUSTED_PROXIES`, `LINEAGE_PROGRESS_SECONDS`."""
+    `LINEAGE_TRUSTED_PROXIES`, `LINEAGE_PROGRESS_SECONDS`, `LINEAGE_METRICS_TOKEN`,
+    `LINEAGE_OTEL_ENDPOINT`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -166,4 +167,16 @@ class Settings(BaseSettings):
         gt=0,
         description="How often a long command (import, export, backup, restore, audit) "
         "writes a line of its progress to stderr when that is not a terminal.",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token that reads /metrics from anywhere; unset, /metrics answers "
+        "only the loopback (and no trusted proxy).",
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Send OpenTelemetry traces over OTLP/HTTP to this collector (its base URL; "
+        "OTEL_EXPORTER_OTLP_ENDPOINT too); needs the otel extra.",
     )

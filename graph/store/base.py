@@ -97,6 +97,12 @@ class GraphReader(Protocol):
 
     def items(self, ids: Iterable[str]) -> dict[str, Item]: ...
 
+    def generations(self) -> dict[str, int]:
+        """The generation of each table the store keeps in memory, read from the database
+        (a round trip to its server): it moves with every write to the table. What /readyz
+        reads, and /metrics shows."""
+        ...
+
     def item_lookup(self, ids: Sequence[str]) -> Mapping[str, Item]:
         """Items to look up by id, holding each of `ids` that exists; it may hold others (a
         store that keeps its items in memory lends them all, read-only, rather than copy a

@@ -654,6 +654,7 @@ def audit_fields(value: AuditEvent) -> dict[str, Any]:
         "items": bar_list(value.items),
         "detail": value.detail,
         "asked": bar_list(value.asked),
+        "request_id": value.request_id,
     }
 
 
@@ -670,4 +671,5 @@ def audit_from(fields: Fields) -> AuditEvent:
         items=bar_list_from(fields["items"]),
         detail=fields["detail"] or "",
         asked=bar_list_from(fields["asked"]),
+        request_id=fields["request_id"] or "",
     )

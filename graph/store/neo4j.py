@@ -687,6 +687,10 @@ class _Neo4jTx:
     def organisation(self, id: str) -> Organisation | None:
         return self.organisations([id]).get(id)
 
+    def generations(self) -> dict[str, int]:
+        rows = self._data("MATCH (g:Generation) RETURN g.name AS name, g.value AS value")
+        return {row["name"]: row["value"] for row in rows}
+
     def organisations(self, ids: Iterable[str]) -> dict[str, Organisation]:
         return {n["id"]: organisation_from(n) for n in self._nodes("Organisation", ids)}
 

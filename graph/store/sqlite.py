@@ -590,6 +590,9 @@ _TRAIL_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "WHEN NEW.seq < OLD.seq OR NEW.start != OLD.start OR NEW.unchained != OLD.unchained "
         f"{_APPEND_ONLY}",
     ),
+    # 3: the id of the request an event was written for (service.request_ids); empty for the
+    # events before, whose digests do not include it (graph.chain).
+    ("ALTER TABLE audit_events ADD COLUMN request_id TEXT NOT NULL DEFAULT ''",),
 )
 
 
@@ -1038,6 +1041,9 @@ class _SqliteTx:
 
     def organisation(self, id: str) -> Organisation | None:
         return self.organisations([id]).get(id)
+
+    def generations(self) -> dict[str, int]:
+        return {row["name"]: row["value"] for row in self._rows("SELECT * FROM generations")}
 
     def organisations(self, ids: Iterable[str]) -> dict[str, Organisation]:
         rows = self._rows(f"SELECT * FROM organisations WHERE id IN {_IN}", _ids(ids))

@@ -84,6 +84,11 @@ class AuditEvent:
         description="The rule or reason of a refusal; NOTHING_SHOWN for a read that named ids "
         "and showed no item's content."
     )
+    request_id: str = strawberry.field(
+        description="The id of the HTTP request or WebSocket connection (its X-Request-Id, "
+        "echoed in the answer and on its log lines); empty for the command line and the "
+        "daily run."
+    )
 
 
 @strawberry.type
@@ -132,6 +137,7 @@ def audit_event(value: AuditEventValue, shown: Callable[[str], str]) -> AuditEve
         item_ids=[strawberry.ID(shown(i)) for i in value.items],
         asked_ids=[strawberry.ID(shown(i)) for i in value.asked],
         detail=value.detail,
+        request_id=value.request_id,
     )
 
 

@@ -21,7 +21,7 @@ from graph.errors import InvalidValue
 from graph.phrase import Names
 from graph.store.base import GraphReader, NoticeQuery
 from graph.trail import Outcome
-from service import expiry, notices
+from service import expiry, metrics, notices
 from service.api import types
 from service.api.context import Context
 from service.api.inputs import (
@@ -430,6 +430,7 @@ async def _committed(context: Context, value: Committed) -> ChangeCommitted:
     redactor.wrote(value.change.after)
     # The notices' items are as the notices found them: nothing applied them yet.
     shown = [n for n in value.notices if redactor.readable(n.before)]
+    metrics.NOTICES.labels("decision").inc(len(value.notices))
     (record,) = await types.records(context, [value.record])
     return ChangeCommitted(
         change=change_type(value.change),
@@ -671,30 +672,34 @@ class ChangeSubscription:
         session = context.session
         # The connection's session ends when its credential does (service.session): checked
         # at each poll and before each message, and the connection closed; this ends with it.
-        while session is None or session.ended is None:
-            found = await context.read(
-                partial(_created_after, organisation=organisation, after=cursor)
-            )
-            fresh = [n for n in found if n.id not in sent and n.created_at > start]
-            context.items.clear_all()  # a subscription lives long: see scopes as they stand
-            items = await context.items.load_many([n.item_id for n in fresh])
-            for notice, item in zip(fresh, items, strict=True):
-                sent[notice.id] = notice.created_at
-                # Only notices to items the subscriber may read (D-10), each one audited, and
-                # only while the credential stands: the trail records no read not sent.
-                if context.redactor.readable(item):
-                    if session is not None and not await session.check():
-                        return
-                    view = (await notice_views(context, [notice]))[0]
-                    await context.audit_read("subscription noticesIssued", [notice.item_id])
-                    yield view
-            if len(found) == BURST:  # a large fan-out: page on through it at once
-                cursor = (found[-1].created_at, found[-1].id)
-                continue
-            latest = max([latest, *sent.values()])
-            cursor = (latest - LOOKBACK, "")
-            sent = {id: at for id, at in sent.items() if at >= cursor[0]}
-            await asyncio.sleep(info.context.poll_seconds)
+        metrics.SUBSCRIPTIONS.inc()
+        try:
+            while session is None or session.ended is None:
+                found = await context.read(
+                    partial(_created_after, organisation=organisation, after=cursor)
+                )
+                fresh = [n for n in found if n.id not in sent and n.created_at > start]
+                context.items.clear_all()  # a subscription lives long: see scopes as they stand
+                items = await context.items.load_many([n.item_id for n in fresh])
+                for notice, item in zip(fresh, items, strict=True):
+                    sent[notice.id] = notice.created_at
+                    # Only notices to items the subscriber may read (D-10), each one audited, and
+                    # only while the credential stands: the trail records no read not sent.
+                    if context.redactor.readable(item):
+                        if session is not None and not await session.check():
+                            return
+                        view = (await notice_views(context, [notice]))[0]
+                        await context.audit_read("subscription noticesIssued", [notice.item_id])
+                        yield view
+                if len(found) == BURST:  # a large fan-out: page on through it at once
+                    cursor = (found[-1].created_at, found[-1].id)
+                    continue
+                latest = max([latest, *sent.values()])
+                cursor = (latest - LOOKBACK, "")
+                sent = {id: at for id, at in sent.items() if at >= cursor[0]}
+                await asyncio.sleep(info.context.poll_seconds)
+        finally:
+            metrics.SUBSCRIPTIONS.dec()
 
 
 @strawberry.type

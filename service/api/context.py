@@ -20,6 +20,7 @@ from graph.phrase import Names, Phrase
 from graph.store.base import GraphReader, GraphStore
 from graph.store.deadline import StoreTimeout, deadline
 from graph.trail import AuditEvent, Outcome
+from service import metrics
 from service.auditing import AuditLog, event
 from service.redaction import Mode, Redactor, wanted
 from service.session import Session
@@ -106,7 +107,8 @@ class Context:
         with deadline(self.timeout):  # the worker thread inherits it
             work = run_in_threadpool(function, self.store, *args)
             try:
-                return await asyncio.wait_for(work, self.timeout)
+                with metrics.STORE.time():
+                    return await asyncio.wait_for(work, self.timeout)
             except (TimeoutError, StoreTimeout) as error:
                 raise GraphQLError(StoreTimeout(self.timeout or 0).args[0]) from error
             except LineageError as error:

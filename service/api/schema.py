@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -553,10 +553,13 @@ class OperationTimeout(SchemaExtension):
         yield None
 
 
-def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+def build_schema(limits: Limits | None = None, traced: Sequence[Any] = ()) -> strawberry.Schema:
+    """The schema with its extensions; `traced`, first of them, those that trace each
+    operation (service.tracing)."""
     chosen = limits or Limits()
     bound_validation_work()
     extensions: list[Any] = [
+        *traced,
         lambda: MaskErrors(should_mask_error=_should_mask, error_message="服务内部错误。"),
         OperationTimeout,
     ]

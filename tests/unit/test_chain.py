@@ -108,6 +108,47 @@ def test_the_digest_is_sha256_of_the_documented_encoding() -> None:
     assert len({digest(event, 7, GENESIS), *changed}) == 6
 
 
+def test_a_request_id_is_hashed_as_version_2_and_an_event_without_one_as_before() -> None:
+    (event,) = events(1)
+    with_id = dataclasses.replace(event, request_id="req-7")
+    fields = {
+        "v": 2,
+        "seq": 7,
+        "previous": GENESIS,
+        "id": "e-001",
+        "at": "2026-12-01T08:30:01.000000+00:00",
+        "action": "query item",
+        "outcome": "OK",
+        "user_id": "p-zhao-min",
+        "person_id": None,
+        "organisation_id": "org-county",
+        "address": "10.0.0.9:5000",
+        "items": ["D-1"],
+        "asked": ["D-1", "org-county"],
+        "detail": "",
+        "request_id": "req-7",
+    }
+    expected = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert digest(with_id, 7, GENESIS) == hashlib.sha256(expected.encode()).hexdigest()
+    # Another id, or the id taken away, is another digest: a chain holding it finds the edit.
+    assert digest(dataclasses.replace(event, request_id="req-8"), 7, GENESIS) != digest(
+        with_id, 7, GENESIS
+    )
+    stored, head = chain(5)
+    written = [dataclasses.replace(s.event, request_id=f"r-{s.seq}") for s in stored]
+    links, head = linked(written, Head())
+    stored = [
+        StoredEvent(k.seq, k.previous, k.digest, e) for e, k in zip(written, links, strict=True)
+    ]
+    assert check(stored, head).intact
+    stored[2] = dataclasses.replace(
+        stored[2], event=dataclasses.replace(stored[2].event, request_id="")
+    )
+    verdict = check(stored, head)
+    assert verdict.first is not None
+    assert (verdict.first.fault, verdict.first.seq) == (Fault.ALTERED, 3)
+
+
 def test_an_id_the_trail_cannot_keep_as_it_is_is_refused() -> None:
     for ids in (("a|b",), ("",)):
         with pytest.raises(InvalidValue):
