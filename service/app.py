@@ -46,7 +46,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from graph.access import SYSTEM, Actor
 from graph.store.base import GraphStore
 from graph.trail import Outcome
-from service import anchors, graphiql, idempotency
+from service import anchors, graphiql, idempotency, register, workbook
 from service.accounts import Unauthenticated, authenticate
 from service.api.admission import Limits, light
 from service.api.context import ANONYMOUS, Context
@@ -647,6 +647,15 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def home(request: Request) -> Response:
         return RedirectResponse("/ui/")
 
+    async def register_template(request: Request) -> Response:
+        # Empty columns and notes, no data: served to anyone, as a blank form is.
+        disposition = "attachment; filename*=UTF-8''%E5%AE%9A%E5%AF%86%E5%8F%B0%E8%B4%A6.xlsx"
+        return Response(
+            template,
+            media_type=workbook.MEDIA_TYPE,
+            headers={"Content-Disposition": disposition},
+        )
+
     middleware = [Middleware(BodyLimit, max_bytes=chosen.max_body_bytes)]
     if chosen.cors_origins:
         middleware.append(
@@ -659,8 +668,13 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
                 expose_headers=["idempotent-replayed"],
             )
         )
+    template = register.template_xlsx()
     app = Starlette(
-        routes=[Route("/", home), Route("/healthz", health)],
+        routes=[
+            Route("/", home),
+            Route("/healthz", health),
+            Route("/templates/register.xlsx", register_template),
+        ],
         lifespan=lifespan,
         middleware=middleware,
     )
