@@ -46,7 +46,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from graph.access import SYSTEM, Actor
 from graph.store.base import GraphStore
 from graph.trail import Outcome
-from service import anchors, graphiql, idempotency, register, workbook
+from service import anchors, graphiql, idempotency, intake, register, workbook
 from service.accounts import Unauthenticated, authenticate
 from service.api.admission import Limits, light
 from service.api.context import ANONYMOUS, Context
@@ -134,6 +134,9 @@ class _GraphQL(GraphQL[Context, None]):
         # Opaque ids of what a reader may not see stay the same while the key does: set
         # LINEAGE_SECRET_KEY for several replicas or across restarts.
         self._key = (settings.secret_key or secrets.token_hex(32)).encode()
+        # The document systems' intake (service.intake) shows placeholders by the same key.
+        self.key = self._key
+        self.trusted = self._trusted
         self._rate = RateLimit(settings.requests_per_second, settings.request_burst)
         limits = Limits(
             max_depth=settings.max_query_depth,
@@ -683,6 +686,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app.state.mutation_timeout = chosen.mutation_timeout_seconds
     graphql = _GraphQL(app, chosen)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
+    documents = intake.Intake(
+        chosen.intake_tolerance_seconds, Mode(chosen.redaction), graphql.key, graphql.trusted
+    )
+    intake_route = Route("/intake/{system}/derivations", documents.handle, methods=["POST"])
+    app.router.routes.append(intake_route)
     app.router.routes.append(Mount("/ui", app=viewer_files(), name="ui"))
     if not chosen.production:
         app.router.routes.append(Mount("/graphiql", app=graphiql.assets(), name="graphiql"))

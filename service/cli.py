@@ -49,7 +49,7 @@ from service.exports import ExportFormat, render
 from service.findings import audit
 from service.forms import record_form, review_form
 from service.grants import all_grants
-from service.intake_commands import register
+from service.intake_commands import intake_systems, register
 from service.redaction import Mode, Redactor, names_in
 from service.transfer import ImportRefused, export_graph, import_graph
 from service.views import lineage_view
@@ -450,6 +450,7 @@ def form_command(
 
 
 app.add_typer(register, name="register")
+app.add_typer(intake_systems, name="intake")
 
 trail = typer.Typer(
     help="The audit trail's hash chain: verify it, note an anchor.", no_args_is_help=True

@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     `LINEAGE_SECRET_KEY`,
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
     `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`,
-    `LINEAGE_TRUSTED_PROXIES`."""
+    `LINEAGE_TRUSTED_PROXIES`, `LINEAGE_INTAKE_TOLERANCE_SECONDS`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -160,4 +160,11 @@ class Settings(BaseSettings):
         description="Proxies whose X-Forwarded-For names the client in the audit trail, as "
         'JSON addresses or networks: ["10.0.0.5", "10.1.0.0/16"]. Anyone else is recorded by '
         "its own address, whatever it sends.",
+    )
+    intake_tolerance_seconds: float = Field(
+        default=300,
+        gt=0,
+        le=3600,
+        description="How far a signed intake request's timestamp may be from the service's "
+        "clock (service.intake); older or later ones are refused.",
     )

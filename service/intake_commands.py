@@ -1,4 +1,5 @@
-"""`lineage register template | import | export` (the 定密台账 as a spreadsheet)."""
+"""`lineage register template | import | export` (the 定密台账 as a spreadsheet) and
+`lineage intake add | list | remove` (the document systems that may call /intake)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from graph.access import SYSTEM
 from graph.errors import LineageError
 from graph.store.base import GraphStore
 from graph.trail import Outcome
+from service import intake
 from service.auditing import event
 from service.composition import open_store, redacted
 from service.config import Settings
@@ -26,6 +28,10 @@ OutputOption = Annotated[Path, typer.Option("--output", "-o", help="The XLSX fil
 
 register = typer.Typer(
     help="The 定密台账 as a spreadsheet: its template, an import, an export.",
+    no_args_is_help=True,
+)
+intake_systems = typer.Typer(
+    help="Document systems (OA) that send signed derivations to /intake/derivations.",
     no_args_is_help=True,
 )
 
@@ -164,3 +170,54 @@ def register_export(
         opened.close()
     output.write_bytes(data)
     typer.echo(f"已导出定密台账 {len(everything.shown)} 项：{output}")
+
+
+@intake_systems.command("add")
+def intake_add(
+    system: Annotated[str, typer.Argument(help="The system's id, e.g. oa.")],
+    user: Annotated[str, typer.Option(help="The user it acts as: its roles and reading apply.")],
+    store: StoreOption = None,
+) -> None:
+    """Registers a document system and prints its signing secret (shown once); a system
+    registered again gets a new secret, and the old one stops working."""
+    opened = _open(store)
+    try:
+        secret = intake.add_system(opened, system, user)
+        _audit(opened, "cli intake add", [], f"system {system} as user {user}")
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+    finally:
+        opened.close()
+    typer.echo(f"文书系统 {system} 以用户 {user} 的身份报送。签名密钥（只显示这一次）：")
+    typer.echo(secret)
+
+
+@intake_systems.command("list")
+def intake_list(store: StoreOption = None) -> None:
+    """Lists the registered document systems and the users they act as (no secret)."""
+    opened = _open(store)
+    try:
+        systems = intake.systems(opened)
+    finally:
+        opened.close()
+    if not systems:
+        typer.echo("尚无文书系统：用 lineage intake add 添加。")
+    for found in systems:
+        typer.echo(f"{found.id}  用户 {found.user_id}  登记于 {found.created_at:%Y-%m-%d %H:%M}")
+
+
+@intake_systems.command("remove")
+def intake_remove(
+    system: Annotated[str, typer.Argument(help="The system's id.")],
+    store: StoreOption = None,
+) -> None:
+    """Removes a document system: its secret stops working at once."""
+    opened = _open(store)
+    try:
+        intake.remove_system(opened, system)
+        _audit(opened, "cli intake remove", [], f"system {system}")
+    except LineageError as error:
+        raise typer.BadParameter(error.message) from error
+    finally:
+        opened.close()
+    typer.echo(f"文书系统 {system} 已删除，其签名密钥即时失效。")
