@@ -46,7 +46,17 @@ from strawberry.types.unset import UNSET, UnsetType
 from graph.access import SYSTEM, Actor
 from graph.store.base import GraphStore
 from graph.trail import Outcome
-from service import anchors, graphiql, idempotency, metrics, request_ids, tracing
+from service import (
+    anchors,
+    graphiql,
+    idempotency,
+    intake,
+    metrics,
+    register,
+    request_ids,
+    tracing,
+    workbook,
+)
 from service.accounts import Unauthenticated, authenticate
 from service.api.admission import Limits, light
 from service.api.context import ANONYMOUS, Context
@@ -136,6 +146,9 @@ class _GraphQL(GraphQL[Context, None]):
         # Opaque ids of what a reader may not see stay the same while the key does: set
         # LINEAGE_SECRET_KEY for several replicas or across restarts.
         self._key = (settings.secret_key or secrets.token_hex(32)).encode()
+        # The document systems' intake (service.intake) shows placeholders by the same key.
+        self.key = self._key
+        self.trusted = self._trusted
         self._rate = RateLimit(settings.requests_per_second, settings.request_burst)
         limits = Limits(
             max_depth=settings.max_query_depth,
@@ -683,6 +696,15 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     async def home(request: Request) -> Response:
         return RedirectResponse("/ui/")
 
+    async def register_template(request: Request) -> Response:
+        # Empty columns and notes, no data: served to anyone, as a blank form is.
+        disposition = "attachment; filename*=UTF-8''%E5%AE%9A%E5%AF%86%E5%8F%B0%E8%B4%A6.xlsx"
+        return Response(
+            template,
+            media_type=workbook.MEDIA_TYPE,
+            headers={"Content-Disposition": disposition},
+        )
+
     middleware = [
         Middleware(request_ids.RequestIds),
         Middleware(metrics.Measured),
@@ -705,12 +727,14 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
                 expose_headers=["idempotent-replayed", request_ids.HEADER.lower()],
             )
         )
+    template = register.template_xlsx()
     app = Starlette(
         routes=[
             Route("/", home),
             Route("/healthz", health),
             Route("/readyz", ready),
             Route("/metrics", measured),
+            Route("/templates/register.xlsx", register_template),
         ],
         lifespan=lifespan,
         middleware=middleware,
@@ -720,6 +744,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app.state.mutation_timeout = chosen.mutation_timeout_seconds
     graphql = _GraphQL(app, chosen)
     app.router.routes.append(Route("/graphql", graphql, methods=["GET", "POST"]))
+    documents = intake.Intake(
+        chosen.intake_tolerance_seconds, Mode(chosen.redaction), graphql.key, graphql.trusted
+    )
+    intake_route = Route("/intake/{system}/derivations", documents.handle, methods=["POST"])
+    app.router.routes.append(intake_route)
     app.router.routes.append(Mount("/ui", app=viewer_files(), name="ui"))
     if not chosen.production:
         app.router.routes.append(Mount("/graphiql", app=graphiql.assets(), name="graphiql"))

@@ -59,6 +59,7 @@ from service.failure import EXIT_CODES, LineageGroup, debugging, of_lineage, ref
 from service.findings import audit
 from service.forms import record_form, review_form
 from service.grants import all_grants
+from service.intake_commands import intake_systems, register
 from service.progress import meter
 from service.redaction import Mode, Redactor, names_in
 from service.transfer import ImportRefused, export_graph, import_graph
@@ -631,6 +632,9 @@ def form_command(
     else:
         output.write_text(document, encoding="utf-8")
 
+
+app.add_typer(register, name="register")
+app.add_typer(intake_systems, name="intake")
 
 trail = typer.Typer(
     help="The audit trail's hash chain: verify it, note an anchor.", no_args_is_help=True

@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
     `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`,
     `LINEAGE_TRUSTED_PROXIES`, `LINEAGE_PROGRESS_SECONDS`, `LINEAGE_METRICS_TOKEN`,
-    `LINEAGE_OTEL_ENDPOINT`."""
+    `LINEAGE_OTEL_ENDPOINT`, `LINEAGE_INTAKE_TOLERANCE_SECONDS`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -179,4 +179,11 @@ class Settings(BaseSettings):
         pattern=r"^https?://",
         description="Send OpenTelemetry traces over OTLP/HTTP to this collector (its base URL; "
         "OTEL_EXPORTER_OTLP_ENDPOINT too); needs the otel extra.",
+    )
+    intake_tolerance_seconds: float = Field(
+        default=300,
+        gt=0,
+        le=3600,
+        description="How far a signed intake request's timestamp may be from the service's "
+        "clock (service.intake); older or later ones are refused.",
     )

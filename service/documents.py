@@ -1,4 +1,5 @@
-"""A form (service.forms.Sheet) as a document: a printable HTML page, a PDF and a CSV sheet.
+"""A form (service.forms.Sheet) as a document: a printable HTML page, a PDF, a CSV sheet and
+an XLSX workbook.
 
 Every text is escaped for where it goes: HTML entities, ReportLab's paragraph markup, and
 spreadsheet formulas (service.sheets). The PDF uses the Adobe-GB1 font STSong-Light, which
@@ -19,6 +20,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from service import workbook
 from service.forms import Sheet
 from service.sheets import csv_text
 
@@ -98,6 +100,16 @@ def as_html(sheet: Sheet) -> str:
 
 def as_csv(sheet: Sheet) -> str:
     """One line per item, with the form's fields and signatures repeated on each."""
+    return csv_text(*_lines(sheet))
+
+
+def as_xlsx(sheet: Sheet) -> bytes:
+    """The CSV's lines as a workbook of one sheet."""
+    header, rows = _lines(sheet)
+    return workbook.write([workbook.Table(sheet.title, header, rows)])
+
+
+def _lines(sheet: Sheet) -> tuple[list[str], list[list[str]]]:
     header = [
         *sheet.columns,
         *(label for label, _ in sheet.fields),
@@ -111,7 +123,7 @@ def as_csv(sheet: Sheet) -> str:
         sheet.reference,
         sheet.organisation,
     ]
-    return csv_text(header, [[*row, *shared] for row in sheet.rows])
+    return header, [[*row, *shared] for row in sheet.rows]
 
 
 def as_pdf(sheet: Sheet) -> bytes:

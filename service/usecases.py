@@ -7,7 +7,7 @@ so a refused request leaves the graph exactly as it was.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -310,6 +310,13 @@ def register_scope_rule(store: GraphStore, command: NewScopeRule, actor: Actor) 
 def register_source(store: GraphStore, command: RegisterSource, actor: Actor) -> Decided:
     """Registers an item classified by its originator, with its keypoints (D-16); the actor
     is the classification official who decides (D-11)."""
+    return store.write(source_registration(command, actor))
+
+
+def source_registration(command: RegisterSource, actor: Actor) -> Callable[[GraphWriter], Decided]:
+    """register_source's checks of the command alone, and the work that checks the rest and
+    writes, to run in a transaction: the register's import (service.register) runs many in
+    one."""
     official_id = deciding_official(actor, command.official_id)
     item_id = assigned_id(command.id, "S", actor)
     title = check_text(command.title, "title")
@@ -395,7 +402,7 @@ def register_source(store: GraphStore, command: RegisterSource, actor: Actor) ->
         tx.add_record(record)
         return Decided(item, record)
 
-    return store.write(work)
+    return work
 
 
 def derive_item(
@@ -409,6 +416,14 @@ def derive_item(
     by its placeholder id. A proposed level, period or scope that breaks the rules is refused
     with its article, so nothing under- or over-classified is written.
     """
+    return store.write(derivation(command, actor, redactor))
+
+
+def derivation(
+    command: DeriveItem, actor: Actor, redactor: Redactor | None = None
+) -> Callable[[GraphWriter], Decided]:
+    """derive_item's checks of the command alone, and the work that checks the rest and
+    writes, to run in a transaction (as source_registration)."""
     official_id = deciding_official(actor, command.official_id)
     item_id = assigned_id(command.id, "D", actor)
     title = check_text(command.title, "title")
@@ -518,7 +533,7 @@ def derive_item(
         tx.add_record(record)
         return Decided(item, record, requirement)
 
-    return store.write(work)
+    return work
 
 
 # Queries

@@ -23,7 +23,7 @@ from service.review import MaintainDecision, record_review
 Ctx = Info[Context, None]
 
 
-@strawberry.type(description="A form to print, sign and file, in three formats.")
+@strawberry.type(description="A form to print, sign and file, in four formats.")
 class PrintedForm:
     title: str = strawberry.field(description="国家秘密审核表（一）, 派生国家秘密定密书面记录, ….")
     reference: str = strawberry.field(description="The record ids it states.")
@@ -42,6 +42,10 @@ class PrintedForm:
     @strawberry.field(description="One line per item, UTF-8 with BOM (opens in Excel).")
     def csv(self) -> str:
         return documents.as_csv(self.sheet)
+
+    @strawberry.field(description="The CSV's rows as an XLSX workbook, base64-encoded.")
+    def xlsx(self) -> str:
+        return base64.b64encode(documents.as_xlsx(self.sheet)).decode("ascii")
 
 
 @strawberry.input(description="The version of an item a decision was made on.")

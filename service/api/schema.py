@@ -34,6 +34,7 @@ from service.api.inputs import attempt as _attempt
 from service.api.inputs import ids as _ids
 from service.api.inputs import level_of as _level
 from service.api.problems import AnyProblem, InvalidInput, NotFound
+from service.api.register import RegisterQuery
 from service.api.supervision import (
     CatalogueQuery,
     FindingQuery,
@@ -237,6 +238,7 @@ class Query(
     StatisticsQuery,
     FormQuery,
     GrantQuery,
+    RegisterQuery,
 ):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "

@@ -3,6 +3,7 @@ the public contract changes only when this module does."""
 
 from __future__ import annotations
 
+import base64
 import enum
 from datetime import date, datetime
 
@@ -12,8 +13,10 @@ from strawberry.types import Info
 
 from graph import model, propagation, rules
 from graph.phrase import Names
+from service import workbook
 from service.api.context import Context
 from service.impact import ImpactReport
+from service.impact_sheet import impact_table
 from service.redaction import Redactor
 from service.usecases import MAX_PAGE, requirement_of
 
@@ -675,6 +678,21 @@ class ImpactAnalysis:
             else:
                 out.append(placeholder_entry(item_id, self.redactor))
         return out
+
+    @strawberry.field(
+        description="The whole impact list as an XLSX workbook, base64-encoded: a row for each "
+        "descendant of `total`, in the order of `impacts`; a placeholder's row holds its id "
+        "and nothing more (D-10)."
+    )
+    async def xlsx(self, info: Info[Context, None]) -> str:
+        impacts = self.report.impacts
+        read = [impacts[position] for position, _, readable in self.shown if readable]
+        names = await info.context.names(
+            [i.explanation.summary for i in read if i.explanation is not None],
+            items=[r for i in read for r in (*i.path, *i.kept_bases)],
+        )
+        table = impact_table(impacts, self.shown, self.redactor, names)
+        return base64.b64encode(workbook.write([table])).decode("ascii")
 
 
 def placeholder_entry(item_id: str, redactor: Redactor) -> ImpactEntry:

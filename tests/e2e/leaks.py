@@ -32,6 +32,7 @@ from graphql import (
     is_leaf_type,
     is_non_null_type,
 )
+from openpyxl import load_workbook
 from pdfminer.high_level import extract_text
 
 from graph.access import Actor
@@ -154,6 +155,7 @@ PLAN: dict[str, Ask] = {
     "reviewForm": _each("records", lambda i: {"recordIds": [i]}),
     "recordForm": _each("records", lambda i: {"recordId": i}),
     "pendingGrants": _once(),
+    "registerSheet": lambda w: [{}, *({"organisationId": o} for o in w.organisations)],
     "grant": _each("grants", lambda i: {"id": i}),
 }
 
@@ -225,18 +227,36 @@ def documents(world: World) -> Iterator[tuple[str, dict[str, Any], Asked]]:
 
 
 def strings(value: Any) -> Iterator[str]:
-    """Every string of an answer; a form's PDF as the text it prints."""
+    """Every string of an answer; a form's PDF as the text it prints, a workbook as the
+    text of its cells."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for key, inner in value.items():
             if key == "pdf" and isinstance(inner, str):
                 yield _pdf_text(inner)
+            elif key == "xlsx" and isinstance(inner, str):
+                yield _xlsx_text(inner)
             else:
                 yield from strings(inner)
     elif isinstance(value, list):
         for inner in value:
             yield from strings(inner)
+
+
+def _xlsx_text(encoded: str) -> str:
+    """Every cell of every sheet of a workbook, a line each."""
+    book = load_workbook(io.BytesIO(base64.b64decode(encoded)), read_only=True)
+    try:
+        return "\n".join(
+            str(value)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for value in row
+            if value is not None
+        )
+    finally:
+        book.close()
 
 
 def _pdf_text(encoded: str) -> str:
