@@ -46,7 +46,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from graph.access import SYSTEM, Actor
 from graph.store.base import GraphStore
 from graph.trail import Outcome
-from service import anchors, graphiql, idempotency
+from service import anchors, graphiql, idempotency, outbox
 from service.accounts import Unauthenticated, authenticate
 from service.api.admission import Limits, light
 from service.api.context import ANONYMOUS, Context
@@ -55,6 +55,7 @@ from service.auditing import AuditLog, event, outcome_of
 from service.body_limit import BodyLimit
 from service.composition import open_store
 from service.config import Settings
+from service.dispatcher import Policy, dispatch_forever
 from service.executor import Executors
 from service.expiry import expire
 from service.forwarding import client_address
@@ -95,6 +96,12 @@ async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Set
             await run_in_threadpool(idempotency.purge, store, retention)
         except Exception:
             log.exception("过期幂等键清理失败，将于次日重试。")
+        if isinstance(store, outbox.Outbox):
+            try:
+                retention = timedelta(days=settings.webhook_retention_days)
+                await run_in_threadpool(outbox.daily, store, retention)
+            except Exception:
+                log.exception("审计发现的 webhook 事件生成或投递记录清理失败，将于次日重试。")
         try:  # last, so that the anchor covers the run's own events
             await run_in_threadpool(anchors.daily, store)
         except Exception:
@@ -605,17 +612,29 @@ _EXECUTORS = 4
 _SWITCH_INTERVAL = 0.0005
 
 
+def _policy(settings: Settings) -> Policy:
+    return Policy(
+        attempts=settings.webhook_attempts,
+        backoff_seconds=settings.webhook_backoff_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
+    )
+
+
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Starlette:
     """The app on `store`, or on the store that `settings.store` names, opened at start-up."""
     chosen = settings or Settings()
+    # The placeholders in webhooks' messages, as LINEAGE_SECRET_KEY makes the API's.
+    outbox_key = (chosen.secret_key or secrets.token_hex(32)).encode()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.store = (
+        opened = (
             store
             if store is not None
             else open_store(chosen.store, cached_items=chosen.cached_items)
         )
+        # What the service decides queues its outbound events in the same transaction.
+        app.state.store = outbox.Outbox(opened, outbox_key)
         # Set once nothing before `try` can fail, so that they are always given back.
         thresholds = gc.get_threshold()
         gc.set_threshold(*_COLLECTION_THRESHOLDS)
@@ -629,12 +648,21 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             if chosen.daily_expiry
             else None
         )
+        sending = (
+            asyncio.create_task(
+                dispatch_forever(opened, stopping, _policy(chosen), chosen.webhook_poll_seconds)
+            )
+            if chosen.webhooks
+            else None
+        )
         try:
             yield
         finally:
+            stopping.set()  # not cancelled: a run under way ends before the store closes
             if daily is not None:
-                stopping.set()  # not cancelled: a run under way ends before the store closes
                 await daily
+            if sending is not None:
+                await sending
             app.state.executors.close()
             if store is None:
                 app.state.store.close()

@@ -1,11 +1,12 @@
 """`lineage serve | demo | expire | export | import | backup | restore | export-schema |
-export-lineage | audit | form | users | trail`."""
+export-lineage | audit | form | users | trail | webhooks`."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
+import secrets
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -49,9 +50,11 @@ from service.exports import ExportFormat, render
 from service.findings import audit
 from service.forms import record_form, review_form
 from service.grants import all_grants
+from service.outbox import Outbox
 from service.redaction import Mode, Redactor, names_in
 from service.transfer import ImportRefused, export_graph, import_graph
 from service.views import lineage_view
+from service.webhook_cli import webhooks
 
 app = typer.Typer(
     help="派生国家秘密血缘服务 (derivation lineage of classified matters).",
@@ -168,7 +171,9 @@ def expire(
         raise typer.BadParameter(f"日期「{as_of}」无效：应为 YYYY-MM-DD。") from error
     opened = _open(settings.store)
     try:
-        run = run_expiry(opened, on)
+        # A decision of the service like the daily run's: its events go to the webhooks.
+        key = (settings.secret_key or secrets.token_hex(32)).encode()
+        run = run_expiry(Outbox(opened, key), on)
         _audit(opened, "cli expire", [c.change.item_id for c in run.expired])
     except LineageError as error:
         raise typer.BadParameter(error.message) from error
@@ -452,6 +457,7 @@ trail = typer.Typer(
     help="The audit trail's hash chain: verify it, note an anchor.", no_args_is_help=True
 )
 app.add_typer(trail, name="trail")
+app.add_typer(webhooks, name="webhooks")
 
 
 @trail.command("verify")

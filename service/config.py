@@ -18,7 +18,9 @@ class Settings(BaseSettings):
     `LINEAGE_SECRET_KEY`,
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
     `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`,
-    `LINEAGE_TRUSTED_PROXIES`."""
+    `LINEAGE_TRUSTED_PROXIES`, `LINEAGE_WEBHOOKS`, `LINEAGE_WEBHOOK_POLL_SECONDS`,
+    `LINEAGE_WEBHOOK_ATTEMPTS`, `LINEAGE_WEBHOOK_BACKOFF_SECONDS`,
+    `LINEAGE_WEBHOOK_TIMEOUT_SECONDS`, `LINEAGE_WEBHOOK_RETENTION_DAYS`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -160,4 +162,34 @@ class Settings(BaseSettings):
         description="Proxies whose X-Forwarded-For names the client in the audit trail, as "
         'JSON addresses or networks: ["10.0.0.5", "10.1.0.0/16"]. Anyone else is recorded by '
         "its own address, whatever it sends.",
+    )
+    webhooks: bool = Field(
+        default=True,
+        description="Send the outbound events queued for the organisations' webhooks "
+        "(lineage webhooks); safe on several replicas: each delivery is leased to one sender.",
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, le=300, description="How often the sender looks for due deliveries."
+    )
+    webhook_attempts: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Attempts of a delivery before it is left in the dead-letter list.",
+    )
+    webhook_backoff_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="The wait after a first failed attempt, doubled after each (at most six "
+        "hours), half of it drawn at random.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="How long a receiver has to answer an attempt."
+    )
+    webhook_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="How long a delivered event is kept (and not queued again) before the "
+        "daily run removes it; dead letters are kept until replayed or their endpoint removed.",
     )

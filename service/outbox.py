@@ -76,27 +76,28 @@ def reader_of(webhook: Webhook, organisations: dict[str, Organisation]) -> Actor
 
 
 class _Recorder:
-    """The transaction `work` writes in, noting the records and notices it writes."""
+    """The transaction `work` writes in, noting the records and notices it writes (under
+    names no reader method has: `records` and `notices` are the transaction's own)."""
 
     def __init__(self, tx: GraphWriter) -> None:
         self._tx = tx
-        self.records: list[DecisionRecord] = []
-        self.notices: list[Notice] = []
+        self.written_records: list[DecisionRecord] = []
+        self.written_notices: list[Notice] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tx, name)
 
     def add_record(self, record: DecisionRecord) -> None:
         self._tx.add_record(record)
-        self.records.append(record)
+        self.written_records.append(record)
 
     def add_records(self, records: Sequence[DecisionRecord]) -> None:
         self._tx.add_records(records)
-        self.records.extend(records)
+        self.written_records.extend(records)
 
     def add_notices(self, notices: Sequence[Notice]) -> None:
         self._tx.add_notices(notices)
-        self.notices.extend(notices)
+        self.written_notices.extend(notices)
 
 
 class Outbox:
@@ -115,8 +116,8 @@ class Outbox:
         def recorded(tx: GraphWriter) -> T:
             recorder = _Recorder(tx)  # a new one each run: a run again starts afresh
             result = work(cast(GraphWriter, recorder))
-            if recorder.records or recorder.notices:
-                queue(tx, self.key, recorder.records, recorder.notices, ())
+            if recorder.written_records or recorder.written_notices:
+                queue(tx, self.key, recorder.written_records, recorder.written_notices, ())
             return result
 
         return self.store.write(recorded)
