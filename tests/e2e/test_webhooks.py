@@ -18,7 +18,8 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from graph.access import Actor
+from graph.access import SYSTEM, Actor
 from graph.model import Item
 from graph.store.base import GraphStore, ItemQuery, NoticeQuery
 from graph.store.outbound import DeliveryQuery
@@ -38,6 +39,9 @@ from service.cli import app as cli
 from service.composition import open_store
 from service.config import Settings
 from service.demo import load_demo
+from service.findings import audit
+from service.outbox import Outbox, daily
+from service.webhooks import purge
 from tests.e2e.conftest import Api, signed_in
 from tests.e2e.lifecycle import APPLY, deciders, declassify
 
@@ -323,3 +327,74 @@ def test_what_every_attempt_fails_to_deliver_is_dead_until_replayed(
         assert taken.body.decode() == letter.payload
         wait_for(lambda: not dead())
         assert "死信列表为空" in run("webhooks", "dead", "--store", db_url)
+
+
+def test_the_daily_run_queues_each_new_finding_once_to_the_organisation_that_corrects_it(
+    db_url: str,
+) -> None:
+    """The demo's bureau holds one file of each D-21 case (service.demo_inspection): the
+    daily run queues each finding about an item the bureau may read to its endpoint, and the
+    next day's run queues none of them again; deliveries delivered long enough ago are
+    removed."""
+    demo(db_url)
+    bureau, _ = register(db_url, "org-bureau", "http://127.0.0.1:9/bureau", "finding.detected")
+    register(db_url, "org-county", "http://127.0.0.1:9/county", "finding.detected")
+    store = Outbox(open_store(db_url), b"k" * 32)
+    try:
+        reader = Actor(
+            user_id="reader",
+            name="局",
+            organisation_id="org-bureau",
+            member_of=frozenset({"org-bureau"}),
+        )
+        found = audit(store, SYSTEM).findings
+        items = store.read(lambda tx: tx.items({f.item_id for f in found}))
+        expected = sorted(
+            (f.item_id, f.case.value)
+            for f in found
+            if f.organisation_id == "org-bureau" and reader.can_read(items[f.item_id])
+        )
+        assert expected  # the bureau's files
+        assert {f.organisation_id for f in found} == {"org-bureau"}  # none elsewhere
+
+        assert daily(store, timedelta(days=30)) == (len(expected), 0)
+        queued = store.read(lambda tx: tx.find_deliveries(DeliveryQuery(limit=100)))
+        assert {d.webhook_id for d in queued} == {bureau}
+        bodies = [json.loads(d.payload)["data"] for d in queued]
+        assert sorted((b["itemId"], b["case"]) for b in bodies) == expected
+        assert {b["organisationId"] for b in bodies} == {"org-bureau"}
+        assert daily(store, timedelta(days=30)) == (len(expected), 0)  # offered, kept once
+        assert len(store.read(lambda tx: tx.find_deliveries(DeliveryQuery(limit=100)))) == len(
+            expected
+        )
+
+        moment = datetime.now(UTC)
+        delivered = [
+            replace(d, status=DeliveryStatus.DELIVERED, attempts=1, delivered_at=moment)
+            for d in queued
+        ]
+        store.write(lambda tx: tx.update_deliveries(delivered))
+        assert purge(store, timedelta(days=30), moment + timedelta(days=29)) == 0
+        assert purge(store, timedelta(days=30), moment + timedelta(days=30)) == len(expected)
+        assert store.read(lambda tx: tx.find_deliveries(DeliveryQuery(limit=100))) == []
+    finally:
+        store.close()
+
+
+def test_the_command_line_refuses_what_it_cannot_register_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    demo(url)
+    for args, said in (
+        (("org-none", "http://127.0.0.1:9/x"), "org-none"),
+        (("org-county", "ftp://127.0.0.1/x"), "http://"),
+        (("org-county", "http://127.0.0.1:9/x", "--event", "item.read"), "item.read"),
+    ):
+        result = CliRunner().invoke(cli, ["webhooks", "add", *args, "--store", url])
+        assert result.exit_code == 2, result.output
+        assert said in result.output
+        assert "whsec_" not in result.output
+    assert "没有登记的 webhook" in run("webhooks", "list", "--store", url)
+    result = CliRunner().invoke(cli, ["webhooks", "replay", "dlv_none", "--store", url])
+    assert result.exit_code == 2, result.output
