@@ -409,7 +409,7 @@ class _GraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        store: GraphStore = self._app.state.store
+        store: GraphStore = self._app.state.outbox
         state = self._app.state
         actor = getattr(request.state, "actor", ANONYMOUS)
         keyed = getattr(request.state, "idempotency", None)
@@ -628,13 +628,14 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        opened = (
+        app.state.store = (
             store
             if store is not None
             else open_store(chosen.store, cached_items=chosen.cached_items)
         )
-        # What the service decides queues its outbound events in the same transaction.
-        app.state.store = outbox.Outbox(opened, outbox_key)
+        # What the service decides (the API, the daily run) writes through the outbox, which
+        # queues its outbound events in the same transaction (service.outbox).
+        app.state.outbox = outbox.Outbox(app.state.store, outbox_key)
         # Set once nothing before `try` can fail, so that they are always given back.
         thresholds = gc.get_threshold()
         gc.set_threshold(*_COLLECTION_THRESHOLDS)
@@ -644,13 +645,15 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.state.executors = Executors(_EXECUTORS)
         stopping = asyncio.Event()
         daily = (
-            asyncio.create_task(expire_daily(app.state.store, stopping, chosen))
+            asyncio.create_task(expire_daily(app.state.outbox, stopping, chosen))
             if chosen.daily_expiry
             else None
         )
         sending = (
             asyncio.create_task(
-                dispatch_forever(opened, stopping, _policy(chosen), chosen.webhook_poll_seconds)
+                dispatch_forever(
+                    app.state.store, stopping, _policy(chosen), chosen.webhook_poll_seconds
+                )
             )
             if chosen.webhooks
             else None

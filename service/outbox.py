@@ -16,8 +16,9 @@ message id is its item and case, so one found again is not queued again while it
 is kept.
 
 What goes through `Outbox` is what the service decides: the API and the daily expiry (the
-app's store), and `lineage expire`. `lineage import`, `restore` and `demo` bring history or
-demo data, not events, and write through the bare store.
+app's `state.outbox`; `state.store` stays the bare store for everything else), and `lineage
+expire`. `lineage import`, `restore` and `demo` bring history or demo data, not events, and
+write through the bare store.
 
 **Which reader a webhook is.** An endpoint belongs to one organisation and reads as that
 organisation, no more: an actor with no person and no role whose `member_of` is the
