@@ -52,6 +52,7 @@ from service import (
     idempotency,
     intake,
     metrics,
+    outbox,
     register,
     request_ids,
     tracing,
@@ -65,6 +66,7 @@ from service.auditing import AuditLog, event, outcome_of
 from service.body_limit import BodyLimit
 from service.composition import open_store
 from service.config import Settings
+from service.dispatcher import Policy, dispatch_forever
 from service.executor import Executors
 from service.expiry import expire
 from service.forwarding import client_address
@@ -107,6 +109,12 @@ async def expire_daily(store: GraphStore, stopping: asyncio.Event, settings: Set
             await run_in_threadpool(idempotency.purge, store, retention)
         except Exception:
             log.exception("过期幂等键清理失败，将于次日重试。")
+        if isinstance(store, outbox.Outbox):
+            try:
+                retention = timedelta(days=settings.webhook_retention_days)
+                await run_in_threadpool(outbox.daily, store, retention)
+            except Exception:
+                log.exception("审计发现的 webhook 事件生成或投递记录清理失败，将于次日重试。")
         try:  # last, so that the anchor covers the run's own events
             await run_in_threadpool(anchors.daily, store)
         except Exception:
@@ -429,7 +437,7 @@ class _GraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        store: GraphStore = self._app.state.store
+        store: GraphStore = self._app.state.outbox
         state = self._app.state
         actor = getattr(request.state, "actor", ANONYMOUS)
         keyed = getattr(request.state, "idempotency", None)
@@ -633,9 +641,19 @@ _EXECUTORS = 4
 _SWITCH_INTERVAL = 0.0005
 
 
+def _policy(settings: Settings) -> Policy:
+    return Policy(
+        attempts=settings.webhook_attempts,
+        backoff_seconds=settings.webhook_backoff_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
+    )
+
+
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Starlette:
     """The app on `store`, or on the store that `settings.store` names, opened at start-up."""
     chosen = settings or Settings()
+    # The placeholders in webhooks' messages, as LINEAGE_SECRET_KEY makes the API's.
+    outbox_key = (chosen.secret_key or secrets.token_hex(32)).encode()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -644,6 +662,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             if store is not None
             else open_store(chosen.store, cached_items=chosen.cached_items)
         )
+        # What the service decides (the API, the daily run) writes through the outbox, which
+        # queues its outbound events in the same transaction (service.outbox).
+        app.state.outbox = outbox.Outbox(app.state.store, outbox_key)
         # Set once nothing before `try` can fail, so that they are always given back.
         thresholds = gc.get_threshold()
         gc.set_threshold(*_COLLECTION_THRESHOLDS)
@@ -653,8 +674,17 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         app.state.executors = Executors(_EXECUTORS)
         stopping = asyncio.Event()
         daily = (
-            asyncio.create_task(expire_daily(app.state.store, stopping, chosen))
+            asyncio.create_task(expire_daily(app.state.outbox, stopping, chosen))
             if chosen.daily_expiry
+            else None
+        )
+        sending = (
+            asyncio.create_task(
+                dispatch_forever(
+                    app.state.store, stopping, _policy(chosen), chosen.webhook_poll_seconds
+                )
+            )
+            if chosen.webhooks
             else None
         )
         app.state.serving = True  # /readyz reads the store from now on
@@ -662,9 +692,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             yield
         finally:
             app.state.serving = False
+            stopping.set()  # not cancelled: a run under way ends before the store closes
             if daily is not None:
-                stopping.set()  # not cancelled: a run under way ends before the store closes
                 await daily
+            if sending is not None:
+                await sending
             app.state.executors.close()
             if graphql.tracer_provider is not None:
                 graphql.tracer_provider.shutdown()  # sends the spans still held

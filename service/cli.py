@@ -1,7 +1,7 @@
 """`lineage serve | demo | expire | export | import | backup | restore | export-schema |
-export-lineage | audit | form | users | trail`. A failure is one sentence and an exit code
-(service.failure); a command checks what it names before it touches anything
-(service.preflight); long work shows its progress on stderr (service.progress)."""
+export-lineage | audit | form | users | trail | webhooks | register | intake`. A failure is one
+sentence and an exit code (service.failure); a command checks what it names before it touches
+anything (service.preflight); long work shows its progress on stderr (service.progress)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import importlib.metadata
 import json
 import logging
 import logging.config
+import secrets
 import sys
 import tempfile
 from collections import Counter
@@ -60,11 +61,13 @@ from service.findings import audit
 from service.forms import record_form, review_form
 from service.grants import all_grants
 from service.intake_commands import intake_systems, register
+from service.outbox import Outbox
 from service.progress import meter
 from service.redaction import Mode, Redactor, names_in
 from service.transfer import ImportRefused, export_graph, import_graph
 from service.usecases import today
 from service.views import lineage_view
+from service.webhook_cli import webhooks
 
 app = typer.Typer(
     cls=LineageGroup,
@@ -296,7 +299,9 @@ def expire(
             "（X-11）；请给出今天或以前的日期。"
         )
     with _operating(store) as opened:
-        run = run_expiry(opened, on)
+        # A decision of the service like the daily run's: its events go to the webhooks.
+        key = (_settings(store).secret_key or secrets.token_hex(32)).encode()
+        run = run_expiry(Outbox(opened, key), on)
         _audit(opened, "cli expire", [c.change.item_id for c in run.expired])
     typer.echo(
         f"到期解密（截至 {run.as_of.isoformat()}）：解密 {len(run.expired)} 项，"
@@ -640,6 +645,7 @@ trail = typer.Typer(
     help="The audit trail's hash chain: verify it, note an anchor.", no_args_is_help=True
 )
 app.add_typer(trail, name="trail")
+app.add_typer(webhooks, name="webhooks")
 
 
 @trail.command("verify")

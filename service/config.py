@@ -19,7 +19,9 @@ class Settings(BaseSettings):
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
     `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`,
     `LINEAGE_TRUSTED_PROXIES`, `LINEAGE_PROGRESS_SECONDS`, `LINEAGE_METRICS_TOKEN`,
-    `LINEAGE_OTEL_ENDPOINT`, `LINEAGE_INTAKE_TOLERANCE_SECONDS`."""
+    `LINEAGE_OTEL_ENDPOINT`, `LINEAGE_INTAKE_TOLERANCE_SECONDS`, `LINEAGE_WEBHOOKS`,
+    `LINEAGE_WEBHOOK_POLL_SECONDS`, `LINEAGE_WEBHOOK_ATTEMPTS`, `LINEAGE_WEBHOOK_BACKOFF_SECONDS`,
+    `LINEAGE_WEBHOOK_TIMEOUT_SECONDS`, `LINEAGE_WEBHOOK_RETENTION_DAYS`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -186,4 +188,34 @@ class Settings(BaseSettings):
         le=3600,
         description="How far a signed intake request's timestamp may be from the service's "
         "clock (service.intake); older or later ones are refused.",
+    )
+    webhooks: bool = Field(
+        default=True,
+        description="Send the outbound events queued for the organisations' webhooks "
+        "(lineage webhooks); safe on several replicas: each delivery is leased to one sender.",
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, le=300, description="How often the sender looks for due deliveries."
+    )
+    webhook_attempts: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Attempts of a delivery before it is left in the dead-letter list.",
+    )
+    webhook_backoff_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="The wait after a first failed attempt, doubled after each (at most six "
+        "hours), half of it drawn at random.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="How long a receiver has to answer an attempt."
+    )
+    webhook_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="How long a delivered event is kept (and not queued again) before the "
+        "daily run removes it; dead letters are kept until replayed or their endpoint removed.",
     )

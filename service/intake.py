@@ -403,7 +403,9 @@ class Intake:
         self.trusted = trusted
 
     async def handle(self, request: Request) -> Response:
-        store: GraphStore = request.app.state.store
+        # Through the outbox, as the API writes: a derivation sent in is a decision whose
+        # record goes to the organisations' webhooks (service.outbox).
+        store: GraphStore = request.app.state.outbox
         audit = request.app.state.audit
         system_id = str(request.path_params["system"])
         address = client_address(request.scope, self.trusted)

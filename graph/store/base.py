@@ -39,7 +39,9 @@ from graph.model import (
     Person,
     ScopeRule,
 )
+from graph.store.outbound import DeliveryQuery
 from graph.trail import AuditEvent, AuditQuery
+from graph.webhook import Delivery, Webhook
 
 T = TypeVar("T")
 
@@ -274,6 +276,16 @@ class GraphReader(Protocol):
         were filed, then id); at most `limit`, None for all."""
         ...
 
+    # Outbound events: webhooks and their deliveries (graph.webhook, service.outbox).
+
+    def webhooks(self, organisation_id: str | None = None) -> list[Webhook]:
+        """The endpoints registered, those of one organisation if given, by id."""
+        ...
+
+    def deliveries(self, ids: Iterable[str]) -> dict[str, Delivery]: ...
+
+    def find_deliveries(self, query: DeliveryQuery) -> list[Delivery]: ...
+
 
 class GraphWriter(GraphReader, Protocol):
     def add_organisation(self, organisation: Organisation) -> None: ...
@@ -368,6 +380,29 @@ class GraphWriter(GraphReader, Protocol):
 
     def update_grant(self, grant: Grant) -> None:
         """Replaces the status, decider, decision time and reason of an existing request."""
+        ...
+
+    def add_webhook(self, webhook: Webhook) -> None:
+        """Adds an endpoint; its organisation must exist (UnknownId)."""
+        ...
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        """Removes an endpoint and every delivery to it (UnknownId when there is none)."""
+        ...
+
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """Queues deliveries to existing endpoints (UnknownId otherwise). One whose id is
+        queued already, by this transaction or one committed before, is kept as it is: an
+        event offered twice is one delivery per endpoint."""
+        ...
+
+    def update_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """Replaces the state of existing deliveries (graph.store.outbound.DELIVERY_STATE):
+        status, attempts, next attempt, lease, last error, time delivered."""
+        ...
+
+    def remove_deliveries(self, ids: Sequence[str]) -> None:
+        """Removes deliveries; an id with none is passed over."""
         ...
 
 

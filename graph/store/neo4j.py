@@ -104,7 +104,16 @@ from graph.store.codec import (
     user_fields,
     user_from,
 )
+from graph.store.outbound import (
+    DELIVERY_STATE,
+    DeliveryQuery,
+    delivery_fields,
+    delivery_from,
+    webhook_fields,
+    webhook_from,
+)
 from graph.trail import AuditEvent, AuditQuery
+from graph.webhook import Delivery, DeliveryStatus, Webhook
 
 T = TypeVar("T")
 
@@ -130,6 +139,8 @@ LABELS = {
     "token": "Token",
     "audit_event": "AuditEvent",
     "grant": "Grant",
+    "webhook": "Webhook",
+    "delivery": "Delivery",
 }
 INDEXED = (
     ("Item", "organisation_id"),
@@ -156,6 +167,10 @@ INDEXED = (
     ("AuditEvent", "organisation_id"),
     ("Grant", "status"),
     ("AuditEvent", "seq"),
+    ("Webhook", "organisation_id"),
+    ("Delivery", "webhook_id"),
+    ("Delivery", "status"),
+    ("Delivery", "created_at"),
 )
 
 
@@ -1130,6 +1145,78 @@ class _Neo4jTx:
 
     def update_grant(self, grant: Grant) -> None:
         self._update("grant", [grant_fields(grant)], GRANT_STATE)
+
+    # Outbound events (graph.webhook)
+
+    def webhooks(self, organisation_id: str | None = None) -> list[Webhook]:
+        rows = self._data(
+            "MATCH (n:Webhook) WHERE $organisation IS NULL OR n.organisation_id = $organisation "
+            "RETURN n {.*} AS n ORDER BY n.id",
+            organisation=organisation_id,
+        )
+        return [webhook_from(_Fields(row["n"])) for row in rows]
+
+    def deliveries(self, ids: Iterable[str]) -> dict[str, Delivery]:
+        return {n["id"]: delivery_from(n) for n in self._nodes("Delivery", ids)}
+
+    def find_deliveries(self, query: DeliveryQuery) -> list[Delivery]:
+        statuses = [s.value for s in query.statuses]
+        due = None if query.due is None else timestamp(query.due)
+        if due is not None:
+            statuses = [DeliveryStatus.PENDING.value]
+        after_at, after_id = (
+            (timestamp(query.after[0]), query.after[1]) if query.after else (None, None)
+        )
+        rows = self._data(
+            "MATCH (n:Delivery) WHERE (size($statuses) = 0 OR n.status IN $statuses) "
+            "AND ($webhook IS NULL OR n.webhook_id = $webhook) "
+            "AND ($due IS NULL OR (n.next_attempt_at <= $due "
+            "AND (n.lease_until IS NULL OR n.lease_until <= $due))) "
+            "AND ($after_at IS NULL OR n.created_at > $after_at "
+            "OR (n.created_at = $after_at AND n.id > $after_id)) "
+            "RETURN n {.*} AS n ORDER BY n.created_at, n.id LIMIT $limit",
+            statuses=statuses,
+            webhook=query.webhook_id,
+            due=due,
+            after_at=after_at,
+            after_id=after_id,
+            limit=query.limit,
+        )
+        return [delivery_from(_Fields(row["n"])) for row in rows]
+
+    def add_webhook(self, webhook: Webhook) -> None:
+        self._refuse_duplicates("webhook", [webhook.id])
+        self._require("organisation", [webhook.organisation_id])
+        self._create("webhook", [webhook_fields(webhook)])
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        self._require("webhook", [webhook_id])
+        self._write("MATCH (n:Delivery {webhook_id: $id}) DELETE n", id=webhook_id)
+        self._write("MATCH (n:Webhook {id: $id}) DELETE n", id=webhook_id)
+
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        if not deliveries:
+            return
+        self._require("webhook", sorted({d.webhook_id for d in deliveries}))
+        rows = list(
+            {
+                d.id: {k: v for k, v in delivery_fields(d).items() if v is not None}
+                for d in reversed(deliveries)  # the first of one id in the batch is kept
+            }.values()
+        )
+        # MERGE on the id keeps a delivery queued before as it is; writers take turns
+        # (`_take_turn`), so the one before has committed and this one finds it.
+        self._write(
+            "UNWIND $rows AS row MERGE (n:Delivery {id: row.id}) ON CREATE SET n = row",
+            rows=rows,
+        )
+
+    def update_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        self._update("delivery", [delivery_fields(d) for d in deliveries], DELIVERY_STATE)
+
+    def remove_deliveries(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._write("UNWIND $ids AS id MATCH (n:Delivery {id: id}) DELETE n", ids=list(ids))
 
     def add_user(self, user: User) -> None:
         self._refuse_duplicates("user", [user.id])

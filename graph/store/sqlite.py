@@ -86,7 +86,16 @@ from graph.store.codec import (
     user_fields,
     user_from,
 )
+from graph.store.outbound import (
+    DELIVERY_STATE,
+    DeliveryQuery,
+    delivery_fields,
+    delivery_from,
+    webhook_fields,
+    webhook_from,
+)
 from graph.trail import AuditEvent, AuditQuery
+from graph.webhook import Delivery, DeliveryStatus, Webhook
 
 T = TypeVar("T")
 
@@ -315,6 +324,39 @@ _V9 = """
     """
 
 
+# Outbound events (graph.webhook): the endpoints organisations register, and the deliveries
+# queued to them in the transaction of what caused them (service.outbox), with their leases.
+_V10 = """
+    CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        organisation_id TEXT NOT NULL REFERENCES organisations (id),
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE deliveries (
+        id TEXT PRIMARY KEY,
+        webhook_id TEXT NOT NULL REFERENCES webhooks (id),
+        message_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('PENDING', 'DELIVERED', 'DEAD')),
+        attempts INTEGER NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        lease_owner TEXT,
+        lease_until TEXT,
+        last_error TEXT,
+        delivered_at TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+    CREATE INDEX deliveries_by_status ON deliveries (status, created_at, id);
+    CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, created_at, id);
+    """
+
+
 def _v8(connection: sqlite3.Connection) -> None:
     """Notices' texts and records' summaries as phrases (graph.phrase): they named other
     items in words, which every reader of the item read (D-10)."""
@@ -465,6 +507,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _V7,
     _v8,
     _V9,
+    _V10,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -1501,6 +1544,81 @@ class _SqliteTx:
 
     def update_grant(self, grant: Grant) -> None:
         self._update("grants", "grant", grant_fields(grant), GRANT_STATE)
+
+    # Outbound events (graph.webhook)
+
+    def webhooks(self, organisation_id: str | None = None) -> list[Webhook]:
+        rows = self._rows(
+            "SELECT * FROM webhooks WHERE ? IS NULL OR organisation_id = ? ORDER BY id",
+            organisation_id,
+            organisation_id,
+        )
+        return [webhook_from(row) for row in rows]
+
+    def deliveries(self, ids: Iterable[str]) -> dict[str, Delivery]:
+        rows = self._rows(f"SELECT * FROM deliveries WHERE id IN {_IN}", _ids(ids))
+        return {row["id"]: delivery_from(row) for row in rows}
+
+    def find_deliveries(self, query: DeliveryQuery) -> list[Delivery]:
+        statuses = [s.value for s in query.statuses]
+        due = None if query.due is None else timestamp(query.due)
+        if due is not None:
+            statuses = [DeliveryStatus.PENDING.value]
+        after_at, after_id = (
+            (timestamp(query.after[0]), query.after[1]) if query.after else (None, None)
+        )
+        rows = self._rows(
+            f"SELECT * FROM deliveries WHERE (? = '[]' OR status IN {_IN}) "
+            "AND (? IS NULL OR webhook_id = ?) "
+            "AND (? IS NULL OR (next_attempt_at <= ? "
+            "AND (lease_until IS NULL OR lease_until <= ?))) "
+            "AND (? IS NULL OR created_at > ? OR (created_at = ? AND id > ?)) "
+            "ORDER BY created_at, id LIMIT ?",
+            _ids(statuses),
+            _ids(statuses),
+            query.webhook_id,
+            query.webhook_id,
+            due,
+            due,
+            due,
+            after_at,
+            after_at,
+            after_at,
+            after_id,
+            query.limit,
+        )
+        return [delivery_from(row) for row in rows]
+
+    def add_webhook(self, webhook: Webhook) -> None:
+        self._refuse_duplicate("webhooks", "webhook", webhook.id)
+        self._require("organisations", "organisation", [webhook.organisation_id])
+        self._insert("webhooks", webhook_fields(webhook))
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        self._require("webhooks", "webhook", [webhook_id])
+        self._db.execute("DELETE FROM deliveries WHERE webhook_id = ?", (webhook_id,))
+        self._db.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,))
+
+    def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        if not deliveries:
+            return
+        self._require("webhooks", "webhook", sorted({d.webhook_id for d in deliveries}))
+        rows = [delivery_fields(d) for d in deliveries]
+        columns = ", ".join(rows[0])
+        names = ", ".join(f":{name}" for name in rows[0])
+        # Columns are the codec's constants; every value is a parameter.
+        self._db.executemany(
+            f"INSERT INTO deliveries ({columns}) VALUES ({names}) ON CONFLICT (id) DO NOTHING",
+            rows,
+        )
+
+    def update_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            self._update("deliveries", "delivery", delivery_fields(delivery), DELIVERY_STATE)
+
+    def remove_deliveries(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._db.execute(f"DELETE FROM deliveries WHERE id IN {_IN}", (_ids(ids),))
 
     def add_user(self, user: User) -> None:
         self._refuse_duplicate("users", "user", user.id)

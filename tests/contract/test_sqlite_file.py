@@ -28,6 +28,7 @@ TABLES = [
     "changes",
     "classified_under",
     "contains_keypoint",
+    "deliveries",
     "derived_from",
     "generations",
     "grants",
@@ -43,6 +44,7 @@ TABLES = [
     "scope_rules",
     "tokens",
     "users",
+    "webhooks",
 ]
 
 
