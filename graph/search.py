@@ -10,10 +10,11 @@ holds every word; then shorter titles (the words are more of them); then by id. 
 rank alike.
 
 The stores' full-text indexes cut text into pieces of three characters (SQLite's trigram
-tokenizer) or two (Lucene's CJK analyzer): a word shorter than that is no key into the index
-and is checked against each item the index finds. A search made only of such words has no
-key at all: it finds the exact matches of its text by the indexes of numbers and ids, then
-scans the items in id order and stops at the end of the page, unranked beyond that.
+tokenizer) or two (Lucene's CJK analyzer): the index proposes the items that hold the pieces
+of the words it can find, and each item is checked against its own text. A search with no
+word of three characters has no key into a trigram index: it takes the exact matches of its
+text by the indexes of numbers and ids, then the items in id order, and stops at the end of
+the page, unranked beyond the exact matches (on both stores alike).
 """
 
 from __future__ import annotations
@@ -60,9 +61,13 @@ def words(text: str) -> Words:
 
 
 def fts5_query(indexed: tuple[str, ...]) -> str:
-    """An FTS5 query that every word must match, each as a phrase (a double quote inside is
-    doubled), so that no word is read as FTS5 syntax (AND, NOT, *, column filters)."""
-    return " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed)
+    """An FTS5 query for the items whose text holds every trigram of every word: each one
+    quoted (a double quote inside doubled), so that none is read as FTS5 syntax (AND, NOT,
+    *, column filters). It proposes; whether an item holds the word itself is checked."""
+    trigrams = dict.fromkeys(
+        w[at : at + TRIGRAM] for w in indexed for at in range(len(w) - TRIGRAM + 1)
+    )
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in trigrams)
 
 
 def cjk_words(found: Words) -> tuple[str, ...]:

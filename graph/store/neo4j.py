@@ -828,32 +828,28 @@ class _Neo4jTx:
         if cjk:
             # The index proposes, the words decide: Lucene's pairs of characters can match
             # where the word is not (a pair from each of two places).
-            rows = self._data(
+            params.update(index=ITEM_TEXT, lucene=search.lucene_query(cjk))
+            source = (
                 "CALL db.index.fulltext.queryNodes($index, $lucene) YIELD node "
-                f"WITH node AS n WHERE n:Item AND {_ITEM_FILTERS} AND {_HOLDS} {ranked}",
-                index=ITEM_TEXT,
-                lucene=search.lucene_query(cjk),
-                **params,
+                "WITH node AS n WHERE n:Item AND "
             )
-            return [item_from(_Fields(row["n"])) for row in rows]
+        else:
+            source = "MATCH (n:Item) WHERE "
         if found.indexed(search.TRIGRAM):
-            # Where SQLite would rank, so does this, by reading every item the filters admit.
-            rows = self._data(
-                f"MATCH (n:Item) WHERE {_ITEM_FILTERS} AND {_HOLDS} {ranked}", **params
-            )
+            # Where the embedded store ranks, so does this; ranking reads every item found.
+            rows = self._data(f"{source}{_ITEM_FILTERS} AND {_HOLDS} {ranked}", **params)
             return [item_from(_Fields(row["n"])) for row in rows]
-        # No word of three characters: the exact matches by the indexes of numbers and ids,
-        # then a scan in id order that stops at the page's end.
+        # As the embedded store without a word of three characters: the exact matches by
+        # the indexes of numbers and ids, then in id order, to the page's end.
         first = self._data(
-            f"MATCH (n:Item) WHERE {exact} AND {_ITEM_FILTERS} AND {_HOLDS} "
-            "RETURN n {.*} AS n ORDER BY n.id",
+            f"{source}{exact} AND {_ITEM_FILTERS} AND {_HOLDS} RETURN n {{.*}} AS n ORDER BY n.id",
             **params,
         )
         page = first[query.offset : query.offset + query.limit]
         wanted = query.limit - len(page)
         if wanted > 0:
             page += self._data(
-                f"MATCH (n:Item) WHERE NOT {exact} AND {_ITEM_FILTERS} AND {_HOLDS} "
+                f"{source}NOT {exact} AND {_ITEM_FILTERS} AND {_HOLDS} "
                 "RETURN n {.*} AS n ORDER BY n.id SKIP $skip LIMIT $wanted",
                 skip=max(0, query.offset - len(first)),
                 wanted=wanted,

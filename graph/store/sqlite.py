@@ -317,20 +317,27 @@ _V9 = """
 
 
 # Item search (graph.search): the title, document number and id of every item in an FTS5
-# index of trigrams, which finds Chinese words as well as any (no word segmentation needed),
-# kept in step with `items` by triggers, so that every writer of the file, the service or
-# another tool, keeps it. Its rowid is the item's; a search joins on both rowid and id, so
-# that a row left behind by a tool that renumbered rowids finds nothing rather than another
-# item. The index on document numbers puts an exact number first without a scan.
-_V10 = (
-    "CREATE VIRTUAL TABLE item_search USING fts5(id, title, document_number, tokenize = 'trigram')",
+# index of trigrams, which finds Chinese words as well as any (no word segmentation needed).
+# It holds no copy of the text (its content is `items`) and no positions (detail none): it
+# proposes the items that hold every trigram of a word, and the query checks each against
+# the item's own text, so that an index out of step can miss an item but never find one
+# for a word it does not hold. Triggers keep it in step with any writer of the file; the
+# index of document numbers puts an exact number first without a scan.
+_SEARCH_INSERT = (
     "CREATE TRIGGER item_search_insert AFTER INSERT ON items BEGIN "
     "INSERT INTO item_search (rowid, id, title, document_number) "
-    "VALUES (new.rowid, new.id, new.title, new.document_number); END",
+    "VALUES (new.rowid, new.id, new.title, new.document_number); END"
+)
+_V10 = (
+    "CREATE VIRTUAL TABLE item_search USING fts5(id, title, document_number, "
+    "content = 'items', tokenize = 'trigram', detail = 'none')",
+    _SEARCH_INSERT,
     "CREATE TRIGGER item_search_delete AFTER DELETE ON items BEGIN "
-    "DELETE FROM item_search WHERE rowid = old.rowid; END",
+    "INSERT INTO item_search (item_search, rowid, id, title, document_number) "
+    "VALUES ('delete', old.rowid, old.id, old.title, old.document_number); END",
     "CREATE TRIGGER item_search_update AFTER UPDATE OF id, title, document_number ON items "
-    "BEGIN DELETE FROM item_search WHERE rowid = old.rowid; "
+    "BEGIN INSERT INTO item_search (item_search, rowid, id, title, document_number) "
+    "VALUES ('delete', old.rowid, old.id, old.title, old.document_number); "
     "INSERT INTO item_search (rowid, id, title, document_number) "
     "VALUES (new.rowid, new.id, new.title, new.document_number); END",
     "CREATE INDEX items_by_number ON items (document_number)",
@@ -341,10 +348,7 @@ def _v10(connection: sqlite3.Connection) -> None:
     """The search index of items (graph.search), built for the items already there."""
     for statement in _V10:  # one by one: a trigger's body holds semicolons of its own
         connection.execute(statement)
-    connection.execute(
-        "INSERT INTO item_search (rowid, id, title, document_number) "
-        "SELECT rowid, id, title, document_number FROM items"
-    )
+    connection.execute("INSERT INTO item_search (item_search) VALUES ('rebuild')")
 
 
 def _v8(connection: sqlite3.Connection) -> None:
@@ -515,7 +519,7 @@ _READABLE = (
 )
 
 
-# An item that holds a word its index cannot find (graph.search): three LIKE patterns.
+# An item that holds a word (graph.search): three LIKE patterns.
 _HOLDS = (
     "(items.title LIKE ? ESCAPE '\\' OR items.document_number LIKE ? ESCAPE '\\' "
     "OR items.id LIKE ? ESCAPE '\\')"
@@ -1053,11 +1057,24 @@ class _SqliteTx:
         if table not in _GENERATIONS or len(rows) < _COUNTED_ONCE:
             self._db.executemany(sql, rows)
             return
+        # FTS5 writes what it holds in memory at every statement's savepoint, so its trigger
+        # would write a segment of the index per item: the batch is indexed in one statement.
+        searched = table == "items"
         self._db.execute(f"DROP TRIGGER {table}_insert")
+        if searched:
+            self._db.execute("DROP TRIGGER item_search_insert")
         try:
             self._db.executemany(sql, rows)
         finally:
             self._db.execute(_counting_trigger(table, "INSERT"))
+            if searched:
+                self._db.execute(_SEARCH_INSERT)
+        if searched:
+            self._db.execute(
+                "INSERT INTO item_search (rowid, id, title, document_number) "
+                f"SELECT rowid, id, title, document_number FROM items WHERE id IN {_IN}",
+                (_ids(row["id"] for row in rows),),
+            )
         self._db.execute("UPDATE generations SET value = value + 1 WHERE name = ?", (table,))
 
     def _insert(self, table: str, fields: dict[str, Any]) -> None:
@@ -1150,18 +1167,18 @@ class _SqliteTx:
         """A ranked page of the items `where` admits (the reader's filter among them, so that
         nothing it may not read is matched, counted or ranked) that hold every word."""
         found = search.words(text)
-        for word in found.checked(search.TRIGRAM):
+        for word in found.all:  # the index proposes; the item's own text decides
             where.append(_HOLDS)
             params.extend([search.like_pattern(word)] * 3)
         indexed = found.indexed(search.TRIGRAM)
         exact = "(items.document_number = ? OR items.id = ?)"
         if indexed:
-            # The index first (CROSS JOIN keeps the order), each match joined to its item,
-            # ranked by what it holds (graph.search).
+            # The index first (CROSS JOIN keeps the order), each item it proposes joined and
+            # checked, ranked by what it holds (graph.search).
             titled = " AND ".join(["items.title LIKE ? ESCAPE '\\'"] * len(found.all))
             sql = (
                 "SELECT items.* FROM item_search CROSS JOIN items "
-                "ON items.rowid = item_search.rowid AND items.id = item_search.id "
+                "ON items.rowid = item_search.rowid "
                 f"WHERE item_search MATCH ? AND {' AND '.join(where)} "
                 f"ORDER BY {exact} DESC, ({titled}) DESC, length(items.title), items.id "
                 "LIMIT ? OFFSET ?"

@@ -33,7 +33,6 @@ TABLES = [
     "grants",
     "item_search",  # FTS5 and its shadow tables (migration 10)
     "item_search_config",
-    "item_search_content",
     "item_search_data",
     "item_search_docsize",
     "item_search_idx",
