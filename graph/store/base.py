@@ -48,7 +48,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ItemQuery:
-    """A filter over items, ordered by id; `after` is the last id of the previous page."""
+    """A filter over items, ordered by id; `after` is the last id of the previous page. With
+    `text`, a search: ranked (graph.search), the page `offset` items from the first."""
 
     organisation_id: str | None = None
     level: Level | None = None
@@ -56,8 +57,10 @@ class ItemQuery:
     kind: ItemKind | None = None
     after: str | None = None
     limit: int = 50
-    # Items whose title, document number or id holds this text (case as given).
+    # Items whose title, document number or id holds each word of this text (graph.search),
+    # ranked rather than in id order, and paged by `offset` rather than by `after`.
     text: str | None = None
+    offset: int = 0
     # Only what a reader may read (graph.access); None: every item.
     readable: ReadFilter | None = None
 

@@ -36,8 +36,15 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from neo4j import Driver, GraphDatabase, ManagedTransaction, Session
-from neo4j.exceptions import AuthError, ConstraintError, DriverError, ServiceUnavailable
+from neo4j.exceptions import (
+    AuthError,
+    ConstraintError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+)
 
+from graph import search
 from graph.access import ReadFilter, Token, User, readers
 from graph.chain import GENESIS, Head, StoredEvent, linked
 from graph.change import Change, Notice, NoticeStatus, Proposal
@@ -171,6 +178,7 @@ INDEXED = (
     ("Delivery", "webhook_id"),
     ("Delivery", "status"),
     ("Delivery", "created_at"),
+    ("Item", "document_number"),
 )
 
 
@@ -224,6 +232,60 @@ def _readable_params(readable: ReadFilter | None) -> dict[str, Any]:
     return {"keys": list(readable.keys), "holders": list(readable.holders)}
 
 
+# The filters of ItemQuery but its text and paging, reader's included (_item_filter_params).
+_ITEM_FILTERS = (
+    "($organisation IS NULL OR n.organisation_id = $organisation) "
+    "AND ($level IS NULL OR n.level = $level) "
+    "AND ($status IS NULL OR n.status = $status) "
+    "AND ($kind IS NULL OR n.kind = $kind) "
+    f"AND {_READABLE}"
+)
+
+
+def _item_filter_params(query: ItemQuery) -> dict[str, Any]:
+    return {
+        "organisation": query.organisation_id,
+        "level": query.level.value if query.level else None,
+        "status": query.status.value if query.status else None,
+        "kind": query.kind.value if query.kind else None,
+        **_readable_params(query.readable),
+    }
+
+
+# An item that holds every word of $words (in lower case) in its title, number or id.
+_HOLDS = (
+    "all(w IN $words WHERE toLower(n.title) CONTAINS w "
+    "OR toLower(n.document_number) CONTAINS w OR toLower(n.id) CONTAINS w)"
+)
+
+# Item search (graph.search) through a full-text index with Lucene's CJK analyzer, where the
+# server has one (Neo4j 5); on a server without (ArcadeDB's Bolt plugin) it scans instead.
+ITEM_TEXT = "item_text"
+_ITEM_TEXT_INDEX = (
+    "CREATE FULLTEXT INDEX item_text IF NOT EXISTS FOR (n:Item) "
+    "ON EACH [n.title, n.document_number] "
+    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'cjk'}}"
+)
+
+
+def _has_full_text(driver: Driver, database: str | None) -> bool:
+    """Whether the server keeps and answers the full-text index of items (made here if it
+    is not there), asked once when the store opens."""
+    try:
+        with driver.session(database=database) as session:
+            session.run(_ITEM_TEXT_INDEX).consume()
+            session.run("CALL db.awaitIndex($index, 300)", index=ITEM_TEXT).consume()
+            session.run(
+                "CALL db.index.fulltext.queryNodes($index, $probe) YIELD node "
+                "RETURN count(node) AS found",
+                index=ITEM_TEXT,
+                probe=search.lucene_query(("密级",)),
+            ).consume()
+    except (Neo4jError, DriverError):
+        return False
+    return True
+
+
 # How long closing the store waits for the sessions under way.
 CLOSE_WAIT = 10.0
 
@@ -266,6 +328,7 @@ class Neo4jStore:
                 _create_generations(session)
                 session.execute_write(_fill_readers)
                 session.execute_write(_phrase_texts)
+            self._full_text = _has_full_text(self._driver, self._database)
         except (ServiceUnavailable, AuthError) as error:
             self._driver.close()
             raise StoreUnavailable(f"无法连接图数据库 {uri}：{error}") from error
@@ -273,14 +336,21 @@ class Neo4jStore:
             self._driver.close()
             raise
 
+    @property
+    def full_text(self) -> bool:
+        """Whether item search goes through the server's full-text index (_has_full_text)."""
+        return self._full_text
+
     def read(self, work: Callable[[GraphReader], T]) -> T:
         with self._session() as session:
-            return session.execute_read(lambda tx: _in_time(work(_Neo4jTx(tx, self._cache))))
+            return session.execute_read(
+                lambda tx: _in_time(work(_Neo4jTx(tx, self._cache, self._full_text)))
+            )
 
     def write(self, work: Callable[[GraphWriter], T]) -> T:
         def in_turn(tx: ManagedTransaction) -> T:
             _take_turn(tx)
-            return _in_time(work(_Neo4jTx(tx, self._cache)))
+            return _in_time(work(_Neo4jTx(tx, self._cache, self._full_text)))
 
         left = deadline.remaining()
         if not self._writing.acquire(timeout=-1 if left is None else left):
@@ -596,9 +666,10 @@ def _phrase_texts(tx: ManagedTransaction) -> None:
 class _Neo4jTx:
     """One managed transaction's reads and writes; see graph.store.base for the semantics."""
 
-    def __init__(self, tx: ManagedTransaction, cache: Cache) -> None:
+    def __init__(self, tx: ManagedTransaction, cache: Cache, full_text: bool = False) -> None:
         self._tx = tx
         self._cache = cache
+        self._full_text = full_text  # the server's full-text index of items (_has_full_text)
         self._generations: dict[str, int] | None = None
         self._moved: set[str] = set()  # tables whose generation changed since it was read
         self._bumped: set[str] = set()
@@ -741,25 +812,15 @@ class _Neo4jTx:
         return {n["id"]: item_from(n) for n in self._nodes("Item", ids)}
 
     def find_items(self, query: ItemQuery) -> list[Item]:
+        if query.text is not None:
+            return self._search(query.text, query)
         rows = self._data(
-            "MATCH (n:Item) "
-            "WHERE ($organisation IS NULL OR n.organisation_id = $organisation) "
-            "AND ($level IS NULL OR n.level = $level) "
-            "AND ($status IS NULL OR n.status = $status) "
-            "AND ($kind IS NULL OR n.kind = $kind) "
-            "AND ($text IS NULL OR n.title CONTAINS $text OR n.document_number CONTAINS $text "
-            "OR n.id CONTAINS $text) "
+            f"MATCH (n:Item) WHERE {_ITEM_FILTERS} "
             "AND ($after IS NULL OR n.id > $after) "
-            f"AND {_READABLE} "
             "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit",
-            organisation=query.organisation_id,
-            level=query.level.value if query.level else None,
-            status=query.status.value if query.status else None,
-            kind=query.kind.value if query.kind else None,
-            text=query.text,
             after=query.after,
             limit=query.limit,
-            **_readable_params(query.readable),
+            **_item_filter_params(query),
         )
         return [item_from(_Fields(row["n"])) for row in rows]
 
@@ -770,6 +831,58 @@ class _Neo4jTx:
             organisation=organisation_id,
         )
         return int(rows[0]["n"])
+
+    def _search(self, text: str, query: ItemQuery) -> list[Item]:
+        """A ranked page of the items the filters admit (the reader's among them, so that
+        nothing it may not read is matched, counted or ranked) that hold every word."""
+        found = search.words(text)
+        cjk = search.cjk_words(found) if self._full_text else ()
+        params = {
+            **_item_filter_params(query),
+            "words": [w.lower() for w in found.all],
+            "text": found.text,
+            "offset": query.offset,
+            "limit": query.limit,
+        }
+        exact = "(n.document_number = $text OR n.id = $text)"
+        # Ranked by what each item holds (graph.search), never by the index's score.
+        ranked = (
+            f"WITH n, CASE WHEN {exact} THEN 0 ELSE 1 END AS exact, "
+            "CASE WHEN all(w IN $words WHERE toLower(n.title) CONTAINS w) THEN 0 ELSE 1 END "
+            "AS titled ORDER BY exact, titled, size(n.title), n.id SKIP $offset LIMIT $limit "
+            "RETURN n {.*} AS n"
+        )
+        if cjk:
+            # The index proposes, the words decide: Lucene's pairs of characters can match
+            # where the word is not (a pair from each of two places).
+            params.update(index=ITEM_TEXT, lucene=search.lucene_query(cjk))
+            source = (
+                "CALL db.index.fulltext.queryNodes($index, $lucene) YIELD node "
+                "WITH node AS n WHERE n:Item AND "
+            )
+        else:
+            source = "MATCH (n:Item) WHERE "
+        if found.indexed(search.TRIGRAM):
+            # Where the embedded store ranks, so does this; ranking reads every item found.
+            rows = self._data(f"{source}{_ITEM_FILTERS} AND {_HOLDS} {ranked}", **params)
+            return [item_from(_Fields(row["n"])) for row in rows]
+        # As the embedded store without a word of three characters: the exact matches by
+        # the indexes of numbers and ids, then in id order, to the page's end.
+        first = self._data(
+            f"{source}{exact} AND {_ITEM_FILTERS} AND {_HOLDS} RETURN n {{.*}} AS n ORDER BY n.id",
+            **params,
+        )
+        page = first[query.offset : query.offset + query.limit]
+        wanted = query.limit - len(page)
+        if wanted > 0:
+            page += self._data(
+                f"{source}NOT {exact} AND {_ITEM_FILTERS} AND {_HOLDS} "
+                "RETURN n {.*} AS n ORDER BY n.id SKIP $skip LIMIT $wanted",
+                skip=max(0, query.offset - len(first)),
+                wanted=wanted,
+                **params,
+            )
+        return [item_from(_Fields(row["n"])) for row in page]
 
     def keypoints(self, ids: Iterable[str]) -> dict[str, Keypoint]:
         return {n["id"]: keypoint_from(n) for n in self._nodes("Keypoint", ids)}

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from graph import search
 from graph.access import ReadFilter, Token, User, readers
 from graph.chain import GENESIS, Head, StoredEvent, linked
 from graph.change import Change, Notice, NoticeStatus, Proposal
@@ -357,6 +358,41 @@ _V10 = """
     """
 
 
+# Item search (graph.search): the title, document number and id of every item in an FTS5
+# index of trigrams, which finds Chinese words as well as any (no word segmentation needed).
+# It holds no copy of the text (its content is `items`) and no positions (detail none): it
+# proposes the items that hold every trigram of a word, and the query checks each against
+# the item's own text, so that an index out of step can miss an item but never find one
+# for a word it does not hold. Triggers keep it in step with any writer of the file; the
+# index of document numbers puts an exact number first without a scan.
+_SEARCH_INSERT = (
+    "CREATE TRIGGER item_search_insert AFTER INSERT ON items BEGIN "
+    "INSERT INTO item_search (rowid, id, title, document_number) "
+    "VALUES (new.rowid, new.id, new.title, new.document_number); END"
+)
+_V11 = (
+    "CREATE VIRTUAL TABLE item_search USING fts5(id, title, document_number, "
+    "content = 'items', tokenize = 'trigram', detail = 'none')",
+    _SEARCH_INSERT,
+    "CREATE TRIGGER item_search_delete AFTER DELETE ON items BEGIN "
+    "INSERT INTO item_search (item_search, rowid, id, title, document_number) "
+    "VALUES ('delete', old.rowid, old.id, old.title, old.document_number); END",
+    "CREATE TRIGGER item_search_update AFTER UPDATE OF id, title, document_number ON items "
+    "BEGIN INSERT INTO item_search (item_search, rowid, id, title, document_number) "
+    "VALUES ('delete', old.rowid, old.id, old.title, old.document_number); "
+    "INSERT INTO item_search (rowid, id, title, document_number) "
+    "VALUES (new.rowid, new.id, new.title, new.document_number); END",
+    "CREATE INDEX items_by_number ON items (document_number)",
+)
+
+
+def _v11(connection: sqlite3.Connection) -> None:
+    """The search index of items (graph.search), built for the items already there."""
+    for statement in _V11:  # one by one: a trigger's body holds semicolons of its own
+        connection.execute(statement)
+    connection.execute("INSERT INTO item_search (item_search) VALUES ('rebuild')")
+
+
 def _v8(connection: sqlite3.Connection) -> None:
     """Notices' texts and records' summaries as phrases (graph.phrase): they named other
     items in words, which every reader of the item read (D-10)."""
@@ -508,6 +544,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _v8,
     _V9,
     _V10,
+    _v11,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -522,6 +559,13 @@ def _ids(ids: Iterable[str]) -> str:
 _READABLE = (
     f"(EXISTS (SELECT 1 FROM json_each(?) AS k WHERE instr(items.readers, k.value) > 0) "
     f"OR organisation_id IN {_IN})"
+)
+
+
+# An item that holds a word (graph.search): three LIKE patterns.
+_HOLDS = (
+    "(items.title LIKE ? ESCAPE '\\' OR items.document_number LIKE ? ESCAPE '\\' "
+    "OR items.id LIKE ? ESCAPE '\\')"
 )
 
 
@@ -1059,11 +1103,24 @@ class _SqliteTx:
         if table not in _GENERATIONS or len(rows) < _COUNTED_ONCE:
             self._db.executemany(sql, rows)
             return
+        # FTS5 writes what it holds in memory at every statement's savepoint, so its trigger
+        # would write a segment of the index per item: the batch is indexed in one statement.
+        searched = table == "items"
         self._db.execute(f"DROP TRIGGER {table}_insert")
+        if searched:
+            self._db.execute("DROP TRIGGER item_search_insert")
         try:
             self._db.executemany(sql, rows)
         finally:
             self._db.execute(_counting_trigger(table, "INSERT"))
+            if searched:
+                self._db.execute(_SEARCH_INSERT)
+        if searched:
+            self._db.execute(
+                "INSERT INTO item_search (rowid, id, title, document_number) "
+                f"SELECT rowid, id, title, document_number FROM items WHERE id IN {_IN}",
+                (_ids(row["id"] for row in rows),),
+            )
         self._db.execute("UPDATE generations SET value = value + 1 WHERE name = ?", (table,))
 
     def _insert(self, table: str, fields: dict[str, Any]) -> None:
@@ -1140,17 +1197,14 @@ class _SqliteTx:
         if query.kind is not None:
             where.append("kind = ?")
             params.append(query.kind.value)
-        if query.text is not None:
-            where.append(
-                "(instr(title, ?) > 0 OR instr(document_number, ?) > 0 OR instr(id, ?) > 0)"
-            )
-            params.extend([query.text] * 3)
-        if query.after is not None:
-            where.append("id > ?")
-            params.append(query.after)
         if query.readable is not None:
             where.append(_READABLE)
             params.extend(_readable_params(query.readable))
+        if query.text is not None:
+            return self._search(query.text, query, where, params)
+        if query.after is not None:
+            where.append("id > ?")
+            params.append(query.after)
         params.append(query.limit)
         # Only fixed condition texts are joined; every value is a parameter.
         sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
@@ -1161,6 +1215,62 @@ class _SqliteTx:
             return int(self._rows("SELECT count(*) FROM items")[0][0])
         sql = "SELECT count(*) FROM items WHERE organisation_id = ?"
         return int(self._rows(sql, organisation_id)[0][0])
+
+    def _search(
+        self, text: str, query: ItemQuery, where: list[str], params: list[Any]
+    ) -> list[Item]:
+        """A ranked page of the items `where` admits (the reader's filter among them, so that
+        nothing it may not read is matched, counted or ranked) that hold every word."""
+        found = search.words(text)
+        for word in found.all:  # the index proposes; the item's own text decides
+            where.append(_HOLDS)
+            params.extend([search.like_pattern(word)] * 3)
+        indexed = found.indexed(search.TRIGRAM)
+        exact = "(items.document_number = ? OR items.id = ?)"
+        if indexed:
+            # The index first (CROSS JOIN keeps the order), each item it proposes joined and
+            # checked, ranked by what it holds (graph.search).
+            titled = " AND ".join(["items.title LIKE ? ESCAPE '\\'"] * len(found.all))
+            sql = (
+                "SELECT items.* FROM item_search CROSS JOIN items "
+                "ON items.rowid = item_search.rowid "
+                f"WHERE item_search MATCH ? AND {' AND '.join(where)} "
+                f"ORDER BY {exact} DESC, ({titled}) DESC, length(items.title), items.id "
+                "LIMIT ? OFFSET ?"
+            )
+            rows = self._rows(
+                sql,
+                search.fts5_query(indexed),
+                *params,
+                found.text,
+                found.text,
+                *map(search.like_pattern, found.all),
+                query.limit,
+                query.offset,
+            )
+            return [item_from(row) for row in rows]
+        # No word of three characters: no key into the index. The exact matches by the
+        # indexes of numbers and ids, then a scan in id order that stops at the page's end.
+        conditions = " AND ".join(where)
+        first = self._rows(
+            f"SELECT * FROM items WHERE {exact} AND {conditions} ORDER BY id",
+            found.text,
+            found.text,
+            *params,
+        )
+        page = first[query.offset : query.offset + query.limit]
+        wanted = query.limit - len(page)
+        if wanted > 0:
+            page += self._rows(
+                f"SELECT * FROM items WHERE NOT {exact} AND {conditions} "
+                "ORDER BY id LIMIT ? OFFSET ?",
+                found.text,
+                found.text,
+                *params,
+                wanted,
+                max(0, query.offset - len(first)),
+            )
+        return [item_from(row) for row in page]
 
     def keypoints(self, ids: Iterable[str]) -> dict[str, Keypoint]:
         rows = self._rows(f"SELECT * FROM keypoints WHERE id IN {_IN}", _ids(ids))

@@ -107,3 +107,17 @@ def decode_cursor(cursor: str, kind: str = "item") -> str:
     if not text.startswith(f"{kind}:"):
         raise InvalidValue("after", "游标（after）无效：请使用上一页返回的 endCursor。")
     return text.removeprefix(f"{kind}:")
+
+
+def encode_position(position: int) -> str:
+    """A cursor of a ranked list (a search), which has no key to go on from: the number of
+    results before the next page."""
+    return encode_cursor(str(position), "search")
+
+
+def decode_position(cursor: str) -> int:
+    position = decode_cursor(cursor, "search")
+    # At most nine digits: a position, never a number too large for the store.
+    if not (position.isascii() and position.isdigit() and len(position) <= 9):
+        raise InvalidValue("after", "游标（after）无效：请使用上一页返回的 endCursor。")
+    return int(position)

@@ -28,7 +28,9 @@ from service.api.inputs import (
     ProposedChangeInput,
     ScopeInput,
     decode_cursor,
+    decode_position,
     encode_cursor,
+    encode_position,
 )
 from service.api.inputs import attempt as _attempt
 from service.api.inputs import ids as _ids
@@ -164,7 +166,11 @@ class ItemFilter:
     status: types.ItemStatus | None = None
     kind: types.ItemKind | None = None
     text: str | None = strawberry.field(
-        default=None, description="Words of the title, the document number (文号) or the id."
+        default=None,
+        description="Words of the title, the document number (文号) or the id, separated by "
+        "spaces: items that hold every word (Latin letters in any case), ranked: those whose "
+        "document number or id is the whole text first, then the most relevant. The cursors "
+        "of such a page go on in that order.",
     )
 
 
@@ -258,7 +264,10 @@ class Query(
             return None
         return types.item(context.redactor.show(found))
 
-    @strawberry.field(description="Items filtered by organisation, level, status; by id, paged.")
+    @strawberry.field(
+        description="Items filtered by organisation, level, status; by id, paged. With "
+        "`filter.text`, a search, ranked (ItemFilter.text)."
+    )
     async def items(
         self,
         info: Ctx,
@@ -268,26 +277,34 @@ class Query(
     ) -> ItemsResult:
         async def work() -> types.ItemConnection:
             chosen = filter or ItemFilter()
+            text = chosen.text.strip()[:100] or None if chosen.text else None
+            # A search is ranked, so its cursors are positions (service.api.inputs).
+            offset = decode_position(after) if after is not None and text is not None else 0
             query = ItemQuery(
                 organisation_id=str(chosen.organisation_id) if chosen.organisation_id else None,
                 level=_level(chosen.level),
                 status=model.ItemStatus(chosen.status.value) if chosen.status else None,
                 kind=model.ItemKind(chosen.kind.value) if chosen.kind else None,
-                after=decode_cursor(after) if after is not None else None,
+                after=decode_cursor(after) if after is not None and text is None else None,
                 limit=first,
-                text=chosen.text.strip()[:100] or None if chosen.text else None,
+                text=text,
+                offset=offset,
                 readable=info.context.actor.read_filter(),
             )
             page = await info.context.call(usecases.find_items, query)
             redactor = info.context.redactor
+            cursors = [
+                encode_cursor(i.id) if text is None else encode_position(offset + n + 1)
+                for n, i in enumerate(page.items)
+            ]
             return types.ItemConnection(
                 edges=[
-                    types.ItemEdge(cursor=encode_cursor(i.id), node=types.item(redactor.show(i)))
-                    for i in page.items
+                    types.ItemEdge(cursor=cursor, node=types.item(redactor.show(i)))
+                    for cursor, i in zip(cursors, page.items, strict=True)
                 ],
                 page_info=types.PageInfo(
                     has_next_page=page.has_next,
-                    end_cursor=encode_cursor(page.items[-1].id) if page.items else None,
+                    end_cursor=cursors[-1] if cursors else None,
                 ),
             )
 

@@ -32,6 +32,11 @@ TABLES = [
     "derived_from",
     "generations",
     "grants",
+    "item_search",  # FTS5 and its shadow tables (migration 11)
+    "item_search_config",
+    "item_search_data",
+    "item_search_docsize",
+    "item_search_idx",
     "items",
     "keypoints",
     "memos",
@@ -495,7 +500,7 @@ def test_a_large_batch_counts_once_and_leaves_every_trigger_in_place(
     build(opened, [organisation(), item("S-1")])
     with closing(sqlite3.connect(path)) as other:
         triggers = _triggers(other)
-    assert len(triggers) == 12
+    assert len(triggers) == 12 + 3  # and the search index's (migration 11)
     assert _title(opened, "S-1") == item("S-1").title
     assert _bases_below(opened, "S-1") == {}
     before = _generations(path)
