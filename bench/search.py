@@ -1,7 +1,7 @@
 """Item search (graph.search) on the SQLite store at a million items: the time of a page of
 results for words of 2, 3 and 6 characters, a document number and two words, warm, for the
 operator (no reader's filter) and for a reader of one organisation (its filter inside the
-query); the time to build the index over the items a file already holds (migration 10), and
+query); the time to build the index over the items a file already holds (migration 11), and
 what the index adds to the file.
 
     .venv/bin/python -m bench.search --size 1000000 --runs 7 [--cache /tmp]
@@ -179,7 +179,7 @@ def sizes(path: Path) -> Sizes:
 
 
 def rebuild(path: Path) -> float:
-    """Drops the index and builds it again as migration 10 does; its seconds."""
+    """Drops the index and builds it again as migration 11 does; its seconds."""
     with closing(sqlite3.connect(path, isolation_level=None)) as connection:
         connection.row_factory = sqlite3.Row
         connection.execute("BEGIN IMMEDIATE")
@@ -273,7 +273,7 @@ def main() -> None:
     if wrote is not None:
         print(f"Written through the store in batches of {BATCH:,}: {wrote:.0f} s.")
     if not args.no_rebuild:
-        print(f"Index built over the items (migration 10): {built:.1f} s.")
+        print(f"Index built over the items (migration 11): {built:.1f} s.")
     print(
         f"File {found.file / 2**20:,.0f} MiB, of which the index {found.index / 2**20:,.0f} MiB "
         f"(the items table {found.items / 2**20:,.0f} MiB)."
