@@ -18,7 +18,9 @@ class Settings(BaseSettings):
     `LINEAGE_SECRET_KEY`,
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
     `LINEAGE_JWT_USER_CLAIM`, `LINEAGE_REMINDER_DAYS`, `LINEAGE_REMINDER_WEBHOOK`,
-    `LINEAGE_TRUSTED_PROXIES`."""
+    `LINEAGE_TRUSTED_PROXIES`, `LINEAGE_OIDC_ISSUER`, `LINEAGE_OIDC_DISCOVERY_URL`,
+    `LINEAGE_OIDC_REFRESH_SECONDS`, `LINEAGE_OIDC_KEYS_MAX_AGE_SECONDS`,
+    `LINEAGE_OIDC_TIMEOUT_SECONDS`, `LINEAGE_OIDC_GROUPS_CLAIM`, `LINEAGE_OIDC_GROUP_MAP`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -154,6 +156,41 @@ class Settings(BaseSettings):
     )
     jwt_user_claim: str = Field(
         default="sub", description="The JWT claim that holds the user id of `lineage users`."
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Verify JWTs with the keys of this OpenID Connect provider, found through "
+        "its discovery document (in place of LINEAGE_JWT_KEY and LINEAGE_JWT_ISSUER).",
+    )
+    oidc_discovery_url: str | None = Field(
+        default=None,
+        description="Where the provider's discovery document is, when not at the issuer's "
+        "/.well-known/openid-configuration.",
+    )
+    oidc_refresh_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="The provider's keys are fetched again at most once in this time, however "
+        "many tokens name a key the service does not know.",
+    )
+    oidc_keys_max_age_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="Keys older than this are fetched again before use, so that a key the "
+        "provider removed stops being accepted.",
+    )
+    oidc_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long a fetch from the provider may take."
+    )
+    oidc_groups_claim: str = Field(
+        default="groups", description="The JWT claim that lists the user's groups."
+    )
+    oidc_group_map: str | None = Field(
+        default=None,
+        description="Which roles each group of the identity provider leaves a user, in which "
+        "organisation: JSON, or the path of a JSON file.",
     )
     trusted_proxies: list[IPvAnyNetwork] = Field(
         default=[],
