@@ -147,8 +147,8 @@ def usable_keys(
         raise Unreachable("JWKS 中没有 keys 列表")
     usable: dict[str, jwt.PyJWK] = {}
     for data in keys:
-        if not isinstance(data, dict):
-            continue
+        if not isinstance(data, dict) or data.get("use") == "enc":
+            continue  # an encryption key (Keycloak publishes one) is no concern of ours
         kid = data.get("kid")
         why = _unusable(data, algorithms)
         if why is None:
