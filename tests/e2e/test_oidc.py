@@ -71,6 +71,8 @@ class Provider:
     published: dict[str, dict[str, Any]] = field(default_factory=dict)  # kid: its JWK
     jwks_requests: int = 0
     claimed_issuer: str | None = None  # what the discovery document says, if not the truth
+    hold: threading.Event | None = None  # when set, the JWKS waits for it before answering
+    holding: threading.Event = field(default_factory=threading.Event)  # a JWKS request waits
 
     @property
     def issuer(self) -> str:
@@ -133,6 +135,9 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
                 }
             elif self.path == f"{REALM}/protocol/openid-connect/certs":
                 provider.jwks_requests += 1
+                if provider.hold is not None:
+                    provider.holding.set()
+                    provider.hold.wait(30)
                 body = {"keys": list(provider.published.values())}
             else:
                 self.send_error(404)
@@ -179,6 +184,9 @@ def settings_for(provider: Provider, tmp_path: Path, **changes: Any) -> Settings
         "jwt_audience": AUDIENCE,
         "oidc_refresh_seconds": REFRESH_SECONDS,
         "oidc_keys_max_age_seconds": MAX_AGE_SECONDS,
+        # Longer than the slow provider's test waits for /healthz (a fetch given up on would
+        # free a blocked loop and hide it).
+        "oidc_timeout_seconds": 20.0,
     }
     chosen.update(changes)
     return Settings(**chosen)
@@ -314,6 +322,31 @@ def test_tokens_with_random_kids_cannot_make_the_service_hammer_the_provider(
     assert 1 <= fetches <= 1 + elapsed / REFRESH_SECONDS, (fetches, elapsed)
     assert fetches < flood / 4, (fetches, elapsed)  # the bound is far below one a token
     assert me(service, provider.sign("rsa-1")).status_code == 200
+
+
+def test_a_slow_provider_does_not_hold_up_the_server(
+    provider: Provider, service: TestClient
+) -> None:
+    """The keys are fetched in the request's worker thread: while the provider keeps one
+    such request waiting, the server's loop answers others."""
+    wait_past(REFRESH_SECONDS)
+    provider.hold = threading.Event()
+    provider.add_rsa("rsa-3")
+    answers: list[int] = []
+    waiting = threading.Thread(
+        target=lambda: answers.append(me(service, provider.sign("rsa-3")).status_code)
+    )
+    waiting.start()
+    assert provider.holding.wait(10)  # the service is fetching the keys, and waits
+    health: list[int] = []
+    probe = threading.Thread(target=lambda: health.append(service.get("/healthz").status_code))
+    probe.start()
+    probe.join(5)
+    assert health == [200]
+    assert answers == []  # /healthz answered while the fetch was still held
+    provider.hold.set()
+    waiting.join(10)
+    assert answers == [200]
 
 
 def test_groups_leave_only_the_roles_the_user_holds_here(
