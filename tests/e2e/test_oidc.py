@@ -470,3 +470,19 @@ def test_a_group_map_that_cannot_be_used_stops_the_service_at_start(
         create_app(settings_for(provider, tmp_path, oidc_group_map=group_map))
     assert error.value.field == "LINEAGE_OIDC_GROUP_MAP"
     assert said in str(error.value)
+
+
+def test_the_group_map_narrows_jwts_of_a_fixed_key_too(provider: Provider, tmp_path: Path) -> None:
+    chosen = settings_for(
+        provider,
+        tmp_path,
+        oidc_issuer=None,
+        jwt_key=provider.public_pem("rsa-1").decode(),
+        jwt_issuer=provider.issuer,
+        oidc_group_map=json.dumps(GROUPS, ensure_ascii=False),  # JSON itself, not a file
+    )
+    with TestClient(create_app(chosen)) as client:
+        assert roles(client, provider.sign("rsa-1", groups=["县工信局-定密"])) == ["OFFICIAL"]
+        refusal = roles(client, provider.sign("rsa-1", groups=["县工信局-承办"]))
+        assert isinstance(refusal, str)
+        assert "用户组" in refusal
