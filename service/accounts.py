@@ -12,9 +12,10 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -23,6 +24,7 @@ from graph.errors import InvalidValue, UnknownId
 from graph.grant import Grant
 from graph.model import check_id, check_text
 from graph.store.base import GraphReader, GraphStore, GraphWriter
+from service.directory import GroupMap
 from service.grants import request_supervision
 from service.sso import JwtSettings
 
@@ -203,20 +205,25 @@ def authenticate(store: GraphStore, bearer: str, sso: JwtSettings | None = None)
 
         return store.read(by_token)
     if sso is not None and bearer.count(".") == 2:
-        user_id = _verified_user(bearer, sso)
-        return store.read(lambda tx: _actor(tx, user_id))
+        user_id, claims = _verified_user(bearer, sso)
+        if sso.groups is None:
+            return store.read(lambda tx: _actor(tx, user_id))
+        groups = sso.groups
+        return store.read(lambda tx: _actor_in_groups(tx, user_id, groups, claims))
     raise Unauthenticated("令牌无效。")
 
 
-def _verified_user(bearer: str, sso: JwtSettings) -> str:
-    """The user a JWT names, once its signature (by an algorithm of the key's family only),
-    issuer, audience and period are checked. Whatever is wrong with it, and whatever PyJWT
-    makes of it, it is Unauthenticated: a token is the caller's input, never our fault."""
+def _verified_user(bearer: str, sso: JwtSettings) -> tuple[str, dict[str, Any]]:
+    """The user a JWT names, and its claims, once its signature (by an algorithm of the key's
+    family only), issuer, audience and period are checked. Whatever is wrong with it, and
+    whatever PyJWT makes of it, it is Unauthenticated: a token is the caller's input, never
+    our fault."""
     try:
+        key, algorithms = sso.verifying(bearer)
         claims = jwt.decode(
             bearer,
-            sso.key,
-            algorithms=list(sso.algorithms),
+            key,
+            algorithms=algorithms,
             issuer=sso.issuer,
             audience=sso.audience,
             leeway=sso.leeway_seconds,
@@ -235,7 +242,7 @@ def _verified_user(bearer: str, sso: JwtSettings) -> str:
     user_id = claims.get(sso.user_claim)
     if not isinstance(user_id, str) or not user_id:
         raise Unauthenticated("JWT 未指明用户。")
-    return user_id
+    return user_id, claims
 
 
 def _actor(tx: GraphReader, user_id: str) -> Actor:
@@ -243,6 +250,25 @@ def _actor(tx: GraphReader, user_id: str) -> Actor:
     if user is None or not user.active:
         raise Unauthenticated("用户不存在或已被吊销。")
     return actor_in(tx, user)
+
+
+def _actor_in_groups(
+    tx: GraphReader, user_id: str, groups: GroupMap, claims: Mapping[str, Any]
+) -> Actor:
+    """The actor of a JWT's user with only the roles it holds here that its groups also allow
+    (service.directory: the directory narrows, never widens)."""
+    user = tx.users([user_id]).get(user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("用户不存在或已被吊销。")
+    person = tx.persons([user.person_id]).get(user.person_id) if user.person_id else None
+    roles = user.roles & groups.roles(claims, person.organisation_id if person else None)
+    if not roles:
+        raise Unauthenticated(
+            "JWT 所列的用户组没有给该用户留下任何角色：其在本系统中的角色须同时由身份提供方的"
+            "用户组（LINEAGE_OIDC_GROUP_MAP）允许。"
+        )
+    kept = user.supervises if Role.SUPERVISOR in roles else frozenset()
+    return actor_in(tx, replace(user, roles=roles, supervises=kept))
 
 
 def actor_in(tx: GraphReader, user: User) -> Actor:

@@ -70,6 +70,7 @@ from service.dispatcher import Policy, dispatch_forever
 from service.executor import Executors
 from service.expiry import expire
 from service.forwarding import client_address
+from service.oidc import oidc_settings, with_groups
 from service.rate_limit import RateLimit
 from service.readiness import Readiness, Unready
 from service.redaction import Mode
@@ -615,17 +616,21 @@ def _bearer(header: str | None) -> str | None:
 
 
 def sso_of(settings: Settings) -> JwtSettings | None:
-    """JWT verification, where a key is configured; the key is read and checked here, once
-    (service.sso), and the service does not start with one it cannot use safely."""
+    """JWT verification, where a key or an OpenID Connect provider is configured; the key is
+    read and checked here, once (service.sso), or the provider's fetched (service.oidc), and
+    the service does not start with one it cannot use safely."""
+    if settings.oidc_issuer:
+        return oidc_settings(settings)
     if not settings.jwt_key:
         return None
-    return jwt_settings(
+    verification = jwt_settings(
         settings.jwt_key,
         settings.jwt_issuer,
         settings.jwt_audience,
         settings.jwt_algorithms,
         settings.jwt_user_claim,
     )
+    return with_groups(verification, settings)
 
 
 # A large lineage makes hundreds of thousands of small objects. At Python's default gen-0

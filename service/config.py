@@ -21,7 +21,10 @@ class Settings(BaseSettings):
     `LINEAGE_TRUSTED_PROXIES`, `LINEAGE_PROGRESS_SECONDS`, `LINEAGE_METRICS_TOKEN`,
     `LINEAGE_OTEL_ENDPOINT`, `LINEAGE_INTAKE_TOLERANCE_SECONDS`, `LINEAGE_WEBHOOKS`,
     `LINEAGE_WEBHOOK_POLL_SECONDS`, `LINEAGE_WEBHOOK_ATTEMPTS`, `LINEAGE_WEBHOOK_BACKOFF_SECONDS`,
-    `LINEAGE_WEBHOOK_TIMEOUT_SECONDS`, `LINEAGE_WEBHOOK_RETENTION_DAYS`."""
+    `LINEAGE_WEBHOOK_TIMEOUT_SECONDS`, `LINEAGE_WEBHOOK_RETENTION_DAYS`,
+    `LINEAGE_OIDC_ISSUER`, `LINEAGE_OIDC_DISCOVERY_URL`,
+    `LINEAGE_OIDC_REFRESH_SECONDS`, `LINEAGE_OIDC_KEYS_MAX_AGE_SECONDS`,
+    `LINEAGE_OIDC_TIMEOUT_SECONDS`, `LINEAGE_OIDC_GROUPS_CLAIM`, `LINEAGE_OIDC_GROUP_MAP`."""
 
     model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
 
@@ -157,6 +160,41 @@ class Settings(BaseSettings):
     )
     jwt_user_claim: str = Field(
         default="sub", description="The JWT claim that holds the user id of `lineage users`."
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Verify JWTs with the keys of this OpenID Connect provider, found through "
+        "its discovery document (in place of LINEAGE_JWT_KEY and LINEAGE_JWT_ISSUER).",
+    )
+    oidc_discovery_url: str | None = Field(
+        default=None,
+        description="Where the provider's discovery document is, when not at the issuer's "
+        "/.well-known/openid-configuration.",
+    )
+    oidc_refresh_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="The provider's keys are fetched again at most once in this time, however "
+        "many tokens name a key the service does not know.",
+    )
+    oidc_keys_max_age_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="Keys older than this are fetched again before use, so that a key the "
+        "provider removed stops being accepted.",
+    )
+    oidc_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long a fetch from the provider may take."
+    )
+    oidc_groups_claim: str = Field(
+        default="groups", description="The JWT claim that lists the user's groups."
+    )
+    oidc_group_map: str | None = Field(
+        default=None,
+        description="Which roles each group of the identity provider leaves a user, in which "
+        "organisation: JSON, or the path of a JSON file.",
     )
     trusted_proxies: list[IPvAnyNetwork] = Field(
         default=[],

@@ -9,17 +9,26 @@ family, never leave it: otherwise a token signed with HS256 and the public key's
 its secret (the algorithm-confusion attack) would be checked against what anyone may read.
 Every JWT must name the service's audience as well as the issuer: without `aud`, a token
 that the same single sign-on issued to another application would open this one.
+
+In place of one key, the keys may be those an OpenID Connect provider publishes
+(service.oidc), with the same guarantee for each: its own type fixes its algorithm, and a
+token's `kid` only picks which published key checks it. Its groups may narrow the user's
+roles (service.directory).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from graph.errors import InvalidValue
+
+if TYPE_CHECKING:
+    from service.directory import GroupMap
 
 VerifyingKey = (
     rsa.RSAPublicKey
@@ -37,18 +46,43 @@ MIN_RSA_BITS = 2048
 MIN_SECRET_BYTES = HMAC_ALGORITHMS["HS256"]
 
 
+class KeySource(Protocol):
+    """Published keys by `kid` (service.oidc.Jwks)."""
+
+    def key(self, kid: str) -> tuple[VerifyingKey, str] | None:
+        """The key published under `kid` and the one algorithm its type fixes, or None."""
+
+
 @dataclass(frozen=True)
 class JwtSettings:
     """Verification of JWTs from a single sign-on service: the key, loaded, and the algorithms
-    it admits; the issuer that must have signed; the audience (this service) the token must
-    name; and the claim that carries the user id."""
+    it admits, or the keys a provider publishes; the issuer that must have signed; the
+    audience (this service) the token must name; the claim that carries the user id; and the
+    map of groups that narrows the user's roles, if any."""
 
-    key: VerifyingKey
+    key: VerifyingKey | None
     issuer: str
     audience: str
     algorithms: tuple[str, ...]
     user_claim: str = "sub"
     leeway_seconds: int = 30
+    keys: KeySource | None = None
+    groups: GroupMap | None = None
+
+    def verifying(self, token: str) -> tuple[VerifyingKey, list[str]]:
+        """The key that is to check `token` and the algorithms it admits; jwt.PyJWTError when
+        no key may (a token from a provider that names no key, or one it does not publish)."""
+        if self.keys is None:
+            if self.key is None:
+                raise jwt.InvalidKeyError("no key")
+            return self.key, list(self.algorithms)
+        kid = jwt.get_unverified_header(token).get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise jwt.InvalidTokenError("no kid")
+        found = self.keys.key(kid)
+        if found is None:
+            raise jwt.InvalidKeyError("unknown kid")
+        return found[0], [found[1]]
 
 
 @dataclass(frozen=True)
