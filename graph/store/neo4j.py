@@ -249,6 +249,11 @@ class Neo4jStore:
     ) -> None:
         self._driver: Driver = GraphDatabase.driver(uri, auth=auth, connection_timeout=CONNECT_WAIT)
         self._database = database
+        # Every session of the process passes on the bookmarks of the ones before: on a Neo4j
+        # cluster a read then waits for the writes this process committed (read-your-writes
+        # across requests, a key's memo included), wherever it is routed. Another process's
+        # writes it does not wait for (README, "Neo4j cluster").
+        self._bookmarks = GraphDatabase.bookmark_manager()
         self._cached_items = cached_items
         self._cache = Cache(cached_items)
         # The writers of this process take turns here before they take the database's turn
@@ -415,7 +420,9 @@ class Neo4jStore:
         retrying = RETRY_WAIT if left is None else min(RETRY_WAIT, left / 2)
         try:
             with self._driver.session(
-                database=self._database, max_transaction_retry_time=retrying
+                database=self._database,
+                max_transaction_retry_time=retrying,
+                bookmark_manager=self._bookmarks,
             ) as session:
                 yield session
         except IncompleteCommit as error:
@@ -444,7 +451,7 @@ class Neo4jStore:
         self._driver.close()
 
 
-INTERRUPTED = "图数据库暂时无法连接（服务器重启或切换中）：本次请求未写入任何内容，请稍后重试。"
+INTERRUPTED = "图数据库暂时无法连接（服务器重启或切换中），进行中的写入未生效：请稍后重试。"
 COMMIT_UNKNOWN = (
     "图数据库在提交本次写入时断开，写入是否生效尚不可知：请在其恢复后以同一 Idempotency-Key "
     "重发本请求（已写入则返回首次结果，未写入则只写入一次）。"
