@@ -95,6 +95,17 @@ class StoreUnavailable(LineageError):
     """The store cannot be reached or refuses the credentials."""
 
 
+class StoreInterrupted(StoreUnavailable):
+    """The store's server could not be reached during a request, or went away while it ran:
+    what the request's open transaction did is rolled back by the server, and the request
+    may be sent again once the server is back."""
+
+
+class CommitUnknown(StoreInterrupted):
+    """The connection broke while a transaction committed: it may or may not have been
+    written, and only reading the store once it is back can tell (service.idempotency)."""
+
+
 class StoreVersionError(LineageError):
     """The store was written by a newer version of this service."""
 

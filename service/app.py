@@ -44,6 +44,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.access import SYSTEM, Actor
+from graph.errors import StoreUnavailable
 from graph.store.base import GraphStore
 from graph.trail import Outcome
 from service import (
@@ -52,6 +53,7 @@ from service import (
     idempotency,
     intake,
     metrics,
+    outage,
     outbox,
     register,
     request_ids,
@@ -217,6 +219,9 @@ class _GraphQL(GraphQL[Context, None]):
             request = Request(scope, receive)
             try:
                 actor = await self._authenticate(_bearer(request.headers.get("authorization")))
+            except StoreUnavailable as error:
+                await outage.response(error)(scope, receive, send)
+                return
             except Unauthenticated as error:
                 await self._audit_unauthenticated(str(error), self._address(request))
                 refusal = {"message": f"未通过身份认证：{error}", "extensions": UNAUTHENTICATED}
@@ -361,10 +366,45 @@ class _GraphQL(GraphQL[Context, None]):
         sent = idempotency.fingerprint(body)
         key = idempotency.memo_key(actor.user_id, given)
         store: GraphStore = self._app.state.store
-        noted = await run_in_threadpool(store.read, lambda tx: tx.memo(key))
+        unanswered: idempotency.Unanswered = self._app.state.unanswered
+        unfinished = unanswered.take(key)
+        try:
+            noted = await run_in_threadpool(store.read, lambda tx: tx.memo(key))
+        except StoreUnavailable as error:
+            if unfinished is not None:
+                unanswered.put(key, unfinished)
+            await outage.response(error)(scope, _nothing, send)
+            return None
         kept = None if noted is None else idempotency.Kept.decoded(noted)
         if kept is not None and kept.expired(datetime.now(UTC), self._retention):
             kept = None  # forgotten: the request runs as if sent for the first time
+        resumed = None
+        if (
+            kept is not None
+            and kept.answer is None
+            and unfinished is not None
+            and (unfinished.fingerprint, unfinished.taken_at) == (kept.fingerprint, kept.taken_at)
+            and kept.fingerprint == sent
+        ):
+            # Its first write was committed before the store went out of reach, and this
+            # process knows what the request had got to (service.idempotency).
+            if unfinished.answer is None:
+                resumed, kept = unfinished, None
+            else:
+                kept = idempotency.Kept(
+                    kept.fingerprint,
+                    kept.taken_at,
+                    unfinished.answer,
+                    unfinished.operation,
+                    unfinished.items,
+                )
+                encoded = kept.encoded()
+                try:
+                    await run_in_threadpool(store.write, lambda tx: tx.put_memo(key, encoded))
+                except StoreUnavailable as error:
+                    unanswered.put(key, unfinished)
+                    await outage.response(error)(scope, _nothing, send)
+                    return None
         if kept is not None:
             if kept.fingerprint != sent:
                 await refuse(
@@ -404,7 +444,7 @@ class _GraphQL(GraphQL[Context, None]):
                 )
                 await replayed(scope, _nothing, send)
             return None
-        scope.setdefault("state", {})["idempotency"] = (given, sent)
+        scope.setdefault("state", {})["idempotency"] = (given, sent, resumed)
         given_once = False
         receive = request.receive
 
@@ -443,8 +483,10 @@ class _GraphQL(GraphQL[Context, None]):
         actor = getattr(request.state, "actor", ANONYMOUS)
         keyed = getattr(request.state, "idempotency", None)
         if keyed is not None:
-            given, digest = keyed
-            store = idempotency.Claiming(store, actor.user_id, given, digest, self._retention)
+            given, digest, resumed = keyed
+            store = idempotency.Claiming(
+                store, actor.user_id, given, digest, self._retention, resumed
+            )
         context = Context(
             store,
             actor=actor,
@@ -464,6 +506,7 @@ class _GraphQL(GraphQL[Context, None]):
             )
         else:
             request.state.context = context
+            request.state.response = response  # its status and headers are the answer's
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -474,6 +517,9 @@ class _GraphQL(GraphQL[Context, None]):
         bearer = _bearer(given if isinstance(given, str) else context.upgrade_authorization)
         try:
             actor = await self._authenticate(bearer)
+        except StoreUnavailable as error:
+            rejection = outage.body(error)["errors"][0]
+            raise ConnectionRejectionError(rejection) from error
         except Unauthenticated as error:
             await self._audit_unauthenticated(str(error), context.address)
             raise ConnectionRejectionError({"message": f"未通过身份认证：{error}"}) from error
@@ -495,6 +541,8 @@ class _GraphQL(GraphQL[Context, None]):
         context: Context | None = getattr(request.state, "context", None)
         if context is None:
             return response
+        if context.unavailable is not None:
+            return await self._unavailable(request, context, context.unavailable)
         mutation = context.operation.startswith("mutation")
         shown = list(context.redactor.shown)
         asked = context.asked
@@ -511,6 +559,7 @@ class _GraphQL(GraphQL[Context, None]):
             # Asked for ids and got no item's content (null, an empty list, a placeholder):
             # a probe looks like this, and a supervisor looks for it.
             detail = NOTHING_SHOWN
+        claiming = context.store if isinstance(context.store, idempotency.Claiming) else None
         try:
             await context.audit.record(  # type: ignore[union-attr]
                 event(
@@ -523,15 +572,76 @@ class _GraphQL(GraphQL[Context, None]):
                     asked=asked,
                 )
             )
+        except StoreUnavailable as error:
+            # No record, no answer; a retry with the key, once the store is back, gets this
+            # one with a record of its own (service.idempotency).
+            self._hold(claiming, dict(response), context.operation, shown)
+            return self._refused_unavailable(request, error)
         except Exception:
             return {"data": None, "errors": [{"message": AUDIT_FAILED}]}
-        if isinstance(context.store, idempotency.Claiming) and context.store.claimed:
+        if claiming is not None and claiming.claimed:
             try:
                 answer = dict(response)
-                await run_in_threadpool(context.store.keep, answer, context.operation, shown)
+                await run_in_threadpool(claiming.keep, answer, context.operation, shown)
+            except StoreUnavailable:  # the answer stands; a retry gets it from this process
+                self._hold(claiming, dict(response), context.operation, shown)
+                log.exception("未能保存幂等键的首次结果：图数据库不可用。")
             except Exception:  # the answer stands; a retry is told to wait (409), not rerun
                 log.exception("未能保存幂等键的首次结果。")
         return response
+
+    def _hold(
+        self,
+        claiming: idempotency.Claiming | None,
+        answer: dict[str, Any],
+        operation: str,
+        shown: list[str],
+    ) -> None:
+        """Keeps in this process the answer of a request whose key was taken, for its retry
+        (service.idempotency)."""
+        if claiming is None or not claiming.claimed:
+            return
+        unanswered: idempotency.Unanswered = self._app.state.unanswered
+        unanswered.put(
+            claiming.key,
+            idempotency.Unfinished(
+                claiming.digest, claiming.taken_at, None, answer, operation, tuple(shown)
+            ),
+        )
+
+    async def _unavailable(
+        self, request: Request, context: Context, error: StoreUnavailable
+    ) -> GraphQLHTTPResponse:
+        """A request the store's outage stopped: 503, nothing shown; what it got to is kept
+        for its retry where it was sent with a key (service.idempotency)."""
+        if isinstance(context.store, idempotency.Claiming):
+            unfinished = context.store.interrupted()
+            if unfinished is not None:
+                unanswered: idempotency.Unanswered = self._app.state.unanswered
+                unanswered.put(context.store.key, unfinished)
+        try:  # recorded where the trail can still be written
+            await self._app.state.audit.record(
+                event(
+                    context.actor,
+                    context.operation or "request",
+                    Outcome.ERROR,
+                    detail=outage.CODE,
+                    address=context.address,
+                    asked=context.asked,
+                )
+            )
+        except Exception:
+            log.warning("图数据库不可用：未能记录一次因此中止的请求（%s）。", context.operation)
+        return self._refused_unavailable(request, error)
+
+    def _refused_unavailable(
+        self, request: Request, error: StoreUnavailable
+    ) -> GraphQLHTTPResponse:
+        sub_response: Response | None = getattr(request.state, "response", None)
+        if sub_response is not None:
+            sub_response.status_code = 503
+            sub_response.headers.update(outage.HEADERS)
+        return outage.body(error)  # type: ignore[return-value]
 
 
 VIEWER = Path(__file__).with_name("web") / "static"
@@ -777,6 +887,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
         middleware=middleware,
     )
     app.state.poll_seconds = chosen.notice_poll_seconds
+    app.state.unanswered = idempotency.Unanswered()
     app.state.query_timeout = chosen.query_timeout_seconds
     app.state.mutation_timeout = chosen.mutation_timeout_seconds
     graphql = _GraphQL(app, chosen)

@@ -56,8 +56,12 @@ class ArcadeBolt:
         self.root = tempfile.mkdtemp(prefix="lineage-arcadedb-")
         self.port = free_port()
         self.http_port = free_port()
+        self.heap = heap
         self._names = itertools.count(1)
-        self.process = subprocess.Popen(
+        self.process = self._launch()
+
+    def _launch(self) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -65,18 +69,21 @@ class ArcadeBolt:
                 self.root,
                 str(self.port),
                 str(self.http_port),
-                heap,
+                self.heap,
             ],
             cwd=Path(__file__).resolve().parents[1],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert self.process.stdout is not None
-        ready = self.process.stdout.readline().strip()
+        assert process.stdout is not None
+        ready = process.stdout.readline().strip()
         if ready != "ready":
-            self.stop()
+            process.kill()
+            process.wait()
+            shutil.rmtree(self.root, ignore_errors=True)
             raise RuntimeError(f"ArcadeDB did not start (said {ready!r})")
+        return process
 
     def new_database(self) -> str:
         name = f"lineage{next(self._names)}"
@@ -113,6 +120,23 @@ class ArcadeBolt:
         if self.process.stdout is not None:
             self.process.stdout.close()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class KillableArcade(ArcadeBolt):
+    """A server of one test module's own (never the session's), which the test may kill as
+    a crash would (SIGKILL: the JVM gets no chance to close its files) and start again on the
+    same files and ports, so that clients reconnect to the address they knew."""
+
+    def kill(self) -> None:
+        self.process.kill()  # SIGKILL
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+    def restart(self) -> None:
+        """Starts the server again on the data it had when it was killed."""
+        self.process = self._launch()
 
 
 class ExternalNeo4j:

@@ -40,8 +40,10 @@ from neo4j.exceptions import (
     AuthError,
     ConstraintError,
     DriverError,
+    IncompleteCommit,
     Neo4jError,
     ServiceUnavailable,
+    SessionExpired,
 )
 
 from graph import search
@@ -50,10 +52,12 @@ from graph.chain import GENESIS, Head, StoredEvent, linked
 from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.cycle import closing_edge
 from graph.errors import (
+    CommitUnknown,
     Conflict,
     CycleRefused,
     DuplicateId,
     InvalidValue,
+    StoreInterrupted,
     StoreUnavailable,
     StoreVersionError,
     UnknownId,
@@ -288,6 +292,15 @@ def _has_full_text(driver: Driver, database: str | None) -> bool:
 
 # How long closing the store waits for the sessions under way.
 CLOSE_WAIT = 10.0
+# How long a transaction is tried again while the server cannot be reached (a restart, a
+# cluster electing a leader) before the request is told to come back later: the driver's
+# 30 s would hold a request as long as its whole time limit. The driver waits 1, 2, 4, 8 s
+# between attempts and stops at the first wait that ends past this, so a request waits
+# about 15 s at most. Bounded further by half the request's remaining time, so that the
+# request hears "unavailable" rather than "timed out". Connecting waits CONNECT_WAIT at
+# most (a host that drops packets, not one that refuses).
+RETRY_WAIT = 10.0
+CONNECT_WAIT = 5.0
 
 # Node properties; Neo4j does not store nulls, so an absent property reads as None.
 _Fields = Defaults
@@ -306,8 +319,14 @@ class Neo4jStore:
         *,
         cached_items: int = 2_000_000,
     ) -> None:
-        self._driver: Driver = GraphDatabase.driver(uri, auth=auth)
+        self._driver: Driver = GraphDatabase.driver(uri, auth=auth, connection_timeout=CONNECT_WAIT)
         self._database = database
+        # Every session of the process passes on the bookmarks of the ones before: on a Neo4j
+        # cluster a read then waits for the writes this process committed (read-your-writes
+        # across requests, a key's memo included), wherever it is routed. Another process's
+        # writes it does not wait for (README, "Neo4j cluster").
+        self._bookmarks = GraphDatabase.bookmark_manager()
+        self._cached_items = cached_items
         self._cache = Cache(cached_items)
         # The writers of this process take turns here before they take the database's turn
         # (`_take_turn`): on a server that lets writers run side by side to their commits
@@ -477,13 +496,31 @@ class Neo4jStore:
             if self._closing:
                 raise StoreUnavailable("图数据库连接已关闭。")
             self._open_sessions += 1
+        left = deadline.remaining()
+        retrying = RETRY_WAIT if left is None else min(RETRY_WAIT, left / 2)
         try:
-            with self._driver.session(database=self._database) as session:
+            with self._driver.session(
+                database=self._database,
+                max_transaction_retry_time=retrying,
+                bookmark_manager=self._bookmarks,
+            ) as session:
                 yield session
+        except IncompleteCommit as error:
+            self._forget()
+            raise CommitUnknown(COMMIT_UNKNOWN) from error
+        except (ServiceUnavailable, SessionExpired) as error:
+            self._forget()
+            raise StoreInterrupted(INTERRUPTED) from error
         finally:
             with self._quiet:
                 self._open_sessions -= 1
                 self._quiet.notify_all()
+
+    def _forget(self) -> None:
+        """Drops what is kept in memory once the server was out of reach: it may come back
+        restored from a backup, its generations behind the ones kept (graph.store.cache).
+        The pool's broken connections the driver replaces by itself."""
+        self._cache = Cache(self._cached_items)
 
     def close(self) -> None:
         """Closes the driver once the sessions under way have ended (at most CLOSE_WAIT
@@ -492,6 +529,13 @@ class Neo4jStore:
             self._closing = True
             self._quiet.wait_for(lambda: self._open_sessions == 0, timeout=CLOSE_WAIT)
         self._driver.close()
+
+
+INTERRUPTED = "图数据库暂时无法连接（服务器重启或切换中），进行中的写入未生效：请稍后重试。"
+COMMIT_UNKNOWN = (
+    "图数据库在提交本次写入时断开，写入是否生效尚不可知：请在其恢复后以同一 Idempotency-Key "
+    "重发本请求（已写入则返回首次结果，未写入则只写入一次）。"
+)
 
 
 def _create_generations(session: Session) -> None:

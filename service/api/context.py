@@ -14,13 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
 from graph.access import Actor
-from graph.errors import LineageError
+from graph.errors import LineageError, StoreUnavailable
 from graph.model import BasisCitation, Derivation, Item, Keypoint
 from graph.phrase import Names, Phrase
 from graph.store.base import GraphReader, GraphStore
 from graph.store.deadline import StoreTimeout, deadline
 from graph.trail import AuditEvent, Outcome
-from service import metrics
+from service import metrics, outage
 from service.auditing import AuditLog, event
 from service.redaction import Mode, Redactor, wanted
 from service.session import Session
@@ -63,6 +63,9 @@ class Context:
     operation: str = field(init=False, default="")
     # The ids it names (service.api.asked), for the audit trail.
     asked: list[str] = field(init=False, default_factory=list)
+    # The store out of reach, once the request met it so: nothing more of it runs, and it is
+    # answered 503 (service.outage).
+    unavailable: StoreUnavailable | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.timeout = self.query_timeout
@@ -103,7 +106,10 @@ class Context:
     async def call(self, function: Callable[..., T], *args: object) -> T:
         """Runs `function(store, *args)` off the event loop, within the request's time: past
         it the client gets a clear error, and the store rolls back the transaction, however
-        far it got (graph.store.deadline)."""
+        far it got (graph.store.deadline). With the store out of reach, the request stops
+        there (service.outage)."""
+        if self.unavailable is not None:
+            raise outage.graphql_error(self.unavailable)
         with deadline(self.timeout):  # the worker thread inherits it
             work = run_in_threadpool(function, self.store, *args)
             try:
@@ -111,6 +117,9 @@ class Context:
                     return await asyncio.wait_for(work, self.timeout)
             except (TimeoutError, StoreTimeout) as error:
                 raise GraphQLError(StoreTimeout(self.timeout or 0).args[0]) from error
+            except StoreUnavailable as error:
+                self.unavailable = error
+                raise outage.graphql_error(error) from error
             except LineageError as error:
                 self.refusals.append(error)
                 raise
