@@ -10,6 +10,7 @@ fills as it likes."""
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,10 +72,24 @@ def _access(args: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
+class StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to `sys.stderr` as it is when a record is written, not as it was when logging was
+    configured: whoever replaces standard error (a test's capture, a command runner) closes
+    the old one, and a handler kept on it would fail every record after that."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # StreamHandler's own assignment; the stream is always the current one
+
+
 def config(level: str = "INFO") -> dict[str, Any]:
     """The logging configuration of `lineage serve`, as uvicorn's `log_config` takes it: every
     logger, the root's and uvicorn's, writes JSON lines to standard error."""
-    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    handler = {"()": StandardError, "formatter": "json"}
     uvicorn = {"handlers": ["json"], "level": level, "propagate": False}
     return {
         "version": 1,
