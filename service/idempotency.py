@@ -35,10 +35,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from graph.chain import Head, StoredEvent
 from graph.errors import DuplicateId
-from graph.store.base import GraphReader, GraphStore, GraphWriter
-from graph.trail import AuditEvent, AuditQuery
+from graph.store.base import GraphStore, GraphWriter, Wrapping
 
 T = TypeVar("T")
 
@@ -143,7 +141,7 @@ class Unanswered:
             return self._held.pop(key, None)
 
 
-class Claiming:
+class Claiming(Wrapping):
     """The store of a request sent with a key: its first write also takes the key, in the
     same transaction. Everything else goes to the store as it is. `resumed`: the request was
     interrupted after that write was committed, and goes on from its result."""
@@ -157,7 +155,7 @@ class Claiming:
         retention: timedelta,
         resumed: Unfinished | None = None,
     ) -> None:
-        self.store = store
+        super().__init__(store)
         self.given = key
         self.key = memo_key(user_id, key)
         self.digest = digest
@@ -168,9 +166,6 @@ class Claiming:
         # The result of the first write, once it ran to its commit (committed or not).
         self._first: tuple[object] | None = None if resumed is None else (resumed.result,)
         self.wrote_after = False  # a write after the first was tried
-
-    def read(self, work: Callable[[GraphReader], T]) -> T:
-        return self.store.read(work)
 
     def write(self, work: Callable[[GraphWriter], T]) -> T:
         if self.claimed:
@@ -206,23 +201,6 @@ class Claiming:
         if self._first is None or self.wrote_after:
             return None
         return Unfinished(self.digest, self.taken_at, self._first[0])
-
-    def append_audit(self, events: Sequence[AuditEvent]) -> None:
-        self.store.append_audit(events)
-
-    def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
-        return self.store.audit_events(query)
-
-    def trail_head(self) -> tuple[Head, int]:
-        return self.store.trail_head()
-
-    def trail_page(
-        self, after: int, after_id: str | None, through: int, limit: int
-    ) -> list[StoredEvent]:
-        return self.store.trail_page(after, after_id, through, limit)
-
-    def close(self) -> None:
-        self.store.close()
 
     def keep(self, answer: dict[str, Any], operation: str, items: Sequence[str]) -> None:
         """The answer, for the requests sent again with the key."""

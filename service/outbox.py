@@ -45,11 +45,9 @@ from typing import Any, TypeVar, cast
 
 from graph.access import SYSTEM, Actor, predecessors
 from graph.audit import Finding
-from graph.chain import Head, StoredEvent
 from graph.change import Notice
 from graph.model import DecisionRecord, Item, Organisation
-from graph.store.base import GraphReader, GraphStore, GraphWriter
-from graph.trail import AuditEvent, AuditQuery
+from graph.store.base import GraphStore, GraphWriter, Wrapping
 from graph.webhook import (
     Delivery,
     DeliveryStatus,
@@ -101,17 +99,14 @@ class _Recorder:
         self.written_notices.extend(notices)
 
 
-class Outbox:
+class Outbox(Wrapping):
     """A store whose writes queue the deliveries of the events they cause, in the same
     transaction. `key` makes the placeholders of items a webhook may not read (as
     LINEAGE_SECRET_KEY does for the API's readers)."""
 
     def __init__(self, store: GraphStore, key: bytes) -> None:
-        self.store = store
+        super().__init__(store)
         self.key = key
-
-    def read(self, work: Callable[[GraphReader], T]) -> T:
-        return self.store.read(work)
 
     def write(self, work: Callable[[GraphWriter], T]) -> T:
         def recorded(tx: GraphWriter) -> T:
@@ -122,23 +117,6 @@ class Outbox:
             return result
 
         return self.store.write(recorded)
-
-    def append_audit(self, events: Sequence[AuditEvent]) -> None:
-        self.store.append_audit(events)
-
-    def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
-        return self.store.audit_events(query)
-
-    def trail_head(self) -> tuple[Head, int]:
-        return self.store.trail_head()
-
-    def trail_page(
-        self, after: int, after_id: str | None, through: int, limit: int
-    ) -> list[StoredEvent]:
-        return self.store.trail_page(after, after_id, through, limit)
-
-    def close(self) -> None:
-        self.store.close()
 
 
 @dataclass(frozen=True)

@@ -441,3 +441,34 @@ class GraphStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Wrapping:
+    """A store over another that changes how it writes (queues events, takes a key) and
+    passes everything else through as it is: a subclass overrides `write`."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+
+    def read(self, work: Callable[[GraphReader], T]) -> T:
+        return self.store.read(work)
+
+    def write(self, work: Callable[[GraphWriter], T]) -> T:
+        return self.store.write(work)
+
+    def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        self.store.append_audit(events)
+
+    def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
+        return self.store.audit_events(query)
+
+    def trail_head(self) -> tuple[Head, int]:
+        return self.store.trail_head()
+
+    def trail_page(
+        self, after: int, after_id: str | None, through: int, limit: int
+    ) -> list[StoredEvent]:
+        return self.store.trail_page(after, after_id, through, limit)
+
+    def close(self) -> None:
+        self.store.close()
