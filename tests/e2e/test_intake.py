@@ -21,12 +21,15 @@ import uvicorn
 from typer.testing import CliRunner
 
 from graph.store.base import ItemQuery
+from graph.store.outbound import DeliveryQuery
 from graph.trail import AuditQuery, Outcome
+from graph.webhook import EventType
 from service.app import create_app
 from service.cli import app as cli
 from service.composition import open_store
 from service.config import Settings
 from service.intake import secret_bytes, signature
+from service.webhooks import add_webhook, remove_webhook
 from tests.e2e.test_server import free_port, wait_until_up
 
 SYSTEM_ID = "oa"
@@ -307,3 +310,35 @@ def test_a_removed_system_is_refused_at_once(served: tuple[str, bytes, str]) -> 
     after = _send(base, archive, _request("OA-2025-0009"), system="archive")
     assert after.status_code == 401
     assert after.json()["title"] == "BAD_SIGNATURE"
+
+
+def test_a_derivation_sent_in_is_a_decision_the_organisations_webhooks_are_sent(
+    served: tuple[str, bytes, str],
+) -> None:
+    """Written through the outbox as the API writes (service.outbox): the record of the
+    decision is queued for the city's webhook in the transaction that wrote it (the city is
+    in the document's knowledge scope: a webhook reads as its organisation)."""
+    base, key, url = served
+    store = open_store(url)
+    try:
+        # Nobody listens on the discard port: the delivery stays queued for its next attempt.
+        hook = add_webhook(
+            store, "org-city", "http://127.0.0.1:9/", frozenset({EventType.DECISION_RECORDED})
+        )
+    finally:
+        store.close()
+    scope = {"persons": ["p-chen-jing", "p-yang-lei"], "organisations": ["org-city"]}
+    sent = _send(base, key, _request("OA-2025-0900", scope=scope))
+    assert sent.status_code == 201, sent.text
+    item_id = sent.json()["itemId"]
+    store = open_store(url)
+    try:
+        queued = store.read(
+            lambda tx: tx.find_deliveries(DeliveryQuery(webhook_id=hook.id, limit=50))
+        )
+        remove_webhook(store, hook.id)
+    finally:
+        store.close()
+    assert [d.event_type for d in queued] == [EventType.DECISION_RECORDED]
+    assert item_id in queued[0].payload
+    assert "某市征地工作督查通报" not in queued[0].payload  # references, never the title
