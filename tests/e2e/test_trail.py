@@ -143,9 +143,11 @@ def test_the_daily_run_anchors_the_chain_and_verify_finds_a_cut_tail(db_url: str
     assert code == 0, said
     assert "审计链完好" in said
     assert "锚点 1 个" in said
-    code, said = _cli("trail", "anchor", "--store", db_url)
-    assert code == 0, said
-    shipped = said.strip()  # `lineage trail verify --anchor` takes it as printed
+    anchored = CliRunner().invoke(cli, ["trail", "anchor", "--store", db_url])
+    assert anchored.exit_code == 0, anchored.output
+    # `lineage trail verify --anchor` takes it as printed on standard output (a log line of
+    # the command, if logging is on, goes to standard error)
+    shipped = anchored.stdout.strip()
     store = open_store(db_url)
     try:
         head, _ = store.trail_head()
