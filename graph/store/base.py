@@ -66,6 +66,21 @@ class ItemQuery:
 
 
 @dataclass(frozen=True)
+class ScopeRuleQuery:
+    """A filter over scope rules (保密事项范围, D-15), ordered by id; `after` is the last id of
+    the previous page. A catalogue may hold thousands of entries, so the store filters them.
+
+    `issuer` is the issuing authority's name as registered, whole; each of `words` must occur
+    in the title, the document or the id (Latin letters in any case)."""
+
+    issuer: str | None = None
+    level: Level | None = None
+    words: tuple[str, ...] = ()
+    after: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
 class NoticeQuery:
     """A filter over notices, ordered by id; `after` is the last id of the previous page, and
     `limit` None means no limit."""
@@ -132,6 +147,14 @@ class GraphReader(Protocol):
         ...
 
     def scope_rules(self, ids: Iterable[str]) -> dict[str, ScopeRule]: ...
+
+    def find_scope_rules(self, query: ScopeRuleQuery) -> list[ScopeRule]:
+        """The rules matching `query`, by id, after `query.after`; at most `query.limit`."""
+        ...
+
+    def count_scope_rules(self, query: ScopeRuleQuery) -> int:
+        """How many rules match `query` on every page (its `after` and `limit` ignored)."""
+        ...
 
     def classified_under(self, item_id: str) -> list[str]:
         """CLASSIFIED_UNDER: the scope rule ids of an item, in id order."""

@@ -75,7 +75,14 @@ from graph.model import (
     ScopeRule,
 )
 from graph.store import deadline, legacy
-from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
+from graph.store.base import (
+    ExpiryQuery,
+    GraphReader,
+    GraphWriter,
+    ItemQuery,
+    NoticeQuery,
+    ScopeRuleQuery,
+)
 from graph.store.cache import Cache
 from graph.store.codec import (
     GRANT_STATE,
@@ -261,6 +268,22 @@ _HOLDS = (
     "all(w IN $words WHERE toLower(n.title) CONTAINS w "
     "OR toLower(n.document_number) CONTAINS w OR toLower(n.id) CONTAINS w)"
 )
+
+# A scope rule of a ScopeRuleQuery (its page aside): $words in lower case, as for items.
+_RULE_MATCHES = (
+    "($issuer IS NULL OR n.issuer = $issuer) AND ($level IS NULL OR n.level = $level) "
+    "AND all(w IN $words WHERE toLower(n.title) CONTAINS w "
+    "OR toLower(n.document) CONTAINS w OR toLower(n.id) CONTAINS w)"
+)
+
+
+def _rule_params(query: ScopeRuleQuery) -> dict[str, Any]:
+    return {
+        "issuer": query.issuer,
+        "level": query.level.value if query.level else None,
+        "words": [w.lower() for w in query.words],
+    }
+
 
 # Item search (graph.search) through a full-text index with Lucene's CJK analyzer, where the
 # server has one (Neo4j 5); on a server without (ArcadeDB's Bolt plugin) it scans instead.
@@ -1098,6 +1121,22 @@ class _Neo4jTx:
 
     def all_scope_rules(self) -> list[ScopeRule]:
         return [scope_rule_from(n) for n in self._all("ScopeRule")]
+
+    def find_scope_rules(self, query: ScopeRuleQuery) -> list[ScopeRule]:
+        rows = self._data(
+            f"MATCH (n:ScopeRule) WHERE {_RULE_MATCHES} AND ($after IS NULL OR n.id > $after) "
+            "RETURN n {.*} AS n ORDER BY n.id LIMIT $limit",
+            after=query.after,
+            limit=query.limit,
+            **_rule_params(query),
+        )
+        return [scope_rule_from(_Fields(row["n"])) for row in rows]
+
+    def count_scope_rules(self, query: ScopeRuleQuery) -> int:
+        rows = self._data(
+            f"MATCH (n:ScopeRule) WHERE {_RULE_MATCHES} RETURN count(n) AS n", **_rule_params(query)
+        )
+        return int(rows[0]["n"])
 
     def keypoints_of(self, item_ids: Iterable[str]) -> list[Keypoint]:
         rows = self._data(

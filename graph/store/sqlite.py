@@ -47,7 +47,14 @@ from graph.model import (
     ScopeRule,
 )
 from graph.store import deadline, legacy
-from graph.store.base import ExpiryQuery, GraphReader, GraphWriter, ItemQuery, NoticeQuery
+from graph.store.base import (
+    ExpiryQuery,
+    GraphReader,
+    GraphWriter,
+    ItemQuery,
+    NoticeQuery,
+    ScopeRuleQuery,
+)
 from graph.store.cache import Cache
 from graph.store.codec import (
     GRANT_STATE,
@@ -1295,6 +1302,19 @@ class _SqliteTx:
         rows = self._rows(f"SELECT * FROM scope_rules WHERE id IN {_IN}", _ids(ids))
         return {row["id"]: scope_rule_from(row) for row in rows}
 
+    def find_scope_rules(self, query: ScopeRuleQuery) -> list[ScopeRule]:
+        where, params = _scope_rule_filter(query)
+        if query.after is not None:
+            where.append("id > ?")
+            params.append(query.after)
+        sql = f"SELECT * FROM scope_rules WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+        return [scope_rule_from(row) for row in self._rows(sql, *params, query.limit)]
+
+    def count_scope_rules(self, query: ScopeRuleQuery) -> int:
+        where, params = _scope_rule_filter(query)
+        sql = f"SELECT count(*) FROM scope_rules WHERE {' AND '.join(where)}"
+        return int(self._rows(sql, *params)[0][0])
+
     def classified_under(self, item_id: str) -> list[str]:
         rows = self._rows(
             "SELECT rule_id FROM classified_under WHERE item_id = ? ORDER BY rule_id", item_id
@@ -1992,3 +2012,22 @@ class _SqliteTx:
         )
         self._require_scope(record.scope)
         self._insert("records", record_fields(record))
+
+
+def _scope_rule_filter(query: ScopeRuleQuery) -> tuple[list[str], list[Any]]:
+    """The conditions of a ScopeRuleQuery (without its page) and their parameters."""
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    if query.issuer is not None:
+        where.append("issuer = ?")
+        params.append(query.issuer)
+    if query.level is not None:
+        where.append("level = ?")
+        params.append(query.level.value)
+    for word in query.words:
+        # LIKE ignores the case of Latin letters, as the Bolt store's toLower does.
+        where.append(
+            "(title LIKE ? ESCAPE '\\' OR document LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\')"
+        )
+        params.extend([search.like_pattern(word)] * 3)
+    return where, params

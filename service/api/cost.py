@@ -62,6 +62,9 @@ SCAN = REACH
 WRITE = 100
 # The organisations of a deployment, for the annual statistics (one row each).
 ORGANISATIONS = 1_000
+# A directory read whole and filtered in memory (service.picklists): a thousand organisations,
+# persons or users, a few milliseconds, as the actor of every request reads them.
+DIRECTORY = 100
 # The rules run for one derived item, with the reads of its bases (an explanation).
 RULES = 5
 # Measured per node of a lineage (`bench/abuse.py weights`, BENCHMARKS.md), in units: laid out
@@ -161,6 +164,19 @@ WEIGHTS: dict[str, Weight] = {
     "Query.proposals": Weight(own=READ, times=page(50)),
     "Query.dueForReview": Weight(own=READ, times=page(50)),
     "Query.auditTrail": Weight(own=READ, times=page(50)),
+    # Pick lists (service.picklists): organisations, persons and users read whole and
+    # filtered in memory, a directory of a thousand rows or so; scope rules by the store.
+    "Query.organisations": Weight(own=DIRECTORY, times=page(50)),
+    "Query.persons": Weight(own=DIRECTORY, times=page(50)),
+    "Query.decisionMakers": Weight(own=DIRECTORY, times=page(50)),
+    "Query.users": Weight(own=DIRECTORY, times=page(50)),
+    "Query.roles": Weight(own=0, times=page(50)),
+    "Query.scopeRules": Weight(own=READ, times=page(50)),
+    "OrganisationConnection.edges": Weight(own=0),
+    "PersonConnection.edges": Weight(own=0),
+    "UserConnection.edges": Weight(own=0),
+    "RoleOptionConnection.edges": Weight(own=0),
+    "ScopeRuleConnection.edges": Weight(own=0),
     "ItemConnection.edges": Weight(own=0),
     "NoticeConnection.edges": Weight(own=0),
     "ProposalConnection.edges": Weight(own=0),

@@ -35,6 +35,7 @@ from service.api.inputs import (
 from service.api.inputs import attempt as _attempt
 from service.api.inputs import ids as _ids
 from service.api.inputs import level_of as _level
+from service.api.picklists import PickListQuery
 from service.api.problems import AnyProblem, InvalidInput, NotFound
 from service.api.register import RegisterQuery
 from service.api.supervision import (
@@ -245,6 +246,7 @@ class Query(
     FormQuery,
     GrantQuery,
     RegisterQuery,
+    PickListQuery,
 ):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "
