@@ -65,9 +65,10 @@ def _ascii_lower(text: str) -> str:
 
 
 def _paged(values: Sequence[T], key: Callable[[T], str], after: str | None, first: int) -> Page[T]:
-    """The page of `values` (sorted by `key`) after the key `after`."""
+    """The page of `values` in the order of `key` after the key `after`. Sorted here, not as
+    the store sorted them: the cursor compares keys as Python does."""
     check_first(first)
-    rest = [v for v in values if after is None or key(v) > after]
+    rest = sorted((v for v in values if after is None or key(v) > after), key=key)
     return Page(rest[:first], len(rest) > first, len(values))
 
 

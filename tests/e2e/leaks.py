@@ -157,6 +157,13 @@ PLAN: dict[str, Ask] = {
     "pendingGrants": _once(),
     "registerSheet": lambda w: [{}, *({"organisationId": o} for o in w.organisations)],
     "grant": _each("grants", lambda i: {"id": i}),
+    # Pick lists: no item's content in any, whatever words a filter holds.
+    "organisations": lambda w: [{"first": 500}, *({"filter": {"text": t}} for t in w.items[:5])],
+    "persons": _once(first=500),
+    "decisionMakers": lambda w: [{"role": "HANDLER", "first": 500}, {"role": "OFFICIAL"}],
+    "users": _once(first=500),
+    "roles": _once(),
+    "scopeRules": lambda w: [{"first": 500}, *({"filter": {"text": t}} for t in w.items[:5])],
 }
 
 

@@ -421,6 +421,38 @@ def test_users_and_roles_refused_to_others(front: Front, user: str) -> None:
         assert refused["requirement"] == "ROLE:ADMINISTRATOR|SUPERVISOR"
 
 
+def test_lists_are_recorded_in_the_audit_trail_as_other_reads(front: Front) -> None:
+    """A refusal is recorded, and a list whose filter names an id, as any read that asks for
+    ids; a list that names none and shows no item's content is not, as `me` is not."""
+    front.ask("p-bob", USERS_Q)
+    front.ask("admin", USERS_Q, {"filter": {"organisationId": "org-city"}})
+    front.ask("admin", USERS_Q, {"filter": {"text": "鲍勃"}})
+    trail = """query($user: ID) { auditTrail(filter: {userId: $user}) {
+      ... on AuditEventConnection { edges { node { action outcome detail itemIds askedIds } } }
+    } }"""
+    events = {
+        user: [e["node"] for e in front.ask("auditor", trail, {"user": user})["edges"]]
+        for user in ("p-bob", "admin")
+    }
+    assert events["p-bob"] == [
+        {
+            "action": "query users",
+            "outcome": "DENIED",
+            "detail": "ROLE:ADMINISTRATOR|SUPERVISOR",
+            "itemIds": [],
+            "askedIds": [],
+        }
+    ]
+    # The auditor reads the ids a request named as placeholders (it reads no item).
+    (asked,) = events["admin"]
+    assert (asked["action"], asked["outcome"], asked["detail"]) == (
+        "query users",
+        "OK",
+        "NOTHING_SHOWN",
+    )
+    assert (asked["itemIds"], len(asked["askedIds"])) == ([], 1)
+
+
 def test_roles_with_their_chinese_names(front: Front) -> None:
     seen, after = [], None
     while True:  # pages of two, by their cursors
