@@ -351,8 +351,8 @@ class PickListQuery:
 
     @strawberry.field(
         description="The persons the caller may name as handler (handlerId) or official "
-        "(officialId) of a decision it makes (registerSource, deriveItem, "
-        "changeClassification, applyNotice, reviewItem): exactly those the mutation accepts. "
+        "(officialId) of a decision it makes (registerSource, deriveItem, changeClassification, "
+        "declassify, recordReview, applyNotice): exactly those the mutation accepts. "
         "The official is the caller itself, holding the 定密责任人 role (D-6, D-11); the "
         "handler another person of its organisation whose user holds the 承办人 role (D-11, "
         "X-17). AccessDenied, as the mutation, for a caller who may not decide."

@@ -366,6 +366,26 @@ def test_the_handlers_listed_are_exactly_those_a_decision_accepts(front: Front) 
     )
 
 
+def test_every_person_is_listed_exactly_when_the_decision_accepts_it(front: Front) -> None:
+    """For each official of the county, each person registered, as handler and as official:
+    listed if and only if registerSource accepts it (D-6, D-11, X-17)."""
+    everyone = [p.id for p in PERSONS] + [TESTER]
+    for official in ("p-alice", "p-carol", "p-erin"):
+        handlers = set(_ids(front.ask(official, MAKERS_Q, {"role": "HANDLER", "first": 500})))
+        officials = set(_ids(front.ask(official, MAKERS_Q, {"role": "OFFICIAL"})))
+        assert handlers
+        assert officials == {official}
+        a_handler = min(handlers)
+        for person in everyone:
+            named = _register(front, official, person, as_=official)
+            accepted = named["__typename"] == "RegisterSourceSuccess"
+            assert accepted == (person in handlers), (official, "handler", person, named)
+            if person != a_handler:
+                named = _register(front, person, a_handler, as_=official)
+                accepted = named["__typename"] == "RegisterSourceSuccess"
+                assert accepted == (person in officials), (official, "official", person, named)
+
+
 def test_decision_makers_filter_and_page(front: Front) -> None:
     assert _walk(front, "p-alice", MAKERS_Q, {"role": "HANDLER"}, 1) == ["p-bob", "p-carol"]
     page = front.ask("p-alice", MAKERS_Q, {"role": "HANDLER", "filter": {"text": "卡罗"}})
