@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis_graphql import from_schema
 from starlette.testclient import TestClient
 
 from graph.access import Role
@@ -18,6 +20,7 @@ from graph.model import Level, Organisation, Person, ScopeRule
 from graph.store.base import GraphStore, GraphWriter
 from service.accounts import NewUser, add_user, revoke_user
 from tests.e2e.conftest import APPROVE, TEST_BUREAU, TESTER, Gql
+from tests.e2e.test_fuzzing import FUZZ, SCALARS, SCHEMA, sent
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -552,3 +555,14 @@ def test_nothing_is_listed_to_an_anonymous_request(front: Front) -> None:
         "/graphql", json={"query": "{ persons { __typename } }"}, headers={"Authorization": ""}
     )
     assert response.status_code == 401
+
+
+PICK_LISTS = ["organisations", "persons", "decisionMakers", "users", "roles", "scopeRules"]
+
+
+@FUZZ
+@given(query=from_schema(SCHEMA, fields=PICK_LISTS, custom_scalars=SCALARS))
+def test_any_pick_list_request_gets_an_answer(demo_client: TestClient, query: str) -> None:
+    """Requests of the pick lists generated from the schema (any filter, any page size, any
+    cursor): an answer or a clear refusal, never a crash (tests/e2e/test_fuzzing.py)."""
+    sent(demo_client, query)
