@@ -129,7 +129,8 @@ class RoleOption:
         description="三员分立: a user holding it holds no other role."
     )
     needs_person: bool = strawberry.field(
-        description="A user holding it acts for a registered person of an organisation."
+        description="A user holding it must act for a registered person of an organisation "
+        "(an administrator may or may not; an auditor never does)."
     )
 
 
