@@ -681,7 +681,13 @@ class ImpactEntryConnection:
 @strawberry.type(description="A dry run of a change: nothing is written.")
 class ImpactAnalysis:
     item: Item = strawberry.field(description="The source as it is now.")
-    proposed: Classification | None
+    classification_after: Classification | None = strawberry.field(
+        description="The source's classification once the change is made, as its "
+        "`Item.classification` would read."
+    )
+    proposed: Classification | None = strawberry.field(
+        deprecation_reason="Use `classificationAfter`, the name it has on ImpactEntry and Notice."
+    )
     status_after: ItemStatus
     declassified_keypoints: list[strawberry.ID]
     total: int = strawberry.field(
@@ -837,6 +843,9 @@ def impact_analysis(report: ImpactReport, redactor: Redactor) -> ImpactAnalysis:
     review = propagation.Action.REVIEW
     return ImpactAnalysis(
         item=item(redactor.show(report.before)),
+        classification_after=classification(report.after.classification)
+        if report.after.classification
+        else None,
         proposed=classification(report.after.classification)
         if report.after.classification
         else None,

@@ -167,7 +167,7 @@ IMPACT = """query($change: ProposedChangeInput!, $first: Int!, $after: String) {
   impactAnalysis(change: $change) {
     __typename ... on Problem { message }
     ... on ImpactAnalysis {
-      total
+      total proposed { marking } classificationAfter { marking }
       impacts(first: 500) { id after { marking } }
       entries(first: $first, after: $after) {
         totalCount pageInfo { hasNextPage endCursor }
@@ -188,6 +188,8 @@ def test_the_entries_of_an_analysis_page_as_its_impacts_did(demo_gql: Gql) -> No
             whole = demo_gql(IMPACT, {"change": change, "first": 1}, as_=reader)
             assert "total" in whole["impactAnalysis"], whole
             analysis = whole["impactAnalysis"]
+            # The deprecated `proposed` said what `classificationAfter` says.
+            assert analysis["classificationAfter"] == analysis["proposed"]
             assert set(totals) == {analysis["total"]} == {len(entries)}
             assert [e["id"] for e in entries] == [e["id"] for e in analysis["impacts"]]
             # The deprecated `after` said what `classificationAfter` says.
