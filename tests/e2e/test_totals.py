@@ -272,6 +272,15 @@ def test_the_reminder_groups_and_their_items_are_connections(demo_gql: Gql) -> N
             break
         after = page["pageInfo"]["endCursor"]
     assert nodes == bureau["items"]
+    # Each page is a read in the audit trail, with the items it showed.
+    events = demo_gql(LAST_EVENTS, as_="p-sun-hong")["auditTrail"]["edges"]
+    last = next(e["node"] for e in events if e["node"]["userId"] == "p-sun-hong")
+    assert last["action"] == "query reminderGroups"
+    assert set(last["itemIds"]) == {i["id"] for i in nodes[len(nodes) - len(page["edges"]) :]}
+
+
+LAST_EVENTS = """{ auditTrail(first: 5) { ... on AuditEventConnection {
+  edges { node { action userId itemIds } } } } }"""
 
 
 LINEAGE = """query($id: ID!) { lineage(id: $id) { __typename
