@@ -123,12 +123,22 @@ def read_trail(store: GraphStore, actor: Actor, query: AuditQuery) -> list[Audit
     require_role(actor, Role.AUDITOR, Role.SUPERVISOR)
     if not 1 <= query.limit <= MAX_PAGE + 1:
         raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
+    return store.audit_events(_readable_trail(actor, query))
+
+
+def count_trail(store: GraphStore, actor: Actor, query: AuditQuery) -> int:
+    """How many events read_trail pages through for `query`, counted by the store."""
+    require_role(actor, Role.AUDITOR, Role.SUPERVISOR)
+    return store.count_audit_events(_readable_trail(actor, query))
+
+
+def _readable_trail(actor: Actor, query: AuditQuery) -> AuditQuery:
     everything = actor.system or Role.AUDITOR in actor.roles or actor.supervised is None
     allowed = None if everything else actor.supervised
     wanted = query.organisations
     if allowed is not None:
         wanted = tuple(sorted(allowed if wanted is None else set(wanted) & allowed))
-    return store.audit_events(replace(query, organisations=wanted))
+    return replace(query, organisations=wanted)
 
 
 class AuditLog:

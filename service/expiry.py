@@ -193,6 +193,19 @@ def due_for_review(
     return DuePage(found[:limit], len(found) > limit)
 
 
+def count_due(
+    store: GraphStore,
+    within_days: int,
+    organisation_id: str | None = None,
+    as_of: date | None = None,
+    readable: ReadFilter | None = None,
+) -> int:
+    """How many items due_for_review pages through, counted by the store."""
+    until = (as_of or today()) + timedelta(days=within_days)
+    query = ExpiryQuery(until, organisation_id, None, None, readable)
+    return store.read(lambda tx: tx.count_expiring_items(query))
+
+
 def item_as_of(store: GraphStore, item_id: str, on: date, actor: Actor) -> Item | None:
     """The item as it stood on `on`: the values of its last record in effect by that date;
     None before its first record (it was not yet classified or registered), and None for an

@@ -296,6 +296,20 @@ def find_notices(store: GraphStore, query: NoticeQuery, actor: Actor) -> NoticeP
     return NoticePage(found[:limit], len(found) > limit)
 
 
+def count_notices(store: GraphStore, query: NoticeQuery, actor: Actor) -> int:
+    """How many notices find_notices pages through for `query`: of the items the actor may
+    read, counted by the store."""
+
+    def work(tx: GraphReader) -> int:
+        if query.source_id is not None and not actor.system:
+            source = tx.items([query.source_id]).get(query.source_id)
+            if source is None or not actor.can_read(source):
+                return 0  # as find_notices: a source it may not know has none
+        return tx.count_notices(query, None if actor.system else actor.read_filter())
+
+    return store.read(work)
+
+
 T = TypeVar("T")
 
 
@@ -370,3 +384,36 @@ def find_proposals(
 
     found = store.read(work)
     return ProposalPage(found[:limit], len(found) > limit)
+
+
+# Proposals are few (one an item at the most of the time): counted as they are read.
+ALL_PROPOSALS = 1_000_000
+
+
+def count_proposals(
+    store: GraphStore, organisation_id: str | None, item_id: str | None, actor: Actor
+) -> int:
+    """How many proposals find_proposals pages through, of those the actor may see."""
+
+    def work(tx: GraphReader) -> int:
+        def fetch(start: str | None, size: int) -> list[Proposal]:
+            return tx.find_proposals(organisation_id, item_id, start, size)
+
+        def keep(batch: list[Proposal]) -> list[Proposal]:
+            items = tx.items({p.item_id for p in batch})
+            persons = tx.persons({p.proposer_id for p in batch})
+            return [
+                p
+                for p in batch
+                if visible_proposal(
+                    actor,
+                    p,
+                    items.get(p.item_id),
+                    persons[p.proposer_id].organisation_id if p.proposer_id in persons else None,
+                )
+            ]
+
+        found = visible_page(fetch, keep, lambda p: p.id, None, ALL_PROPOSALS, actor.system)
+        return len(found)
+
+    return store.read(work)

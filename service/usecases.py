@@ -559,6 +559,11 @@ def find_items(store: GraphStore, query: ItemQuery) -> Page:
     return Page(found[: query.limit], len(found) > query.limit)
 
 
+def count_items(store: GraphStore, query: ItemQuery) -> int:
+    """How many items find_items pages through for `query`, counted by the store."""
+    return store.read(lambda tx: tx.count_found_items(query))
+
+
 def requirement_of(tx: GraphReader, item_id: str) -> rules.Requirement | None:
     """What the rules require of a derived item now, from its current bases; None for a source."""
     item = tx.items([item_id]).get(item_id)

@@ -131,6 +131,11 @@ class GraphReader(Protocol):
 
     def find_items(self, query: ItemQuery) -> list[Item]: ...
 
+    def count_found_items(self, query: ItemQuery) -> int:
+        """How many items find_items pages through for `query`, its text included (its
+        `after`, `offset` and `limit` aside): a connection's totalCount, counted by the store."""
+        ...
+
     def count_items(self, organisation_id: str | None = None) -> int:
         """How many items there are (of one organisation): the total a long walk over them
         shows its progress against."""
@@ -245,6 +250,11 @@ class GraphReader(Protocol):
 
     def find_notices(self, query: NoticeQuery) -> list[Notice]: ...
 
+    def count_notices(self, query: NoticeQuery, readable: ReadFilter | None = None) -> int:
+        """How many notices find_notices pages through for `query` (its `after` and `limit`
+        aside), of those whose item `readable` admits (all when None)."""
+        ...
+
     def notices_of(
         self, item_ids: Iterable[str], statuses: Sequence[NoticeStatus] = ()
     ) -> list[Notice]:
@@ -272,6 +282,11 @@ class GraphReader(Protocol):
         ...
 
     def expiring_items(self, query: ExpiryQuery) -> list[Item]: ...
+
+    def count_expiring_items(self, query: ExpiryQuery) -> int:
+        """How many items expiring_items pages through for `query` (its `after` and `limit`
+        aside)."""
+        ...
 
     def expiring_keypoints(self, until: date) -> list[Keypoint]:
         """Keypoints not yet declassified whose period ends on or before `until`, by id."""
@@ -448,6 +463,11 @@ class GraphStore(Protocol):
         or wrote the item, or whose request named it (`asked`)."""
         ...
 
+    def count_audit_events(self, query: AuditQuery) -> int:
+        """How many events audit_events pages through for `query` (its `before` and `limit`
+        aside)."""
+        ...
+
     def trail_head(self) -> tuple[Head, int]:
         """The head of the trail's hash chain as the store keeps it (graph.chain), and how
         many events lie outside the chain now (written before it began). Each append links
@@ -484,6 +504,9 @@ class Wrapping:
 
     def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
         return self.store.audit_events(query)
+
+    def count_audit_events(self, query: AuditQuery) -> int:
+        return self.store.count_audit_events(query)
 
     def trail_head(self) -> tuple[Head, int]:
         return self.store.trail_head()

@@ -263,6 +263,48 @@ def _item_filter_params(query: ItemQuery) -> dict[str, Any]:
     }
 
 
+# The filters of AuditQuery but its paging (_event_params).
+_EVENT_FILTERS = (
+    "($user IS NULL OR n.user_id = $user) "
+    "AND ($item IS NULL OR n.items CONTAINS $item OR n.asked CONTAINS $item) "
+    "AND ($organisations IS NULL OR n.organisation_id IN $organisations) "
+    "AND ($outcome IS NULL OR n.outcome = $outcome) "
+    "AND ($since IS NULL OR n.at >= $since) "
+    "AND ($until IS NULL OR n.at < $until)"
+)
+
+
+def _event_params(query: AuditQuery) -> dict[str, Any]:
+    return {
+        "user": query.user_id,
+        "item": bar_list([query.item_id]) if query.item_id is not None else None,
+        "organisations": None if query.organisations is None else list(query.organisations),
+        "outcome": query.outcome.value if query.outcome else None,
+        "since": timestamp(query.since) if query.since else None,
+        "until": timestamp(query.until) if query.until else None,
+    }
+
+
+# The filters of NoticeQuery but its paging (_notice_params).
+_NOTICE_FILTERS = (
+    "($organisation IS NULL OR n.organisation_id = $organisation) "
+    "AND ($item IS NULL OR n.item_id = $item) "
+    "AND ($source IS NULL OR n.source_id = $source) "
+    "AND ($change IS NULL OR n.change_id = $change) "
+    "AND ($statuses IS NULL OR n.status IN $statuses)"
+)
+
+
+def _notice_params(query: NoticeQuery) -> dict[str, Any]:
+    return {
+        "organisation": query.organisation_id,
+        "item": query.item_id,
+        "source": query.source_id,
+        "change": query.change_id,
+        "statuses": [s.value for s in query.statuses] or None,
+    }
+
+
 # An item that holds every word of $words (in lower case) in its title, number or id.
 _HOLDS = (
     "all(w IN $words WHERE toLower(n.title) CONTAINS w "
@@ -479,12 +521,7 @@ class Neo4jStore:
             (timestamp(query.before[0]), query.before[1]) if query.before else (None, None)
         )
         params: dict[str, Any] = {
-            "user": query.user_id,
-            "item": bar_list([query.item_id]) if query.item_id is not None else None,
-            "organisations": None if query.organisations is None else list(query.organisations),
-            "outcome": query.outcome.value if query.outcome else None,
-            "since": timestamp(query.since) if query.since else None,
-            "until": timestamp(query.until) if query.until else None,
+            **_event_params(query),
             "before_at": before_at,
             "before_id": before_id,
             "limit": query.limit,
@@ -492,13 +529,7 @@ class Neo4jStore:
 
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             result = tx.run(
-                "MATCH (n:AuditEvent) "
-                "WHERE ($user IS NULL OR n.user_id = $user) "
-                "AND ($item IS NULL OR n.items CONTAINS $item OR n.asked CONTAINS $item) "
-                "AND ($organisations IS NULL OR n.organisation_id IN $organisations) "
-                "AND ($outcome IS NULL OR n.outcome = $outcome) "
-                "AND ($since IS NULL OR n.at >= $since) "
-                "AND ($until IS NULL OR n.at < $until) "
+                f"MATCH (n:AuditEvent) WHERE {_EVENT_FILTERS} "
                 "AND ($before_at IS NULL OR n.at < $before_at "
                 "OR (n.at = $before_at AND n.id < $before_id)) "
                 "RETURN n {.*} AS n ORDER BY n.at DESC, n.id DESC LIMIT $limit",
@@ -509,6 +540,17 @@ class Neo4jStore:
         with self._session() as session:
             rows = session.execute_read(work)
         return [audit_from(_Fields(row["n"])) for row in rows]
+
+    def count_audit_events(self, query: AuditQuery) -> int:
+        def work(tx: ManagedTransaction) -> int:
+            result = tx.run(
+                f"MATCH (n:AuditEvent) WHERE {_EVENT_FILTERS} RETURN count(n) AS n",
+                _event_params(query),
+            )
+            return int(result.single(strict=True)["n"])
+
+        with self._session() as session:
+            return session.execute_read(work)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -891,6 +933,28 @@ class _Neo4jTx:
         )
         return [item_from(_Fields(row["n"])) for row in rows]
 
+    def count_found_items(self, query: ItemQuery) -> int:
+        params = _item_filter_params(query)
+        if query.text is None:
+            rows = self._data(
+                f"MATCH (n:Item) WHERE {_ITEM_FILTERS} RETURN count(n) AS n", **params
+            )
+            return int(rows[0]["n"])
+        found = search.words(query.text)
+        cjk = search.cjk_words(found) if self._full_text else ()
+        params["words"] = [w.lower() for w in found.all]
+        if cjk:
+            # The index proposes, the words decide, as in _search.
+            params.update(index=ITEM_TEXT, lucene=search.lucene_query(cjk))
+            source = (
+                "CALL db.index.fulltext.queryNodes($index, $lucene) YIELD node "
+                "WITH node AS n WHERE n:Item AND "
+            )
+        else:
+            source = "MATCH (n:Item) WHERE "
+        rows = self._data(f"{source}{_ITEM_FILTERS} AND {_HOLDS} RETURN count(n) AS n", **params)
+        return int(rows[0]["n"])
+
     def count_items(self, organisation_id: str | None = None) -> int:
         rows = self._data(
             "MATCH (n:Item) WHERE $organisation IS NULL OR n.organisation_id = $organisation "
@@ -1195,23 +1259,30 @@ class _Neo4jTx:
 
     def find_notices(self, query: NoticeQuery) -> list[Notice]:
         rows = self._data(
-            "MATCH (n:Notice) "
-            "WHERE ($organisation IS NULL OR n.organisation_id = $organisation) "
-            "AND ($item IS NULL OR n.item_id = $item) "
-            "AND ($source IS NULL OR n.source_id = $source) "
-            "AND ($change IS NULL OR n.change_id = $change) "
-            "AND ($statuses IS NULL OR n.status IN $statuses) "
+            f"MATCH (n:Notice) WHERE {_NOTICE_FILTERS} "
             "AND ($after IS NULL OR n.id > $after) "
             "RETURN n {.*} AS n ORDER BY n.id" + _limit(query.limit),
-            organisation=query.organisation_id,
-            item=query.item_id,
-            source=query.source_id,
-            change=query.change_id,
-            statuses=[s.value for s in query.statuses] or None,
             after=query.after,
             limit=query.limit,
+            **_notice_params(query),
         )
         return [notice_from(_Fields(row["n"])) for row in rows]
+
+    def count_notices(self, query: NoticeQuery, readable: ReadFilter | None = None) -> int:
+        if readable is None:
+            rows = self._data(
+                f"MATCH (n:Notice) WHERE {_NOTICE_FILTERS} RETURN count(n) AS n",
+                **_notice_params(query),
+            )
+        else:
+            # The notice's item as `n`, for the reader's filter; its own filters first.
+            rows = self._data(
+                f"MATCH (n:Notice) WHERE {_NOTICE_FILTERS} WITH n.item_id AS item "
+                f"MATCH (n:Item {{id: item}}) WHERE {_READABLE} RETURN count(n) AS n",
+                **_notice_params(query),
+                **_readable_params(readable),
+            )
+        return int(rows[0]["n"])
 
     def notices_of(
         self, item_ids: Iterable[str], statuses: Sequence[NoticeStatus] = ()
@@ -1279,6 +1350,17 @@ class _Neo4jTx:
             **_readable_params(query.readable),
         )
         return [item_from(_Fields(row["n"])) for row in rows]
+
+    def count_expiring_items(self, query: ExpiryQuery) -> int:
+        rows = self._data(
+            "MATCH (n:Item) WHERE n.expires_on <= $until AND n.status = 'CLASSIFIED' "
+            "AND ($organisation IS NULL OR n.organisation_id = $organisation) "
+            f"AND {_READABLE} RETURN count(n) AS n",
+            until=query.until.isoformat(),
+            organisation=query.organisation_id,
+            **_readable_params(query.readable),
+        )
+        return int(rows[0]["n"])
 
     def expiring_keypoints(self, until: date) -> list[Keypoint]:
         rows = self._data(

@@ -580,6 +580,48 @@ def _readable_params(readable: ReadFilter) -> tuple[str, str]:
     return json.dumps(list(readable.keys)), json.dumps(list(readable.holders))
 
 
+def _notice_conditions(query: NoticeQuery) -> tuple[list[str], list[Any]]:
+    """The conditions of NoticeQuery but its paging, with their parameters."""
+    where = ["1 = 1"]
+    params: list[Any] = []
+    for column, value in (
+        ("organisation_id", query.organisation_id),
+        ("item_id", query.item_id),
+        ("source_id", query.source_id),
+        ("change_id", query.change_id),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if query.statuses:
+        where.append(f"status IN {_IN}")
+        params.append(_ids(s.value for s in query.statuses))
+    return where, params
+
+
+def _item_conditions(query: ItemQuery) -> tuple[list[str], list[Any]]:
+    """The conditions of ItemQuery but its text and paging, the reader's included, with
+    their parameters: what find_items pages through and count_found_items counts."""
+    where = ["1 = 1"]
+    params: list[Any] = []
+    if query.organisation_id is not None:
+        where.append("organisation_id = ?")
+        params.append(query.organisation_id)
+    if query.level is not None:
+        where.append("level = ?")
+        params.append(query.level.value)
+    if query.status is not None:
+        where.append("status = ?")
+        params.append(query.status.value)
+    if query.kind is not None:
+        where.append("kind = ?")
+        params.append(query.kind.value)
+    if query.readable is not None:
+        where.append(_READABLE)
+        params.extend(_readable_params(query.readable))
+    return where, params
+
+
 class _Watchdog:
     """One thread per store that interrupts a connection whose transaction outlives its
     deadline (graph.store.deadline); started on first use. An interrupt happens under the
@@ -826,26 +868,7 @@ class _Trail:
                 added += len(missing)
 
     def find(self, query: AuditQuery) -> list[AuditEvent]:
-        where = ["1 = 1"]
-        params: list[Any] = []
-        if query.user_id is not None:
-            where.append("user_id = ?")
-            params.append(query.user_id)
-        if query.item_id is not None:
-            where.append("(instr(items, ?) > 0 OR instr(asked, ?) > 0)")
-            params.extend([bar_list([query.item_id])] * 2)
-        if query.organisations is not None:
-            where.append(f"organisation_id IN {_IN}")
-            params.append(json.dumps(list(query.organisations)))
-        if query.outcome is not None:
-            where.append("outcome = ?")
-            params.append(query.outcome.value)
-        if query.since is not None:
-            where.append("at >= ?")
-            params.append(timestamp(query.since))
-        if query.until is not None:
-            where.append("at < ?")
-            params.append(timestamp(query.until))
+        where, params = _event_conditions(query)
         if query.before is not None:
             where.append("(at < ? OR (at = ? AND id < ?))")
             at = timestamp(query.before[0])
@@ -860,9 +883,41 @@ class _Trail:
             rows = self._db.execute(sql, params).fetchall()
         return [audit_from(row) for row in rows]
 
+    def count(self, query: AuditQuery) -> int:
+        where, params = _event_conditions(query)
+        # Only fixed condition texts are joined; every value is a parameter.
+        sql = f"SELECT count(*) FROM audit_events WHERE {' AND '.join(where)}"
+        with self._lock:
+            return int(self._db.execute(sql, params).fetchone()[0])
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _event_conditions(query: AuditQuery) -> tuple[list[str], list[Any]]:
+    """The conditions of AuditQuery but its paging, with their parameters."""
+    where = ["1 = 1"]
+    params: list[Any] = []
+    if query.user_id is not None:
+        where.append("user_id = ?")
+        params.append(query.user_id)
+    if query.item_id is not None:
+        where.append("(instr(items, ?) > 0 OR instr(asked, ?) > 0)")
+        params.extend([bar_list([query.item_id])] * 2)
+    if query.organisations is not None:
+        where.append(f"organisation_id IN {_IN}")
+        params.append(json.dumps(list(query.organisations)))
+    if query.outcome is not None:
+        where.append("outcome = ?")
+        params.append(query.outcome.value)
+    if query.since is not None:
+        where.append("at >= ?")
+        params.append(timestamp(query.since))
+    if query.until is not None:
+        where.append("at < ?")
+        params.append(timestamp(query.until))
+    return where, params
 
 
 def merge_trail(source: Path, target: Path) -> int:
@@ -910,6 +965,9 @@ class SqliteStore:
 
     def audit_events(self, query: AuditQuery) -> list[AuditEvent]:
         return self._opened_trail().find(query)
+
+    def count_audit_events(self, query: AuditQuery) -> int:
+        return self._opened_trail().count(query)
 
     def trail_head(self) -> tuple[Head, int]:
         return self._opened_trail().head()
@@ -1190,23 +1248,7 @@ class _SqliteTx:
         return {row["id"]: item_from(row) for row in rows}
 
     def find_items(self, query: ItemQuery) -> list[Item]:
-        where = ["1 = 1"]
-        params: list[Any] = []
-        if query.organisation_id is not None:
-            where.append("organisation_id = ?")
-            params.append(query.organisation_id)
-        if query.level is not None:
-            where.append("level = ?")
-            params.append(query.level.value)
-        if query.status is not None:
-            where.append("status = ?")
-            params.append(query.status.value)
-        if query.kind is not None:
-            where.append("kind = ?")
-            params.append(query.kind.value)
-        if query.readable is not None:
-            where.append(_READABLE)
-            params.extend(_readable_params(query.readable))
+        where, params = _item_conditions(query)
         if query.text is not None:
             return self._search(query.text, query, where, params)
         if query.after is not None:
@@ -1216,6 +1258,26 @@ class _SqliteTx:
         # Only fixed condition texts are joined; every value is a parameter.
         sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
         return [item_from(row) for row in self._rows(sql, *params)]
+
+    def count_found_items(self, query: ItemQuery) -> int:
+        where, params = _item_conditions(query)
+        if query.text is not None:
+            found = search.words(query.text)
+            for word in found.all:
+                where.append(_HOLDS)
+                params.extend([search.like_pattern(word)] * 3)
+            indexed = found.indexed(search.TRIGRAM)
+            if indexed:
+                # The index proposes, the words decide, as in _search.
+                sql = (
+                    "SELECT count(*) FROM item_search CROSS JOIN items "
+                    "ON items.rowid = item_search.rowid "
+                    f"WHERE item_search MATCH ? AND {' AND '.join(where)}"
+                )
+                return int(self._rows(sql, search.fts5_query(indexed), *params)[0][0])
+        # Only fixed condition texts are joined; every value is a parameter.
+        sql = f"SELECT count(*) FROM items WHERE {' AND '.join(where)}"
+        return int(self._rows(sql, *params)[0][0])
 
     def count_items(self, organisation_id: str | None = None) -> int:
         if organisation_id is None:
@@ -1519,20 +1581,7 @@ class _SqliteTx:
         return {row["id"]: notice_from(row) for row in rows}
 
     def find_notices(self, query: NoticeQuery) -> list[Notice]:
-        where = ["1 = 1"]
-        params: list[Any] = []
-        for column, value in (
-            ("organisation_id", query.organisation_id),
-            ("item_id", query.item_id),
-            ("source_id", query.source_id),
-            ("change_id", query.change_id),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if query.statuses:
-            where.append(f"status IN {_IN}")
-            params.append(_ids(s.value for s in query.statuses))
+        where, params = _notice_conditions(query)
         if query.after is not None:
             where.append("id > ?")
             params.append(query.after)
@@ -1540,6 +1589,15 @@ class _SqliteTx:
         # Only fixed column names and condition texts are joined; every value is a parameter.
         sql = f"SELECT * FROM notices WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
         return [notice_from(row) for row in self._rows(sql, *params)]
+
+    def count_notices(self, query: NoticeQuery, readable: ReadFilter | None = None) -> int:
+        where, params = _notice_conditions(query)
+        if readable is not None:
+            # In a subquery of its own, where `organisation_id` is the item's.
+            where.append(f"item_id IN (SELECT id FROM items WHERE {_READABLE})")
+            params.extend(_readable_params(readable))
+        sql = f"SELECT count(*) FROM notices WHERE {' AND '.join(where)}"
+        return int(self._rows(sql, *params)[0][0])
 
     def notices_of(
         self, item_ids: Iterable[str], statuses: Sequence[NoticeStatus] = ()
@@ -1618,6 +1676,20 @@ class _SqliteTx:
             -1 if query.limit is None else query.limit,
         )
         return [item_from(row) for row in rows]
+
+    def count_expiring_items(self, query: ExpiryQuery) -> int:
+        readable = query.readable
+        rows = self._rows(
+            "SELECT count(*) FROM items WHERE status = 'CLASSIFIED' AND expires_on <= ? "
+            "AND (? IS NULL OR organisation_id = ?) "
+            f"AND (? IS NULL OR {_READABLE})",
+            query.until.isoformat(),
+            query.organisation_id,
+            query.organisation_id,
+            None if readable is None else 1,
+            *(_readable_params(readable) if readable is not None else ("[]", "[]")),
+        )
+        return int(rows[0][0])
 
     def expiring_keypoints(self, until: date) -> list[Keypoint]:
         rows = self._rows(

@@ -19,8 +19,8 @@ from graph.trail import Outcome as OutcomeValue
 from service.api.context import Context
 from service.api.inputs import attempt, decode_cursor, encode_cursor
 from service.api.problems import AnyProblem
-from service.api.types import PageInfo
-from service.auditing import read_trail
+from service.api.types import TOTAL_COUNT, Counter, PageInfo, counted
+from service.auditing import count_trail, read_trail
 
 Ctx = Info[Context, None]
 
@@ -101,6 +101,11 @@ class AuditEventEdge:
 class AuditEventConnection:
     edges: list[AuditEventEdge]
     page_info: PageInfo
+    counter: strawberry.Private[Counter]
+
+    @strawberry.field(description=TOTAL_COUNT)
+    async def total_count(self) -> int:
+        return await self.counter()
 
 
 @strawberry.input
@@ -229,7 +234,9 @@ class AccessQuery:
             if query.item_id is not None and not await _knows(context, query.item_id):
                 # An item the reader may not read filters as one that never was (D-10).
                 return AuditEventConnection(
-                    edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None)
+                    edges=[],
+                    page_info=PageInfo(has_next_page=False, end_cursor=None),
+                    counter=counted(0),
                 )
             found = await context.call(read_trail, context.actor, query)
             page = found[:first]
@@ -241,6 +248,7 @@ class AccessQuery:
                     has_next_page=len(found) > first,
                     end_cursor=_cursor(page[-1]) if page else None,
                 ),
+                counter=lambda: context.call(count_trail, context.actor, query),
             )
 
         return await attempt(work)

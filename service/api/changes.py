@@ -34,7 +34,7 @@ from service.api.inputs import (
     ids,
     level_of,
 )
-from service.api.problems import AnyProblem, InvalidInput
+from service.api.problems import AnyProblem
 from service.change import Committed, Decision, commit_change
 from service.impact import KeypointChange, ProposedChange
 from service.redaction import Redactor
@@ -111,6 +111,10 @@ class Notice:
     after: types.Item = strawberry.field(description="The item as the notice makes it.")
     marking_before: str | None
     marking_after: str | None
+    classification_after: types.Classification | None = strawberry.field(
+        description="The item's classification as the notice makes it (`after.classification`), "
+        "as ImpactEntry.classificationAfter of the analysis that foretold it."
+    )
     status_after: types.ItemStatus
     path: list[strawberry.ID] = strawberry.field(description="From the source to the item.")
     articles: list[str]
@@ -186,6 +190,9 @@ def notice_type(value: changes.Notice, redactor: Redactor, names: Names) -> Noti
         after=types.item(value.after),
         marking_before=value.before.marking,
         marking_after=value.after.marking,
+        classification_after=types.classification(value.after.classification)
+        if value.after.classification
+        else None,
         status_after=types.ItemStatus(value.after.status.value),
         path=[ref(p) for p in value.path],
         articles=list(value.articles),
@@ -396,6 +403,11 @@ class NoticeEdge:
 class NoticeConnection:
     edges: list[NoticeEdge]
     page_info: types.PageInfo
+    counter: strawberry.Private[types.Counter]
+
+    @strawberry.field(description=types.TOTAL_COUNT)
+    async def total_count(self) -> int:
+        return await self.counter()
 
 
 @strawberry.type
@@ -408,6 +420,11 @@ class ProposalEdge:
 class ProposalConnection:
     edges: list[ProposalEdge]
     page_info: types.PageInfo
+    counter: strawberry.Private[types.Counter]
+
+    @strawberry.field(description=types.TOTAL_COUNT)
+    async def total_count(self) -> int:
+        return await self.counter()
 
 
 Problems = AnyProblem
@@ -417,9 +434,9 @@ ApplyNoticeResult = Annotated[ApplyNoticeSuccess | Problems, strawberry.union("A
 ProposeChangeResult = Annotated[
     ProposeChangeSuccess | Problems, strawberry.union("ProposeChangeResult")
 ]
-NoticesResult = Annotated[NoticeConnection | InvalidInput, strawberry.union("NoticesResult")]
-ProposalsResult = Annotated[ProposalConnection | InvalidInput, strawberry.union("ProposalsResult")]
-DueResult = Annotated[types.ItemConnection | InvalidInput, strawberry.union("DueForReviewResult")]
+NoticesResult = Annotated[NoticeConnection | AnyProblem, strawberry.union("NoticesResult")]
+ProposalsResult = Annotated[ProposalConnection | AnyProblem, strawberry.union("ProposalsResult")]
+DueResult = Annotated[types.ItemConnection | AnyProblem, strawberry.union("DueForReviewResult")]
 
 
 async def _committed(context: Context, value: Committed) -> ChangeCommitted:
@@ -460,13 +477,6 @@ def _afterwards(value: Afterwards) -> model.ItemStatus:
     if value is Afterwards.PUBLIC:
         return model.ItemStatus.DECLASSIFIED_PUBLIC
     return model.ItemStatus.DECLASSIFIED_WORK_SECRET
-
-
-def _narrow(result: object, field: str) -> InvalidInput:
-    """A list query fails only on its arguments: any other problem is reported on `field`."""
-    if isinstance(result, InvalidInput):
-        return result
-    return InvalidInput(message=getattr(result, "message", ""), field=field)
 
 
 def _due_cursor(item: model.Item) -> str:
@@ -522,10 +532,10 @@ class ChangeQuery:
                     if page.notices
                     else None,
                 ),
+                counter=lambda: context.call(notices.count_notices, query, context.actor),
             )
 
-        result = await attempt(work)
-        return result if isinstance(result, NoticeConnection) else _narrow(result, "filter")
+        return await attempt(work)
 
     @strawberry.field
     async def notice(self, info: Ctx, id: strawberry.ID) -> Notice | None:
@@ -581,10 +591,15 @@ class ChangeQuery:
                     if page.proposals
                     else None,
                 ),
+                counter=lambda: info.context.call(
+                    notices.count_proposals,
+                    str(organisation_id) if organisation_id else None,
+                    str(item_id) if item_id else None,
+                    info.context.actor,
+                ),
             )
 
-        result = await attempt(work)
-        return result if isinstance(result, ProposalConnection) else _narrow(result, "after")
+        return await attempt(work)
 
     @strawberry.field(
         description="Classified items whose period ends within `withinDays` days (or has ended), "
@@ -619,10 +634,16 @@ class ChangeQuery:
                     has_next_page=page.has_next,
                     end_cursor=_due_cursor(page.items[-1]) if page.items else None,
                 ),
+                counter=lambda: context.call(
+                    expiry.count_due,
+                    within_days,
+                    str(organisation_id) if organisation_id else None,
+                    None,
+                    context.actor.read_filter(),
+                ),
             )
 
-        result = await attempt(work)
-        return result if isinstance(result, types.ItemConnection) else _narrow(result, "withinDays")
+        return await attempt(work)
 
 
 def _created_after(

@@ -182,10 +182,21 @@ WEIGHTS: dict[str, Weight] = {
     "ProposalConnection.edges": Weight(own=0),
     "AuditEventConnection.edges": Weight(own=0),
     "AuditFindingConnection.edges": Weight(own=0),
+    "ImpactEntryConnection.edges": Weight(own=0),
+    "GrantConnection.edges": Weight(own=0),
+    "ReminderGroupConnection.edges": Weight(own=0),
+    # A count by the store (a COUNT, no row read), asked for only when selected; beneath the
+    # page's bound, which multiplies it as it does `pageInfo`.
+    "ItemConnection.totalCount": Weight(own=READ),
+    "NoticeConnection.totalCount": Weight(own=READ),
+    "ProposalConnection.totalCount": Weight(own=READ),
+    "AuditEventConnection.totalCount": Weight(own=READ),
     # Over every item the caller may read, then a page or a list of what they found.
     "Query.auditFindings": Weight(own=SCAN, times=page(50)),
     "Query.reminders": Weight(own=SCAN),
     "ReminderGroup.items": Weight(own=0, times=REACH),
+    "Query.reminderGroups": Weight(own=SCAN, times=page(50)),
+    "ReminderGroup.dueItems": Weight(own=0, times=page(50)),
     "Query.declassifiedCatalogue": Weight(own=SCAN),
     "DeclassifiedCatalogue.entries": Weight(own=0, times=REACH),
     "Query.annualStatistics": Weight(own=SCAN),
@@ -200,6 +211,7 @@ WEIGHTS: dict[str, Weight] = {
     # The dry run computes every descendant, whatever the page of `impacts` read.
     "Query.impactAnalysis": Weight(own=REACH),
     "ImpactAnalysis.impacts": Weight(own=0, times=page(100)),
+    "ImpactAnalysis.entries": Weight(own=0, times=page(50)),
     # Forms: one form, a row for each record; each format made only if asked.
     "Query.reviewForm": Weight(own=lambda args: READ + FORM_ROW * listed("recordIds")(args)),
     "Query.recordForm": Weight(own=READ),
@@ -242,10 +254,22 @@ WEIGHTS: dict[str, Weight] = {
     "Query.grant": Weight(own=READ),
     "Query.pendingGrants": Weight(own=SCAN),
     "GrantList.grants": Weight(own=0, times=ORGANISATIONS),
+    "Query.grantsToDecide": Weight(own=SCAN, times=page(50)),
     "Mutation.approveGrant": Weight(own=WRITE),
     "Mutation.rejectGrant": Weight(own=WRITE),
     # A subscription: what each notice sent costs.
     "Subscription.noticesIssued": Weight(own=READ),
+}
+
+
+# Lists of objects that grow with the graph and are still answered whole, by design: each is
+# one document a client reads as a whole (README, "API conventions"). Every other list of
+# what the graph holds is a connection (tests/e2e/test_conventions.py checks it).
+WHOLE: dict[str, str] = {
+    "DeclassifiedCatalogue.entries": "the catalogue published as one document (X-24), as its CSV",
+    "AnnualStatistics.organisations": "one report (X-26), a row per organisation, as its CSV",
+    "ChangeCommitted.notices": "what one decision sent, in its answer; notices(filter: "
+    "{changeId}) pages through them",
 }
 
 

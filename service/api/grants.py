@@ -12,9 +12,11 @@ import strawberry
 from strawberry.types import Info
 
 from graph.access import EVERY_ORGANISATION
+from graph.errors import InvalidValue
 from service import grants, usecases
+from service.api import types
 from service.api.context import Context
-from service.api.inputs import attempt
+from service.api.inputs import attempt, decode_cursor, encode_cursor
 from service.api.problems import AnyProblem
 from service.auditing import grant_event
 
@@ -106,6 +108,29 @@ GrantDecisionResult = Annotated[GrantDecided | AnyProblem, strawberry.union("Gra
 PendingGrantsResult = Annotated[GrantList | AnyProblem, strawberry.union("PendingGrantsResult")]
 
 
+@strawberry.type
+class GrantEdge:
+    cursor: str
+    node: Grant
+
+
+@strawberry.type
+class GrantConnection:
+    edges: list[GrantEdge]
+    page_info: types.PageInfo
+    total_count: int = strawberry.field(description=types.TOTAL_COUNT)
+
+
+GrantsToDecideResult = Annotated[
+    GrantConnection | AnyProblem, strawberry.union("GrantsToDecideResult")
+]
+
+
+def _grant_key(value: grants.Described) -> str:
+    # Oldest first, as decidable_grants orders them: the time it was filed, then its id.
+    return f"{value.grant.requested_at.isoformat()}|{value.grant.id}"
+
+
 def grant(value: grants.Described) -> Grant:
     g = value.grant
     return Grant(
@@ -142,7 +167,8 @@ class GrantQuery:
     @strawberry.field(
         description="The pending requests the caller may decide, oldest first: for a supervisor, "
         "those that widen reading only of organisations it supervises (any, for a supervisor "
-        "of all) and that it did not file."
+        "of all) and that it did not file.",
+        deprecation_reason="Use `grantsToDecide(first, after)`, a connection as every list is.",
     )
     async def pending_grants(self, info: Ctx) -> PendingGrantsResult:
         context = info.context
@@ -150,6 +176,37 @@ class GrantQuery:
         async def work() -> GrantList:
             found = await context.call(grants.decidable_grants, context.actor)
             return GrantList(grants=[grant(d) for d in found])
+
+        return await attempt(work)
+
+    @strawberry.field(
+        description="The pending requests the caller may decide, oldest first, a page of "
+        "`first` after `after`: for a supervisor, those that widen reading only of "
+        "organisations it supervises (any, for a supervisor of all) and that it did not file."
+    )
+    async def grants_to_decide(
+        self, info: Ctx, first: int = 50, after: str | None = None
+    ) -> GrantsToDecideResult:
+        context = info.context
+
+        async def work() -> GrantConnection:
+            if not 1 <= first <= usecases.MAX_PAGE:
+                raise InvalidValue("first", f"每页条数应在 1 到 {usecases.MAX_PAGE} 之间。")
+            start = decode_cursor(after, "grant") if after is not None else None
+            found = await context.call(grants.decidable_grants, context.actor)
+            rest = [d for d in found if start is None or _grant_key(d) > start]
+            page = rest[:first]
+            return GrantConnection(
+                edges=[
+                    GrantEdge(cursor=encode_cursor(_grant_key(d), "grant"), node=grant(d))
+                    for d in page
+                ],
+                page_info=types.PageInfo(
+                    has_next_page=len(rest) > first,
+                    end_cursor=encode_cursor(_grant_key(page[-1]), "grant") if page else None,
+                ),
+                total_count=len(found),
+            )
 
         return await attempt(work)
 

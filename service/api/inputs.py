@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable
 from datetime import date
 from enum import Enum
@@ -12,9 +10,15 @@ from typing import TypeVar
 import strawberry
 
 from graph import model
-from graph.errors import InvalidValue, LineageError
+from graph.errors import LineageError
 from service import usecases
 from service.api import types
+
+# The cursors live in service.api.cursors (types use them too); kept importable from here.
+from service.api.cursors import decode_cursor as decode_cursor
+from service.api.cursors import decode_position as decode_position
+from service.api.cursors import encode_cursor as encode_cursor
+from service.api.cursors import encode_position as encode_position
 from service.api.problems import AnyProblem, problem
 from service.impact import ProposedChange
 
@@ -92,32 +96,3 @@ def ids(values: list[strawberry.ID]) -> tuple[str, ...]:
 
 def level_of(value: types.Level | None) -> model.Level | None:
     return None if value is None else model.Level(value.value)
-
-
-def encode_cursor(key: str, kind: str = "item") -> str:
-    """An opaque cursor: the key of the last node of a page, marked with what it pages."""
-    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
-
-
-def decode_cursor(cursor: str, kind: str = "item") -> str:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    if not text.startswith(f"{kind}:"):
-        raise InvalidValue("after", "游标（after）无效：请使用上一页返回的 endCursor。")
-    return text.removeprefix(f"{kind}:")
-
-
-def encode_position(position: int) -> str:
-    """A cursor of a ranked list (a search), which has no key to go on from: the number of
-    results before the next page."""
-    return encode_cursor(str(position), "search")
-
-
-def decode_position(cursor: str) -> int:
-    position = decode_cursor(cursor, "search")
-    # At most nine digits: a position, never a number too large for the store.
-    if not (position.isascii() and position.isdigit() and len(position) <= 9):
-        raise InvalidValue("after", "游标（after）无效：请使用上一页返回的 endCursor。")
-    return int(position)

@@ -15,9 +15,16 @@ from graph.errors import (
 )
 
 
-@strawberry.interface(description="An expected failure: the request was refused, nothing written.")
+@strawberry.interface(
+    description="An expected failure: the request was refused, nothing written. Which problem "
+    "it is, its type says (`__typename`); every one has a message and the articles it cites."
+)
 class Problem:
     message: str = strawberry.field(description="A whole sentence in Chinese, for people.")
+    articles: list[str] = strawberry.field(
+        default_factory=list,
+        description="The articles the refusal rests on, e.g. D-8; empty where no rule applies.",
+    )
 
 
 @strawberry.type(description="A value is malformed or out of range.")
@@ -40,7 +47,6 @@ class AlreadyExists(Problem):
 @strawberry.type(name="RuleViolation", description="A rule of the regulations forbids this.")
 class RuleViolationProblem(Problem):
     rule: str = strawberry.field(description="The rule's name, e.g. DERIVED_LEVEL.")
-    articles: list[str] = strawberry.field(description="The articles broken, e.g. D-8.")
 
 
 @strawberry.type(
@@ -51,7 +57,6 @@ class AccessDeniedProblem(Problem):
     requirement: str = strawberry.field(
         description="What is missing: ROLE:OFFICIAL, ACT_AS_SELF, HANDLER_ROLE, PERSON."
     )
-    articles: list[str]
 
 
 @strawberry.type(
@@ -89,16 +94,25 @@ def problem(error: LineageError) -> AnyProblem:
                 id=strawberry.ID(error.id),
                 expected_version=error.expected,
                 current_version=error.current,
+                articles=list(error.articles),
             )
         case InvalidValue():
-            return InvalidInput(message=error.message, field=error.field)
+            return InvalidInput(
+                message=error.message, field=error.field, articles=list(error.articles)
+            )
         case UnknownId():
+            # No articles: an id the caller may not read answers as one that does not exist.
             return NotFound(message=error.message, kind=error.kind, id=strawberry.ID(error.id))
         case DuplicateId():
-            return AlreadyExists(message=error.message, kind=error.kind, id=strawberry.ID(error.id))
+            return AlreadyExists(
+                message=error.message,
+                kind=error.kind,
+                id=strawberry.ID(error.id),
+                articles=list(error.articles),
+            )
         case RuleViolation():
             return RuleViolationProblem(
                 message=error.message, rule=error.rule, articles=list(error.articles)
             )
         case _:
-            return InvalidInput(message=error.message, field="")
+            return InvalidInput(message=error.message, field="", articles=list(error.articles))

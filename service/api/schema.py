@@ -36,7 +36,7 @@ from service.api.inputs import attempt as _attempt
 from service.api.inputs import ids as _ids
 from service.api.inputs import level_of as _level
 from service.api.picklists import PickListQuery
-from service.api.problems import AnyProblem, InvalidInput, NotFound
+from service.api.problems import AnyProblem
 from service.api.register import RegisterQuery
 from service.api.supervision import (
     CatalogueQuery,
@@ -225,13 +225,11 @@ RegisterSourceResult = Annotated[
     RegisterSourceSuccess | AnyProblem, strawberry.union("RegisterSourceResult")
 ]
 DeriveItemResult = Annotated[DeriveItemSuccess | AnyProblem, strawberry.union("DeriveItemResult")]
-ItemsResult = Annotated[types.ItemConnection | InvalidInput, strawberry.union("ItemsResult")]
+ItemsResult = Annotated[types.ItemConnection | AnyProblem, strawberry.union("ItemsResult")]
 ImpactAnalysisResult = Annotated[
     types.ImpactAnalysis | AnyProblem, strawberry.union("ImpactAnalysisResult")
 ]
-LineageResult = Annotated[
-    types.Lineage | NotFound | InvalidInput, strawberry.union("LineageResult")
-]
+LineageResult = Annotated[types.Lineage | AnyProblem, strawberry.union("LineageResult")]
 
 
 @strawberry.type
@@ -308,12 +306,10 @@ class Query(
                     has_next_page=page.has_next,
                     end_cursor=cursors[-1] if cursors else None,
                 ),
+                counter=lambda: info.context.call(usecases.count_items, query),
             )
 
-        result = await _attempt(work)
-        if isinstance(result, types.ItemConnection | InvalidInput):
-            return result
-        return InvalidInput(message=result.message, field="filter")
+        return await _attempt(work)
 
     @strawberry.field
     async def keypoint(self, info: Ctx, id: strawberry.ID) -> types.Keypoint | None:
@@ -360,10 +356,7 @@ class Query(
             )
             return lineage_of(found, context.redactor)
 
-        result = await _attempt(work)
-        if isinstance(result, types.Lineage | NotFound | InvalidInput):
-            return result
-        return InvalidInput(message=result.message, field="id")
+        return await _attempt(work)
 
     @strawberry.field(
         description="What a proposed change or declassification of a source would do to every "

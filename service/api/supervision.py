@@ -12,6 +12,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from graph import model
 from graph.audit import Case as CaseValue
 from graph.audit import Finding
 from graph.errors import InvalidValue
@@ -23,7 +24,7 @@ from service.api.problems import AnyProblem
 from service.catalogue import as_csv, catalogue
 from service.findings import Audit, audit
 from service.redaction import Redactor
-from service.reminders import reminders
+from service.reminders import Reminder, reminders
 from service.statistics import annual_statistics
 from service.statistics import as_csv as statistics_csv
 from service.usecases import MAX_PAGE
@@ -67,8 +68,12 @@ class AuditFindingEdge:
 @strawberry.type
 class AuditFindingConnection:
     edges: list[AuditFindingEdge]
-    total: int = strawberry.field(description="How many findings match, on every page.")
+    total: int = strawberry.field(
+        description="How many findings match, on every page.",
+        deprecation_reason="Use `totalCount`, as on every connection.",
+    )
     page_info: types.PageInfo
+    total_count: int = strawberry.field(description=types.TOTAL_COUNT)
 
 
 @strawberry.input
@@ -147,6 +152,7 @@ class FindingQuery:
                     for f in page
                 ],
                 total=len(ordered),
+                total_count=len(ordered),
                 page_info=types.PageInfo(
                     has_next_page=len(rest) > first,
                     end_cursor=encode_cursor(_key(page[-1]), "finding") if page else None,
@@ -156,12 +162,83 @@ class FindingQuery:
         return await attempt(work)
 
 
+def _due_key(item: model.Item) -> str:
+    # Soonest end first, then by id, as the reminders order them.
+    expiry = item.classification.expiry if item.classification else None
+    return f"{expiry.isoformat() if expiry else ''}|{item.id}"
+
+
 @strawberry.type(description="What one organisation must review before the periods end (X-4).")
 class ReminderGroup:
     organisation_id: strawberry.ID
     organisation_name: str
-    count: int
-    items: list[types.Item] = strawberry.field(description="Soonest end first.")
+    count: int = strawberry.field(description="How many items it must review: dueItems' total.")
+    due: strawberry.Private[list[model.Item]]
+
+    @strawberry.field(
+        description="Soonest end first.",
+        deprecation_reason="Use `dueItems(first, after)`, a connection as every list is.",
+    )
+    def items(self, info: Ctx) -> list[types.Item]:
+        return [types.item(info.context.redactor.show(i)) for i in self.due]
+
+    @strawberry.field(
+        description="The items it must review, soonest end first, a page of `first` after `after`."
+    )
+    def due_items(
+        self, info: Ctx, first: int = 50, after: str | None = None
+    ) -> types.ItemConnection:
+        try:
+            if not 1 <= first <= MAX_PAGE:
+                raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
+            start = decode_cursor(after, "due") if after is not None else None
+        except InvalidValue as error:
+            # A field of an answer, not a root: its problem is an error of the request.
+            raise GraphQLError(error.message, extensions={"field": error.field}) from error
+        rest = [i for i in self.due if start is None or _due_key(i) > start]
+        page = rest[:first]
+        cursors = [encode_cursor(_due_key(i), "due") for i in page]
+        redactor = info.context.redactor
+        return types.ItemConnection(
+            edges=[
+                types.ItemEdge(cursor=c, node=types.item(redactor.show(i)))
+                for c, i in zip(cursors, page, strict=True)
+            ],
+            page_info=types.PageInfo(
+                has_next_page=len(rest) > first, end_cursor=cursors[-1] if cursors else None
+            ),
+            counter=types.counted(len(self.due)),
+        )
+
+
+@strawberry.type
+class ReminderGroupEdge:
+    cursor: str
+    node: ReminderGroup
+
+
+@strawberry.type
+class ReminderGroupConnection:
+    edges: list[ReminderGroupEdge]
+    page_info: types.PageInfo
+    total_count: int = strawberry.field(description=types.TOTAL_COUNT)
+
+
+ReminderGroupsResult = Annotated[
+    ReminderGroupConnection | AnyProblem, strawberry.union("ReminderGroupsResult")
+]
+
+
+def _groups(found: list[Reminder]) -> list[ReminderGroup]:
+    return [
+        ReminderGroup(
+            organisation_id=strawberry.ID(g.organisation_id),
+            organisation_name=g.organisation_name,
+            count=len(g.items),
+            due=g.items,
+        )
+        for g in found
+    ]
 
 
 @strawberry.type
@@ -169,7 +246,9 @@ class ReminderQuery:
     @strawberry.field(
         description="Classified items whose period ends within `withinDays` days (or has "
         "ended), grouped by the organisation that decides on them now, to be reviewed before "
-        "then (X-4, X-17); of the items the caller may read."
+        "then (X-4, X-17); of the items the caller may read.",
+        deprecation_reason="Use `reminderGroups(withinDays, organisationId, first, after)`, a "
+        "connection as every list is.",
     )
     async def reminders(
         self, info: Ctx, within_days: int, organisation_id: strawberry.ID | None = None
@@ -186,15 +265,56 @@ class ReminderQuery:
             )
         except InvalidValue as error:
             raise GraphQLError(error.message, extensions={"field": error.field}) from error
-        return [
-            ReminderGroup(
-                organisation_id=strawberry.ID(g.organisation_id),
-                organisation_name=g.organisation_name,
-                count=len(g.items),
-                items=[types.item(context.redactor.show(i)) for i in g.items],
+        return _groups(found)
+
+    @strawberry.field(
+        description="Classified items whose period ends within `withinDays` days (or has "
+        "ended), grouped by the organisation that decides on them now (by its id, a page of "
+        "`first` groups after `after`), to be reviewed before then (X-4, X-17); of the items "
+        "the caller may read."
+    )
+    async def reminder_groups(
+        self,
+        info: Ctx,
+        within_days: int,
+        organisation_id: strawberry.ID | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> ReminderGroupsResult:
+        context = info.context
+
+        async def work() -> ReminderGroupConnection:
+            if not 1 <= first <= MAX_PAGE:
+                raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
+            start = decode_cursor(after, "reminder") if after is not None else None
+            found = await context.call(
+                lambda store: reminders(
+                    store,
+                    within_days,
+                    context.actor,
+                    str(organisation_id) if organisation_id else None,
+                )
             )
-            for g in found
-        ]
+            groups = _groups(found)
+            rest = [g for g in groups if start is None or str(g.organisation_id) > start]
+            page = rest[:first]
+            return ReminderGroupConnection(
+                edges=[
+                    ReminderGroupEdge(
+                        cursor=encode_cursor(str(g.organisation_id), "reminder"), node=g
+                    )
+                    for g in page
+                ],
+                page_info=types.PageInfo(
+                    has_next_page=len(rest) > first,
+                    end_cursor=encode_cursor(str(page[-1].organisation_id), "reminder")
+                    if page
+                    else None,
+                ),
+                total_count=len(groups),
+            )
+
+        return await attempt(work)
 
 
 @strawberry.type(description="One item declassified to the public (X-24), without its old marking.")

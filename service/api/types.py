@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import enum
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 import strawberry
@@ -12,9 +13,11 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from graph import model, propagation, rules
+from graph.errors import InvalidValue
 from graph.phrase import Names
 from service import workbook
 from service.api.context import Context
+from service.api.cursors import decode_place, encode_cursor
 from service.impact import ImpactReport
 from service.impact_sheet import impact_table
 from service.redaction import Redactor
@@ -390,6 +393,24 @@ class PageInfo:
     end_cursor: str | None
 
 
+# How many a connection holds in all: counted only when a client asks for `totalCount`,
+# by the store where the list can be large (a COUNT, never every row read).
+Counter = Callable[[], Awaitable[int]]
+
+TOTAL_COUNT = (
+    "How many there are in all, on every page: the same filter, whatever `first` and `after`."
+)
+
+
+def counted(value: int) -> Counter:
+    """The counter of a list whose size is known already."""
+
+    async def count() -> int:
+        return value
+
+    return count
+
+
 @strawberry.type
 class ItemEdge:
     cursor: str
@@ -400,6 +421,11 @@ class ItemEdge:
 class ItemConnection:
     edges: list[ItemEdge]
     page_info: PageInfo
+    counter: strawberry.Private[Counter]
+
+    @strawberry.field(description=TOTAL_COUNT)
+    async def total_count(self) -> int:
+        return await self.counter()
 
 
 # Mapping from graph values
@@ -619,7 +645,14 @@ class ImpactEntry:
     )
     actions: list[ImpactAction]
     action_labels: list[str]
-    after: Classification | None
+    classification_after: Classification | None = strawberry.field(
+        description="Its classification once it has acted; null for a placeholder, and for an "
+        "item left without one."
+    )
+    after: Classification | None = strawberry.field(
+        deprecation_reason="Use `classificationAfter`: `after` is an Item elsewhere "
+        "(Notice.after, Change.after)."
+    )
     status_after: ItemStatus | None = strawberry.field(description="Null for a placeholder.")
     marking_after: str | None
     path: list[strawberry.ID] = strawberry.field(
@@ -632,10 +665,29 @@ class ImpactEntry:
     )
 
 
+@strawberry.type
+class ImpactEntryEdge:
+    cursor: str
+    node: ImpactEntry
+
+
+@strawberry.type
+class ImpactEntryConnection:
+    edges: list[ImpactEntryEdge]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description=TOTAL_COUNT)
+
+
 @strawberry.type(description="A dry run of a change: nothing is written.")
 class ImpactAnalysis:
     item: Item = strawberry.field(description="The source as it is now.")
-    proposed: Classification | None
+    classification_after: Classification | None = strawberry.field(
+        description="The source's classification once the change is made, as its "
+        "`Item.classification` would read."
+    )
+    proposed: Classification | None = strawberry.field(
+        deprecation_reason="Use `classificationAfter`, the name it has on ImpactEntry and Notice."
+    )
     status_after: ItemStatus
     declassified_keypoints: list[strawberry.ID]
     total: int = strawberry.field(
@@ -657,13 +709,47 @@ class ImpactAnalysis:
     @strawberry.field(
         description="The descendants that would have to act, parents before children: `first` "
         "of them (at most 500) after skipping `offset`. The same graph gives the same order, "
-        "so a client pages through a large analysis (see `total`) with offset += first."
+        "so a client pages through a large analysis (see `total`) with offset += first.",
+        deprecation_reason="Use `entries(first, after)`, a connection as every list is.",
     )
     async def impacts(
         self, info: Info[Context, None], first: int = 100, offset: int = 0
     ) -> list[ImpactEntry]:
         if not 1 <= first <= MAX_PAGE or offset < 0:
             raise GraphQLError(f"每页条数（first）应在 1 到 {MAX_PAGE} 之间，offset 不能为负数。")
+        return await self._entries(info, offset, first)
+
+    @strawberry.field(
+        description="The descendants that would have to act, parents before children, a page "
+        "of `first` (at most 500) after the cursor `after`; the same graph gives the same "
+        "order. `totalCount` equals `total`."
+    )
+    async def entries(
+        self, info: Info[Context, None], first: int = 50, after: str | None = None
+    ) -> ImpactEntryConnection:
+        if not 1 <= first <= MAX_PAGE:
+            raise GraphQLError(f"每页条数（first）应在 1 到 {MAX_PAGE} 之间。")
+        # A cursor is a place in the analysis's order: it means the same in a later analysis
+        # of the same graph, as the deprecated `offset` did.
+        try:
+            start = decode_place(after, "impact") + 1 if after is not None else 0
+        except InvalidValue as error:
+            # A field of an answer, not a root: its problem is an error of the request.
+            raise GraphQLError(error.message, extensions={"field": error.field}) from error
+        found = await self._entries(info, start, first)
+        cursors = [encode_cursor(str(start + n), "impact") for n in range(len(found))]
+        return ImpactEntryConnection(
+            edges=[ImpactEntryEdge(cursor=c, node=e) for c, e in zip(cursors, found, strict=True)],
+            page_info=PageInfo(
+                has_next_page=start + len(found) < len(self.shown),
+                end_cursor=cursors[-1] if cursors else None,
+            ),
+            total_count=len(self.shown),
+        )
+
+    async def _entries(
+        self, info: Info[Context, None], offset: int, first: int
+    ) -> list[ImpactEntry]:
         impacts = self.report.impacts
         page = self.shown[offset : offset + first]
         read = [impacts[position] for position, _, readable in page if readable]
@@ -702,6 +788,7 @@ def placeholder_entry(item_id: str, redactor: Redactor) -> ImpactEntry:
         item=None,
         actions=[],
         action_labels=[],
+        classification_after=None,
         after=None,
         status_after=None,
         marking_after=None,
@@ -726,6 +813,7 @@ def impact_entry(value: propagation.Impact, redactor: Redactor, names: Names) ->
         item=item(redactor.show(value.before)),
         actions=[ImpactAction(a.value) for a in value.actions],
         action_labels=[a.label for a in value.actions],
+        classification_after=classification(after.classification) if after.classification else None,
         after=classification(after.classification) if after.classification else None,
         status_after=ItemStatus(after.status.value),
         marking_after=after.marking,
@@ -755,6 +843,9 @@ def impact_analysis(report: ImpactReport, redactor: Redactor) -> ImpactAnalysis:
     review = propagation.Action.REVIEW
     return ImpactAnalysis(
         item=item(redactor.show(report.before)),
+        classification_after=classification(report.after.classification)
+        if report.after.classification
+        else None,
         proposed=classification(report.after.classification)
         if report.after.classification
         else None,

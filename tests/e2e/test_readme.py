@@ -11,8 +11,18 @@ from tests.e2e.conftest import Gql
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
+def blocks(section: str) -> list[str]:
+    """The GraphQL examples of one section (`## A tour`, `### API conventions ...`)."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n{section}\n")
+    level = section.split(" ")[0]
+    ends = [text.find(f"\n{h} ", start + 1) for h in ("#" * n for n in range(2, len(level) + 1))]
+    end = min([e for e in ends if e != -1] or [len(text)])
+    return re.findall(r"```graphql\n(.*?)```", text[start:end], re.S)
+
+
 def tour_blocks() -> list[str]:
-    return re.findall(r"```graphql\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    return blocks("## A tour")
 
 
 def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
@@ -77,3 +87,21 @@ def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
         {"ids": ids},
     )["reviewForm"]
     assert form["title"] == "国家秘密审核表（二）"
+
+
+def test_readme_api_conventions_page_as_they_say(demo_gql: Gql) -> None:
+    (items,) = blocks("### API conventions (接口约定)")
+    first = demo_gql(items, as_="p-zhao-min")["items"]
+    assert first["__typename"] == "ItemConnection"
+    assert first["totalCount"] == 4
+    assert first["pageInfo"]["hasNextPage"] is True
+    cursor = first["pageInfo"]["endCursor"]
+    assert cursor == first["edges"][-1]["cursor"]
+    rest = demo_gql(items.replace("first: 2)", f'first: 2, after: "{cursor}")'), as_="p-zhao-min")
+    assert rest["items"]["totalCount"] == 4
+    assert rest["items"]["pageInfo"]["hasNextPage"] is False
+    ids = [e["node"]["id"] for page in (first, rest["items"]) for e in page["edges"]]
+    assert len(set(ids)) == 4
+    bad = demo_gql(items.replace("first: 2)", 'first: 2, after: "x")'), as_="p-zhao-min")
+    assert bad["items"]["__typename"] == "InvalidInput"
+    assert bad["items"]["field"] == "after"
