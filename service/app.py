@@ -14,7 +14,7 @@ import logging
 import math
 import secrets
 import sys
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.extensions import SchemaExtension
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -180,9 +181,14 @@ class _GraphQL(GraphQL[Context, None]):
             if self.tracer_provider is None
             else [tracing.extension(self.tracer_provider, self._label)]
         )
-        schema = build_schema(limits, traced)
-        self._graphql_schema = schema._schema
         self._persisted = persisted_policy(settings)
+        # First of the checks: where only registered documents run, a document sent over the
+        # WebSocket (which knows no hashes) must be one of them too.
+        guarded = (
+            [lambda: RegisteredOnly(self._persisted.registry)] if settings.persisted_only else []
+        )
+        schema = build_schema(limits, [*traced, *guarded])
+        self._graphql_schema = schema._schema
         super().__init__(
             schema,
             graphql_ide=None if not graphiql_served(settings) else "graphiql",
@@ -808,6 +814,29 @@ def persisted_policy(settings: Settings) -> persisted.Policy:
     size = settings.persisted_cache_size
     cache = persisted.Cache(size) if size > 0 and not settings.persisted_only else None
     return persisted.Policy(registry, cache, settings.persisted_only)
+
+
+class RegisteredOnly(SchemaExtension):
+    """Where only registered documents run (LINEAGE_PERSISTED_ONLY): refuses any other before
+    it is validated or runs, whatever brought it (over HTTP, a hash resolves to a registered
+    document before this; a subscription's arrives in full over the WebSocket)."""
+
+    def __init__(self, registry: persisted.Registry) -> None:
+        self.registry = registry
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        query = execution.query
+        if (
+            query is not None
+            and execution.pre_execution_errors is None
+            and not self.registry.is_registered(persisted.sha256_of(query))
+        ):
+            refusal = persisted.only_registered_refusal()
+            execution.pre_execution_errors = [
+                GraphQLError(refusal.message, extensions={"code": refusal.code})
+            ]
+        yield
 
 
 def graphiql_served(settings: Settings) -> bool:

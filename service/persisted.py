@@ -276,12 +276,9 @@ def resolve(body: dict[str, Any], policy: Policy) -> Resolved | Refusal:
     query = body.get("query")
     if asked is None:
         if policy.only_registered and query is not None:
-            return Refusal(
-                ONLY_REGISTERED,
-                "本服务只执行已登记的查询（LINEAGE_PERSISTED_ONLY）：请以 "
-                'extensions.persistedQuery = {"version": 1, "sha256Hash": "…"} 发送已登记查询的'
-                "摘要（清单由 lineage persisted-queries build 生成）。",
-            )
+            if isinstance(query, str) and policy.registry.is_registered(sha256_of(query)):
+                return Resolved(body, "registered")  # a registered document, word for word
+            return only_registered_refusal()
         return Resolved(body, "sent")
     if not isinstance(asked, dict) or asked.get("version") != 1:
         return Refusal(
@@ -323,6 +320,15 @@ def resolve(body: dict[str, Any], policy: Policy) -> Resolved | Refusal:
     if kept is None:
         return Refusal(NOT_FOUND, NOT_FOUND_MESSAGE, 200)
     return Resolved({**body, "query": kept}, "hit")
+
+
+def only_registered_refusal() -> Refusal:
+    return Refusal(
+        ONLY_REGISTERED,
+        "本服务只执行已登记的查询（LINEAGE_PERSISTED_ONLY）：请以 "
+        'extensions.persistedQuery = {"version": 1, "sha256Hash": "…"} 发送已登记查询的'
+        "摘要，或发送与清单中一字不差的查询文本（清单由 lineage persisted-queries build 生成）。",
+    )
 
 
 def _not_registered(digest: str) -> Refusal:

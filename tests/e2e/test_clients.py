@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 import httpx2
 import pytest
 import uvicorn
+import websocket
 from typer.testing import CliRunner
 
 from service import client as lineage_client
@@ -29,6 +31,7 @@ from service.config import Settings
 from tests.e2e.test_server import demo_token, free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 LINEAGE_SCRIPT = Path(sys.executable).with_name("lineage")
 ITEM = '{ item(id: "D-COUNTY-004") { id marking } }'
 TRAIL = """query($user: ID!) { auditTrail(filter: {userId: $user, itemId: "D-COUNTY-004"}) {
@@ -238,6 +241,8 @@ def test_a_deployment_that_requires_registered_queries_runs_those_alone(
     assert answer.json()["data"]["item"]["marking"] == "机密★20年"
     with_document = post(registered_only, token, {**body, "query": item["body"]})
     assert with_document.json() == answer.json()
+    verbatim = post(registered_only, token, {"query": item["body"], "variables": body["variables"]})
+    assert verbatim.json() == answer.json()  # a registered document word for word, no hash
     # GraphiQL would run documents typed by hand: not served here.
     page = httpx2.get(registered_only + "/graphql", headers={"accept": "text/html"}, timeout=10)
     assert "graphiql" not in page.text.lower()
@@ -485,3 +490,85 @@ def test_the_example_script_reports_an_impact(service: str, demo: Demo) -> None:
     )
     assert refused.returncode == 1
     assert refused.stderr.strip()
+
+
+def test_over_the_websocket_only_registered_documents_run_there_too(
+    registered_only: str, demo: Demo, manifest: Path
+) -> None:
+    entries = json.loads(manifest.read_text())["operations"]
+    registered = next(e for e in entries if e["name"] == "NoticesIssued")["body"]
+    free = 'subscription { noticesIssued(organisationId: "org-county") { id } }'
+    ws = websocket.create_connection(
+        registered_only.replace("http", "ws") + "/graphql",
+        subprotocols=["graphql-transport-ws"],
+        timeout=10,
+    )
+    try:
+        init = {
+            "type": "connection_init",
+            "payload": {"authorization": f"Bearer {demo.token('p-zhao-min')}"},
+        }
+        ws.send(json.dumps(init))
+        assert json.loads(ws.recv())["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "free", "type": "subscribe", "payload": {"query": free}}))
+        refused = json.loads(ws.recv())
+        assert refused["type"] == "error", refused
+        assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+        variables = {"organisationId": "org-county"}
+        payload = {"query": registered, "variables": variables}
+        ws.send(json.dumps({"id": "registered", "type": "subscribe", "payload": payload}))
+        with lineage_client.Client(registered_only, demo.token("p-li-qiang")) as official:
+            official.declassify(
+                "S-2024-012",
+                handler_id="p-zhang-wei",
+                official_id="p-li-qiang",
+                reason="CIRCUMSTANCES_CHANGED",
+                basis="工程已建成并公开报道。",
+            )
+        issued = json.loads(ws.recv())
+        assert issued["type"] == "next", issued
+        assert issued["id"] == "registered"
+        assert issued["payload"]["data"]["noticesIssued"]["organisationId"] == "org-county"
+    finally:
+        ws.close()
+
+
+def test_the_readmes_client_example_runs_as_written(
+    service: str, demo: Demo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    section = README.read_text(encoding="utf-8").split("### Clients: persisted queries", 1)[1]
+    (code,) = re.findall(r"```python\n(.*?)```", section.split("\n## ", 1)[0], re.S)
+    code = code.replace('"http://127.0.0.1:8000"', repr(service))
+    code = code.replace('token="lin_…"', f"token={demo.token('p-sun-hong')!r}")
+    exec(code, {})  # noqa: S102
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("机密★20年：影响 "), printed
+    assert printed[-1].startswith("拒绝： ROLE:OFFICIAL "), printed
+    assert "定密责任人" in printed[-1], printed
+
+
+def test_a_manifest_is_built_from_graphql_files_checked_against_the_schema(
+    tmp_path: Path,
+) -> None:
+    front_end = tmp_path / "front-end"
+    (front_end / "pages").mkdir(parents=True)
+    (front_end / "pages" / "item.graphql").write_text(
+        "fragment F on Item { id marking }\nquery Page($id: ID!) { item(id: $id) { ...F } }\n"
+    )
+    output = tmp_path / "persisted.json"
+    built = CliRunner().invoke(
+        cli, ["persisted-queries", "build", str(front_end), "-o", str(output)]
+    )
+    assert built.exit_code == 0, built.output
+    (entry,) = json.loads(output.read_text())["operations"]
+    assert (entry["name"], entry["type"]) == ("Page", "query")
+    assert entry["id"] == sha(entry["body"])
+    assert "fragment F on Item" in entry["body"]
+    wrong = tmp_path / "wrong.graphql"
+    wrong.write_text('query Wrong { item(id: "A") { secretField } }')
+    refused = CliRunner().invoke(cli, ["persisted-queries", "build", str(wrong)])
+    assert refused.exit_code == 1
+    assert "Wrong" in refused.output
+    assert "secretField" in refused.output
+    nothing = CliRunner().invoke(cli, ["persisted-queries", "build"])
+    assert nothing.exit_code == 2
