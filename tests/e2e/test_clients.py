@@ -24,9 +24,11 @@ import uvicorn
 import websocket
 from typer.testing import CliRunner
 
+from graph.trail import AuditQuery, Outcome
 from service import client as lineage_client
 from service.app import create_app
 from service.cli import app as cli
+from service.composition import open_store
 from service.config import Settings
 from tests.e2e.test_server import demo_token, free_port, wait_until_up
 
@@ -34,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 LINEAGE_SCRIPT = Path(sys.executable).with_name("lineage")
 ITEM = '{ item(id: "D-COUNTY-004") { id marking } }'
+REFUSALS = """query($user: ID!) { auditTrail(filter: {userId: $user, outcome: REFUSED}) {
+  ... on AuditEventConnection { edges { node { action detail } } } } }"""
 TRAIL = """query($user: ID!) { auditTrail(filter: {userId: $user, itemId: "D-COUNTY-004"}) {
   ... on AuditEventConnection { edges { node { action outcome detail } } } } }"""
 
@@ -243,6 +247,22 @@ def test_a_deployment_that_requires_registered_queries_runs_those_alone(
     assert with_document.json() == answer.json()
     verbatim = post(registered_only, token, {"query": item["body"], "variables": body["variables"]})
     assert verbatim.json() == answer.json()  # a registered document word for word, no hash
+    # Each refusal is recorded, with its code, as every refusal is.
+    refusals = post(
+        registered_only,
+        demo.token("p-sun-hong"),
+        {"query": REFUSALS, "variables": {"user": "p-zhao-min"}},
+    )
+    assert refusals.status_code == 400  # the supervisor's own free document is refused too
+    # ... so the trail is read through the store itself, as an auditor's export would.
+    store = open_store(demo.url)
+    try:
+        events = store.audit_events(AuditQuery(user_id="p-zhao-min", outcome=Outcome.REFUSED))
+    finally:
+        store.close()
+    mine = [(e.action, e.detail) for e in events]
+    assert ("persisted-query", "PERSISTED_QUERY_REQUIRED") in mine
+    assert mine.count(("persisted-query", "PERSISTED_QUERY_NOT_REGISTERED")) == 2
     # GraphiQL would run documents typed by hand: not served here.
     page = httpx2.get(registered_only + "/graphql", headers={"accept": "text/html"}, timeout=10)
     assert "graphiql" not in page.text.lower()
