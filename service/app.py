@@ -361,6 +361,9 @@ class _GraphQL(GraphQL[Context, None]):
         goes on as if sent in full: the same limits, cost, rate and audit. Refused here, it is
         answered and None returned; otherwise the receive that gives the body to run."""
         body = await request.body()
+        if not self._persisted.only_registered and b"persistedQuery" not in body:
+            # A document sent in full, as most are: strawberry alone parses it.
+            return _replaying(body, request.receive)
         try:
             value = orjson.loads(body) if body else None
         except orjson.JSONDecodeError:
