@@ -170,6 +170,32 @@ class ImpactAnalysis:
 
 
 @dataclass(frozen=True)
+class LineageNode:
+    """An item of a lineage; a placeholder (`redacted`, `item` None) keeps only its place."""
+
+    id: str
+    depth: int
+    redacted: bool
+    item: Item | None
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    """DERIVED_FROM: the child was derived from the parent, in the D-7 case."""
+
+    child_id: str
+    parent_id: str
+    case: str
+
+
+@dataclass(frozen=True)
+class Lineage:
+    root: str
+    nodes: tuple[LineageNode, ...]
+    edges: tuple[LineageEdge, ...]
+
+
+@dataclass(frozen=True)
 class LineageGraph:
     root: str
     node_count: int
@@ -290,6 +316,24 @@ class Client:
         """The item, or None for one that does not exist or the caller may not read."""
         found = self.execute("Item", {"id": id})["item"]
         return None if found is None else Item.of(found)
+
+    def lineage(self, id: str, *, direction: str = "BOTH", depth: int | None = None) -> Lineage:
+        """The item's lineage, node by node (`lineage_graph` is the fast path for a large one)."""
+        variables = {"id": id, "direction": direction, "depth": depth}
+        found = _success(self.execute("Lineage", variables)["lineage"])
+        return Lineage(
+            found["root"],
+            tuple(
+                LineageNode(
+                    n["id"],
+                    n["depth"],
+                    n["redacted"],
+                    None if n["item"] is None else Item.of(n["item"]),
+                )
+                for n in found["nodes"]
+            ),
+            tuple(LineageEdge(e["childId"], e["parentId"], e["case"]) for e in found["edges"]),
+        )
 
     def lineage_graph(
         self, id: str, *, direction: str = "BOTH", depth: int | None = None

@@ -305,6 +305,9 @@ def test_the_client_reads_analyses_and_decides_through_the_api(service: str, dem
         assert (item.id, item.marking, item.version) == ("D-COUNTY-004", "机密★20年", 1)
         assert supervisor.item("NO-SUCH-ITEM") is None
         graph = supervisor.lineage_graph("D-PROV-001", direction="DOWNSTREAM")
+        nodes = supervisor.lineage("D-PROV-001", direction="DOWNSTREAM").nodes
+        assert len(nodes) == graph.node_count
+        assert all(n.item is not None and n.item.id == n.id for n in nodes)
         assert graph.root == "D-PROV-001"
         assert graph.node_count > 1
         analysis = supervisor.impact_analysis("S-2024-012", declassify=True)
@@ -314,6 +317,12 @@ def test_the_client_reads_analyses_and_decides_through_the_api(service: str, dem
         with pytest.raises(lineage_client.NotFound) as missing:
             supervisor.impact_analysis("NO-SUCH-ITEM", declassify=True)
         assert missing.value.message
+    with lineage_client.Client(service, demo.token("p-liu-yang")) as province:
+        seen = province.lineage("D-PROV-001", direction="DOWNSTREAM")
+        hidden = [n for n in seen.nodes if n.redacted]
+        assert len(hidden) == 7  # placeholders, in their places (D-10)
+        assert all(n.item is None for n in hidden)
+        assert {e.parent_id for e in seen.edges} >= {"D-PROV-001"}
     with lineage_client.Client(service, demo.token("p-li-qiang")) as official:
         with pytest.raises(lineage_client.AccessDenied) as denied:
             official.declassify(
