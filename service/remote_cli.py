@@ -81,6 +81,17 @@ def _refusal(error: client.Refused) -> Failure:
     return refused(f"{said}。")
 
 
+LEVELS = ("TOP_SECRET", "SECRET", "CONFIDENTIAL")
+STATUSES = ("PENDING", "ACKNOWLEDGED", "APPLIED", "PROPOSED", "SUPERSEDED")
+
+
+def _one_of(option: str, value: str, allowed: tuple[str, ...]) -> str:
+    """A value of the API's enum, checked before anything is sent (a malformed value: 2)."""
+    if value.upper() not in allowed:
+        raise unusable(f"{option} 的值「{value}」无效：应为 {'、'.join(allowed)} 之一。")
+    return value.upper()
+
+
 def _json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
@@ -126,6 +137,8 @@ def remote_impact(
     is written."""
     if not declassify and level is None:
         raise unusable("请给出要分析的变更：--declassify 或 --level LEVEL。")
+    if level is not None:
+        level = _one_of("--level", level, LEVELS)
     with _connected(url, token, timeout) as service:
         analysis = service.impact_analysis(item_id, declassify=declassify, level=level, first=first)
     if as_json:
@@ -168,11 +181,12 @@ def remote_notices(
     as_json: JsonOption = False,
 ) -> None:
     """A page of the change notices the token's user may read."""
+    statuses = [_one_of("--status", s, STATUSES) for s in status or ()]
     with _connected(url, token, timeout) as service:
         page = service.notices(
             organisation_id=organisation,
             item_id=item_id,
-            statuses=[s.upper() for s in status or ()],
+            statuses=statuses,
             first=first,
             after=after,
         )

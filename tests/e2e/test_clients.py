@@ -427,6 +427,11 @@ def test_lineage_remote_talks_to_a_running_service(service: str, demo: Demo) -> 
     )
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("lineage：")
+    malformed = lineage(
+        "remote", "impact", "S-2024-012", "--level", "HUSH", "--url", service, "--token", supervisor
+    )
+    assert malformed.returncode == 2
+    assert "--level" in malformed.stderr
     stranger = lineage("remote", "notices", "--url", service, "--token", "lin_wrong")
     assert stranger.returncode == 2
     assert "令牌" in stranger.stderr
