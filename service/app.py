@@ -14,7 +14,7 @@ import logging
 import math
 import secrets
 import sys
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.extensions import SchemaExtension
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -44,7 +45,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.access import SYSTEM, Actor
-from graph.errors import StoreUnavailable
+from graph.errors import InvalidValue, StoreUnavailable
 from graph.store.base import GraphStore
 from graph.trail import Outcome
 from service import (
@@ -55,6 +56,7 @@ from service import (
     metrics,
     outage,
     outbox,
+    persisted,
     register,
     request_ids,
     tracing,
@@ -179,11 +181,17 @@ class _GraphQL(GraphQL[Context, None]):
             if self.tracer_provider is None
             else [tracing.extension(self.tracer_provider, self._label)]
         )
-        schema = build_schema(limits, traced)
+        self._persisted = persisted_policy(settings)
+        # First of the checks: where only registered documents run, a document sent over the
+        # WebSocket (which knows no hashes) must be one of them too.
+        guarded = (
+            [lambda: RegisteredOnly(self._persisted.registry)] if settings.persisted_only else []
+        )
+        schema = build_schema(limits, [*traced, *guarded])
         self._graphql_schema = schema._schema
         super().__init__(
             schema,
-            graphql_ide=None if settings.production else "graphiql",
+            graphql_ide=None if not graphiql_served(settings) else "graphiql",
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
@@ -236,6 +244,13 @@ class _GraphQL(GraphQL[Context, None]):
                 await self._refuse_rate(actor, wait, self._address(request), scope, send)
                 return
             scope.setdefault("state", {})["actor"] = actor
+            # Before the idempotency key's check: a retry that names its document by hash is
+            # the same request as one that sent it in full.
+            resolved = await self._persisted_query(request, actor, send)
+            if resolved is None:
+                return
+            receive = resolved
+            request = Request(scope, receive)
             given = request.headers.get(idempotency.HEADER)
             if given is not None:
                 passed_on = await self._idempotent(request, actor, given, send)
@@ -340,6 +355,59 @@ class _GraphQL(GraphQL[Context, None]):
             return await run()
         executors: Executors = self._app.state.executors
         return await executors.of(context.actor.user_id).run(request_ids.carried(run))
+
+    async def _persisted_query(self, request: Request, actor: Actor, send: Send) -> Receive | None:
+        """A request that names its document by hash gets it here (service.persisted), and
+        goes on as if sent in full: the same limits, cost, rate and audit. Refused here, it is
+        answered and None returned; otherwise the receive that gives the body to run."""
+        body = await request.body()
+        if not self._persisted.only_registered and b"persistedQuery" not in body:
+            # A document sent in full, as most are: strawberry alone parses it.
+            return _replaying(body, request.receive)
+        try:
+            value = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
+            value = None  # strawberry answers what is not JSON
+        if isinstance(value, dict):
+            found = persisted.resolve(value, self._persisted)
+            if isinstance(found, persisted.Refusal):
+                await self._refuse_persisted(request, actor, found, send)
+                return None
+            if found.outcome != "sent":
+                metrics.PERSISTED.labels(found.outcome).inc()
+                # One body, however the document came (by hash, or with it): an
+                # Idempotency-Key's retry is the same request either way.
+                body = orjson.dumps(found.body, option=orjson.OPT_SORT_KEYS)
+        elif self._persisted.only_registered and body:
+            refusal = persisted.Refusal(
+                persisted.ONLY_REGISTERED, "本服务只执行已登记的查询：请求体应为 JSON 对象。"
+            )
+            await self._refuse_persisted(request, actor, refusal, send)
+            return None
+        return _replaying(body, request.receive)
+
+    async def _refuse_persisted(
+        self, request: Request, actor: Actor, refusal: persisted.Refusal, send: Send
+    ) -> None:
+        """Answers a persisted query refused; recorded like every refusal, but for a hash not
+        yet known, which a client resolves by sending its document (nothing was asked)."""
+        metrics.PERSISTED.labels(refusal.code).inc()
+        metrics.observe(outcome=refusal.code)
+        if refusal.code not in (persisted.NOT_FOUND, persisted.NOT_SUPPORTED):
+            try:
+                await self._app.state.audit.record(
+                    event(
+                        actor,
+                        "persisted-query",
+                        Outcome.REFUSED,
+                        detail=refusal.code,
+                        address=self._address(request),
+                    )
+                )
+            except Exception:  # the refusal stands and shows nothing; the failure is in the log
+                log.exception("未能记录一次持久化查询的拒绝。")
+        answer = JSONResponse({"errors": [refusal.error()]}, status_code=refusal.status)
+        await answer(request.scope, _nothing, send)
 
     async def _idempotent(
         self, request: Request, actor: Actor, given: str, send: Send
@@ -718,6 +786,68 @@ async def _nothing() -> Message:
     return {"type": "http.disconnect"}
 
 
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives `body` once (read already, or put in its place), then goes on."""
+    given = False
+
+    async def again() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
+
+
+def persisted_policy(settings: Settings) -> persisted.Policy:
+    """The persisted queries the service accepts; InvalidValue for a manifest it cannot use,
+    so that the service does not start on one."""
+    registry = (
+        persisted.Registry()
+        if settings.persisted_queries is None
+        else persisted.Registry.read(settings.persisted_queries)
+    )
+    if settings.persisted_only and not len(registry):
+        raise InvalidValue(
+            "persisted_only",
+            "LINEAGE_PERSISTED_ONLY 要求以 LINEAGE_PERSISTED_QUERIES 给出一份非空的持久化查询清单"
+            "（lineage persisted-queries build 生成）：否则服务什么也不能执行。",
+        )
+    size = settings.persisted_cache_size
+    cache = persisted.Cache(size) if size > 0 and not settings.persisted_only else None
+    return persisted.Policy(registry, cache, settings.persisted_only)
+
+
+class RegisteredOnly(SchemaExtension):
+    """Where only registered documents run (LINEAGE_PERSISTED_ONLY): refuses any other before
+    it is validated or runs, whatever brought it (over HTTP, a hash resolves to a registered
+    document before this; a subscription's arrives in full over the WebSocket)."""
+
+    def __init__(self, registry: persisted.Registry) -> None:
+        self.registry = registry
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        query = execution.query
+        if (
+            query is not None
+            and execution.pre_execution_errors is None
+            and not self.registry.is_registered(persisted.sha256_of(query))
+        ):
+            refusal = persisted.only_registered_refusal()
+            execution.pre_execution_errors = [
+                GraphQLError(refusal.message, extensions={"code": refusal.code})
+            ]
+        yield
+
+
+def graphiql_served(settings: Settings) -> bool:
+    """GraphiQL runs documents typed by hand: not in production, nor where only registered
+    ones run (it could run nothing there)."""
+    return not (settings.production or settings.persisted_only)
+
+
 def _bearer(header: str | None) -> str | None:
     if header is None:
         return None
@@ -898,7 +1028,7 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     intake_route = Route("/intake/{system}/derivations", documents.handle, methods=["POST"])
     app.router.routes.append(intake_route)
     app.router.routes.append(Mount("/ui", app=viewer_files(), name="ui"))
-    if not chosen.production:
+    if graphiql_served(chosen):
         app.router.routes.append(Mount("/graphiql", app=graphiql.assets(), name="graphiql"))
     app.router.routes.append(WebSocketRoute("/graphql", graphql))
     return app

@@ -1,5 +1,6 @@
 """`lineage serve | demo | expire | export | import | backup | restore | export-schema |
-export-lineage | audit | form | users | trail | webhooks | register | intake`. A failure is one
+export-lineage | audit | form | users | trail | webhooks | register | intake | remote |
+persisted-queries`. A failure is one
 sentence and an exit code (service.failure); a command checks what it names before it touches
 anything (service.preflight); long work shows its progress on stderr (service.progress)."""
 
@@ -64,6 +65,7 @@ from service.intake_commands import intake_systems, register
 from service.outbox import Outbox
 from service.progress import meter
 from service.redaction import Mode, Redactor, names_in
+from service.remote_cli import persisted_queries, remote
 from service.transfer import ImportRefused, export_graph, import_graph
 from service.usecases import today
 from service.views import lineage_view
@@ -646,6 +648,8 @@ trail = typer.Typer(
 )
 app.add_typer(trail, name="trail")
 app.add_typer(webhooks, name="webhooks")
+app.add_typer(remote, name="remote")
+app.add_typer(persisted_queries, name="persisted-queries")
 
 
 @trail.command("verify")

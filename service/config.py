@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, IPvAnyNetwork
@@ -14,6 +15,7 @@ class Settings(BaseSettings):
     `LINEAGE_MAX_QUERY_DEPTH`, `LINEAGE_MAX_QUERY_ALIASES`, `LINEAGE_MAX_QUERY_TOKENS`,
     `LINEAGE_MAX_QUERY_LENGTH`, `LINEAGE_MAX_QUERY_COST`, `LINEAGE_REQUESTS_PER_SECOND`,
     `LINEAGE_REQUEST_BURST`, `LINEAGE_MAX_BODY_BYTES`, `LINEAGE_CORS_ORIGINS`,
+    `LINEAGE_PERSISTED_QUERIES`, `LINEAGE_PERSISTED_ONLY`, `LINEAGE_PERSISTED_CACHE_SIZE`,
     `LINEAGE_QUERY_TIMEOUT_SECONDS`, `LINEAGE_MUTATION_TIMEOUT_SECONDS`, `LINEAGE_REDACTION`,
     `LINEAGE_SECRET_KEY`,
     `LINEAGE_JWT_KEY`, `LINEAGE_JWT_ISSUER`, `LINEAGE_JWT_AUDIENCE`, `LINEAGE_JWT_ALGORITHMS`,
@@ -100,6 +102,24 @@ class Settings(BaseSettings):
         default=1 << 20,
         ge=1024,
         description="The largest request body; a larger one is refused with 413 unread.",
+    )
+    persisted_queries: Path | None = Field(
+        default=None,
+        description="A manifest of registered persisted queries (hash -> document): Apollo's "
+        "persisted query manifest or GraphQL Code Generator's persisted documents; "
+        "`lineage persisted-queries build` makes one from .graphql files.",
+    )
+    persisted_only: bool = Field(
+        default=False,
+        description="Run registered persisted queries only: a document sent in full, or a "
+        "hash not in LINEAGE_PERSISTED_QUERIES, is refused, and GraphiQL is not served.",
+    )
+    persisted_cache_size: int = Field(
+        default=1_000,
+        ge=0,
+        le=100_000,
+        description="How many documents of automatic persisted queries are kept in memory, "
+        "the least recently used dropped first; 0 turns automatic persisted queries off.",
     )
     query_timeout_seconds: float = Field(
         default=30.0,

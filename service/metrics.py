@@ -82,6 +82,13 @@ NOTICES = Counter(
 )
 for _by in ("decision", "expiry"):  # shown at 0 before the first
     NOTICES.labels(_by)
+PERSISTED = Counter(
+    "lineage_persisted_queries",
+    "Requests that named a persisted query by its hash, by what became of it: registered, "
+    "hit (the cache of automatic persisted queries), stored (sent with its hash and kept), "
+    "or the code it was refused with (service.persisted).",
+    ["outcome"],
+)
 SUBSCRIPTIONS = Gauge(
     "lineage_subscriptions_open",
     "Notice subscriptions open.",

@@ -33,8 +33,9 @@ PROJECT_FILE = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8
 PROJECT = PROJECT_FILE["project"]
 # What the tests, the benchmarks and the developers' tools bring, and the runtime must not.
 NOT_AT_RUN_TIME = {"networkx", "scipy", "pytest", "hypothesis", "mypy", "ruff", "selenium"}
-# uvicorn[standard]: a WebSocket library, the fast HTTP parser and event loop.
-AT_RUN_TIME = {"uvicorn", "websockets", "httptools", "uvloop"}
+# uvicorn[standard]: a WebSocket library, the fast HTTP parser and event loop; httpx2: the
+# API's Python client (service/client.py, `lineage remote`).
+AT_RUN_TIME = {"uvicorn", "websockets", "httptools", "uvloop", "httpx2"}
 
 SUBSCRIBE = """
 subscription($org: ID!, $since: DateTime) {
