@@ -31,7 +31,7 @@ from graph.model import (
     ScopeRule,
     Unmarked,
 )
-from graph.propagation import Impacts, World, fan_out, paused_gc, profiles
+from graph.propagation import Action, Impacts, World, fan_out, paused_gc, profiles
 from graph.store.base import GraphReader, GraphStore
 from service.permissions import readable_items
 from service.usecases import PeriodSpec, check_keypoint_within, check_original_period
@@ -294,3 +294,43 @@ def _persons(items: Collection[Item]) -> set[str]:
     scopes = {id(s): s for s in map(attrgetter("scope"), items) if s.persons}
     limits = {id(s): s for s in map(attrgetter("scope_limit"), items) if s and s.persons}
     return {p for scope in [*scopes.values(), *limits.values()] for p in scope.persons}
+
+
+@dataclass
+class Tally:
+    """How many descendants of one holding organisation would have to act, and how: counts,
+    never which ones. `hidden` of `total` are outside the reader's knowledge scope. An item
+    counts once in `total` and in each kind of action it takes (declassified, changed in
+    level, period or scope, reviewed)."""
+
+    organisation_id: str
+    total: int = 0
+    hidden: int = 0
+    to_declassify: int = 0
+    to_change: int = 0
+    to_review: int = 0
+
+    def add(self, actions: Collection[Action], readable: bool) -> None:
+        self.total += 1
+        self.hidden += not readable
+        self.to_declassify += Action.DECLASSIFY in actions
+        self.to_change += any(a not in _NOT_CHANGES for a in actions)
+        self.to_review += Action.REVIEW in actions
+
+
+_NOT_CHANGES = (Action.DECLASSIFY, Action.REVIEW)
+
+
+def tally(
+    organisations: Iterable[str], actions: Iterable[Collection[Action]], readable: Iterable[bool]
+) -> tuple[Tally, list[Tally]]:
+    """Counts over every descendant given (one organisation, actions and readability each):
+    in all, and per holding organisation by id. An official who decides sees what the
+    decision makes others do, where it may not read what they hold (issue 23): how many act
+    and how, per organisation, and nothing of any one item."""
+    overall = Tally("")
+    by: dict[str, Tally] = {}
+    for organisation, acts, seen in zip(organisations, actions, readable, strict=True):
+        overall.add(acts, seen)
+        by.setdefault(organisation, Tally(organisation)).add(acts, seen)
+    return overall, [by[o] for o in sorted(by)]

@@ -184,6 +184,15 @@ WEIGHTS: dict[str, Weight] = {
     # The dry run computes every descendant, whatever the page of `impacts` read.
     "Query.impactAnalysis": Weight(own=REACH),
     "ImpactAnalysis.impacts": Weight(own=0, times=page(100)),
+    # The counts per holding organisation, and one read of their names.
+    "ImpactAnalysis.byOrganisation": Weight(own=READ, times=ORGANISATIONS),
+    # The expiry run on a date to come, rolled back: every item that ends by then, each
+    # fanned out; then a page of what it declassifies, and of the notices (their names read).
+    "Query.expiryPreview": Weight(own=SCAN + REACH),
+    "ExpiryPreview.expirations": Weight(own=0, times=page(50)),
+    "ExpiryPreview.notices": Weight(own=READ, times=page(50)),
+    "ExpirationConnection.edges": Weight(own=0),
+    "ExpiryNoticeConnection.edges": Weight(own=0),
     # Forms: one form, a row for each record; each format made only if asked.
     "Query.reviewForm": Weight(own=lambda args: READ + FORM_ROW * listed("recordIds")(args)),
     "Query.recordForm": Weight(own=READ),
