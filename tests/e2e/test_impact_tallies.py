@@ -16,6 +16,7 @@ from service.composition import open_store
 from service.config import Settings
 from service.demo import load_demo
 from tests.e2e.conftest import Api, Gql, signed_in
+from tests.e2e.lifecycle import derive
 from tests.e2e.test_expiry import derived, source, world, years
 
 ANALYSIS = """
@@ -113,20 +114,34 @@ def test_an_official_who_may_read_some_descendants_sees_all_counted(api: Api) ->
 
 
 def test_a_change_counts_the_hidden_descendants_that_must_change(gql: Gql) -> None:
-    """Downgrading a source whose derived items another organisation holds, outside the
-    deciding official's knowledge scope: none it may read must change, two must in all."""
+    """Downgrading a source whose derived items are held by its own organisation, which the
+    deciding official may read, and by another, outside its knowledge scope: one it may read
+    must change, three must in all, two of them the other organisation's."""
     world(gql)
     source(gql, "S-CH", "2024-01-01", years(20))
+    derive(
+        gql,
+        id="D-CHA",
+        organisationId="org-a",
+        issuedOn="2024-02-01",
+        bases=[{"parentId": "S-CH", "case": "SUMMARY"}],
+        scope={"organisations": ["org-a"]},
+        handlerId="h-a",
+        officialId="o-a",
+    )
     derived(gql, "D-CH1", "2024-02-01", [{"parentId": "S-CH", "case": "SUMMARY"}])
     derived(gql, "D-CH2", "2024-02-01", [{"parentId": "D-CH1", "case": "IDENTICAL"}])
     change = {"itemId": "S-CH", "level": "CONFIDENTIAL", "period": years(10)}
     official = analysis(gql, change, "o-a")
-    assert (official["total"], official["redacted"], official["toChange"]) == (2, 2, 0)
-    assert counted(official) == (0, 2, 0)
-    assert tallies(official) == {"org-b": (2, 2, 0, 2, 0)}
-    assert official["byOrganisation"][0]["organisationName"] == "乙局"
+    assert (official["total"], official["redacted"], official["toChange"]) == (3, 2, 1)
+    assert counted(official) == (0, 3, 0)
+    assert tallies(official) == {"org-a": (1, 0, 0, 1, 0), "org-b": (2, 2, 0, 2, 0)}
+    names = {t["organisationId"]: t["organisationName"] for t in official["byOrganisation"]}
+    assert names == {"org-a": "甲部", "org-b": "乙局"}
+    shown = {i["id"] for i in official["impacts"] if not i["redacted"]}
+    assert shown == {"D-CHA"}
     holder = analysis(gql, change, "tester")
-    assert (holder["redacted"], holder["toChange"], counted(holder)) == (0, 2, (0, 2, 0))
+    assert (holder["redacted"], holder["toChange"], counted(holder)) == (0, 3, (0, 3, 0))
 
 
 def test_in_hide_mode_the_counts_count_only_what_is_shown(db_url: str) -> None:
