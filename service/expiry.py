@@ -2,6 +2,9 @@
 of its end date, and the change fans out like any other. Also the items due for review
 before their period ends, and an item's classification on a past date.
 
+`preview` asks the same of a date to come: the run itself, rolled back, so that what it says
+is what the run will do if the graph stays as it is (issue 23).
+
 A run is idempotent: what it declassified is no longer classified, and the change of an
 expiry has an id made of the item and the end date, so a second run, or a second replica
 running at the same moment, writes nothing again.
