@@ -56,6 +56,7 @@ from service.demo import demo_tokens, load_demo
 from service.demo_inspection import BUREAU as DEMO_BUREAU
 from service.documents import as_csv, as_html, as_pdf
 from service.expiry import expire as run_expiry
+from service.expiry import preview as preview_expiry
 from service.exports import ExportFormat, render
 from service.failure import EXIT_CODES, LineageGroup, debugging, of_lineage, refused, unusable
 from service.findings import audit
@@ -287,19 +288,28 @@ def expire(
     store: StoreOption = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="YYYY-MM-DD; today (China time) by default, never later."),
+        typer.Option(
+            "--as-of",
+            help="YYYY-MM-DD; today (China time) by default. A date to come: a dry run that "
+            "prints what the run would do on that date and writes nothing.",
+        ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print what the run would do, today or on --as-of; write nothing."
+        ),
+    ] = False,
 ) -> None:
-    """Declassifies what expired by the date (X-11) and sends the notices; idempotent."""
+    """Declassifies what expired by the date (X-11) and sends the notices; idempotent. For a
+    date to come, or with --dry-run, prints what it would do and writes nothing."""
     try:
         on = date.fromisoformat(as_of) if as_of else None
     except ValueError as error:
         raise unusable(f"日期「{as_of}」无效：应为 YYYY-MM-DD，例如 2026-12-31。") from error
-    if on is not None and on > today():
-        raise unusable(
-            f"不能按将来的日期（{on.isoformat()}）执行到期解密：保密期限届满之时方自行解密"
-            "（X-11）；请给出今天或以前的日期。"
-        )
+    if dry_run or (on is not None and on > today()):
+        _expire_dry_run(store, on or today())
+        return
     with _operating(store) as opened:
         # A decision of the service like the daily run's: its events go to the webhooks.
         key = (_settings(store).secret_key or secrets.token_hex(32)).encode()
@@ -311,6 +321,28 @@ def expire(
     )
     for committed in run.expired:
         typer.echo(f"  {committed.change.item_id}：{committed.change.summary}")
+
+
+def _expire_dry_run(store: str | None, on: date) -> None:
+    """`lineage expire` as a question (service.expiry.preview): what the run would do on `on`,
+    printed as the run prints it, each notice under what sends it; nothing written."""
+    if on < today():
+        raise unusable(
+            f"不能预览已经过去的日期（{on.isoformat()}）：预览只看今天及以后；要补做到期解密，"
+            "请去掉 --dry-run 执行 lineage expire --as-of。"
+        )
+    with _operating(store) as opened:
+        run = preview_expiry(opened, on)
+        _audit(opened, "cli expire --dry-run", [c.change.item_id for c in run.expired])
+    typer.echo(
+        f"到期解密预览（截至 {run.as_of.isoformat()}，未写入任何内容）：将解密 {len(run.expired)} "
+        f"项，将发出变更通知 {run.notices} 份；因其他依据仍有效而保留 {len(run.kept)} 项。"
+    )
+    for committed in run.expired:
+        typer.echo(f"  {committed.change.item_id}：{committed.change.summary}")
+        for notice in committed.notices:
+            actions = "、".join(a.label for a in notice.actions)
+            typer.echo(f"    → 通知 {notice.organisation_id}：{notice.item_id} 须{actions}")
 
 
 @app.command("export")

@@ -2,6 +2,9 @@
 of its end date, and the change fans out like any other. Also the items due for review
 before their period ends, and an item's classification on a past date.
 
+`preview` asks the same of a date to come: the run itself, rolled back, so that what it says
+is what the run will do if the graph stays as it is (issue 23).
+
 A run is idempotent: what it declassified is no longer classified, and the change of an
 expiry has an id made of the item and the end date, so a second run, or a second replica
 running at the same moment, writes nothing again.
@@ -14,17 +17,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import partial
+from typing import Any, TypeVar
 
 from graph.access import Actor, ReadFilter
 from graph.change import Change, ChangeKind, DeclassificationReason
 from graph.errors import DuplicateId, InvalidValue
 from graph.model import Item, ItemKind, ItemStatus, Keypoint
-from graph.store.base import ExpiryQuery, GraphReader, GraphStore, GraphWriter
+from graph.store.base import ExpiryQuery, GraphReader, GraphStore, GraphWriter, Wrapping
 from service.change import OPEN, Committed, describe, expiry_change_id, write_change
 from service.impact import Plan
 from service.usecases import MAX_PAGE, now, today
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The regulations leave the term to follow an expiry open; as for changes, a month.
 EXPIRY_NOTICE_DAYS = 30
@@ -52,19 +57,7 @@ def expire(store: GraphStore, as_of: date | None = None) -> ExpiryRun:
         raise InvalidValue(
             "asOf", "不能按将来的日期执行到期解密：保密期限届满之时方自行解密（X-11）。"
         )
-    run = ExpiryRun(on)
-    items = store.read(lambda tx: tx.expiring_items(ExpiryQuery(until=on, limit=None)))
-    keypoints = store.read(lambda tx: tx.expiring_keypoints(on))
-    by_source: dict[str, list[Keypoint]] = {}
-    for keypoint in keypoints:
-        by_source.setdefault(keypoint.item_id, []).append(keypoint)
-    expired_items = {i.id for i in items}
-    for source_id, own in sorted(by_source.items()):
-        if source_id not in expired_items:  # the whole item expiring takes its keypoints along
-            _attempt(store, run, partial(_keypoints, source_id=source_id, keypoints=own, on=on))
-    ordered = sorted(items, key=lambda i: (i.kind is not ItemKind.SOURCE, i.id))
-    for item in ordered:
-        _attempt(store, run, partial(_item, item_id=item.id, on=on, run=run))
+    run = _run(on, store.read, store.write)
     log.info(
         "到期解密：截至 %s，解密 %d 项，发出变更通知 %d 份，保留 %d 项。",
         on.isoformat(),
@@ -75,11 +68,77 @@ def expire(store: GraphStore, as_of: date | None = None) -> ExpiryRun:
     return run
 
 
+class _Undone(Exception):
+    """Carries a preview's run out of the transaction it rolls back."""
+
+    def __init__(self, run: ExpiryRun) -> None:
+        super().__init__("preview")
+        self.run = run
+
+
+def preview(store: GraphStore, as_of: date) -> ExpiryRun:
+    """What `expire(store, as_of)` would declassify and which notices it would send, were it
+    run on `as_of` (today or later) on the graph as it stands now; nothing is written.
+
+    It is the run itself, step by step as `expire` takes them, in one transaction that is
+    rolled back at the end: each step reads what the steps before it wrote, as each of the
+    real run's transactions reads those committed before it, so the preview cannot drift from
+    the run. The stores read their own writes inside a transaction and keep nothing of one
+    rolled back (graph.store.base); a wrapper that adds to writes (an outbox, an idempotency
+    key) is passed by, since nothing of the preview is to be kept."""
+    if as_of < today():
+        raise InvalidValue(
+            "asOf",
+            f"预览只看今天及以后：{as_of.isoformat()} 已经过去，到期应解密的事项由每日到期解密"
+            "处理（X-11）。",
+        )
+    inner = store
+    while isinstance(inner, Wrapping):
+        inner = inner.store
+
+    def work(tx: GraphWriter) -> None:
+        def within(step: Callable[[GraphWriter], T]) -> T:
+            return step(tx)
+
+        raise _Undone(_run(as_of, within, within))
+
+    try:
+        inner.write(work)
+    except _Undone as undone:
+        return undone.run
+    raise AssertionError("the preview's transaction must end by rolling back")
+
+
+def _run(
+    on: date,
+    read: Callable[[Callable[[GraphReader], list[Any]]], list[Any]],
+    write: Callable[[Callable[[GraphWriter], Committed | None]], Committed | None],
+) -> ExpiryRun:
+    """The one computation of the run and of its preview: `read` and `write` run a step in a
+    transaction (its own, or the preview's one)."""
+    run = ExpiryRun(on)
+    items: list[Item] = read(lambda tx: tx.expiring_items(ExpiryQuery(until=on, limit=None)))
+    keypoints: list[Keypoint] = read(lambda tx: tx.expiring_keypoints(on))
+    by_source: dict[str, list[Keypoint]] = {}
+    for keypoint in keypoints:
+        by_source.setdefault(keypoint.item_id, []).append(keypoint)
+    expired_items = {i.id for i in items}
+    for source_id, own in sorted(by_source.items()):
+        if source_id not in expired_items:  # the whole item expiring takes its keypoints along
+            _attempt(write, run, partial(_keypoints, source_id=source_id, keypoints=own, on=on))
+    ordered = sorted(items, key=lambda i: (i.kind is not ItemKind.SOURCE, i.id))
+    for item in ordered:
+        _attempt(write, run, partial(_item, item_id=item.id, on=on, run=run))
+    return run
+
+
 def _attempt(
-    store: GraphStore, run: ExpiryRun, work: Callable[[GraphWriter], Committed | None]
+    write: Callable[[Callable[[GraphWriter], Committed | None]], Committed | None],
+    run: ExpiryRun,
+    work: Callable[[GraphWriter], Committed | None],
 ) -> None:
     try:
-        committed = store.write(work)
+        committed = write(work)
     except DuplicateId as error:
         if error.kind != "change":
             raise

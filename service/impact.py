@@ -9,6 +9,7 @@ items.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -31,7 +32,7 @@ from graph.model import (
     ScopeRule,
     Unmarked,
 )
-from graph.propagation import Impacts, World, fan_out, paused_gc, profiles
+from graph.propagation import Action, Impacts, World, fan_out, paused_gc, profiles
 from graph.store.base import GraphReader, GraphStore
 from service.permissions import readable_items
 from service.usecases import PeriodSpec, check_keypoint_within, check_original_period
@@ -294,3 +295,47 @@ def _persons(items: Collection[Item]) -> set[str]:
     scopes = {id(s): s for s in map(attrgetter("scope"), items) if s.persons}
     limits = {id(s): s for s in map(attrgetter("scope_limit"), items) if s and s.persons}
     return {p for scope in [*scopes.values(), *limits.values()] for p in scope.persons}
+
+
+@dataclass
+class Tally:
+    """How many descendants of one holding organisation would have to act, and how: counts,
+    never which ones. `hidden` of `total` are outside the reader's knowledge scope. An item
+    counts once in `total` and in each kind of action it takes (declassified, changed in
+    level, period or scope, reviewed)."""
+
+    organisation_id: str
+    total: int = 0
+    hidden: int = 0
+    to_declassify: int = 0
+    to_change: int = 0
+    to_review: int = 0
+
+    def add(self, actions: tuple[Action, ...], readable: bool, count: int = 1) -> None:
+        self.total += count
+        self.hidden += 0 if readable else count
+        self.to_declassify += count if Action.DECLASSIFY in actions else 0
+        self.to_change += count if any(a not in _NOT_CHANGES for a in actions) else 0
+        self.to_review += count if Action.REVIEW in actions else 0
+
+
+_NOT_CHANGES = (Action.DECLASSIFY, Action.REVIEW)
+
+
+def tally(
+    organisations: Iterable[str],
+    actions: Iterable[tuple[Action, ...]],
+    readable: Iterable[bool],
+) -> tuple[Tally, list[Tally]]:
+    """Counts over every descendant given (one organisation, actions and readability each):
+    in all, and per holding organisation by id. An official who decides sees what the
+    decision makes others do, where it may not read what they hold (issue 23): how many act
+    and how, per organisation, and nothing of any one item."""
+    # Few distinct kinds among many descendants: counted first (in C), then added up.
+    kinds = Counter(zip(organisations, actions, readable, strict=True))
+    overall = Tally("")
+    by: dict[str, Tally] = {}
+    for (organisation, acts, seen), count in kinds.items():
+        overall.add(acts, seen, count)
+        by.setdefault(organisation, Tally(organisation)).add(acts, seen, count)
+    return overall, [by[o] for o in sorted(by)]

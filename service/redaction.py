@@ -13,8 +13,10 @@ everywhere, in the API, the forms, the exports and the viewer. Nothing is scrubb
 text after the fact: no stored text names another item.
 
 Counts count what the reader may know: placeholders in `PLACEHOLDER` mode, never what is left
-out, and never what a placeholder would do. Placeholders are ordered by their own ids, which
-say nothing, never by the ids they stand for.
+out. A placeholder itself never says what it would do; an analysis counts, per holding
+organisation, how many would act and how, placeholders included (issue 23: an official who
+decides sees what the decision makes others do), which names no item. Placeholders are
+ordered by their own ids, which say nothing, never by the ids they stand for.
 
 The redactor also keeps the ids of the items whose content it let through, for the audit
 trail (every read of content is recorded).

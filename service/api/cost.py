@@ -212,6 +212,15 @@ WEIGHTS: dict[str, Weight] = {
     "Query.impactAnalysis": Weight(own=REACH),
     "ImpactAnalysis.impacts": Weight(own=0, times=page(100)),
     "ImpactAnalysis.entries": Weight(own=0, times=page(50)),
+    # The counts per holding organisation, and one read of their names.
+    "ImpactAnalysis.byOrganisation": Weight(own=READ, times=ORGANISATIONS),
+    # The expiry run on a date to come, rolled back: every item that ends by then, each
+    # fanned out; then a page of what it declassifies, and of the notices (their names read).
+    "Query.expiryPreview": Weight(own=SCAN + REACH),
+    "ExpiryPreview.expirations": Weight(own=0, times=page(50)),
+    "ExpiryPreview.notices": Weight(own=READ, times=page(50)),
+    "ExpirationConnection.edges": Weight(own=0),
+    "ExpiryNoticeConnection.edges": Weight(own=0),
     # Forms: one form, a row for each record; each format made only if asked.
     "Query.reviewForm": Weight(own=lambda args: READ + FORM_ROW * listed("recordIds")(args)),
     "Query.recordForm": Weight(own=READ),
@@ -270,6 +279,8 @@ WHOLE: dict[str, str] = {
     "AnnualStatistics.organisations": "one report (X-26), a row per organisation, as its CSV",
     "ChangeCommitted.notices": "what one decision sent, in its answer; notices(filter: "
     "{changeId}) pages through them",
+    "ImpactAnalysis.byOrganisation": "a summary of one analysis, a line per holding "
+    "organisation, as AnnualStatistics.organisations",
 }
 
 

@@ -21,6 +21,7 @@ from service.api.admission import Admission, Limits, bound_validation_work, oper
 from service.api.asked import asked_ids
 from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
 from service.api.context import Context
+from service.api.expiry import ExpiryPreviewQuery
 from service.api.forms import FormMutation, FormQuery
 from service.api.grants import Grant, GrantMutation, GrantQuery, grant
 from service.api.inputs import (
@@ -245,6 +246,7 @@ class Query(
     GrantQuery,
     RegisterQuery,
     PickListQuery,
+    ExpiryPreviewQuery,
 ):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "

@@ -18,7 +18,7 @@ from graph.phrase import Names
 from service import workbook
 from service.api.context import Context
 from service.api.cursors import decode_place, encode_cursor
-from service.impact import ImpactReport
+from service.impact import ImpactReport, Tally, tally
 from service.impact_sheet import impact_table
 from service.redaction import Redactor
 from service.usecases import MAX_PAGE, requirement_of
@@ -678,6 +678,21 @@ class ImpactEntryConnection:
     total_count: int = strawberry.field(description=TOTAL_COUNT)
 
 
+@strawberry.type(
+    description="How many descendants held by one organisation would have to act, and how: "
+    "counts over those the reader may know of, placeholders included (`hidden` of them), "
+    "never which ones (D-10). An item with several actions counts in each."
+)
+class ImpactTally:
+    organisation_id: strawberry.ID
+    organisation_name: str
+    total: int
+    hidden: int = strawberry.field(description="Of `total`, outside the reader's scope.")
+    to_declassify: int
+    to_change: int = strawberry.field(description="Level, period or knowledge scope.")
+    to_review: int
+
+
 @strawberry.type(description="A dry run of a change: nothing is written.")
 class ImpactAnalysis:
     item: Item = strawberry.field(description="The source as it is now.")
@@ -701,7 +716,20 @@ class ImpactAnalysis:
         description="How many of `total` are placeholders for descendants the reader may not "
         "read (D-10)."
     )
+    all_to_declassify: int = strawberry.field(
+        description="Of `total`, placeholders included: how many would be declassified. "
+        "`toDeclassify` counts only those the reader may read; beside `redacted`, this says "
+        "what the decision makes the holders of the others do (counts, nothing of any item)."
+    )
+    all_to_change: int = strawberry.field(
+        description="Of `total`, placeholders included: how many would change level, period "
+        "or knowledge scope."
+    )
+    all_to_review: int = strawberry.field(
+        description="Of `total`, placeholders included: how many would be reviewed (X-16, X-22)."
+    )
     report: strawberry.Private[ImpactReport]
+    tallies: strawberry.Private[list[Tally]]
     # The entries shown: position in the report, item id, and whether the reader may read it.
     shown: strawberry.Private[list[tuple[int, str, bool]]]
     redactor: strawberry.Private[Redactor]
@@ -780,6 +808,28 @@ class ImpactAnalysis:
         table = impact_table(impacts, self.shown, self.redactor, names)
         return base64.b64encode(workbook.write([table])).decode("ascii")
 
+    @strawberry.field(
+        description="The counts of `total` per holding organisation (who would receive the "
+        "notices), by organisation id. An organisation is registered openly in this service "
+        "(`organisation(id)` names any), not content of an item: its name is shown, and the "
+        "counts say nothing of which item."
+    )
+    async def by_organisation(self, info: Info[Context, None]) -> list[ImpactTally]:
+        ids = [t.organisation_id for t in self.tallies]
+        named = await info.context.read(lambda tx: tx.organisations(ids))
+        return [
+            ImpactTally(
+                organisation_id=strawberry.ID(t.organisation_id),
+                organisation_name=o.name if (o := named.get(t.organisation_id)) else "",
+                total=t.total,
+                hidden=t.hidden,
+                to_declassify=t.to_declassify,
+                to_change=t.to_change,
+                to_review=t.to_review,
+            )
+            for t in self.tallies
+        ]
+
 
 def placeholder_entry(item_id: str, redactor: Redactor) -> ImpactEntry:
     return ImpactEntry(
@@ -825,8 +875,9 @@ def impact_entry(value: propagation.Impact, redactor: Redactor, names: Names) ->
 
 
 def impact_analysis(report: ImpactReport, redactor: Redactor) -> ImpactAnalysis:
-    """The analysis as the reader may see it: counts by action over what it may read, the
-    total over what it may know of (module service.redaction)."""
+    """The analysis as the reader may see it: counts by action over what it may read; the
+    total, and counts by action in all and per holding organisation, over what it may know of
+    (module service.redaction)."""
     impacts = report.impacts
     ids = list(impacts.item_ids())
     readable = [redactor.readable(impacts.known(i)) for i in ids]
@@ -841,6 +892,12 @@ def impact_analysis(report: ImpactReport, redactor: Redactor) -> ImpactAnalysis:
     shown = [(p, ids[p], readable[p]) for p in order if readable[p] or redactor.placeholders]
     declassify = propagation.Action.DECLASSIFY
     review = propagation.Action.REVIEW
+    every = list(impacts.actions())
+    overall, tallies = tally(
+        [_holder(impacts.known(i)) for _, i, _ in shown],
+        [every[p] for p, _, _ in shown],
+        [r for _, _, r in shown],
+    )
     return ImpactAnalysis(
         item=item(redactor.show(report.before)),
         classification_after=classification(report.after.classification)
@@ -857,6 +914,14 @@ def impact_analysis(report: ImpactReport, redactor: Redactor) -> ImpactAnalysis:
         to_change=sum(1 for a in actions if a - {declassify, review}),
         to_review=sum(1 for a in actions if review in a),
         redacted=sum(1 for _, _, r in shown if not r),
+        all_to_declassify=overall.to_declassify,
+        all_to_change=overall.to_change,
+        all_to_review=overall.to_review,
+        tallies=tallies,
         shown=shown,
         redactor=redactor,
     )
+
+
+def _holder(item: model.Item | None) -> str:
+    return "" if item is None else item.organisation_id

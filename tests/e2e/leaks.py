@@ -146,6 +146,11 @@ PLAN: dict[str, Ask] = {
     "change": _each("changes", lambda i: {"id": i}),
     "proposals": lambda w: [{"first": 500}, *({"itemId": i} for i in w.items)],
     "dueForReview": _once(withinDays=3660, first=500),
+    # Far enough ahead for every period marked to have ended; and per organisation.
+    "expiryPreview": lambda w: [
+        {"asOf": "2100-01-01"},
+        *({"asOf": "2100-01-01", "organisationId": o} for o in w.organisations[:3]),
+    ],
     "me": _once(),
     "auditTrail": _once(first=500),
     "auditFindings": lambda w: [{"first": 500}, *({"filter": {"itemId": i}} for i in w.items)],

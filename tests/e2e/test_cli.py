@@ -63,7 +63,11 @@ CASES = [
         2,
         "日期「2026-02-30」无效",
     ),
-    (["expire", "--as-of", "2999-01-01", "--store", "sqlite:///new.db"], 2, "X-11"),
+    (
+        ["expire", "--dry-run", "--as-of", "2000-01-01", "--store", "sqlite:///new.db"],
+        2,
+        "不能预览已经过去的日期（2000-01-01）",
+    ),
     (["--nope"], 2, "没有选项 --nope"),
     (["frobnicate"], 2, "没有命令「frobnicate」"),
     (["audit", "extra", "--store", "sqlite:///new.db"], 2, "多余的参数 extra"),

@@ -49,6 +49,7 @@ READS = [
     "query($v: ID!) { notices(filter: {sourceId: $v, changeId: $v}) { __typename } }",
     "query($v: ID!) { proposals(organisationId: $v, itemId: $v) { __typename } }",
     "query($v: ID!) { dueForReview(withinDays: 30, organisationId: $v) { __typename } }",
+    'query($v: ID!) { expiryPreview(asOf: "2100-01-01", organisationId: $v) { __typename } }',
     'query($v: ID!) { item(id: $v, asOf: "2025-01-01") { id } }',
     "query($v: ID!) { auditTrail(filter: {userId: $v, itemId: $v}) { __typename } }",
     "query($v: ID!) { auditTrail(filter: {organisationId: $v}) { __typename } }",

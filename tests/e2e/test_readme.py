@@ -26,7 +26,7 @@ def tour_blocks() -> list[str]:
 
 
 def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
-    why, downstream, derive, impact, declassify, pending, apply, review = tour_blocks()
+    why, downstream, derive, impact, declassify, pending, apply, review = tour_blocks()[:8]
 
     item = demo_gql(why, as_="p-zhao-min")["item"]
     assert item["marking"] == "机密★20年"
@@ -105,3 +105,37 @@ def test_readme_api_conventions_page_as_they_say(demo_gql: Gql) -> None:
     bad = demo_gql(items.replace("first: 2)", 'first: 2, after: "x")'), as_="p-zhao-min")
     assert bad["items"]["__typename"] == "InvalidInput"
     assert bad["items"]["field"] == "after"
+
+
+def block_with(word: str) -> str:
+    """The README's example in the API section that uses `word`."""
+    (found,) = [b for b in blocks("## The API") if word in b]
+    return found
+
+
+def test_readme_counts_what_a_decision_makes_others_do(demo_gql: Gql) -> None:
+    report = demo_gql(block_with("byOrganisation"), as_="p-li-qiang")["impactAnalysis"]
+    assert (report["total"], report["redacted"], report["toDeclassify"]) == (7, 7, 0)
+    assert (report["allToDeclassify"], report["allToChange"], report["allToReview"]) == (6, 0, 1)
+    by = {t["organisationName"]: t for t in report["byOrganisation"]}
+    assert {
+        n: (t["total"], t["hidden"], t["toDeclassify"], t["toReview"]) for n, t in by.items()
+    } == {
+        "某市发展和改革局": (1, 1, 1, 0),
+        "某县工业和信息化局": (4, 4, 4, 0),
+        "某省发展和改革委员会": (2, 2, 1, 1),
+    }
+
+
+def test_readme_asks_what_expires_on_a_date_to_come(demo_gql: Gql) -> None:
+    preview = demo_gql(block_with("expiryPreview"), as_="p-li-qiang")["expiryPreview"]
+    expirations = [e["node"] for e in preview["expirations"]["edges"]]
+    assert preview["expirations"]["totalCount"] == 3
+    shown = {e["id"]: e["endedOn"] for e in expirations if not e["redacted"]}
+    assert shown == {"S-2025-003": "2030-12-31", "S-2022-015": "2032-06-15"}
+    (hidden,) = [e for e in expirations if e["redacted"]]
+    assert hidden["id"].startswith("hidden-")
+    assert hidden["summary"] is None
+    (notice,) = [e["node"] for e in preview["notices"]["edges"]]
+    assert (notice["id"], notice["sourceId"]) == (hidden["id"], "S-2022-015")
+    assert notice["supersededInRun"]

@@ -247,6 +247,61 @@ def test_the_page_draws_a_lineage_shows_details_and_previews_an_impact(
     assert above == {"D-PROV-001", "D-CITY-001"}
 
 
+TALLIES = """{ impactAnalysis(change: {itemId: "S-2024-012", declassify: true}) {
+  ... on ImpactAnalysis { total redacted allToDeclassify allToChange allToReview
+    byOrganisation { organisationId organisationName total hidden toDeclassify toChange toReview }
+    impacts(first: 500) { id } } } }"""
+SEEN = """{ impactAnalysis(change: {itemId: "S-2024-012", declassify: true}) {
+  ... on ImpactAnalysis { impacts(first: 500) { id item { title } } } } }"""
+
+
+def test_an_official_sees_what_a_decision_makes_others_do_without_their_content(
+    site: Site, browser: WebDriver
+) -> None:
+    """The ministry's official may read the source and none of its seven descendants: the
+    summary says how many must act and how, per holding organisation, in Chinese, where the
+    readable counts alone would say nothing happens (issue 23, point 8); no title of theirs."""
+    sign_in(browser, site, "p-li-qiang")
+    open_lineage(browser, "重点工程建设总体方案", "S-2024-012")
+    nodes(browser)["S-2024-012"].click()
+    wait(browser).until(ready.visibility_of_element_located((By.ID, "impact-form")))
+    browser.find_element(By.CSS_SELECTOR, "#impact-form button[type=submit]").click()
+    wait(browser).until(
+        ready.text_to_be_present_in_element((By.ID, "impact-summary"), "尚未写入任何内容")
+    )
+    report = site.gql("p-li-qiang", TALLIES)["impactAnalysis"]
+    assert (report["total"], report["redacted"]) == (7, 7)
+    summary = browser.find_element(By.ID, "impact-summary").text
+    assert (
+        f"共 7 项须随之处理，其中 7 项无权知悉：将解密 {report['allToDeclassify']} 项，"
+        f"将变更 {report['allToChange']} 项，须审核 {report['allToReview']} 项" in summary
+    )
+    assert report["allToDeclassify"] == 6
+    rows = {
+        li.get_attribute("data-organisation"): li.text
+        for li in browser.find_elements(By.CSS_SELECTOR, "#impact-organisations li")
+    }
+    assert set(rows) == {t["organisationId"] for t in report["byOrganisation"]}
+    for t in report["byOrganisation"]:
+        assert rows[t["organisationId"]] == (
+            f"{t['organisationName']}：{t['total']} 项（其中 {t['hidden']} 项无权知悉），"
+            f"将解密 {t['toDeclassify']} 项，将变更 {t['toChange']} 项，须审核 {t['toReview']} 项"
+        )
+    assert rows["org-county"].startswith(
+        "某县工业和信息化局：4 项（其中 4 项无权知悉），将解密 4 项"
+    )
+    summary_box = browser.find_element(By.ID, "impact-summary")
+    browser.execute_script("arguments[0].scrollIntoView()", summary_box)
+    shot(browser, "viewer-impact-tallies.png")
+    # Placeholders stay placeholders: none of the descendants' titles or ids on the page.
+    full = site.gql("p-sun-hong", SEEN)["impactAnalysis"]["impacts"]
+    page = browser.page_source
+    assert len(full) == 7
+    for entry in full:
+        assert entry["item"]["title"] not in page
+        assert f'data-id="{entry["id"]}"' not in page
+
+
 REVIEW = """mutation { recordReview(input: {itemIds: ["S-2024-012"], handlerId: "p-zhang-wei",
   reasoning: "保密期限尚未届满，仍需保密。"}) { __typename } }"""
 

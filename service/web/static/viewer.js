@@ -464,6 +464,10 @@ function proposed() {
   return { itemId: source, level: $("impact-level").value };
 }
 
+function actionCounts(declassify, change, review) {
+  return `将解密 ${declassify} 项，将变更 ${change} 项，须审核 ${review} 项`;
+}
+
 function clearImpact() {
   for (const g of $("nodes").children) delete g.dataset.impact;
   $("impact-summary").replaceChildren();
@@ -475,6 +479,8 @@ async function preview() {
     `query($change: ProposedChangeInput!) { impactAnalysis(change: $change) {
        __typename
        ... on ImpactAnalysis { item { version } total redacted toDeclassify toChange toReview
+         allToDeclassify allToChange allToReview
+         byOrganisation { organisationId organisationName total hidden toDeclassify toChange toReview }
          impacts(first: 500) { id redacted actions } }
        ... on Problem { message } } }`,
     { change: proposed() },
@@ -494,13 +500,28 @@ async function preview() {
       : entry.actions.includes("REVIEW") ? "review" : "change";
   }
   const summary = $("impact-summary");
+  // Counts over every descendant that would have to act, those the reader may not read
+  // included: "0 to declassify" beside placeholders must not read as "nothing happens".
+  // Per holding organisation, counts only: nothing of any item it may not read (D-10).
   summary.replaceChildren(Object.assign(document.createElement("p"), {
-    textContent: `共 ${report.total} 项须随之处理：解密 ${report.toDeclassify} 项，变更 ${report.toChange} 项，`
-      + `审核 ${report.toReview} 项`
-      + (report.redacted ? `，另有 ${report.redacted} 项无权知悉` : "")
+    textContent: `共 ${report.total} 项须随之处理`
+      + (report.redacted ? `，其中 ${report.redacted} 项无权知悉` : "")
+      + `：${actionCounts(report.allToDeclassify, report.allToChange, report.allToReview)}`
       + (drawn < report.impacts.length ? `；${report.impacts.length - drawn} 项不在当前图中` : "")
       + "。尚未写入任何内容。",
   }));
+  if (report.byOrganisation.length) {
+    const list = Object.assign(document.createElement("ul"), { id: "impact-organisations" });
+    for (const t of report.byOrganisation) {
+      const li = document.createElement("li");
+      li.dataset.organisation = t.organisationId;
+      li.textContent = `${t.organisationName || t.organisationId}：${t.total} 项`
+        + (t.hidden ? `（其中 ${t.hidden} 项无权知悉）` : "")
+        + `，${actionCounts(t.toDeclassify, t.toChange, t.toReview)}`;
+      list.append(li);
+    }
+    summary.append(Object.assign(document.createElement("p"), { textContent: "按持有单位：" }), list);
+  }
   const mayDecide = state.me.roles.includes("OFFICIAL");
   $("commit-form").hidden = !mayDecide;
   $("reason-row").hidden = !proposed().declassify;
