@@ -635,9 +635,17 @@ class ImpactEntry:
 @strawberry.type(description="A dry run of a change: nothing is written.")
 class ImpactAnalysis:
     item: Item = strawberry.field(description="The source as it is now.")
+    item_after: Item = strawberry.field(
+        description="The item as the decision would leave it: level, period, status, "
+        "knowledge scope and scope limit."
+    )
     proposed: Classification | None
     status_after: ItemStatus
     declassified_keypoints: list[strawberry.ID]
+    keypoints_after: list[Keypoint] = strawberry.field(
+        description="The source's keypoints the decision changes or declassifies, as they "
+        "would be (D-16, X-14)."
+    )
     total: int = strawberry.field(
         description="How many descendants and process items would have to act, of those the "
         "reader may know of (placeholders included; none left out by redaction)."
@@ -755,11 +763,14 @@ def impact_analysis(report: ImpactReport, redactor: Redactor) -> ImpactAnalysis:
     review = propagation.Action.REVIEW
     return ImpactAnalysis(
         item=item(redactor.show(report.before)),
+        # The decider's own proposal: its to see, whatever scope it would give the item.
+        item_after=item(redactor.wrote(report.after)),
+        keypoints_after=[keypoint(k) for k in report.keypoints],
         proposed=classification(report.after.classification)
         if report.after.classification
         else None,
         status_after=ItemStatus(report.after.status.value),
-        declassified_keypoints=[strawberry.ID(k.id) for k in report.keypoints],
+        declassified_keypoints=[strawberry.ID(k.id) for k in report.keypoints if k.declassified],
         total=len(shown),
         report=report,
         to_declassify=sum(1 for a in actions if declassify in a),
