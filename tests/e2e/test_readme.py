@@ -3,6 +3,7 @@ person the README names."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -12,7 +13,20 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def tour_blocks() -> list[str]:
-    return re.findall(r"```graphql\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    """The GraphQL blocks of the section "A tour", in order."""
+    text = README.read_text(encoding="utf-8")
+    tour = text[text.index("## A tour") :]
+    tour = tour[: tour.index("\n## ", 1)]
+    return re.findall(r"```graphql\n(.*?)```", tour, re.S)
+
+
+def section(title: str) -> str:
+    """The README's text from the paragraph that starts with `title` to the next one that
+    starts in bold, or the next section."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(title)
+    ends = (text.find(mark, start + len(title)) for mark in ("\n**", "\n## "))
+    return text[start : min(end for end in ends if end >= 0)]
 
 
 def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
@@ -77,3 +91,28 @@ def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
         {"ids": ids},
     )["reviewForm"]
     assert form["title"] == "国家秘密审核表（二）"
+
+
+def test_readme_previews_a_keypoint_change_then_commits_it_as_previewed(demo_gql: Gql) -> None:
+    text = section("**Previewing a decision.**")
+    (variables,) = re.findall(r"```json\n(.*?)```", text, re.S)
+    preview, commit = re.findall(r"```graphql\n(.*?)```", text, re.S)
+    sent = json.loads(variables)
+
+    report = demo_gql(preview, sent)["changeImpact"]  # as 李强, the officialId it names
+    assert report["__typename"] == "ImpactAnalysis", report
+    assert report["item"] == {"version": 1, "marking": "机密★20年"}
+    assert report["itemAfter"] == {"version": 2, "marking": "机密★20年"}
+    assert report["keypointsAfter"] == [
+        {"id": "S-2024-012.K1", "classification": {"marking": "秘密★10年"}}
+    ]
+    # The provincial chain of seven involves the keypoint; the ministry may read none of it.
+    assert (report["total"], report["redacted"], report["toChange"]) == (7, 7, 0)
+    assert all(i["redacted"] and i["actionLabels"] == [] for i in report["impacts"])
+
+    committed = demo_gql(commit, sent)["changeClassification"]
+    assert committed["__typename"] == "ChangeCommitted", committed
+    assert committed["change"]["kind"] == "KEYPOINT_CHANGE"
+    assert committed["noticeCount"] == report["total"]
+    again = demo_gql(preview, sent)["changeImpact"]  # the version has moved on
+    assert again["__typename"] == "Conflict", again
