@@ -632,9 +632,13 @@ class ImpactEntry:
     )
 
 
-@strawberry.type(description="A dry run of a change: nothing is written.")
+@strawberry.type(
+    description="A dry run of a decision: nothing is written. From impactAnalysis, "
+    "changeImpact and declassifyImpact, about a source and its descendants; from "
+    "applyNoticeImpact, about the notice's item and what applying passes on (D-13)."
+)
 class ImpactAnalysis:
-    item: Item = strawberry.field(description="The source as it is now.")
+    item: Item = strawberry.field(description="The item decided on, as it is now.")
     item_after: Item = strawberry.field(
         description="The item as the decision would leave it: level, period, status, "
         "knowledge scope and scope limit."
