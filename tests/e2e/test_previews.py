@@ -20,6 +20,7 @@ from tests.e2e.lifecycle import (
     declassify,
     derive,
     notice_pages,
+    register_source,
     state,
 )
 from tests.e2e.test_access import trail
@@ -324,3 +325,26 @@ def test_applying_a_notice_is_previewed_with_what_it_passes_on_d13(demo_gql: Gql
     assert applied["item"]["status"] == preview["itemAfter"]["status"]
     passed = [n for n in notices_of(demo_gql, declassified["change"]["id"]) if n["itemId"] == later]
     assert sent(passed) == foreseen
+
+
+def test_an_extension_beyond_the_scope_rule_needs_its_approval_in_the_preview_too_x19(
+    demo_gql: Gql,
+) -> None:
+    # Classified under SR-ENG-3 (秘密 at most 15 years): 18 years goes beyond it, within the 20 of X-11.
+    source = register_source(demo_gql, scopeRuleIds=["SR-ENG-3"])
+    longer = change_input(source, period={"kind": "YEARS", "years": 18})
+    before = unchanged(demo_gql)
+    preview = demo_gql(CHANGE_IMPACT, {"input": longer})["changeImpact"]
+    assert preview["__typename"] == "RuleViolation", preview
+    assert (preview["rule"], preview["articles"]) == ("EXTENSION_APPROVAL", ["X-19"])
+    assert preview == demo_gql(CHANGE, {"input": longer})["changeClassification"]
+    assert unchanged(demo_gql) == before
+
+    approved = {**longer, "approvalReference": "某部批〔2025〕7号"}
+    preview = demo_gql(CHANGE_IMPACT, {"input": approved})["changeImpact"]
+    assert preview["__typename"] == "ImpactAnalysis", preview
+    assert preview["itemAfter"]["marking"] == preview["proposed"]["marking"] == "机密★18年"
+    assert preview["total"] == 0
+    result = committed(demo_gql(CHANGE, {"input": approved})["changeClassification"])
+    assert "X-19" in result["change"]["articles"]
+    assert result["change"]["after"]["marking"] == "机密★18年"
