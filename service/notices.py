@@ -155,7 +155,8 @@ def apply_notice(
 @dataclass(frozen=True)
 class ApplyPreview:
     """What applying a notice would write (`applied`: ids and times its own), and the
-    item before, as its dry run shows it (`report`)."""
+    same as a dry run (`report`): the item as it is and would be, and what applying passes
+    on."""
 
     applied: Applied
     report: ImpactReport
