@@ -290,6 +290,8 @@ class Lineages(RuleBasedStateMachine):
         assert refused == commit_refused, "the preview and the commit answer differently"
         if committed is None:
             return
+        # A period shortened may have ended already: the next expiry run declassifies it.
+        self.awaiting_expiry.add(change.item_id)
         assert preview is not None
         same_change(preview, committed)
         assert foreseen is not None, "committed what its dry run refused"
@@ -352,6 +354,7 @@ class Lineages(RuleBasedStateMachine):
         assert refused == apply_refused, "the preview and applying answer differently"
         if applied is not None:
             assert preview is not None
+            self.awaiting_expiry.add(applied.item.id)  # as for a change, above
             same_application(preview.applied, applied)
             assert list(preview.report.impacts.item_ids()) == [
                 n.item_id for n in preview.applied.passed_on
