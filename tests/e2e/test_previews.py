@@ -330,7 +330,8 @@ def test_applying_a_notice_is_previewed_with_what_it_passes_on_d13(demo_gql: Gql
 def test_an_extension_beyond_the_scope_rule_needs_its_approval_in_the_preview_too_x19(
     demo_gql: Gql,
 ) -> None:
-    # Classified under SR-ENG-3 (秘密 at most 15 years): 18 years goes beyond it, within the 20 of X-11.
+    # Classified under SR-ENG-3 (机密, at most 15 years): 18 years goes beyond it, within the
+    # statutory 20.
     source = register_source(demo_gql, scopeRuleIds=["SR-ENG-3"])
     longer = change_input(source, period={"kind": "YEARS", "years": 18})
     before = unchanged(demo_gql)
