@@ -3,8 +3,10 @@ drafts, the classification official decides, then notices go out), the guards of
 X-7..X-9, X-15, X-16 and X-19, and the fan-out written as change notices in the same
 transaction as the change itself, so a change and all of its notices exist, or none do.
 
-The notices are computed by exactly the function the dry run uses (service.impact), so
-`impactAnalysis` lists what committing will send.
+A preview (preview_change: the changeImpact and declassifyImpact queries) runs the same
+checks and the same computation (`foresee`) in a read transaction, so it is refused where the
+commit would be and lists the notices committing will send; impactAnalysis, the fan-out
+alone, uses the same fan-out (service.impact).
 """
 
 from __future__ import annotations
@@ -36,9 +38,16 @@ from graph.model import (
     chinese_date,
 )
 from graph.phrase import Phrase, item_id, item_title, join
-from graph.propagation import Action, Impact, fan_out
+from graph.propagation import Action, Impact, Impacts, fan_out
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
-from service.impact import Plan, ProposedChange, fan_out_of, load_world, plan_change
+from service.impact import (
+    Plan,
+    ProposedChange,
+    Selected,
+    fan_out_of,
+    load_world,
+    plan_change,
+)
 from service.permissions import deciding_official, readable_items, require_handler
 from service.usecases import check_decision_makers, new_id, now, require_version, today
 
@@ -73,10 +82,31 @@ class Decision:
 
 @dataclass(frozen=True)
 class Committed:
+    """A decision's change, its record, the notices it sends, the open notices it supersedes,
+    and the fan-out they come from: as written (commit_change), or as committing would write
+    them (preview_change: nothing written, the ids and times its own)."""
+
     change: Change
     record: DecisionRecord
     notices: list[Notice]
     superseded: list[Notice]
+    impacts: Impacts
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A decision's own fields, checked before the graph is read."""
+
+    decision: Decision
+    official_id: str
+    basis: str
+    decided_on: date
+    effective_on: date
+    due_on: date
+    approval: str | None
+    justification: str | None
+    consultation: str | None
+    consulted: tuple[str, ...]
 
 
 def commit_change(
@@ -85,6 +115,31 @@ def commit_change(
     """Decides a change or declassification of a source and sends its notices, in one
     transaction; refused with the article it breaks, writing nothing. The actor is the
     classification official who decides, and must know the source (D-10)."""
+    checked = _check(decision, actor)
+
+    def work(tx: GraphWriter) -> Committed:
+        plan, change, due_on = _decide(tx, proposal, checked, actor)
+        return write_change(tx, plan, change, due_on)
+
+    return store.write(work)
+
+
+def preview_change(
+    store: GraphStore, proposal: ProposedChange, decision: Decision, actor: Actor
+) -> Committed:
+    """What `commit_change` would decide and send, refused where it would be refused, for
+    the same reasons: the same checks and the same computation, in a read transaction that
+    writes nothing."""
+    checked = _check(decision, actor)
+
+    def work(tx: GraphReader) -> Committed:
+        plan, change, due_on = _decide(tx, proposal, checked, actor)
+        return foresee(tx, plan, change, due_on)
+
+    return store.read(work)
+
+
+def _check(decision: Decision, actor: Actor) -> _Checked:
     official_id = deciding_official(actor, decision.official_id)
     basis = check_text(decision.basis, "basis", limit=2000)
     on = today()
@@ -104,61 +159,79 @@ def commit_change(
     due_on = decision.due_on or max(effective_on, decided_on) + timedelta(days=NOTICE_DAYS)
     if due_on < decided_on:
         raise InvalidValue("dueOn", "通知的处理期限不能早于决定日期。")
-    approval = _optional_text(decision.approval_reference, "approvalReference")
-    justification = _optional_text(decision.process_item_justification, "processItemJustification")
-    consultation = optional_text(decision.consultation, "consultation", limit=2000)
-    consulted = tuple(
-        check_id(o, "consultedOrganisationIds") for o in decision.consulted_organisation_ids
+    return _Checked(
+        decision=decision,
+        official_id=official_id,
+        basis=basis,
+        decided_on=decided_on,
+        effective_on=effective_on,
+        due_on=due_on,
+        approval=_optional_text(decision.approval_reference, "approvalReference"),
+        justification=_optional_text(
+            decision.process_item_justification, "processItemJustification"
+        ),
+        consultation=optional_text(decision.consultation, "consultation", limit=2000),
+        consulted=tuple(
+            check_id(o, "consultedOrganisationIds") for o in decision.consulted_organisation_ids
+        ),
     )
 
-    def work(tx: GraphWriter) -> Committed:
-        source = readable_items(tx, actor, [proposal.item_id])[proposal.item_id]
-        require_version(source, decision.expected_version)
-        plan = plan_change(tx, replace(proposal, decided_on=decided_on))
-        if effective_on < plan.before.issued_on:
-            raise InvalidValue("effectiveOn", "生效日期不能早于事项的制发日期。")
-        official = tx.persons([official_id]).get(official_id)
-        if official is None:
-            raise UnknownId("person", official_id)
-        deciding = check_decision_makers(
-            tx, official.organisation_id, decision.handler_id, official_id
-        )
-        require_handler(tx, actor, decision.handler_id)
-        grant = decision_authority(tx, deciding, plan.before)
-        articles = _guard(tx, plan, decision, approval, justification, consulted, effective_on)
-        change = Change(
-            id=new_id("C"),
-            kind=plan.kind,
-            item_id=plan.before.id,
-            before=plan.before,
-            after=plan.after,
-            keypoints_before=plan.keypoints_before,
-            keypoints_after=plan.keypoints_after,
-            reason=decision.reason,
-            basis=(
-                f"{basis}（过程稿先于主事项解密的理由：{justification.rstrip('。')}，X-16）"
-                if justification
-                else basis
-            ),
-            handler_id=decision.handler_id,
-            official_id=official_id,
-            decided_on=decided_on,
-            effective_on=effective_on,
-            recorded_at=now(),
-            summary=_summary(plan, deciding, grant),
-            articles=tuple(dict.fromkeys((*articles, grant.ground.article))),
-            approval_reference=approval,
-            consulted_organisation_ids=consulted,
-            consultation=consultation,
-        )
-        return write_change(tx, plan, change, due_on)
 
-    return store.write(work)
+def _decide(
+    tx: GraphReader, proposal: ProposedChange, checked: _Checked, actor: Actor
+) -> tuple[Plan, Change, date]:
+    """The change a decision makes, checked against the graph as it stands (D-10, D-12,
+    X-7..X-9, X-15..X-19), not yet written."""
+    decision = checked.decision
+    official_id = checked.official_id
+    source = readable_items(tx, actor, [proposal.item_id])[proposal.item_id]
+    require_version(source, decision.expected_version)
+    plan = plan_change(tx, replace(proposal, decided_on=checked.decided_on))
+    if checked.effective_on < plan.before.issued_on:
+        raise InvalidValue("effectiveOn", "生效日期不能早于事项的制发日期。")
+    official = tx.persons([official_id]).get(official_id)
+    if official is None:
+        raise UnknownId("person", official_id)
+    deciding = check_decision_makers(tx, official.organisation_id, decision.handler_id, official_id)
+    require_handler(tx, actor, decision.handler_id)
+    grant = decision_authority(tx, deciding, plan.before)
+    justification = checked.justification
+    articles = _guard(
+        tx, plan, decision, checked.approval, justification, checked.consulted, checked.effective_on
+    )
+    basis = checked.basis
+    change = Change(
+        id=new_id("C"),
+        kind=plan.kind,
+        item_id=plan.before.id,
+        before=plan.before,
+        after=plan.after,
+        keypoints_before=plan.keypoints_before,
+        keypoints_after=plan.keypoints_after,
+        reason=decision.reason,
+        basis=(
+            f"{basis}（过程稿先于主事项解密的理由：{justification.rstrip('。')}，X-16）"
+            if justification
+            else basis
+        ),
+        handler_id=decision.handler_id,
+        official_id=official_id,
+        decided_on=checked.decided_on,
+        effective_on=checked.effective_on,
+        recorded_at=now(),
+        summary=_summary(plan, deciding, grant),
+        articles=tuple(dict.fromkeys((*articles, grant.ground.article))),
+        approval_reference=checked.approval,
+        consulted_organisation_ids=checked.consulted,
+        consultation=checked.consultation,
+    )
+    return plan, change, checked.due_on
 
 
-def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> Committed:
-    """Writes a decided change: the source and keypoints as they become, its record, the
-    change, and its fan-out as notices; open notices it recomputes are superseded."""
+def foresee(tx: GraphReader, plan: Plan, change: Change, due_on: date) -> Committed:
+    """What a decided change writes: the source and keypoints as they become, its record,
+    the change, its fan-out as notices, and the open notices it recomputes, superseded. The
+    one computation of the preview and of the commit."""
     fanned = fan_out_of(tx, plan)
     record = _record(plan, change)
     # Every decision moves the source's version on, one that keeps it as it is (keypoints
@@ -179,16 +252,22 @@ def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> C
         replace(n, status=NoticeStatus.SUPERSEDED, superseded_by=change.id, updated_at=now())
         for n in {n.id: n for n in stale}.values()
     ]
-    tx.update_items([after])
+    return Committed(change, record, notices, superseded, fanned.impacts)
+
+
+def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> Committed:
+    """Writes a decided change as `foresee` says."""
+    done = foresee(tx, plan, change, due_on)
+    tx.update_items([done.change.after])
     if plan.keypoints_after:
         tx.update_keypoints(plan.keypoints_after)
-    tx.add_record(record)
-    tx.add_change(change)
-    if superseded:
-        tx.update_notices(superseded)
-    if notices:
-        tx.add_notices(notices)
-    return Committed(change, record, notices, superseded)
+    tx.add_record(done.record)
+    tx.add_change(done.change)
+    if done.superseded:
+        tx.update_notices(done.superseded)
+    if done.notices:
+        tx.add_notices(done.notices)
+    return done
 
 
 def _optional_text(value: str | None, what: str) -> str | None:
@@ -394,7 +473,16 @@ def _record(plan: Plan, change: Change) -> DecisionRecord:
     )
 
 
-def passed_on(tx: GraphReader, notice: Notice, after: Item) -> list[Notice]:
+@dataclass(frozen=True)
+class PassedOn:
+    """What applying a notice passes on (D-13): the impacts, with their paths from the
+    changed source, and the notices that carry them."""
+
+    impacts: Selected
+    notices: list[Notice]
+
+
+def passed_on(tx: GraphReader, notice: Notice, after: Item) -> PassedOn:
     """The notices of `notice`'s change for what was derived from its item after the change
     was decided, which the change's fan-out could not reach, or whose notice of the change a
     later change superseded: applying the notice passes the change on to them (D-13), along
@@ -403,18 +491,22 @@ def passed_on(tx: GraphReader, notice: Notice, after: Item) -> list[Notice]:
     lineage, world, _ = load_world(tx, [after.id])
     impacts = fan_out(lineage, world, changed_items={after.id: after}, changed_keypoints={})
     if not impacts:
-        return []
+        return PassedOn(Selected([], [], world.items), [])
     reached = tx.find_notices(NoticeQuery(change_id=notice.change_id, limit=None))
     # A notice of the change that a later change superseded no longer carries it: the later
     # change recomputed its item from this notice's item as it stood, before this notice.
     covered = {n.item_id for n in reached if n.status is not NoticeStatus.SUPERSEDED}
     change = tx.changes([notice.change_id])[notice.change_id]
     source = tx.items([notice.source_id])[notice.source_id]
-    return [
-        _notice(change, source, replace(i, path=(*notice.path[:-1], *i.path)), notice.due_on)
-        for i in impacts
+    kept = [
+        (replace(i, path=(*notice.path[:-1], *i.path)), layer)
+        for i, layer in zip(impacts, impacts.layers(), strict=True)
         if i.item_id not in covered
     ]
+    return PassedOn(
+        Selected([i for i, _ in kept], [layer for _, layer in kept], world.items),
+        [_notice(change, source, i, notice.due_on) for i, _ in kept],
+    )
 
 
 def _notice(change: Change, source: Item, impact: Impact, due_on: date) -> Notice:

@@ -10,10 +10,11 @@ items.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from operator import attrgetter
+from typing import Protocol
 
 import numpy as np
 
@@ -32,10 +33,10 @@ from graph.model import (
     ScopeRule,
     Unmarked,
 )
-from graph.propagation import Action, Impacts, World, fan_out, paused_gc, profiles
+from graph.propagation import Action, Impact, Impacts, World, fan_out, paused_gc, profiles
 from graph.store.base import GraphReader, GraphStore
 from service.permissions import readable_items
-from service.usecases import PeriodSpec, check_keypoint_within, check_original_period
+from service.usecases import PeriodSpec, check_keypoint_within, check_original_period, today
 
 DECLASSIFIED = (ItemStatus.DECLASSIFIED_WORK_SECRET, ItemStatus.DECLASSIFIED_PUBLIC)
 
@@ -80,22 +81,72 @@ class Plan:
     keypoints_after: tuple[Keypoint, ...]
 
 
+class ImpactList(Protocol):
+    """The impacts of a dry run, parents before children: a fan-out's (graph.propagation.
+    Impacts), or those of it a notice applied passes on (Selected)."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> Impact: ...
+    def __iter__(self) -> Iterator[Impact]: ...
+    def actions(self) -> Iterator[tuple[Action, ...]]: ...
+    def item_ids(self) -> Iterator[str]: ...
+    def layers(self) -> Iterator[int]: ...
+    def known(self, item_id: str) -> Item | None: ...
+
+
+class Selected(Sequence[Impact]):
+    """Some impacts of a fan-out, each with its layer, built already."""
+
+    def __init__(
+        self, impacts: Sequence[Impact], layers: Sequence[int], items: Mapping[str, Item]
+    ) -> None:
+        self._impacts = list(impacts)
+        self._layers = list(layers)
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._impacts)
+
+    def __getitem__(self, index: int) -> Impact:  # type: ignore[override]
+        return self._impacts[index]
+
+    def __iter__(self) -> Iterator[Impact]:
+        return iter(self._impacts)
+
+    def actions(self) -> Iterator[tuple[Action, ...]]:
+        return (i.actions for i in self._impacts)
+
+    def item_ids(self) -> Iterator[str]:
+        return (i.item_id for i in self._impacts)
+
+    def layers(self) -> Iterator[int]:
+        return iter(self._layers)
+
+    def known(self, item_id: str) -> Item | None:
+        return self._items.get(item_id)
+
+
 @dataclass(frozen=True)
 class ImpactReport:
+    """A dry run: the item decided on as it is and as it would be, the keypoints the
+    decision changes or declassifies (as they would be), and what every item below would
+    have to do."""
+
     before: Item
     after: Item
     keypoints: tuple[Keypoint, ...]
-    impacts: Impacts
+    impacts: ImpactList
 
 
 def impact_analysis(store: GraphStore, change: ProposedChange, actor: Actor) -> ImpactReport:
     """The dry run of a change: every descendant that would have to act, and how. The actor
     must know the source; what it sees of each descendant is the reader's business
-    (service.redaction)."""
+    (service.redaction). Decided today, as a commit without a date is: a period made explicit
+    for a level-only item counts from it (X-19)."""
 
     def work(tx: GraphReader) -> ImpactReport:
         readable_items(tx, actor, [change.item_id])
-        plan = plan_change(tx, change)
+        plan = plan_change(tx, replace(change, decided_on=change.decided_on or today()))
         impacts = fan_out_of(tx, plan).impacts
         return ImpactReport(plan.before, plan.after, plan.keypoints_after, impacts)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from graph.phrase import Names
-from graph.propagation import Impacts
+from service.impact import ImpactList
 from service.redaction import WITHHELD, Redactor
 from service.workbook import Cell, Table
 
@@ -30,7 +30,7 @@ WIDTHS = (6, 22, 36, 22, 16, 20, 16, 20, 40, 24, 16, 60)
 
 
 def impact_table(
-    impacts: Impacts, shown: Sequence[tuple[int, str, bool]], redactor: Redactor, names: Names
+    impacts: ImpactList, shown: Sequence[tuple[int, str, bool]], redactor: Redactor, names: Names
 ) -> Table:
     """`shown` as ImpactAnalysis orders it: position in `impacts`, item id, and whether the
     reader may read it; `names` holds what the readable entries name."""

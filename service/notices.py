@@ -19,6 +19,7 @@ from graph.phrase import Phrase
 from graph.propagation import Action
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
 from service.change import OPEN, organisation_chains, passed_on
+from service.impact import ImpactReport, Selected
 from service.permissions import (
     acting_person,
     deciding_official,
@@ -42,6 +43,8 @@ class Applied:
     notice: Notice
     item: Item
     record: DecisionRecord
+    # The notices of the same change to what was derived from the item since (D-13).
+    passed_on: tuple[Notice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,72 +134,139 @@ def apply_notice(
 ) -> Applied:
     """Changes the item as its notice says and writes its record (D-13): the handler drafts,
     the official of the holding organisation, the actor, decides; on the item's version
-    `expected_version`, if given."""
+    `expected_version`, if given. The change passes on to what was derived from the item
+    since (service.change.passed_on)."""
     official_id = deciding_official(actor, official_id)
+    on = _decided_on(decided_on)
+
+    def work(tx: GraphWriter) -> Applied:
+        applying = _applying(tx, notice_id, handler_id, official_id, on, actor, expected_version)
+        applied = applying.applied
+        tx.update_items([applied.item])
+        tx.add_record(applied.record)
+        tx.update_notices([applied.notice])
+        if applied.passed_on:
+            tx.add_notices(applied.passed_on)
+        return applied
+
+    return store.write(work)
+
+
+@dataclass(frozen=True)
+class ApplyPreview:
+    """What applying a notice would write (`applied`: ids and times its own), and the
+    same as a dry run (`report`): the item as it is and would be, and what applying passes
+    on."""
+
+    applied: Applied
+    report: ImpactReport
+
+
+def preview_apply_notice(
+    store: GraphStore,
+    notice_id: str,
+    handler_id: str,
+    official_id: str | None,
+    decided_on: date | None,
+    actor: Actor,
+    expected_version: int | None = None,
+) -> ApplyPreview:
+    """What `apply_notice` would do to the item and pass on (D-13), refused where it would
+    be, for the same reasons: the same checks and computation in a read transaction that
+    writes nothing."""
+    official_id = deciding_official(actor, official_id)
+    on = _decided_on(decided_on)
+
+    def work(tx: GraphReader) -> ApplyPreview:
+        applying = _applying(tx, notice_id, handler_id, official_id, on, actor, expected_version)
+        applied = applying.applied
+        report = ImpactReport(applying.before, applied.item, (), applying.impacts)
+        return ApplyPreview(applied, report)
+
+    return store.read(work)
+
+
+def _decided_on(decided_on: date | None) -> date:
     on = decided_on or today()
     if on > today():
         raise InvalidValue("decidedOn", "决定日期不能晚于今天。")
+    return on
 
-    def work(tx: GraphWriter) -> Applied:
-        notice = _open_notice(tx, check_id(notice_id, "noticeId"), actor)
-        _holder(tx, notice, official_id)
-        official = tx.persons([official_id])[official_id]
-        check_decision_makers(tx, official.organisation_id, handler_id, official_id)
-        require_handler(tx, actor, handler_id)
-        item = tx.items([notice.item_id]).get(notice.item_id)
-        if item is None:
-            raise UnknownId("item", notice.item_id)
-        require_version(item, expected_version)
-        if _state(item) != _state(notice.before):
-            raise RuleViolation(
-                "NOTICE_OUTDATED",
-                f"「{item.id}」在通知发出后已有变更（现为 {item.marking}，{item.status.label}）："
-                "本通知已过时，不能执行。",
-                ("D-13",),
-            )
-        changed = replace(
-            item,
-            status=notice.after.status,
-            classification=notice.after.classification,
-            scope=notice.after.scope,
-            scope_limit=notice.after.scope_limit,
-        )
-        # Applied, a notice is a decision on the item even where it leaves it as it was.
-        after = item.decided(changed)
-        declassified = Action.DECLASSIFY in notice.actions
-        actions = "、".join(a.label for a in notice.actions)
-        record = DecisionRecord(
-            id=new_id("R"),
-            item_id=item.id,
-            kind=RecordKind.DECLASSIFICATION if declassified else RecordKind.CHANGE,
-            handler_id=handler_id,
-            official_id=official_id,
-            decided_on=on,
-            recorded_at=now(),
-            status=after.status,
-            classification=after.classification,
-            scope=after.scope,
-            bases=(),
-            summary=Phrase.of(f"执行变更通知 {notice.id}（{actions}）：", notice.text),
-            articles=notice.articles,
-            effective_on=on,
-        )
-        applied = replace(
-            notice,
-            status=NoticeStatus.APPLIED,
-            acted_by=official_id,
-            record_id=record.id,
-            updated_at=record.recorded_at,
-        )
-        followers = passed_on(tx, notice, after) if changed != item else []
-        tx.update_items([after])
-        tx.add_record(record)
-        tx.update_notices([applied])
-        if followers:
-            tx.add_notices(followers)
-        return Applied(applied, after, record)
 
-    return store.write(work)
+@dataclass(frozen=True)
+class _Applying:
+    applied: Applied
+    before: Item
+    impacts: Selected
+
+
+def _applying(
+    tx: GraphReader,
+    notice_id: str,
+    handler_id: str,
+    official_id: str,
+    on: date,
+    actor: Actor,
+    expected_version: int | None,
+) -> _Applying:
+    """A notice applied, checked against the graph as it stands, not yet written: the
+    one computation of the preview and of applying."""
+    notice = _open_notice(tx, check_id(notice_id, "noticeId"), actor)
+    _holder(tx, notice, official_id)
+    official = tx.persons([official_id])[official_id]
+    check_decision_makers(tx, official.organisation_id, handler_id, official_id)
+    require_handler(tx, actor, handler_id)
+    item = tx.items([notice.item_id]).get(notice.item_id)
+    if item is None:
+        raise UnknownId("item", notice.item_id)
+    require_version(item, expected_version)
+    if _state(item) != _state(notice.before):
+        raise RuleViolation(
+            "NOTICE_OUTDATED",
+            f"「{item.id}」在通知发出后已有变更（现为 {item.marking}，{item.status.label}）："
+            "本通知已过时，不能执行。",
+            ("D-13",),
+        )
+    changed = replace(
+        item,
+        status=notice.after.status,
+        classification=notice.after.classification,
+        scope=notice.after.scope,
+        scope_limit=notice.after.scope_limit,
+    )
+    # Applied, a notice is a decision on the item even where it leaves it as it was.
+    after = item.decided(changed)
+    declassified = Action.DECLASSIFY in notice.actions
+    actions = "、".join(a.label for a in notice.actions)
+    record = DecisionRecord(
+        id=new_id("R"),
+        item_id=item.id,
+        kind=RecordKind.DECLASSIFICATION if declassified else RecordKind.CHANGE,
+        handler_id=handler_id,
+        official_id=official_id,
+        decided_on=on,
+        recorded_at=now(),
+        status=after.status,
+        classification=after.classification,
+        scope=after.scope,
+        bases=(),
+        summary=Phrase.of(f"执行变更通知 {notice.id}（{actions}）：", notice.text),
+        articles=notice.articles,
+        effective_on=on,
+    )
+    applied = replace(
+        notice,
+        status=NoticeStatus.APPLIED,
+        acted_by=official_id,
+        record_id=record.id,
+        updated_at=record.recorded_at,
+    )
+    followers = passed_on(tx, notice, after) if changed != item else None
+    return _Applying(
+        Applied(applied, after, record, tuple(followers.notices) if followers else ()),
+        item,
+        followers.impacts if followers else Selected([], [], {}),
+    )
 
 
 def _state(item: Item) -> tuple[object, ...]:

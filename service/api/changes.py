@@ -35,8 +35,8 @@ from service.api.inputs import (
     level_of,
 )
 from service.api.problems import AnyProblem
-from service.change import Committed, Decision, commit_change
-from service.impact import KeypointChange, ProposedChange
+from service.change import Committed, Decision, commit_change, preview_change
+from service.impact import ImpactReport, KeypointChange, ProposedChange
 from service.redaction import Redactor
 from service.usecases import now
 
@@ -437,6 +437,9 @@ ProposeChangeResult = Annotated[
 NoticesResult = Annotated[NoticeConnection | AnyProblem, strawberry.union("NoticesResult")]
 ProposalsResult = Annotated[ProposalConnection | AnyProblem, strawberry.union("ProposalsResult")]
 DueResult = Annotated[types.ItemConnection | AnyProblem, strawberry.union("DueForReviewResult")]
+ImpactAnalysisResult = Annotated[
+    types.ImpactAnalysis | AnyProblem, strawberry.union("ImpactAnalysisResult")
+]
 
 
 async def _committed(context: Context, value: Committed) -> ChangeCommitted:
@@ -471,6 +474,66 @@ async def notice_views(context: Context, values: list[changes.Notice]) -> list[N
         redactor.wrote(value.before)
         out.append(notice_type(value, redactor, names))
     return out
+
+
+def _change_of(input: ChangeClassificationInput) -> tuple[ProposedChange, Decision]:
+    """The change and the decision an input asks for: one reading for the commit and its
+    preview."""
+    proposal = ProposedChange(
+        item_id=str(input.item_id),
+        level=level_of(input.level),
+        period=input.period.to_spec() if input.period else None,
+        scope=input.scope.to_scope() if input.scope else None,
+        scope_limit=input.scope_limit.to_scope() if input.scope_limit else None,
+        keypoint_changes=tuple(
+            KeypointChange(
+                str(k.keypoint_id),
+                level_of(k.level),
+                k.period.to_spec() if k.period else None,
+            )
+            for k in input.keypoints
+        ),
+    )
+    decision = Decision(
+        handler_id=str(input.handler_id),
+        official_id=_str(input.official_id),
+        basis=input.basis,
+        decided_on=input.decided_on,
+        due_on=input.due_on,
+        approval_reference=input.approval_reference,
+        consultation=input.consultation,
+        expected_version=input.expected_version,
+    )
+    return proposal, decision
+
+
+def _declassification_of(input: DeclassifyInput) -> tuple[ProposedChange, Decision]:
+    proposal = ProposedChange(
+        item_id=str(input.item_id),
+        declassify=True,
+        afterwards=_afterwards(input.afterwards),
+        keypoint_ids=ids(input.keypoint_ids),
+    )
+    decision = Decision(
+        handler_id=str(input.handler_id),
+        official_id=_str(input.official_id),
+        basis=input.basis,
+        reason=changes.DeclassificationReason(input.reason.value),
+        decided_on=input.decided_on,
+        effective_on=input.effective_on,
+        due_on=input.due_on,
+        approval_reference=input.approval_reference,
+        consulted_organisation_ids=ids(input.consulted_organisation_ids),
+        process_item_justification=input.process_item_justification,
+        consultation=input.consultation,
+        expected_version=input.expected_version,
+    )
+    return proposal, decision
+
+
+def _report(preview: Committed) -> ImpactReport:
+    change = preview.change
+    return ImpactReport(change.before, change.after, change.keypoints_after, preview.impacts)
 
 
 def _afterwards(value: Afterwards) -> model.ItemStatus:
@@ -545,6 +608,59 @@ class ChangeQuery:
         if found is None or not context.redactor.readable(await context.items.load(found.item_id)):
             return None
         return (await notice_views(context, [found]))[0]
+
+    @strawberry.field(
+        description="The preview of changeClassification with the same input: refused where "
+        "the commit would be, with the same problem; otherwise the source as it would become "
+        "and every descendant that would get a notice, as committing would send them (D-12, "
+        "D-13, X-13, X-19). Nothing is written."
+    )
+    async def change_impact(
+        self, info: Ctx, input: ChangeClassificationInput
+    ) -> ImpactAnalysisResult:
+        async def work() -> types.ImpactAnalysis:
+            proposal, decision = _change_of(input)
+            context = info.context
+            preview = await context.call(preview_change, proposal, decision, context.actor)
+            return types.impact_analysis(_report(preview), context.redactor)
+
+        return await attempt(work)
+
+    @strawberry.field(
+        description="The preview of declassify with the same input: refused where the commit "
+        "would be, with the same problem; otherwise every descendant that would get a notice, "
+        "as committing would send them (X-13, X-14, X-16). Nothing is written."
+    )
+    async def declassify_impact(self, info: Ctx, input: DeclassifyInput) -> ImpactAnalysisResult:
+        async def work() -> types.ImpactAnalysis:
+            proposal, decision = _declassification_of(input)
+            context = info.context
+            preview = await context.call(preview_change, proposal, decision, context.actor)
+            return types.impact_analysis(_report(preview), context.redactor)
+
+        return await attempt(work)
+
+    @strawberry.field(
+        description="The preview of applyNotice with the same input: refused where applying "
+        "would be, with the same problem; otherwise the notice's item as it is (`item`) and "
+        "as applying would leave it (`itemAfter`), and the items derived from it since that "
+        "applying passes the change on to (`entries`, D-13). Nothing is written."
+    )
+    async def apply_notice_impact(self, info: Ctx, input: ApplyNoticeInput) -> ImpactAnalysisResult:
+        async def work() -> types.ImpactAnalysis:
+            context = info.context
+            preview = await context.call(
+                notices.preview_apply_notice,
+                str(input.notice_id),
+                str(input.handler_id),
+                _str(input.official_id),
+                input.decided_on,
+                context.actor,
+                input.expected_version,
+            )
+            return types.impact_analysis(preview.report, context.redactor)
+
+        return await attempt(work)
 
     @strawberry.field(description="A decided change or declassification, with its record.")
     async def change(self, info: Ctx, id: strawberry.ID) -> Change | None:
@@ -733,31 +849,7 @@ class ChangeMutation:
         self, info: Ctx, input: ChangeClassificationInput
     ) -> ChangeResult:
         async def work() -> ChangeCommitted:
-            proposal = ProposedChange(
-                item_id=str(input.item_id),
-                level=level_of(input.level),
-                period=input.period.to_spec() if input.period else None,
-                scope=input.scope.to_scope() if input.scope else None,
-                scope_limit=input.scope_limit.to_scope() if input.scope_limit else None,
-                keypoint_changes=tuple(
-                    KeypointChange(
-                        str(k.keypoint_id),
-                        level_of(k.level),
-                        k.period.to_spec() if k.period else None,
-                    )
-                    for k in input.keypoints
-                ),
-            )
-            decision = Decision(
-                handler_id=str(input.handler_id),
-                official_id=_str(input.official_id),
-                basis=input.basis,
-                decided_on=input.decided_on,
-                due_on=input.due_on,
-                approval_reference=input.approval_reference,
-                consultation=input.consultation,
-                expected_version=input.expected_version,
-            )
+            proposal, decision = _change_of(input)
             context = info.context
             committed = await context.call(commit_change, proposal, decision, context.actor)
             return await _committed(context, committed)
@@ -770,26 +862,7 @@ class ChangeMutation:
     )
     async def declassify(self, info: Ctx, input: DeclassifyInput) -> ChangeResult:
         async def work() -> ChangeCommitted:
-            proposal = ProposedChange(
-                item_id=str(input.item_id),
-                declassify=True,
-                afterwards=_afterwards(input.afterwards),
-                keypoint_ids=ids(input.keypoint_ids),
-            )
-            decision = Decision(
-                handler_id=str(input.handler_id),
-                official_id=_str(input.official_id),
-                basis=input.basis,
-                reason=changes.DeclassificationReason(input.reason.value),
-                decided_on=input.decided_on,
-                effective_on=input.effective_on,
-                due_on=input.due_on,
-                approval_reference=input.approval_reference,
-                consulted_organisation_ids=ids(input.consulted_organisation_ids),
-                process_item_justification=input.process_item_justification,
-                consultation=input.consultation,
-                expected_version=input.expected_version,
-            )
+            proposal, decision = _declassification_of(input)
             context = info.context
             committed = await context.call(commit_change, proposal, decision, context.actor)
             return await _committed(context, committed)

@@ -210,6 +210,10 @@ WEIGHTS: dict[str, Weight] = {
     "Query.lineageExport": Weight(own=exported),
     # The dry run computes every descendant, whatever the page of `impacts` read.
     "Query.impactAnalysis": Weight(own=REACH),
+    # Previews of decisions: the dry run with the decision's checks, on the same fan-out.
+    "Query.changeImpact": Weight(own=REACH),
+    "Query.declassifyImpact": Weight(own=REACH),
+    "Query.applyNoticeImpact": Weight(own=REACH),
     "ImpactAnalysis.impacts": Weight(own=0, times=page(100)),
     "ImpactAnalysis.entries": Weight(own=0, times=page(50)),
     # The counts per holding organisation, and one read of their names.
@@ -243,6 +247,7 @@ WEIGHTS: dict[str, Weight] = {
     "Record.bases": Weight(own=0, times=SMALL),
     "Change.keypointsBefore": Weight(own=0, times=SMALL),
     "Change.keypointsAfter": Weight(own=0, times=SMALL),
+    "ImpactAnalysis.keypointsAfter": Weight(own=0, times=SMALL),
     # Writes. A change fans out to every descendant: one notice each, in one transaction.
     "Mutation.registerOrganisation": Weight(own=WRITE),
     "Mutation.recordSuccession": Weight(own=WRITE),

@@ -19,7 +19,12 @@ from service.api import types
 from service.api.access import AccessQuery
 from service.api.admission import Admission, Limits, bound_validation_work, operation_label
 from service.api.asked import asked_ids
-from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
+from service.api.changes import (
+    ChangeMutation,
+    ChangeQuery,
+    ChangeSubscription,
+    ImpactAnalysisResult,
+)
 from service.api.context import Context
 from service.api.expiry import ExpiryPreviewQuery
 from service.api.forms import FormMutation, FormQuery
@@ -227,9 +232,6 @@ RegisterSourceResult = Annotated[
 ]
 DeriveItemResult = Annotated[DeriveItemSuccess | AnyProblem, strawberry.union("DeriveItemResult")]
 ItemsResult = Annotated[types.ItemConnection | AnyProblem, strawberry.union("ItemsResult")]
-ImpactAnalysisResult = Annotated[
-    types.ImpactAnalysis | AnyProblem, strawberry.union("ImpactAnalysisResult")
-]
 LineageResult = Annotated[types.Lineage | AnyProblem, strawberry.union("LineageResult")]
 
 

@@ -693,9 +693,17 @@ class ImpactTally:
     to_review: int
 
 
-@strawberry.type(description="A dry run of a change: nothing is written.")
+@strawberry.type(
+    description="A dry run of a decision: nothing is written. From impactAnalysis, "
+    "changeImpact and declassifyImpact, about a source and its descendants; from "
+    "applyNoticeImpact, about the notice's item and what applying passes on (D-13)."
+)
 class ImpactAnalysis:
-    item: Item = strawberry.field(description="The source as it is now.")
+    item: Item = strawberry.field(description="The item decided on, as it is now.")
+    item_after: Item = strawberry.field(
+        description="The item as the decision would leave it: level, period, status, "
+        "knowledge scope and scope limit."
+    )
     classification_after: Classification | None = strawberry.field(
         description="The source's classification once the change is made, as its "
         "`Item.classification` would read."
@@ -705,6 +713,10 @@ class ImpactAnalysis:
     )
     status_after: ItemStatus
     declassified_keypoints: list[strawberry.ID]
+    keypoints_after: list[Keypoint] = strawberry.field(
+        description="The source's keypoints the decision changes or declassifies, as they "
+        "would be (D-16, X-14)."
+    )
     total: int = strawberry.field(
         description="How many descendants and process items would have to act, of those the "
         "reader may know of (placeholders included; none left out by redaction)."
@@ -795,7 +807,7 @@ class ImpactAnalysis:
 
     @strawberry.field(
         description="The whole impact list as an XLSX workbook, base64-encoded: a row for each "
-        "descendant of `total`, in the order of `impacts`; a placeholder's row holds its id "
+        "descendant of `total`, in the order of `entries`; a placeholder's row holds its id "
         "and nothing more (D-10)."
     )
     async def xlsx(self, info: Info[Context, None]) -> str:
@@ -903,11 +915,14 @@ def impact_analysis(report: ImpactReport, redactor: Redactor) -> ImpactAnalysis:
         classification_after=classification(report.after.classification)
         if report.after.classification
         else None,
+        # The decider's own proposal: its to see, whatever scope it would give the item.
+        item_after=item(redactor.wrote(report.after)),
+        keypoints_after=[keypoint(k) for k in report.keypoints],
         proposed=classification(report.after.classification)
         if report.after.classification
         else None,
         status_after=ItemStatus(report.after.status.value),
-        declassified_keypoints=[strawberry.ID(k.id) for k in report.keypoints],
+        declassified_keypoints=[strawberry.ID(k.id) for k in report.keypoints if k.declassified],
         total=len(shown),
         report=report,
         to_declassify=sum(1 for a in actions if declassify in a),

@@ -124,6 +124,7 @@ def _once(**arguments: Any) -> Ask:
 
 
 FORMATS = ("GRAPHML", "DOT", "MERMAID", "JSON")
+PREVIEW = {"handlerId": "p-zhang-wei", "basis": "扫描。"}
 PLAN: dict[str, Ask] = {
     "item": _each("items", lambda i: {"id": i}),
     "items": lambda w: [{"first": 500}, *({"filter": {"text": t}} for t in w.items[:20])],
@@ -137,6 +138,17 @@ PLAN: dict[str, Ask] = {
         *({"change": {"itemId": i, "declassify": True}} for i in w.items),
         *({"change": {"itemId": i, "level": "CONFIDENTIAL"}} for i in w.items),
     ],
+    # Previews with the ministry's handler: its official gets placeholders, others refusals.
+    "changeImpact": lambda w: [
+        {"input": {"itemId": i, "level": "CONFIDENTIAL", **PREVIEW}} for i in w.items
+    ],
+    "declassifyImpact": lambda w: [
+        {"input": {"itemId": i, "reason": "CIRCUMSTANCES_CHANGED", **PREVIEW}} for i in w.items
+    ],
+    # With the county's handler: its official previews what its notices pass on.
+    "applyNoticeImpact": _each(
+        "notices", lambda i: {"input": {"noticeId": i, "handlerId": "p-zhao-min"}}
+    ),
     "notices": lambda w: [
         {"first": 500},
         *({"filter": {"itemId": i}} for i in w.items),

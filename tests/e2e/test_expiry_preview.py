@@ -220,7 +220,7 @@ def test_the_preview_pages_by_cursor(gql: Gql) -> None:
     assert sorted(seen) == sorted(expirations(preview(gql, on)))
     # A connection inside an answer: a bad cursor is an error of the request naming the field.
     variables = {"asOf": on.isoformat(), "first": 50, "after": "not-a-cursor"}
-    bad = gql.post(PREVIEW, variables)
+    bad = cast(Api, gql).post(PREVIEW, variables)
     assert bad["errors"][0]["extensions"]["field"] == "after", bad
 
 

@@ -4,7 +4,11 @@ SQLite store, and checks after each step that
 
 - DERIVED_FROM is acyclic;
 - a refused operation wrote nothing (the whole graph, exported, is as it was);
-- a committed change sent exactly the notices its dry run foresaw (X-13, D-13);
+- the preview of every decision (a change of level, period, knowledge scope, scope limit or
+  keypoints, a declassification whole or partial, a notice applied) equals its commit: it is
+  refused where the commit is, with the same problem, and otherwise foresees the commit's
+  change, record and notices, and what an applied notice passes on (X-13, X-14, D-13); it
+  writes nothing; and the fan-out alone (impactAnalysis) foresees the same notices;
 - every improper derived classification the audit finds (D-21) is of an item with a change
   notice still open, so that the rules hold for every classified derived item against its
   bases or a notice tells its holder to act (D-13);
@@ -17,7 +21,8 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 from unittest import mock
@@ -35,18 +40,18 @@ from hypothesis.stateful import (
 
 from graph.access import SYSTEM, Actor, Role
 from graph.audit import Case
-from graph.change import DeclassificationReason, NoticeStatus
+from graph.change import DeclassificationReason, Notice, NoticeStatus
 from graph.errors import LineageError
 from graph.model import BasisCase, Derivation, KnowledgeScope, Level, PeriodKind
 from graph.store.base import GraphReader, ItemQuery, NoticeQuery
 from graph.store.sqlite import SqliteStore
 from service import usecases
 from service.accounts import NewUser, actor_of_person, add_user
-from service.change import Decision, commit_change
+from service.change import Committed, Decision, commit_change, preview_change
 from service.expiry import expire
 from service.findings import audit
-from service.impact import ProposedChange, impact_analysis
-from service.notices import apply_notice
+from service.impact import KeypointChange, ProposedChange, impact_analysis
+from service.notices import Applied, apply_notice, preview_apply_notice
 from service.transfer import export_graph
 from service.usecases import (
     BasisSpec,
@@ -69,12 +74,76 @@ OPEN = (NoticeStatus.PENDING, NoticeStatus.ACKNOWLEDGED)
 LEVELS = st.sampled_from([Level.SECRET, Level.CONFIDENTIAL, Level.TOP_SECRET])
 # Some periods have ended by today (2019 + 5 years), so that the expiry run has work (X-11).
 ISSUED = st.sampled_from([date(2019, 6, 1), date(2024, 3, 1), date(2026, 1, 5)])
-YEARS = st.sampled_from([1, 5, 10])
+# 0: a level-only source (UNMARKED), whose period a change must set from the decision (X-19).
+YEARS = st.sampled_from([0, 1, 5, 10])
+# Knowledge scopes and scope limits a change may set: the organisation, its two persons, one.
+SCOPES = st.sampled_from(
+    [
+        SCOPE,
+        KnowledgeScope(persons=frozenset({"p-h", "p-o"})),
+        KnowledgeScope(persons=frozenset({"p-o"}), organisations=frozenset({ORG})),
+        KnowledgeScope(persons=frozenset({"p-o"})),
+    ]
+)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _event(text: str) -> None:
     if currently_in_test_context():  # the example test below runs the steps by hand
         event(text)
+
+
+def period(years: int) -> PeriodSpec:
+    if years == 0:
+        return PeriodSpec(PeriodKind.UNMARKED)
+    return PeriodSpec(PeriodKind.YEARS, years=years)
+
+
+def refusal(error: LineageError) -> tuple[object, ...]:
+    """A refusal as the API answers it: its kind, message, articles, rule and field."""
+    rule, field = getattr(error, "rule", None), getattr(error, "field", None)
+    return (type(error).__name__, error.message, error.articles, rule, field)
+
+
+def notices_by_item(notices: list[Notice]) -> dict[str, Notice]:
+    """Notices without what a preview makes up for itself (ids and times), by item."""
+    found = {
+        n.item_id: replace(n, id="", change_id="", created_at=EPOCH, updated_at=EPOCH)
+        for n in notices
+    }
+    assert len(found) == len(notices), "one notice an item"
+    return found
+
+
+def same_change(preview: Committed, done: Committed) -> None:
+    """The preview of a change is its commit, but for ids and times."""
+
+    def change(c: Committed) -> object:
+        return replace(c.change, id="", record_id="", recorded_at=EPOCH)
+
+    def record(c: Committed) -> object:
+        return replace(c.record, id="", recorded_at=EPOCH)
+
+    assert change(preview) == change(done), "the change differs from its preview"
+    assert record(preview) == record(done), "the record differs from its preview"
+    assert notices_by_item(preview.notices) == notices_by_item(done.notices), (
+        "notices differ from the preview"
+    )
+    assert {n.id for n in preview.superseded} == {n.id for n in done.superseded}
+    assert list(preview.impacts.item_ids()) == [n.item_id for n in preview.notices]
+
+
+def same_application(preview: Applied, done: Applied) -> None:
+    """The preview of a notice applied is its application, but for ids and times."""
+    assert preview.item == done.item, "the item differs from its preview"
+    blank = {"record_id": "", "updated_at": EPOCH}
+    assert replace(preview.notice, **blank) == replace(done.notice, **blank)  # type: ignore[arg-type]
+    assert replace(preview.record, id="", recorded_at=EPOCH) == replace(
+        done.record, id="", recorded_at=EPOCH
+    )
+    assert notices_by_item(list(preview.passed_on)) == notices_by_item(list(done.passed_on)), (
+        "what applying passed on differs from its preview"
+    )
 
 
 def snapshot(store: SqliteStore) -> list[str]:
@@ -144,13 +213,11 @@ class Lineages(RuleBasedStateMachine):
             organisation_id=ORG,
             issued_on=issued,
             level=level,
-            period=PeriodSpec(PeriodKind.YEARS, years=years),
+            period=period(years),
             scope=SCOPE,
             handler_id="p-h",
             official_id=None,
-            keypoints=(
-                NewKeypoint(f"密点 {id}", level, PeriodSpec(PeriodKind.YEARS, years=years)),
-            ),
+            keypoints=(NewKeypoint(f"密点 {id}", level, period(years)),),
         )
         with self.numbered():
             done = self.attempt(
@@ -182,6 +249,30 @@ class Lineages(RuleBasedStateMachine):
         self.awaiting_expiry.add(done.item.id)
         return done.item.id
 
+    def preview(self, work: Callable[[], T]) -> tuple[T | None, tuple[object, ...] | None]:
+        """Runs the preview `work()`: its answer or its refusal; it must write nothing."""
+        before = snapshot(self.store)
+        try:
+            return work(), None
+        except LineageError as error:
+            return None, refusal(error)
+        finally:
+            assert snapshot(self.store) == before, "a preview wrote something"
+
+    def committing(self, name: str, work: Callable[[], T]) -> tuple[T | None, object]:
+        """Runs the commit `work()` as `attempt` does: its answer or its refusal."""
+        refused: list[tuple[object, ...]] = []
+
+        def keep() -> T:
+            try:
+                return work()
+            except LineageError as error:
+                refused.append(refusal(error))
+                raise
+
+        done = self.attempt(name, keep)
+        return done, refused[0] if refused else None
+
     def decide(
         self, name: str, change: ProposedChange, reason: DeclassificationReason | None
     ) -> None:
@@ -190,11 +281,19 @@ class Lineages(RuleBasedStateMachine):
             foreseen = impact_analysis(self.store, change, self.actor).impacts
         except LineageError:
             foreseen = None
-        committed = self.attempt(
+        preview, refused = self.preview(
+            lambda: preview_change(self.store, change, decision, self.actor)
+        )
+        committed, commit_refused = self.committing(
             name, lambda: commit_change(self.store, change, decision, self.actor)
         )
+        assert refused == commit_refused, "the preview and the commit answer differently"
         if committed is None:
             return
+        # A period shortened may have ended already: the next expiry run declassifies it.
+        self.awaiting_expiry.add(change.item_id)
+        assert preview is not None
+        same_change(preview, committed)
         assert foreseen is not None, "committed what its dry run refused"
         sent = {(n.item_id, n.actions) for n in committed.notices}
         assert sent == {(i.item_id, i.actions) for i in foreseen}, "notices differ from the dry run"
@@ -203,10 +302,38 @@ class Lineages(RuleBasedStateMachine):
     def change(self, source: str, level: Level) -> None:
         self.decide("change", ProposedChange(source, level=level), None)
 
+    @rule(source=sources, years=YEARS)
+    def change_period(self, source: str, years: int) -> None:
+        self.decide("change period", ProposedChange(source, period=period(years or 20)), None)
+
+    @rule(source=sources, scope=SCOPES)
+    def change_scope(self, source: str, scope: KnowledgeScope) -> None:
+        self.decide("change scope", ProposedChange(source, scope=scope), None)
+
+    @rule(source=sources, limit=SCOPES)
+    def change_scope_limit(self, source: str, limit: KnowledgeScope) -> None:
+        self.decide("change scope limit", ProposedChange(source, scope_limit=limit), None)
+
+    @rule(source=sources, level=LEVELS, years=YEARS)
+    def change_keypoint(self, source: str, level: Level, years: int) -> None:
+        keypoints = self.keypoints_of(source)
+        changes = tuple(
+            KeypointChange(k, level, period(years) if years else None) for k in keypoints
+        )
+        self.decide("change keypoint", ProposedChange(source, keypoint_changes=changes), None)
+
     @rule(source=sources)
     def declassify(self, source: str) -> None:
         change = ProposedChange(source, declassify=True)
         self.decide("declassify", change, DeclassificationReason.CIRCUMSTANCES_CHANGED)
+
+    @rule(source=sources)
+    def declassify_keypoint(self, source: str) -> None:
+        change = ProposedChange(source, declassify=True, keypoint_ids=self.keypoints_of(source))
+        self.decide("declassify keypoint", change, DeclassificationReason.CIRCUMSTANCES_CHANGED)
+
+    def keypoints_of(self, source: str) -> tuple[str, ...]:
+        return tuple(k.id for k in self.store.read(lambda tx: tx.keypoints_defined_by(source)))
 
     @rule(pick=st.integers(min_value=0, max_value=50))
     def apply(self, pick: int) -> None:
@@ -218,9 +345,20 @@ class Lineages(RuleBasedStateMachine):
         # Ids are random: order by what a rerun of the same steps repeats.
         pending.sort(key=lambda n: (n.created_at, n.item_id))
         notice = pending[pick % len(pending)]
-        self.attempt(
+        preview, refused = self.preview(
+            lambda: preview_apply_notice(self.store, notice.id, "p-h", None, None, self.actor)
+        )
+        applied, apply_refused = self.committing(
             "apply", lambda: apply_notice(self.store, notice.id, "p-h", None, None, self.actor)
         )
+        assert refused == apply_refused, "the preview and applying answer differently"
+        if applied is not None:
+            assert preview is not None
+            self.awaiting_expiry.add(applied.item.id)  # as for a change, above
+            same_application(preview.applied, applied)
+            assert list(preview.report.impacts.item_ids()) == [
+                n.item_id for n in preview.applied.passed_on
+            ]
 
     @rule()
     def expire_due(self) -> None:
@@ -310,7 +448,7 @@ class Lineages(RuleBasedStateMachine):
 
 
 Lineages.TestCase.settings = settings(
-    max_examples=300,
+    max_examples=200,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
@@ -333,7 +471,10 @@ def test_applying_a_notice_passes_the_change_on_to_what_was_derived_since() -> N
         store = machine.store
         (notice,) = store.read(lambda tx: tx.notices_of([first], OPEN))
         assert store.read(lambda tx: tx.notices_of([second], OPEN)) == []
-        apply_notice(store, notice.id, "p-h", None, None, machine.actor)
+        preview = preview_apply_notice(store, notice.id, "p-h", None, None, machine.actor)
+        assert [i.path for i in preview.report.impacts] == [(source, first, second)]
+        applied = apply_notice(store, notice.id, "p-h", None, None, machine.actor)
+        same_application(preview.applied, applied)
         (passed,) = store.read(lambda tx: tx.notices_of([second], OPEN))
         assert passed.change_id == notice.change_id
         assert passed.path == (source, first, second)

@@ -211,6 +211,26 @@ CASES: dict[str, Request] = {
         lambda i: {"in": {"noticeId": i, **DECIDE}},
         OFFICIAL,
     ),
+    "preview a change": (
+        "item",
+        f"query($in: ChangeClassificationInput!) {{ changeImpact(input: $in) {{ {ANSWER} }} }}",
+        lambda i: {"in": {"itemId": i, "level": "TOP_SECRET", "basis": "试探。", **DECIDE}},
+        OFFICIAL,
+    ),
+    "preview a declassification": (
+        "item",
+        f"query($in: DeclassifyInput!) {{ declassifyImpact(input: $in) {{ {ANSWER} }} }}",
+        lambda i: {
+            "in": {"itemId": i, "reason": "CIRCUMSTANCES_CHANGED", "basis": "试探。", **DECIDE}
+        },
+        OFFICIAL,
+    ),
+    "preview applying a notice": (
+        "notice",
+        f"query($in: ApplyNoticeInput!) {{ applyNoticeImpact(input: $in) {{ {ANSWER} }} }}",
+        lambda i: {"in": {"noticeId": i, **DECIDE}},
+        OFFICIAL,
+    ),
     "acknowledge a notice": (
         "notice",
         f"mutation($id: ID!) {{ acknowledgeNotice(noticeId: $id) {{ {ANSWER} }} }}",

@@ -3,6 +3,7 @@ person the README names."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -23,6 +24,15 @@ def blocks(section: str) -> list[str]:
 
 def tour_blocks() -> list[str]:
     return blocks("## A tour")
+
+
+def section(title: str) -> str:
+    """The README's text from the paragraph that starts with `title` to the next one that
+    starts in bold, or the next section."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(title)
+    ends = (text.find(mark, start + len(title)) for mark in ("\n**", "\n## ", "\n### "))
+    return text[start : min(end for end in ends if end >= 0)]
 
 
 def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
@@ -55,11 +65,13 @@ def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
     # The county's chain of six, and the item the tour derived from D-CITY-001 just above.
     assert (report["toDeclassify"], report["toChange"], report["toReview"]) == (7, 0, 1)
     assert (report["total"], report["redacted"]) == (8, 0)
-    impacted = {i["item"]["id"] for i in report["impacts"]}
+    impacted = {e["node"]["item"]["id"] for e in report["entries"]["edges"]}
     assert "D-INST-001" not in impacted
     ministry = demo_gql(impact, as_="p-li-qiang")["impactAnalysis"]
     assert (ministry["total"], ministry["redacted"], ministry["toDeclassify"]) == (8, 8, 0)
-    assert all(i["item"] is None and i["redacted"] for i in ministry["impacts"])
+    assert all(
+        e["node"]["item"] is None and e["node"]["redacted"] for e in ministry["entries"]["edges"]
+    )
 
     committed = demo_gql(declassify)["declassify"]  # as 李强
     assert committed["__typename"] == "ChangeCommitted", committed
@@ -139,3 +151,31 @@ def test_readme_asks_what_expires_on_a_date_to_come(demo_gql: Gql) -> None:
     (notice,) = [e["node"] for e in preview["notices"]["edges"]]
     assert (notice["id"], notice["sourceId"]) == (hidden["id"], "S-2022-015")
     assert notice["supersededInRun"]
+
+
+def test_readme_previews_a_keypoint_change_then_commits_it_as_previewed(demo_gql: Gql) -> None:
+    text = section("**Previewing a decision.**")
+    (variables,) = re.findall(r"```json\n(.*?)```", text, re.S)
+    preview, commit = re.findall(r"```graphql\n(.*?)```", text, re.S)
+    sent = json.loads(variables)
+
+    report = demo_gql(preview, sent)["changeImpact"]  # as 李强, the officialId it names
+    assert report["__typename"] == "ImpactAnalysis", report
+    assert report["item"] == {"version": 1, "marking": "机密★20年"}
+    assert report["itemAfter"] == {"version": 2, "marking": "机密★20年"}
+    assert report["keypointsAfter"] == [
+        {"id": "S-2024-012.K1", "classification": {"marking": "秘密★10年"}}
+    ]
+    # The provincial chain of seven involves the keypoint; the ministry may read none of it.
+    assert (report["total"], report["redacted"], report["toChange"]) == (7, 7, 0)
+    assert all(
+        e["node"]["redacted"] and e["node"]["actionLabels"] == []
+        for e in report["entries"]["edges"]
+    )
+
+    committed = demo_gql(commit, sent)["changeClassification"]
+    assert committed["__typename"] == "ChangeCommitted", committed
+    assert committed["change"]["kind"] == "KEYPOINT_CHANGE"
+    assert committed["noticeCount"] == report["total"]
+    again = demo_gql(preview, sent)["changeImpact"]  # the version has moved on
+    assert again["__typename"] == "Conflict", again
