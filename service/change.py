@@ -156,11 +156,19 @@ def commit_change(
     return store.write(work)
 
 
-def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> Committed:
+def write_change(
+    tx: GraphWriter,
+    plan: Plan,
+    change: Change,
+    due_on: date,
+    record: DecisionRecord | None = None,
+) -> Committed:
     """Writes a decided change: the source and keypoints as they become, its record, the
-    change, and its fan-out as notices; open notices it recomputes are superseded."""
+    change, and its fan-out as notices; open notices it recomputes are superseded. `record`:
+    the written record where the decision writes its own (a correction of the lineage cites
+    its bases, service.correction); by default the change's."""
     fanned = fan_out_of(tx, plan)
-    record = _record(plan, change)
+    record = record or _record(plan, change)
     # Every decision moves the source's version on, one that keeps it as it is (keypoints
     # only) too.
     after = plan.before.decided(plan.after)

@@ -324,7 +324,18 @@ class GraphWriter(GraphReader, Protocol):
         """Adds DERIVED_FROM edges; refuses one that would close a cycle (CycleRefused)."""
         ...
 
+    def remove_derivations(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Removes DERIVED_FROM edges given as (child id, parent id): a correction of the
+        lineage (service.correction). UnknownId("derivation") for a pair that is not there,
+        before anything is removed."""
+        ...
+
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None: ...
+
+    def remove_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Removes CONTAINS_KEYPOINT pairs (item id, keypoint id); a pair not there is passed
+        over."""
+        ...
 
     def add_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
         """CONTAINS_KEYPOINT of many items at once, as (item id, keypoint id) pairs: what an

@@ -1583,6 +1583,34 @@ class _Neo4jTx:
             ],
         )
 
+    def remove_derivations(self, pairs: Sequence[tuple[str, str]]) -> None:
+        wanted = list(dict.fromkeys(pairs))
+        if not wanted:
+            return  # nothing written, no new generation
+        there = {
+            (e.child_id, e.parent_id)
+            for e in self.parents(list(dict.fromkeys(child for child, _ in wanted)))
+        }
+        for child, parent in wanted:
+            if (child, parent) not in there:
+                raise UnknownId("derivation", f"{child} -> {parent}")
+        self._write(
+            "UNWIND $pairs AS pair "
+            "MATCH (:Item {id: pair[0]})-[r:DERIVED_FROM]->(:Item {id: pair[1]}) DELETE r",
+            ("derived_from",),
+            pairs=[list(p) for p in wanted],
+        )
+
+    def remove_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
+        wanted = [list(p) for p in dict.fromkeys(pairs)]
+        if wanted:
+            self._write(
+                "UNWIND $pairs AS pair "
+                "MATCH (:Item {id: pair[0]})-[r:CONTAINS_KEYPOINT]->(:Keypoint {id: pair[1]}) "
+                "DELETE r",
+                pairs=wanted,
+            )
+
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(keypoint_ids))
         self._require("item", [item_id])

@@ -1952,9 +1952,29 @@ class _SqliteTx:
             ],
         )
 
+    def remove_derivations(self, pairs: Sequence[tuple[str, str]]) -> None:
+        wanted = list(dict.fromkeys(pairs))
+        if not wanted:
+            return
+        children = list(dict.fromkeys(child for child, _ in wanted))
+        there = {(e.child_id, e.parent_id) for e in self._edges("child_id", "parent_id", children)}
+        for child, parent in wanted:
+            if (child, parent) not in there:
+                raise UnknownId("derivation", f"{child} -> {parent}")
+        # The delete trigger moves the generation of derived_from: no cache keeps the edge.
+        self._db.executemany(
+            "DELETE FROM derived_from WHERE child_id = ? AND parent_id = ?", wanted
+        )
+
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
         self._require("items", "item", [item_id])
         self.add_containments([(item_id, k) for k in keypoint_ids])
+
+    def remove_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self._db.executemany(
+            "DELETE FROM contains_keypoint WHERE item_id = ? AND keypoint_id = ?",
+            list(dict.fromkeys(pairs)),
+        )
 
     def add_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
         wanted = list(dict.fromkeys(pairs))

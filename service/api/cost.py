@@ -220,6 +220,10 @@ WEIGHTS: dict[str, Weight] = {
     "ReviewRecorded.records": Weight(own=0),
     "Mutation.changeClassification": Weight(own=WRITE + REACH),
     "Mutation.declassify": Weight(own=WRITE + REACH),
+    # A correction of the lineage: the rules of one item, and a change's fan-out where it moves.
+    "Mutation.addBasis": Weight(own=WRITE + RULES + REACH),
+    "Mutation.removeBasis": Weight(own=WRITE + RULES + REACH),
+    "LineageCycle.path": Weight(own=0, times=SMALL),
     "ChangeCommitted.notices": Weight(own=0, times=REACH),
     # Requests that widen reading (service.grants): read one, or the pending ones, a few for
     # each organisation at the most; deciding one is a write.

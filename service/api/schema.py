@@ -21,6 +21,7 @@ from service.api.admission import Admission, Limits, bound_validation_work, oper
 from service.api.asked import asked_ids
 from service.api.changes import ChangeMutation, ChangeQuery, ChangeSubscription
 from service.api.context import Context
+from service.api.corrections import CorrectionMutation
 from service.api.forms import FormMutation, FormQuery
 from service.api.grants import Grant, GrantMutation, GrantQuery, grant
 from service.api.inputs import (
@@ -377,7 +378,7 @@ class Query(
 
 
 @strawberry.type
-class Mutation(ChangeMutation, FormMutation, GrantMutation):
+class Mutation(ChangeMutation, CorrectionMutation, FormMutation, GrantMutation):
     @strawberry.mutation(
         description="Registers an organisation (机关、单位). A superior named is not linked at "
         "once: the request for it (`grant`) waits for a supervisor's approval (approveGrant)."
