@@ -134,6 +134,7 @@ _KIND_LABEL = {
     "person": "人员",
     "record": "书面记录",
     "derivation": "派生关系",
+    "citation": "引用关系",
     "process_item_of": "过程稿关系",
     "notice": "变更通知",
     "change": "变更",

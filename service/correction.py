@@ -18,6 +18,9 @@ keypoints from a classified item is not derived-classified at all (D-14), and wh
 a secret is then for the scope rules to say, as an original classification. Add the right
 basis first, then remove the wrong one.
 
+A citation that uses no content (D-14: an item cited, not a basis) is recorded apart, as a
+CITES edge that the lineage shows and nothing else reads.
+
 Everything is checked before anything is written, in one transaction.
 """
 
@@ -28,12 +31,13 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from graph import rules
-from graph.access import Actor
+from graph.access import Actor, Role
 from graph.change import Change as ChangeValue
 from graph.change import ChangeKind
 from graph.cycle import cycle_path
-from graph.errors import CycleClosed, DuplicateId, InvalidValue, RuleViolation
+from graph.errors import CycleClosed, DuplicateId, InvalidValue, RuleViolation, UnknownId
 from graph.model import (
+    Citation,
     Classification,
     DecisionRecord,
     Derivation,
@@ -51,7 +55,13 @@ from graph.phrase import Phrase, item_id, item_title
 from graph.store.base import GraphStore, GraphWriter
 from service.change import NOTICE_DAYS, Committed, write_change
 from service.impact import Plan
-from service.permissions import deciding_official, readable_items, require_handler
+from service.permissions import (
+    acting_person,
+    deciding_official,
+    readable_items,
+    require_handler,
+    require_role,
+)
 from service.redaction import Redactor, names_in
 from service.usecases import (
     BasisSpec,
@@ -385,3 +395,51 @@ def _contain(
         tx.add_contained_keypoints(item, sorted(wanted - has))
     if has - wanted:
         tx.remove_containments([(item, k) for k in sorted(has - wanted)])
+
+
+@dataclass(frozen=True)
+class CiteItem:
+    """`item_id` cites `cited_id` without taking its content or keypoints (D-14)."""
+
+    item_id: str
+    cited_id: str
+    note: str
+    person_id: str | None = None
+
+
+def record_citation(store: GraphStore, command: CiteItem, actor: Actor) -> Citation:
+    """Records a citation that uses no content (D-14): an edge of its own kind, shown in the
+    lineage and never read by the rules, the fan-out or impact analysis. Recorded by a handler
+    or official of the citing item's holder, in its own name, who reads both items (D-10)."""
+    require_role(actor, Role.HANDLER, Role.OFFICIAL)
+    person_id = acting_person(actor, command.person_id, "登记人")
+    note = check_text(command.note, "note", limit=500)
+    item_id = check_id(command.item_id, "itemId")
+    cited_id = check_id(command.cited_id, "citedId")
+    if item_id == cited_id:
+        raise InvalidValue("citedId", "事项不能引用其自身。")
+
+    def work(tx: GraphWriter) -> Citation:
+        found = readable_items(tx, actor, [item_id, cited_id])
+        person = tx.persons([person_id]).get(person_id)
+        if person is None:
+            raise UnknownId("person", person_id)
+        holder = found[item_id].organisation_id
+        if person.organisation_id != holder:
+            raise RuleViolation(
+                "CITATION_HOLDER",
+                f"「{person.name}」不属于「{item_id}」的持有单位：其引用情况由持有单位登记"
+                "（D-11, D-14）。",
+                ("D-11", "D-14"),
+            )
+        if any(e.parent_id == cited_id for e in tx.parents([item_id])):
+            raise InvalidValue(
+                "citedId",
+                f"「{cited_id}」已是「{item_id}」的派生依据：采用了其内容或密点的，不是单纯引用"
+                "（D-7, D-14）。",
+            )
+        citation = Citation(item_id, cited_id, note, person_id, now())
+        tx.add_citations([citation])
+        return citation
+
+    return store.write(work)

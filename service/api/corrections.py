@@ -16,7 +16,7 @@ from service import correction
 from service.api import types
 from service.api.changes import ChangeCommitted, _committed
 from service.api.context import Context
-from service.api.inputs import PeriodInput, ScopeInput, ids, level_of
+from service.api.inputs import PeriodInput, ScopeInput, attempt, ids, level_of
 from service.api.problems import AnyProblem, Problem, problem
 from service.usecases import BasisSpec
 
@@ -139,8 +139,55 @@ async def _corrected(context: Context, command: correction.CorrectBasis) -> Basi
     )
 
 
+@strawberry.input(
+    description="An item cited by another that takes none of its content or keypoints (D-14): "
+    "recorded as a CITES edge, shown dotted in the lineage, never a basis."
+)
+class RecordCitationInput:
+    item_id: strawberry.ID = strawberry.field(description="The citing item.")
+    cited_id: strawberry.ID
+    note: str = strawberry.field(description="What was cited and why it is no basis.")
+    person_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Who records it: the caller itself."
+    )
+
+
+@strawberry.type(description="A citation recorded (D-14).")
+class CitationRecorded:
+    citation: types.LineageCitation
+
+
+RecordCitationResult = Annotated[
+    CitationRecorded | AnyProblem, strawberry.union("RecordCitationResult")
+]
+
+
 @strawberry.type
 class CorrectionMutation:
+    @strawberry.mutation(
+        description="Records that an item cites another without taking its content or "
+        "keypoints (D-14): no basis, so no rule, fan-out or impact analysis reads it."
+    )
+    async def record_citation(self, info: Ctx, input: RecordCitationInput) -> RecordCitationResult:
+        async def work() -> CitationRecorded:
+            command = correction.CiteItem(
+                item_id=str(input.item_id),
+                cited_id=str(input.cited_id),
+                note=input.note,
+                person_id=None if input.person_id is None else str(input.person_id),
+            )
+            context = info.context
+            done = await context.call(correction.record_citation, command, context.actor)
+            return CitationRecorded(
+                citation=types.LineageCitation(
+                    item_id=strawberry.ID(done.item_id),
+                    cited_id=strawberry.ID(done.cited_id),
+                    note=done.note,
+                )
+            )
+
+        return await attempt(work)
+
     @strawberry.mutation(
         description="Adds a basis to a derived item (a correction of its lineage). Refused when "
         "it would close a cycle (LineageCycle, with the path). The required classification is "

@@ -48,7 +48,7 @@ from service.api.views import ViewQuery
 from service.auditing import grant_event
 from service.expiry import item_as_of
 from service.impact import impact_analysis
-from service.redaction import Redactor, seen_lineage
+from service.redaction import Redactor, seen_citations, seen_lineage
 
 T = TypeVar("T")
 Ctx = Info[Context, None]
@@ -536,6 +536,12 @@ def lineage_of(found: usecases.Lineage, redactor: Redactor) -> types.Lineage:
             for n in seen.nodes
         ],
         edges=[types.basis(e) for e in seen.edges],
+        citations=[
+            types.LineageCitation(
+                item_id=strawberry.ID(c.item_id), cited_id=strawberry.ID(c.cited_id), note=c.note
+            )
+            for c in seen_citations(redactor, found.items, found.citations)
+        ],
     )
 
 

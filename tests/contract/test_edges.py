@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import pytest
 
-from graph.errors import UnknownId
-from graph.model import BasisCase, Derivation, ItemKind
+from graph.errors import DuplicateId, UnknownId
+from graph.model import BasisCase, Citation, Derivation, ItemKind
 from graph.store.base import GraphReader, GraphStore, GraphWriter
 from tests.contract.builders import add, edge, item, keypoint, organisation, rule
 
@@ -218,3 +221,24 @@ def test_removed_containments_are_gone_and_a_missing_pair_is_passed_over(
 
     found = lineage.read(lambda tx: tx.contained_keypoints(["D-1"]))
     assert sorted(found["D-1"]) == ["K-1", "K-3"]
+
+
+def test_citations_are_their_own_edges_never_derivations(lineage: GraphStore) -> None:
+    """CITES (D-14: cited, not a basis): read from either end, and no traversal of
+    DERIVED_FROM, nor the lineage the fan-out reads, ever meets it."""
+    at = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    cites = Citation("D-2", "S-2", "引用其公开部分的结论", None, at)
+    before = lineage.read(lambda tx: (tx.parents(["D-2"]), tx.children(["S-2"])))
+    lineage.write(lambda tx: tx.add_citations([cites]))
+
+    assert lineage.read(lambda tx: tx.citations(["D-2"])) == [cites]
+    assert lineage.read(lambda tx: tx.citations(["S-2", "D-2"])) == [cites]
+    assert lineage.read(lambda tx: tx.citations(["S-1"])) == []
+    assert lineage.read(lambda tx: (tx.parents(["D-2"]), tx.children(["S-2"]))) == before
+    assert "D-2" not in lineage.read(lambda tx: tx.lineage(["S-2"]).bases)
+
+    with pytest.raises(DuplicateId):
+        lineage.write(lambda tx: tx.add_citations([cites]))
+    with pytest.raises(UnknownId):
+        lineage.write(lambda tx: tx.add_citations([replace(cites, cited_id="NOPE")]))
+    assert lineage.read(lambda tx: tx.citations(["D-2", "NOPE"])) == [cites]
