@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.conftest import Gql
-from tests.e2e.lifecycle import PROBLEM, deciders, derive, refused, register_source, state
+from tests.e2e.lifecycle import (
+    PROBLEM,
+    deciders,
+    derive,
+    item,
+    refused,
+    register_source,
+    state,
+)
 
 CORRECTED = f"""
     __typename
@@ -244,3 +252,114 @@ def test_an_item_the_caller_may_not_read_answers_as_a_missing_one_d10(demo_gql: 
     ):
         assert unreadable["__typename"] == "NotFound", unreadable
         assert answer(unreadable, "M") == answer(nowhere, "D-NOWHERE")
+
+
+CITE = f"""
+mutation($input: RecordCitationInput!) {{
+  recordCitation(input: $input) {{
+    __typename ... on CitationRecorded {{ citation {{ itemId citedId note }} }} {PROBLEM}
+  }}
+}}"""
+LINEAGE = """
+query($id: ID!) {
+  lineage(id: $id, direction: BOTH) {
+    ... on Lineage {
+      nodes { id redacted }
+      edges { childId parentId }
+      citations { itemId citedId note }
+    }
+  }
+}"""
+GRAPH = """
+query($id: ID!) { lineageGraph(id: $id) { ... on LineageGraph { nodeCount data } } }"""
+EXPORT = """
+query($id: ID!, $format: ExportFormat!) {
+  lineageExport(id: $id, format: $format) { ... on LineageExport { content } }
+}"""
+IMPACT = """
+query($id: ID!) {
+  impactAnalysis(change: {itemId: $id, declassify: true}) {
+    __typename ... on ImpactAnalysis { total impacts { id } }
+  }
+}"""
+NOTE = "仅引用其公开发布的统计口径，未采用其内容或密点（D-14）。"
+
+
+def cite(gql: Gql, item: str, cited: str, **fields: Any) -> dict[str, Any]:
+    value = {"itemId": item, "citedId": cited, "note": NOTE, "personId": "p-zhou-jie", **fields}
+    result: dict[str, Any] = gql(CITE, {"input": value})["recordCitation"]
+    return result
+
+
+def test_a_citation_is_a_dotted_edge_and_no_basis_d14(demo_gql: Gql) -> None:
+    register_source(demo_gql, "A", level="SECRET", period={"kind": "YEARS", "years": 10})
+    register_source(
+        demo_gql,
+        "B",
+        title="乙通知",
+        level="TOP_SECRET",
+        period={"kind": "YEARS", "years": 20},
+        scope={"organisations": ["org-ministry", "org-institute"]},
+    )
+    derive(
+        demo_gql,
+        "X",
+        bases=[{"parentId": "A", "case": "SUMMARY"}],
+        scope={"organisations": ["org-institute", "org-county"]},
+    )
+    recorded = cite(demo_gql, "X", "B")
+    assert recorded == {
+        "__typename": "CitationRecorded",
+        "citation": {"itemId": "X", "citedId": "B", "note": NOTE},
+    }
+    # Once only; and a basis is no citation.
+    assert cite(demo_gql, "X", "B")["__typename"] == "AlreadyExists"
+    assert cite(demo_gql, "X", "A")["__typename"] == "InvalidInput"
+
+    # In the lineage: B is a node, linked by a citation and by no DERIVED_FROM edge.
+    seen = demo_gql(LINEAGE, {"id": "X"})["lineage"]
+    assert {n["id"] for n in seen["nodes"]} == {"A", "B", "X"}
+    assert {(e["childId"], e["parentId"]) for e in seen["edges"]} == {("X", "A")}
+    assert seen["citations"] == [{"itemId": "X", "citedId": "B", "note": NOTE}]
+    data = demo_gql(GRAPH, {"id": "X"})["lineageGraph"]["data"]
+    assert [(c["kind"], c["itemId"], c["citedId"]) for c in data["citations"]] == [
+        ("CITES", "X", "B")
+    ]
+    assert all(e["parentId"] != "B" for e in data["edges"])
+    dot = demo_gql(EXPORT, {"id": "X", "format": "DOT"})["lineageExport"]["content"]
+    assert '"B" -> "X" [label="引用（非派生依据，D-14）", style=dotted];' in dot
+    mermaid = demo_gql(EXPORT, {"id": "X", "format": "MERMAID"})["lineageExport"]["content"]
+    assert "-.->" in mermaid
+
+    # The 绝密 item cited raises nothing (D-8 reads bases only), and declassifying it reaches
+    # nothing: a citation is in no impact analysis (D-12, X-13).
+    assert item(demo_gql, "X")["marking"] == "机密★10年"
+    impact = demo_gql(IMPACT, {"id": "B"})["impactAnalysis"]
+    assert (impact["__typename"], impact["total"], impact["impacts"]) == ("ImpactAnalysis", 0, [])
+
+    # The county reads X but not B: a placeholder, and no note (D-10).
+    county = demo_gql(LINEAGE, {"id": "X"}, as_="p-zhao-min")["lineage"]
+    (hidden,) = county["citations"]
+    assert hidden["itemId"] == "X"
+    assert hidden["citedId"].startswith("hidden-")
+    assert hidden["note"] is None
+    assert "乙通知" not in str(county)
+
+
+def test_a_citation_of_an_item_the_caller_may_not_read_answers_as_a_missing_one_d10(
+    demo_gql: Gql,
+) -> None:
+    register_source(demo_gql, "A", level="SECRET", period={"kind": "YEARS", "years": 10})
+    register_source(demo_gql, "P", scope={"organisations": ["org-ministry"]})
+    derive(
+        demo_gql,
+        "X",
+        bases=[{"parentId": "A", "case": "SUMMARY"}],
+        scope={"organisations": ["org-institute", "org-province"]},
+    )
+    unreadable, nowhere = cite(demo_gql, "X", "P"), cite(demo_gql, "X", "D-NOWHERE")
+    assert unreadable["__typename"] == "NotFound", unreadable
+    assert unreadable["message"].replace("P", "?") == nowhere["message"].replace("D-NOWHERE", "?")
+    # Only the citing item's holder records it: the province reads X and B, holds neither.
+    register_source(demo_gql, "B", title="乙通知")
+    refused(cite(demo_gql, "X", "B", personId="p-wang-fang"), "CITATION_HOLDER", "D-14")
