@@ -16,7 +16,7 @@ def tour_blocks() -> list[str]:
 
 
 def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
-    why, downstream, derive, impact, declassify, pending, apply, review = tour_blocks()
+    why, downstream, derive, impact, declassify, pending, apply, review = tour_blocks()[:8]
 
     item = demo_gql(why, as_="p-zhao-min")["item"]
     assert item["marking"] == "机密★20年"
@@ -77,3 +77,23 @@ def test_readme_tour_answers_as_it_says(demo_gql: Gql) -> None:
         {"ids": ids},
     )["reviewForm"]
     assert form["title"] == "国家秘密审核表（二）"
+
+
+def test_readme_correction_answers_as_it_says(demo_gql: Gql) -> None:
+    (correction,) = [b for b in tour_blocks() if "addBasis" in b]
+    answer = demo_gql(correction)  # as 黄涛, the officialId it names
+    corrected = answer["corrected"]
+    assert corrected["__typename"] == "BasisCorrected", corrected
+    assert corrected["classificationChanged"] is False
+    assert corrected["change"] is None
+    assert corrected["record"]["kind"] == "CHANGE"
+    assert corrected["item"]["version"] == 2
+    cycle = answer["cycle"]
+    assert cycle["__typename"] == "LineageCycle", cycle
+    assert cycle["path"] == [
+        "D-COUNTY-001",
+        "D-COUNTY-004",
+        "D-COUNTY-003",
+        "D-COUNTY-002",
+        "D-COUNTY-001",
+    ]
