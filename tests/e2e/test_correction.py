@@ -52,6 +52,12 @@ query($id: ID!) {
     ... on NoticeConnection { edges { node { itemId status } } }
   }
 }"""
+TRAIL = """
+query($id: ID!) {
+  auditTrail(filter: {itemId: $id}) {
+    ... on AuditEventConnection { edges { node { action outcome userId detail askedIds } } }
+  }
+}"""
 REASON = "经复核，该事项还概括整合了另一份已定密文件的内容，补登其为派生依据（D-7(3), D-11）。"
 
 
@@ -120,6 +126,10 @@ def test_a_basis_that_leaves_the_classification_as_it_is_is_recorded_and_nothing
     assert "增加依据「乙通知」（B）" in record["summary"]
     assert bases_of(demo_gql, "X") == {"A", "B"}
     assert demo_gql(NOTICES_OF, {"id": "X"})["notices"]["edges"] == []
+    # Audited as every write: who, what, on which items.
+    events = [e["node"] for e in demo_gql(TRAIL, {"id": "X"})["auditTrail"]["edges"]]
+    written = [e for e in events if e["action"] == "mutation addBasis"]
+    assert [(e["outcome"], e["userId"]) for e in written] == [("OK", "p-wu-xia")]
 
 
 def test_a_higher_basis_changes_the_item_and_notifies_its_descendants_d8_d12_x13(
@@ -223,6 +233,9 @@ def test_a_basis_that_closes_a_cycle_is_refused_with_the_path_redacted_d3_d10(
     assert "M" not in path
     assert "省内部意见" not in result["message"]
     assert " → ".join(path) in result["message"]
+    events = [e["node"] for e in demo_gql(TRAIL, {"id": "X"})["auditTrail"]["edges"]]
+    refusal = [e for e in events if e["action"] == "mutation addBasis"]
+    assert [(e["outcome"], e["detail"]) for e in refusal] == [("REFUSED", "ACYCLIC_LINEAGE")]
     # The province's official, who reads M, sees it by its id.
     as_province = add(demo_gql, "M", "Z", **deciders("org-province"))
     assert as_province["__typename"] == "LineageCycle", as_province
@@ -363,3 +376,47 @@ def test_a_citation_of_an_item_the_caller_may_not_read_answers_as_a_missing_one_
     # Only the citing item's holder records it: the province reads X and B, holds neither.
     register_source(demo_gql, "B", title="乙通知")
     refused(cite(demo_gql, "X", "B", personId="p-wang-fang"), "CITATION_HOLDER", "D-14")
+
+
+KEYPOINTS = """
+query($id: ID!) { item(id: $id) { keypoints { id } } }"""
+
+
+def test_a_basis_comes_with_the_keypoints_it_involves_d7_d8(demo_gql: Gql) -> None:
+    world(demo_gql)
+    register_source(
+        demo_gql,
+        "K",
+        title="丁通知",
+        level="SECRET",
+        period={"kind": "YEARS", "years": 10},
+        keypoints=[
+            {
+                "id": "K1",
+                "title": "某参数",
+                "level": "CONFIDENTIAL",
+                "period": {"kind": "YEARS", "years": 5},
+            },
+            {
+                "id": "K2",
+                "title": "某布局",
+                "level": "SECRET",
+                "period": {"kind": "YEARS", "years": 10},
+            },
+        ],
+    )
+    before = state(demo_gql)
+    refused(add(demo_gql, "X", "K", case="INVOLVES_KEYPOINT"), "KEYPOINT_REQUIRED", "D-7")
+    assert state(demo_gql) == before
+
+    added = add(demo_gql, "X", "K", case="INVOLVES_KEYPOINT", keypointIds=["K1"])
+    assert added["__typename"] == "BasisCorrected", added
+    assert added["classificationChanged"] is False  # 秘密 K1 under 机密 A (D-8)
+    edges = demo_gql(UPSTREAM, {"id": "X"})["lineage"]["edges"]
+    assert [e["keypointIds"] for e in edges if e["parentId"] == "K"] == [["K1"]]
+    assert {k["id"] for k in demo_gql(KEYPOINTS, {"id": "X"})["item"]["keypoints"]} == {"K1"}
+    assert {b["refId"] for b in added["record"]["bases"]} >= {"A", "K", "K1"}
+
+    removed = remove(demo_gql, "X", "K")
+    assert removed["__typename"] == "BasisCorrected", removed
+    assert demo_gql(KEYPOINTS, {"id": "X"})["item"]["keypoints"] == []
