@@ -14,6 +14,7 @@ from tests.e2e.conftest import Gql
 from tests.e2e.lifecycle import (
     PROBLEM,
     deciders,
+    declassify,
     derive,
     item,
     refused,
@@ -58,6 +59,7 @@ query($id: ID!) {
     ... on AuditEventConnection { edges { node { action outcome userId detail askedIds } } }
   }
 }"""
+DECIDED = "2025-06-02"
 REASON = "经复核，该事项还概括整合了另一份已定密文件的内容，补登其为派生依据（D-7(3), D-11）。"
 
 
@@ -420,3 +422,24 @@ def test_a_basis_comes_with_the_keypoints_it_involves_d7_d8(demo_gql: Gql) -> No
     removed = remove(demo_gql, "X", "K")
     assert removed["__typename"] == "BasisCorrected", removed
     assert demo_gql(KEYPOINTS, {"id": "X"})["item"]["keypoints"] == []
+
+
+def test_a_removed_basis_that_was_the_only_classified_one_declassifies_the_item_x13(
+    demo_gql: Gql,
+) -> None:
+    world(demo_gql)
+    # X rests on A and on B; B is declassified (X keeps A, so nothing moves for it then).
+    assert add(demo_gql, "X", "B")["__typename"] == "BasisCorrected"
+    assert declassify(demo_gql, "B", decidedOn=DECIDED)["__typename"] == "ChangeCommitted"
+    assert item(demo_gql, "X")["status"] == "CLASSIFIED"
+
+    done = remove(demo_gql, "X", "A")
+    assert done["__typename"] == "BasisCorrected", done
+    assert done["classificationChanged"] is True
+    assert done["record"]["kind"] == "DECLASSIFICATION"
+    assert done["record"]["status"] == "DECLASSIFIED_WORK_SECRET"  # X-25
+    change = done["change"]["change"]
+    assert change["kind"] == "DECLASSIFICATION"
+    (sent,) = done["change"]["notices"]
+    assert (sent["itemId"], sent["actions"]) == ("Y", ["DECLASSIFY"])
+    assert item(demo_gql, "X")["status"] == "DECLASSIFIED_WORK_SECRET"
