@@ -205,9 +205,7 @@ def correct_basis(
         # The lineage as corrected, then the decision on the item: the fan-out reads the item
         # as it becomes, and its descendants' other bases as they are.
         if added is not None:
-            tx.add_derivations(
-                [Derivation(item.id, added.parent_id, added.case, added.keypoint_ids)]
-            )
+            tx.add_derivations([added])
         else:
             tx.remove_derivations([(item.id, command.remove_parent_id or "")])
         _contain(tx, item.id, bases, contained)
