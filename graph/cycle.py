@@ -125,3 +125,34 @@ def _reaches(start: str, target: str, up: dict[str, list[str]]) -> bool:
                 seen.add(parent)
                 stack.append(parent)
     return False
+
+
+def cycle_path(child: str, parent: str, parents: Step) -> tuple[str, ...] | None:
+    """The cycle that a new edge `child` DERIVED_FROM `parent` would close, as the items along
+    it from `child` back to `child`, each derived from the next; None when it closes none.
+
+    The store is acyclic, so a cycle runs through the new edge and then up from `parent` to
+    `child` over stored edges: one breadth-first walk upstream, a query per level for the
+    whole frontier, whose first hit is a shortest such path. Costs the ancestors of
+    `parent`, in items, never in paths."""
+    if child == parent:
+        return (child, child)
+    came_from: dict[str, str] = {}
+    frontier = [parent]
+    seen = {parent}
+    while frontier:
+        following: list[str] = []
+        for edge in parents(frontier):
+            above = edge.parent_id
+            if above in seen:
+                continue
+            seen.add(above)
+            came_from[above] = edge.child_id
+            if above == child:
+                path = [child]
+                while path[-1] != parent:
+                    path.append(came_from[path[-1]])
+                return (child, *reversed(path))
+            following.append(above)
+        frontier = following
+    return None

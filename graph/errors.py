@@ -76,6 +76,22 @@ class CycleRefused(RuleViolation):
         self.parent = parent
 
 
+class CycleClosed(CycleRefused):
+    """CycleRefused with the cycle itself: `path` runs from the child back to it, each item
+    derived from the next, by the ids the reader sees (placeholders for the items it may not
+    read, service.redaction): the caller is told where the cycle lies without being told
+    what it may not know (D-10)."""
+
+    def __init__(self, path: tuple[str, ...]) -> None:
+        super().__init__(path[0], path[1])
+        self.path = path
+        self.message = (
+            f"「{path[0]}」不能派生自「{path[1]}」：派生关系将成环（{' → '.join(path)}，"
+            "每一项派生自其后一项）。派生事项产生于其依据之后，不能成为其依据的依据（D-3, D-7）。"
+        )
+        self.args = (self.message,)
+
+
 class Conflict(LineageError):
     """The request was decided on a version of a node that is no longer the current one:
     someone else decided on it meanwhile. Nothing is written; read it again and decide anew."""
@@ -118,6 +134,7 @@ _KIND_LABEL = {
     "person": "人员",
     "record": "书面记录",
     "derivation": "派生关系",
+    "citation": "引用关系",
     "process_item_of": "过程稿关系",
     "notice": "变更通知",
     "change": "变更",

@@ -437,6 +437,24 @@ class Derivation:
     keypoint_ids: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Citation:
+    """A CITES edge: `item` cites `cited` without taking its content or keypoints, so `cited`
+    is no basis of it (D-14): never part of the rules, the fan-out or impact analysis, only
+    shown in the lineage. `note` says what was cited and why (the holder's words);
+    `person_id` recorded it."""
+
+    item_id: str
+    cited_id: str
+    note: str
+    person_id: str | None
+    recorded_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.item_id == self.cited_id:
+            raise InvalidValue("citedId", f"事项「{self.item_id}」不能引用其自身。")
+
+
 class RecordKind(Enum):
     ORIGINAL = "ORIGINAL"
     DERIVED = "DERIVED"

@@ -228,12 +228,20 @@ def _decide(
     return plan, change, checked.due_on
 
 
-def foresee(tx: GraphReader, plan: Plan, change: Change, due_on: date) -> Committed:
+def foresee(
+    tx: GraphReader,
+    plan: Plan,
+    change: Change,
+    due_on: date,
+    record: DecisionRecord | None = None,
+) -> Committed:
     """What a decided change writes: the source and keypoints as they become, its record,
     the change, its fan-out as notices, and the open notices it recomputes, superseded. The
-    one computation of the preview and of the commit."""
+    one computation of the preview and of the commit. `record`: the written record where the
+    decision writes its own (a correction of the lineage cites its bases, service.correction);
+    by default the change's."""
     fanned = fan_out_of(tx, plan)
-    record = _record(plan, change)
+    record = record or _record(plan, change)
     # Every decision moves the source's version on, one that keeps it as it is (keypoints
     # only) too.
     after = plan.before.decided(plan.after)
@@ -255,9 +263,15 @@ def foresee(tx: GraphReader, plan: Plan, change: Change, due_on: date) -> Commit
     return Committed(change, record, notices, superseded, fanned.impacts)
 
 
-def write_change(tx: GraphWriter, plan: Plan, change: Change, due_on: date) -> Committed:
+def write_change(
+    tx: GraphWriter,
+    plan: Plan,
+    change: Change,
+    due_on: date,
+    record: DecisionRecord | None = None,
+) -> Committed:
     """Writes a decided change as `foresee` says."""
-    done = foresee(tx, plan, change, due_on)
+    done = foresee(tx, plan, change, due_on, record)
     tx.update_items([done.change.after])
     if plan.keypoints_after:
         tx.update_keypoints(plan.keypoints_after)

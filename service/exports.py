@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from enum import Enum
 
-from service.views import LineageView, ViewNode
+from service.views import CITATION_LABEL, LineageView, ViewNode
 
 
 class ExportFormat(Enum):
@@ -68,7 +68,7 @@ def graphml(view: LineageView) -> str:
         ET.SubElement(
             root, "key", {"id": name, "for": "node", "attr.name": name, "attr.type": kind}
         )
-    for name in ("case", "keypointIds"):
+    for name in ("kind", "case", "keypointIds"):
         ET.SubElement(
             root, "key", {"id": name, "for": "edge", "attr.name": name, "attr.type": "string"}
         )
@@ -82,8 +82,15 @@ def graphml(view: LineageView) -> str:
         element = ET.SubElement(
             graph, "edge", id=f"e{i}", source=edge.parent_id, target=edge.child_id
         )
+        ET.SubElement(element, "data", key="kind").text = "DERIVED_FROM"
         ET.SubElement(element, "data", key="case").text = edge.case
         ET.SubElement(element, "data", key="keypointIds").text = " ".join(edge.keypoint_ids)
+    for i, citation in enumerate(view.citations):
+        # From the cited item to the one citing it, as a derivation is drawn: no basis (D-14).
+        element = ET.SubElement(
+            graph, "edge", id=f"c{i}", source=citation.cited_id, target=citation.item_id
+        )
+        ET.SubElement(element, "data", key="kind").text = "CITES"
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
 
@@ -115,6 +122,11 @@ def dot(view: LineageView) -> str:
             f"  {_dot_text(edge.parent_id)} -> {_dot_text(edge.child_id)} "
             f"[label={_dot_text(edge.case_label)}];"
         )
+    for citation in view.citations:
+        lines.append(
+            f"  {_dot_text(citation.cited_id)} -> {_dot_text(citation.item_id)} "
+            f"[label={_dot_text(CITATION_LABEL)}, style=dotted];"
+        )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -135,6 +147,11 @@ def mermaid(view: LineageView) -> str:
         lines.append(
             f"  {names[edge.parent_id]} -->|{_mermaid_text(edge.case_label)}| "
             f"{names[edge.child_id]}"
+        )
+    for citation in view.citations:
+        lines.append(
+            f"  {names[citation.cited_id]} -.->|{_mermaid_text(CITATION_LABEL)}| "
+            f"{names[citation.item_id]}"
         )
     for level in ("TOP_SECRET", "SECRET", "CONFIDENTIAL"):
         members = [names[n.id] for n in view.nodes if n.level == level and not n.redacted]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from graph.access import Actor
-from graph.model import BasisCitation, Derivation, Item, Keypoint
+from graph.model import BasisCitation, Citation, Derivation, Item, Keypoint
 from graph.phrase import Kind, Mention, Names, Phrase, Show, mentioned
 from graph.store.base import GraphReader
 
@@ -287,3 +287,35 @@ def seen_lineage(
     if redacted:  # in the order of what the reader sees, so that a placeholder's says nothing
         seen_edges.sort(key=lambda e: (e.child_id, e.parent_id))
     return SeenLineage(ref(root), nodes, seen_edges, redacted)
+
+
+@dataclass(frozen=True)
+class SeenCitation:
+    """A CITES edge as its reader sees it (D-14): ids opaque where it may not read the item,
+    the note only where it may read both ends (the citing holder's words may say what was
+    taken from the cited item)."""
+
+    item_id: str
+    cited_id: str
+    note: str | None
+
+
+def seen_citations(
+    redactor: Redactor, items: Mapping[str, Item], citations: Iterable[Citation]
+) -> list[SeenCitation]:
+    """Citations redacted as lineage edges are (seen_lineage): left out with a node left out,
+    placeholders otherwise, ordered by the ids the reader sees."""
+    out = []
+    for citation in citations:
+        item_known = redactor.readable(items.get(citation.item_id))
+        cited_known = redactor.readable(items.get(citation.cited_id))
+        if not (item_known and cited_known) and not redactor.placeholders:
+            continue
+        out.append(
+            SeenCitation(
+                citation.item_id if item_known else redactor.opaque(citation.item_id),
+                citation.cited_id if cited_known else redactor.opaque(citation.cited_id),
+                citation.note if item_known and cited_known else None,
+            )
+        )
+    return sorted(out, key=lambda c: (c.item_id, c.cited_id))

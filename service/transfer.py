@@ -25,6 +25,7 @@ import orjson
 from graph.change import Change, Notice, Proposal
 from graph.errors import InvalidValue, LineageError, UnknownId
 from graph.model import (
+    Citation,
     DecisionRecord,
     Derivation,
     Item,
@@ -137,6 +138,11 @@ def _lines(
             yield exchange.link("process_item_of", item_id, main_id)
         for record in tx.records_of(ids):
             yield exchange.encode(record)
+        # Each citation once, with the page of the item citing (D-14).
+        page_ids = set(ids)
+        for citation in tx.citations(ids):
+            if citation.item_id in page_ids:
+                yield exchange.encode(citation)
     # A change names its record, a notice its change (and the one that superseded it), a
     # proposal its notice: each kind only once every one it may name is out.
     for items in _item_pages(tx, page, visited):
@@ -364,6 +370,7 @@ _ORDER = {
             "process_item_of",
             "answered",
             "derived_from",
+            "cites",
         )
     )
 }
@@ -390,6 +397,8 @@ def _add(tx: GraphWriter, values: list[object]) -> None:
             tx.add_keypoints([v for v in values if isinstance(v, Keypoint)])
         case Derivation():
             tx.add_derivations([v for v in values if isinstance(v, Derivation)])
+        case Citation():
+            tx.add_citations([v for v in values if isinstance(v, Citation)])
         case DecisionRecord():
             tx.add_records([v for v in values if isinstance(v, DecisionRecord)])
         case Notice():

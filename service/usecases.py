@@ -18,6 +18,7 @@ from graph.grant import Grant, GrantKind
 from graph.model import (
     BasisCase,
     BasisCitation,
+    Citation,
     Classification,
     DecisionRecord,
     Derivation,
@@ -181,6 +182,9 @@ class Lineage:
     # The keypoints its edges involve and the items that define them, for telling which of
     # them a reader may know (service.redaction).
     names: Names
+    # CITES edges of its items (D-14: cited, not a basis); an item at the far end of one that
+    # lies outside the lineage is one of its nodes, a step beyond the item it is linked to.
+    citations: tuple[Citation, ...] = ()
 
 
 # Decisions are dated in China's time (UTC+8 all year), wherever the server's clock runs.
@@ -598,12 +602,21 @@ def get_lineage(
     def work(tx: GraphReader) -> Lineage:
         readable_items(tx, actor, [item_id])
         subgraph = lineage(item_id, direction, depth, parents=tx.parents, children=tx.children)
+        citations = tuple(tx.citations(subgraph.depth))
+        if citations:
+            depths = dict(subgraph.depth)
+            for citation in citations:
+                if citation.cited_id not in depths:
+                    depths[citation.cited_id] = depths[citation.item_id] - 1
+                elif citation.item_id not in depths:
+                    depths[citation.item_id] = depths[citation.cited_id] + 1
+            subgraph = Subgraph(depths, subgraph.edges)
         items = tx.items(subgraph.depth)
         keypoint_ids = {k for e in subgraph.edges for k in e.keypoint_ids}
         keypoints = tx.keypoints(keypoint_ids) if keypoint_ids else {}
         owners = {k.item_id for k in keypoints.values()} - items.keys()
         names = Names({**items, **tx.items(owners)} if owners else items, keypoints)
-        return Lineage(item_id, items, subgraph, names)
+        return Lineage(item_id, items, subgraph, names, citations)
 
     return store.read(work)
 

@@ -7,7 +7,7 @@ instead of resolving ten thousand objects field by field, and the export formats
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from graph.access import Actor
@@ -15,7 +15,7 @@ from graph.change import NoticeStatus
 from graph.layout import layered
 from graph.model import Direction
 from graph.store.base import GraphStore
-from service.redaction import WITHHELD, Redactor, seen_lineage
+from service.redaction import WITHHELD, Redactor, SeenCitation, seen_citations, seen_lineage
 from service.usecases import get_lineage
 
 OPEN = (NoticeStatus.PENDING, NoticeStatus.ACKNOWLEDGED)
@@ -51,6 +51,10 @@ class ViewEdge(NamedTuple):
     keypoint_ids: tuple[str, ...]
 
 
+# How a citation is labelled wherever it is drawn: no basis (D-14).
+CITATION_LABEL = "引用（非派生依据，D-14）"
+
+
 # The JSON names of ViewNode's fields, in their order.
 _NODE_KEYS = (
     "id",
@@ -79,6 +83,8 @@ class LineageView:
     nodes: list[ViewNode]
     edges: list[ViewEdge]
     redacted: int
+    # CITES edges (D-14), drawn dotted: never DERIVED_FROM, in no rule or fan-out.
+    citations: list[SeenCitation] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +100,16 @@ class LineageView:
                     "keypointIds": list(e.keypoint_ids),
                 }
                 for e in self.edges
+            ],
+            "citations": [
+                {
+                    "kind": "CITES",
+                    "itemId": c.item_id,
+                    "citedId": c.cited_id,
+                    "label": CITATION_LABEL,
+                    "note": c.note,
+                }
+                for c in self.citations
             ],
         }
 
@@ -114,7 +130,14 @@ def lineage_view(
     readable = [n.id for n in seen.nodes if not n.redacted]
     notices = store.read(lambda tx: tx.notices_of(readable, OPEN)) if readable else []
     open_notices = Counter(n.item_id for n in notices)
-    positions = layered([n.id for n in seen.nodes], [(e.child_id, e.parent_id) for e in seen.edges])
+    cited = seen_citations(redactor, found.items, found.citations)
+    ids = [n.id for n in seen.nodes]
+    derived = [(e.child_id, e.parent_id) for e in seen.edges]
+    # A cited item is drawn above the one citing it; where citations and derivations would
+    # make a loop between them, the layers follow the derivations alone.
+    positions = layered(ids, [*derived, *((c.item_id, c.cited_id) for c in cited)])
+    if len(positions) < len(ids):
+        positions = layered(ids, derived)
     nodes = []
     for node in seen.nodes:
         at = positions[node.id]
@@ -145,4 +168,4 @@ def lineage_view(
         ViewEdge(e.child_id, e.parent_id, e.case.value, e.case.label, e.keypoint_ids)
         for e in seen.edges
     ]
-    return LineageView(seen.root, nodes, edges, seen.redacted)
+    return LineageView(seen.root, nodes, edges, seen.redacted, cited)

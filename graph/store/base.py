@@ -28,6 +28,7 @@ from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.grant import Grant, GrantStatus
 from graph.lineage import Lineage
 from graph.model import (
+    Citation,
     DecisionRecord,
     Derivation,
     Item,
@@ -177,6 +178,11 @@ class GraphReader(Protocol):
         """Every DERIVED_FROM edge below `roots` and every basis of every item below them (see
         graph.lineage); it may hold more of the graph. It may be shared with other readers:
         never modify it."""
+        ...
+
+    def citations(self, item_ids: Iterable[str]) -> list[Citation]:
+        """The CITES edges from or to the items (D-14: cited, not a basis), by citing item then
+        cited item. Never a DERIVED_FROM edge: no rule or fan-out reads these."""
         ...
 
     def main_item_of(self, item_id: str) -> str | None:
@@ -362,7 +368,23 @@ class GraphWriter(GraphReader, Protocol):
         """Adds DERIVED_FROM edges; refuses one that would close a cycle (CycleRefused)."""
         ...
 
+    def add_citations(self, citations: Sequence[Citation]) -> None:
+        """Adds CITES edges; DuplicateId("citation") for a pair there already, UnknownId for
+        an item or person that is not."""
+        ...
+
+    def remove_derivations(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Removes DERIVED_FROM edges given as (child id, parent id): a correction of the
+        lineage (service.correction). UnknownId("derivation") for a pair that is not there,
+        before anything is removed."""
+        ...
+
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None: ...
+
+    def remove_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Removes CONTAINS_KEYPOINT pairs (item id, keypoint id); a pair not there is passed
+        over."""
+        ...
 
     def add_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
         """CONTAINS_KEYPOINT of many items at once, as (item id, keypoint id) pairs: what an

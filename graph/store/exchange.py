@@ -20,6 +20,7 @@ from graph.errors import InvalidValue
 from graph.model import (
     BasisCase,
     BasisCitation,
+    Citation,
     DecisionRecord,
     Derivation,
     Item,
@@ -56,9 +57,10 @@ FORMAT = "lineage-export"
 # concurrency, graph.model.Item.version); an item of an earlier file is at its first. 4 writes
 # notices' texts and records' summaries as phrases (graph.phrase), which name other items by
 # reference only; an earlier file's texts are brought to phrases as they are read (Legacy).
-# Every earlier version still reads.
-VERSION = 4
-READABLE = (1, 2, 3, 4)
+# 5 adds `cites` lines: an item cited by another that takes none of its content (D-14), an
+# edge of its own kind; an earlier file has none. Every earlier version still reads.
+VERSION = 5
+READABLE = (1, 2, 3, 4, 5)
 PHRASED = 4  # the first version whose texts are phrases
 
 
@@ -121,6 +123,7 @@ Node = (
     | ScopeRule
     | Item
     | Keypoint
+    | Citation
     | DecisionRecord
     | Change
     | Notice
@@ -187,6 +190,15 @@ def encode(value: Node | Derivation) -> dict[str, Any]:
                 "parent_id": value.parent_id,
                 "basis": value.case.value,
                 "keypoint_ids": list(value.keypoint_ids),
+            }
+        case Citation():
+            return {
+                "kind": "cites",
+                "item_id": value.item_id,
+                "cited_id": value.cited_id,
+                "note": value.note,
+                "person_id": value.person_id,
+                "recorded_at": timestamp(value.recorded_at),
             }
         case DecisionRecord():
             return {
@@ -297,6 +309,14 @@ def decode(
                     line["parent_id"],
                     BasisCase(line["basis"]),
                     tuple(line["keypoint_ids"]),
+                )
+            case "cites":
+                return Citation(
+                    line["item_id"],
+                    line["cited_id"],
+                    line["note"],
+                    line["person_id"],
+                    datetime.fromisoformat(line["recorded_at"]),
                 )
             case "record":
                 bases = tuple(BasisCitation(**c) for c in line["bases"])

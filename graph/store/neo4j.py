@@ -65,6 +65,7 @@ from graph.errors import (
 from graph.grant import Grant, GrantStatus
 from graph.lineage import Lineage, below
 from graph.model import (
+    Citation,
     DecisionRecord,
     Derivation,
     Item,
@@ -1146,6 +1147,29 @@ class _Neo4jTx:
         wanted = set(keys)
         return [(one, other) for one in sorted(whole.keys() & wanted) for other in whole[one]]
 
+    def citations(self, item_ids: Iterable[str]) -> list[Citation]:
+        # Each direction by its own anchored MATCH: an OR over both ends would scan every edge.
+        ids = list(dict.fromkeys(item_ids))
+        found: dict[tuple[str, str], Citation] = {}
+        for query in (
+            "UNWIND $ids AS wanted MATCH (i:Item {id: wanted})-[r:CITES]->(c:Item) ",
+            "UNWIND $ids AS wanted MATCH (i:Item)-[r:CITES]->(c:Item {id: wanted}) ",
+        ):
+            rows = self._data(
+                query + "RETURN i.id AS item, c.id AS cited, r.note AS note, "
+                "r.person_id AS person, r.recorded_at AS at",
+                ids=ids,
+            )
+            for row in rows:
+                found[(row["item"], row["cited"])] = Citation(
+                    row["item"],
+                    row["cited"],
+                    row["note"],
+                    row["person"],
+                    datetime.fromisoformat(row["at"]),
+                )
+        return [found[key] for key in sorted(found)]
+
     def main_item_of(self, item_id: str) -> str | None:
         links = self.process_links([item_id])
         return links[0][1] if links else None
@@ -1703,6 +1727,63 @@ class _Neo4jTx:
                 for e in edges
             ],
         )
+
+    def add_citations(self, citations: Sequence[Citation]) -> None:
+        if not citations:
+            return
+        pairs = [(c.item_id, c.cited_id) for c in citations]
+        self._require("item", [i for pair in pairs for i in pair])
+        self._require("person", [c.person_id for c in citations if c.person_id])
+        there = {(c.item_id, c.cited_id) for c in self.citations(p[0] for p in pairs)}
+        seen: set[tuple[str, str]] = set()
+        for pair in pairs:
+            if pair in there or pair in seen:
+                raise DuplicateId("citation", f"{pair[0]} -> {pair[1]}")
+            seen.add(pair)
+        # Not DERIVED_FROM: no generation of the lineage moves, no traversal sees it.
+        self._write(
+            "UNWIND $rows AS row "
+            "MATCH (i:Item {id: row.item}), (c:Item {id: row.cited}) "
+            "CREATE (i)-[:CITES {note: row.note, person_id: row.person, recorded_at: row.at}]->(c)",
+            rows=[
+                {
+                    "item": c.item_id,
+                    "cited": c.cited_id,
+                    "note": c.note,
+                    "person": c.person_id,
+                    "at": timestamp(c.recorded_at),
+                }
+                for c in citations
+            ],
+        )
+
+    def remove_derivations(self, pairs: Sequence[tuple[str, str]]) -> None:
+        wanted = list(dict.fromkeys(pairs))
+        if not wanted:
+            return  # nothing written, no new generation
+        there = {
+            (e.child_id, e.parent_id)
+            for e in self.parents(list(dict.fromkeys(child for child, _ in wanted)))
+        }
+        for child, parent in wanted:
+            if (child, parent) not in there:
+                raise UnknownId("derivation", f"{child} -> {parent}")
+        self._write(
+            "UNWIND $pairs AS pair "
+            "MATCH (:Item {id: pair[0]})-[r:DERIVED_FROM]->(:Item {id: pair[1]}) DELETE r",
+            ("derived_from",),
+            pairs=[list(p) for p in wanted],
+        )
+
+    def remove_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
+        wanted = [list(p) for p in dict.fromkeys(pairs)]
+        if wanted:
+            self._write(
+                "UNWIND $pairs AS pair "
+                "MATCH (:Item {id: pair[0]})-[r:CONTAINS_KEYPOINT]->(:Keypoint {id: pair[1]}) "
+                "DELETE r",
+                pairs=wanted,
+            )
 
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(keypoint_ids))

@@ -37,6 +37,7 @@ from graph.errors import (
 from graph.grant import Grant, GrantStatus
 from graph.lineage import Lineage, below
 from graph.model import (
+    Citation,
     DecisionRecord,
     Derivation,
     Item,
@@ -393,6 +394,22 @@ _V11 = (
 )
 
 
+# CITES: an item cited by another that takes none of its content (D-14), kept apart from
+# derived_from so that no rule, fan-out or cache of the lineage ever reads it.
+_V12 = """
+    CREATE TABLE cites (
+        item_id TEXT NOT NULL REFERENCES items (id),
+        cited_id TEXT NOT NULL REFERENCES items (id),
+        note TEXT NOT NULL,
+        person_id TEXT REFERENCES persons (id),
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (item_id, cited_id),
+        CHECK (item_id <> cited_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX cites_by_cited ON cites (cited_id, item_id);
+    """
+
+
 def _v11(connection: sqlite3.Connection) -> None:
     """The search index of items (graph.search), built for the items already there."""
     for statement in _V11:  # one by one: a trigger's body holds semicolons of its own
@@ -552,6 +569,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _V9,
     _V10,
     _v11,
+    _V12,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -1490,6 +1508,25 @@ class _SqliteTx:
             links.setdefault(one, []).append(other)
         return links
 
+    def citations(self, item_ids: Iterable[str]) -> list[Citation]:
+        ids = _ids(item_ids)
+        rows = self._rows(
+            f"SELECT * FROM cites WHERE item_id IN {_IN} OR cited_id IN {_IN} "
+            "ORDER BY item_id, cited_id",
+            ids,
+            ids,
+        )
+        return [
+            Citation(
+                row["item_id"],
+                row["cited_id"],
+                row["note"],
+                row["person_id"],
+                datetime.fromisoformat(row["recorded_at"]),
+            )
+            for row in rows
+        ]
+
     def main_item_of(self, item_id: str) -> str | None:
         row = self._db.execute(
             "SELECT main_id FROM process_item_of WHERE item_id = ?", (item_id,)
@@ -2044,9 +2081,48 @@ class _SqliteTx:
             ],
         )
 
+    def add_citations(self, citations: Sequence[Citation]) -> None:
+        pairs = [(c.item_id, c.cited_id) for c in citations]
+        self._require("items", "item", [i for pair in pairs for i in pair])
+        self._require("persons", "person", [c.person_id for c in citations if c.person_id])
+        there = {(c.item_id, c.cited_id) for c in self.citations(p[0] for p in pairs)}
+        seen: set[tuple[str, str]] = set()
+        for pair in pairs:
+            if pair in there or pair in seen:
+                raise DuplicateId("citation", f"{pair[0]} -> {pair[1]}")
+            seen.add(pair)
+        self._db.executemany(
+            "INSERT INTO cites (item_id, cited_id, note, person_id, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (c.item_id, c.cited_id, c.note, c.person_id, timestamp(c.recorded_at))
+                for c in citations
+            ],
+        )
+
+    def remove_derivations(self, pairs: Sequence[tuple[str, str]]) -> None:
+        wanted = list(dict.fromkeys(pairs))
+        if not wanted:
+            return
+        children = list(dict.fromkeys(child for child, _ in wanted))
+        there = {(e.child_id, e.parent_id) for e in self._edges("child_id", "parent_id", children)}
+        for child, parent in wanted:
+            if (child, parent) not in there:
+                raise UnknownId("derivation", f"{child} -> {parent}")
+        # The delete trigger moves the generation of derived_from: no cache keeps the edge.
+        self._db.executemany(
+            "DELETE FROM derived_from WHERE child_id = ? AND parent_id = ?", wanted
+        )
+
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
         self._require("items", "item", [item_id])
         self.add_containments([(item_id, k) for k in keypoint_ids])
+
+    def remove_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self._db.executemany(
+            "DELETE FROM contains_keypoint WHERE item_id = ? AND keypoint_id = ?",
+            list(dict.fromkeys(pairs)),
+        )
 
     def add_containments(self, pairs: Sequence[tuple[str, str]]) -> None:
         wanted = list(dict.fromkeys(pairs))

@@ -206,6 +206,7 @@ WEIGHTS: dict[str, Weight] = {
     "Query.lineage": Weight(own=reach, times=reach),
     "Lineage.nodes": Weight(own=0),
     "Lineage.edges": Weight(own=0, times=EDGES_PER_NODE),
+    "Lineage.citations": Weight(own=0, times=EDGES_PER_NODE),
     "Query.lineageGraph": Weight(own=laid_out),
     "Query.lineageExport": Weight(own=exported),
     # The dry run computes every descendant, whatever the page of `impacts` read.
@@ -262,6 +263,11 @@ WEIGHTS: dict[str, Weight] = {
     "ReviewRecorded.records": Weight(own=0),
     "Mutation.changeClassification": Weight(own=WRITE + REACH),
     "Mutation.declassify": Weight(own=WRITE + REACH),
+    # A correction of the lineage: the rules of one item, and a change's fan-out where it moves.
+    "Mutation.addBasis": Weight(own=WRITE + RULES + REACH),
+    "Mutation.removeBasis": Weight(own=WRITE + RULES + REACH),
+    "LineageCycle.path": Weight(own=0, times=SMALL),
+    "Mutation.recordCitation": Weight(own=WRITE),
     "ChangeCommitted.notices": Weight(own=0, times=REACH),
     # Requests that widen reading (service.grants): read one, or the pending ones, a few for
     # each organisation at the most; deciding one is a write.

@@ -26,6 +26,7 @@ from service.api.changes import (
     ImpactAnalysisResult,
 )
 from service.api.context import Context
+from service.api.corrections import CorrectionMutation
 from service.api.expiry import ExpiryPreviewQuery
 from service.api.forms import FormMutation, FormQuery
 from service.api.grants import Grant, GrantMutation, GrantQuery, grant
@@ -54,7 +55,7 @@ from service.api.views import ViewQuery
 from service.auditing import grant_event
 from service.expiry import item_as_of
 from service.impact import impact_analysis
-from service.redaction import Redactor, seen_lineage
+from service.redaction import Redactor, seen_citations, seen_lineage
 
 T = TypeVar("T")
 Ctx = Info[Context, None]
@@ -376,7 +377,7 @@ class Query(
 
 
 @strawberry.type
-class Mutation(ChangeMutation, FormMutation, GrantMutation):
+class Mutation(ChangeMutation, CorrectionMutation, FormMutation, GrantMutation):
     @strawberry.mutation(
         description="Registers an organisation (机关、单位). A superior named is not linked at "
         "once: the request for it (`grant`) waits for a supervisor's approval (approveGrant)."
@@ -534,6 +535,12 @@ def lineage_of(found: usecases.Lineage, redactor: Redactor) -> types.Lineage:
             for n in seen.nodes
         ],
         edges=[types.basis(e) for e in seen.edges],
+        citations=[
+            types.LineageCitation(
+                item_id=strawberry.ID(c.item_id), cited_id=strawberry.ID(c.cited_id), note=c.note
+            )
+            for c in seen_citations(redactor, found.items, found.citations)
+        ],
     )
 
 

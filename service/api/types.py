@@ -385,6 +385,21 @@ class Lineage:
     root: strawberry.ID
     nodes: list[LineageNode]
     edges: list[Basis]
+    citations: list[LineageCitation] = strawberry.field(
+        default_factory=list,
+        description="CITES edges (D-14): an item cited by another that takes none of its "
+        "content, so no basis: never part of the rules, the fan-out or impact analysis. An item "
+        "at the far end outside the lineage is among `nodes`.",
+    )
+
+
+@strawberry.type(description="An item cited by another, not a basis of it (D-14).")
+class LineageCitation:
+    item_id: strawberry.ID = strawberry.field(description="The citing item.")
+    cited_id: strawberry.ID
+    note: str | None = strawberry.field(
+        description="What was cited and why; shown only to a reader of both items (D-10)."
+    )
 
 
 @strawberry.type

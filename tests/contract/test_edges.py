@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import pytest
 
-from graph.model import BasisCase, Derivation, ItemKind
+from graph.errors import DuplicateId, UnknownId
+from graph.model import BasisCase, Citation, Derivation, ItemKind
 from graph.store.base import GraphReader, GraphStore, GraphWriter
 from tests.contract.builders import add, edge, item, keypoint, organisation, rule
 
@@ -182,3 +186,59 @@ def test_process_items_and_their_main_item(store: GraphStore) -> None:
         ("X-1", "D-1"),
         ("X-3", "D-2"),
     ]
+
+
+def test_removed_derivations_are_gone_from_both_directions_and_the_lineage(
+    lineage: GraphStore,
+) -> None:
+    """A correction of the lineage (service.correction): the edge goes, the others stay; read
+    again in a later transaction, through whatever the store keeps in memory."""
+    assert lineage.read(lambda tx: tx.parents(["D-1"])) == [S1_D1, S2_D1]  # kept in memory
+    lineage.write(lambda tx: tx.remove_derivations([("D-1", "S-2")]))
+
+    assert lineage.read(lambda tx: tx.parents(["D-1"])) == [S1_D1]
+    assert lineage.read(lambda tx: tx.children(["S-2"])) == []
+    assert lineage.read(lambda tx: tx.lineage(["S-2"]).bases.get("D-1", {})) == {}
+    # The edge can be added again: nothing of it is left behind.
+    lineage.write(lambda tx: tx.add_derivations([S2_D1]))
+    assert lineage.read(lambda tx: tx.parents(["D-1"])) == [S1_D1, S2_D1]
+
+
+def test_removing_an_edge_that_is_not_there_removes_nothing(lineage: GraphStore) -> None:
+    def work(tx: GraphWriter) -> None:
+        tx.remove_derivations([("D-1", "S-1"), ("D-1", "D-2")])
+
+    with pytest.raises(UnknownId):
+        lineage.write(work)
+    assert lineage.read(lambda tx: tx.parents(["D-1"])) == [S1_D1, S2_D1]
+
+
+def test_removed_containments_are_gone_and_a_missing_pair_is_passed_over(
+    lineage: GraphStore,
+) -> None:
+    lineage.write(lambda tx: tx.add_contained_keypoints("D-1", ["K-1", "K-2", "K-3"]))
+    lineage.write(lambda tx: tx.remove_containments([("D-1", "K-2"), ("D-2", "K-3")]))
+
+    found = lineage.read(lambda tx: tx.contained_keypoints(["D-1"]))
+    assert sorted(found["D-1"]) == ["K-1", "K-3"]
+
+
+def test_citations_are_their_own_edges_never_derivations(lineage: GraphStore) -> None:
+    """CITES (D-14: cited, not a basis): read from either end, and no traversal of
+    DERIVED_FROM, nor the lineage the fan-out reads, ever meets it."""
+    at = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    cites = Citation("D-2", "S-2", "引用其公开部分的结论", None, at)
+    before = lineage.read(lambda tx: (tx.parents(["D-2"]), tx.children(["S-2"])))
+    lineage.write(lambda tx: tx.add_citations([cites]))
+
+    assert lineage.read(lambda tx: tx.citations(["D-2"])) == [cites]
+    assert lineage.read(lambda tx: tx.citations(["S-2", "D-2"])) == [cites]
+    assert lineage.read(lambda tx: tx.citations(["S-1"])) == []
+    assert lineage.read(lambda tx: (tx.parents(["D-2"]), tx.children(["S-2"]))) == before
+    assert "D-2" not in lineage.read(lambda tx: tx.lineage(["S-2"]).bases)
+
+    with pytest.raises(DuplicateId):
+        lineage.write(lambda tx: tx.add_citations([cites]))
+    with pytest.raises(UnknownId):
+        lineage.write(lambda tx: tx.add_citations([replace(cites, cited_id="NOPE")]))
+    assert lineage.read(lambda tx: tx.citations(["D-2", "NOPE"])) == [cites]

@@ -26,6 +26,7 @@ from tests.contract.builders import build, dag, edge, item, organisation, person
 
 TABLES = [
     "changes",
+    "cites",  # D-14: cited, not a basis (migration 12)
     "classified_under",
     "contains_keypoint",
     "deliveries",

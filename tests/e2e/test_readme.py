@@ -179,3 +179,23 @@ def test_readme_previews_a_keypoint_change_then_commits_it_as_previewed(demo_gql
     assert committed["noticeCount"] == report["total"]
     again = demo_gql(preview, sent)["changeImpact"]  # the version has moved on
     assert again["__typename"] == "Conflict", again
+
+
+def test_readme_correction_answers_as_it_says(demo_gql: Gql) -> None:
+    (correction,) = [b for b in blocks("## The API") if "addBasis" in b]
+    answer = demo_gql(correction)  # as 黄涛, the officialId it names
+    corrected = answer["corrected"]
+    assert corrected["__typename"] == "BasisCorrected", corrected
+    assert corrected["classificationChanged"] is False
+    assert corrected["change"] is None
+    assert corrected["record"]["kind"] == "CHANGE"
+    assert corrected["item"]["version"] == 2
+    cycle = answer["cycle"]
+    assert cycle["__typename"] == "LineageCycle", cycle
+    assert cycle["path"] == [
+        "D-COUNTY-001",
+        "D-COUNTY-004",
+        "D-COUNTY-003",
+        "D-COUNTY-002",
+        "D-COUNTY-001",
+    ]

@@ -19,6 +19,7 @@ from service.accounts import actor_of_person
 from service.change import Decision, commit_change
 from service.cli import app as cli
 from service.composition import open_store
+from service.correction import CiteItem, record_citation
 from service.demo import load_demo
 from service.grants import approve_grant
 from service.impact import ProposedChange
@@ -39,6 +40,7 @@ def snapshot(tx: GraphReader) -> dict[str, object]:
         "items": items,
         "keypoints": tx.keypoints_of(ids),
         "parents": tx.parents(ids),
+        "citations": tx.citations(ids),
         "contains": tx.contained_keypoints(ids),
         "classified": tx.scope_rule_links(ids),
         "process": tx.process_links(ids),
@@ -75,6 +77,12 @@ def changed_demo(store: GraphStore) -> None:
         ),
         SYSTEM,
     )
+    # A citation that uses no content (D-14): format 5 carries it.
+    record_citation(
+        store,
+        CiteItem("D-INST-001", "D-COUNTY-001", "仅引用其公开的结论，未采用其内容。", "p-zhou-jie"),
+        SYSTEM,
+    )
     by_item = {n.item_id: n for n in committed.notices}
     apply_notice(store, by_item["D-PROV-001"].id, "p-wang-fang", "p-liu-yang", None, SYSTEM)
     propose_change(
@@ -104,6 +112,7 @@ def test_round_trip_keeps_everything(tmp_path: Path) -> None:
     assert counts["change"] == 2  # the demo's overdue one (demo_inspection) and this one
     assert counts["notice"] >= 2
     assert counts["proposal"] == 1
+    assert counts["cites"] == 1
     assert counts["successor"] == counts["superior"] == 1
     assert target.read(snapshot) == source.read(snapshot)
     assert exported(target)[1:] == lines[1:]  # all but the header's time

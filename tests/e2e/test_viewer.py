@@ -348,6 +348,38 @@ def test_an_official_commits_a_previewed_decision_from_the_page(
         ]
 
 
+CITE = """mutation($input: RecordCitationInput!) { recordCitation(input: $input) {
+  __typename ... on Problem { message } } }"""
+
+
+def test_a_citation_is_drawn_dotted_beside_the_derivations(
+    tmp_path: Path, browser: WebDriver
+) -> None:
+    """D-14: an item cited, not a basis, is a dotted line from the cited item to the citing
+    one, apart from the DERIVED_FROM edges."""
+    for site in served(tmp_path):
+        cited = site.gql(
+            "p-li-qiang",
+            CITE,
+            {"input": {"itemId": "S-2024-012", "citedId": "S-2023-007", "note": "仅引用其名称。"}},
+        )["recordCitation"]
+        assert cited["__typename"] == "CitationRecorded", cited
+        sign_in(browser, site, "p-li-qiang")
+        open_lineage(browser, "重点工程建设总体方案", "S-2024-012")
+        expected = site.gql("p-li-qiang", GRAPH, {"id": "S-2024-012"})["lineageGraph"]["data"]
+        assert "S-2023-007" in nodes(browser)
+        (dotted,) = browser.find_elements(By.CSS_SELECTOR, "#edges path.citation")
+        assert dotted.get_attribute("data-parent") == "S-2023-007"
+        assert dotted.get_attribute("data-child") == "S-2024-012"
+        assert dotted.value_of_css_property("stroke-dasharray") not in ("", "none")
+        solid = browser.find_elements(By.CSS_SELECTOR, "#edges path:not(.citation)")
+        assert len(solid) == len(expected["edges"])
+        assert all(p.value_of_css_property("stroke-dasharray") == "none" for p in solid)
+        title = dotted.find_element(By.TAG_NAME, "title").get_attribute("textContent")
+        assert title == "引用（非派生依据，D-14）：仅引用其名称。"
+        shot(browser, "viewer-citation.png")
+
+
 def test_the_page_shows_a_reader_no_more_than_the_api(site: Site, browser: WebDriver) -> None:
     sign_in(browser, site, "p-liu-yang")
     open_lineage(browser, "实施意见", "D-PROV-001")

@@ -181,6 +181,21 @@ function draw() {
     path.dataset.parent = edge.parentId;
     element("title", {}, path).textContent = edge.caseLabel;
   }
+  // Citations (D-14): an item cited, not a basis, drawn dotted from the cited item down to
+  // the one citing it; the layout puts the cited one above where it can.
+  for (const citation of state.graph.citations || []) {
+    const from = place(state.byId.get(citation.citedId)), to = place(state.byId.get(citation.itemId));
+    const x1 = from.x + NODE_W / 2, y1 = from.y + NODE_H, x2 = to.x + NODE_W / 2, y2 = to.y;
+    const bend = (y2 - y1) / 2;
+    const path = element("path", {
+      class: "citation",
+      d: `M${x1},${y1} C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}`,
+    }, edgeFragment);
+    path.dataset.child = citation.itemId;
+    path.dataset.parent = citation.citedId;
+    path.dataset.kind = citation.kind;
+    element("title", {}, path).textContent = citation.note ? `${citation.label}：${citation.note}` : citation.label;
+  }
   for (const node of state.graph.nodes) {
     const at = place(node);
     const g = element("g", { transform: `translate(${at.x},${at.y})` }, nodeFragment);
