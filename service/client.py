@@ -167,6 +167,8 @@ class ImpactAnalysis:
     to_review: int
     redacted: int
     impacts: tuple[ImpactEntry, ...]
+    # Where the next page starts (`impact_analysis(..., after=end_cursor)`), if one follows.
+    end_cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -352,7 +354,7 @@ class Client:
         afterwards: str = "WORK_SECRET",
         keypoint_ids: Sequence[str] = (),
         first: int = 100,
-        offset: int = 0,
+        after: str | None = None,
     ) -> ImpactAnalysis:
         """The dry run of a change of a source: what each descendant would have to do."""
         change = {
@@ -362,9 +364,10 @@ class Client:
             "afterwards": afterwards,
             "keypointIds": list(keypoint_ids),
         }
-        variables = {"change": change, "first": first, "offset": offset}
+        variables = {"change": change, "first": first, "after": after}
         found = _success(self.execute("ImpactAnalysis", variables)["impactAnalysis"])
-        proposed = found.get("proposed")
+        proposed = found.get("classificationAfter")
+        page = found["entries"]
         return ImpactAnalysis(
             item=Item.of(found["item"]),
             proposed_marking=None if proposed is None else proposed["marking"],
@@ -386,8 +389,9 @@ class Client:
                     articles=tuple(e["articles"]),
                     summary=e.get("summary"),
                 )
-                for e in found["impacts"]
+                for e in (edge["node"] for edge in page["edges"])
             ),
+            end_cursor=page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None,
         )
 
     def notices(

@@ -606,3 +606,19 @@ def test_a_manifest_is_built_from_graphql_files_checked_against_the_schema(
     assert "secretField" in refused.output
     nothing = CliRunner().invoke(cli, ["persisted-queries", "build"])
     assert nothing.exit_code == 2
+
+
+def test_the_client_asks_for_no_deprecated_field() -> None:
+    """The operations it sends are valid against the served schema and use no field that is
+    announced for removal (README, API conventions): a client we ship must not break when a
+    deprecation ends."""
+    from graphql import parse, validate
+    from graphql.validation import NoDeprecatedCustomRule
+
+    from service.api.schema import schema as served
+
+    text = (Path(lineage_client.__file__).parent / "client.graphql").read_text(encoding="utf-8")
+    errors = validate(served._schema, parse(text))
+    assert errors == []
+    deprecated = validate(served._schema, parse(text), [NoDeprecatedCustomRule])
+    assert [e.message for e in deprecated] == []
