@@ -271,7 +271,7 @@ GRAPHML = """query($id: ID!) { lineageExport(id: $id, format: GRAPHML, direction
 LAID_OUT = """query($id: ID!) { lineageGraph(id: $id, direction: DOWNSTREAM) {
   ... on LineageGraph { nodeCount data } } }"""
 IMPACT = """query($id: ID!) { impactAnalysis(change: {itemId: $id, declassify: true}) {
-  ... on ImpactAnalysis { total impacts(first: 500) { id actions path } } } }"""
+  ... on ImpactAnalysis { total entries(first: 500) { edges { node { id actions path } } } } } }"""
 IDS = "query($ids: [ID!]!) { reviewForm(recordIds: $ids) { __typename } }"
 KEYPOINTS = f"""query($ids: [ID!]!) {{ impactAnalysis(change: {{itemId: "{lineages.ROOT}",
   declassify: true, keypointIds: $ids}}) {{ __typename }} }}"""

@@ -496,7 +496,7 @@ async function preview() {
        ... on ImpactAnalysis { item { version } total redacted toDeclassify toChange toReview
          allToDeclassify allToChange allToReview
          byOrganisation { organisationId organisationName total hidden toDeclassify toChange toReview }
-         impacts(first: 500) { id redacted actions } }
+         entries(first: 500) { edges { node { id redacted actions } } } }
        ... on Problem { message } } }`,
     { change: proposed() },
   );
@@ -505,8 +505,9 @@ async function preview() {
   // The decision is committed on the version analysed: if someone else decides on the source
   // meanwhile, the commit is refused (Conflict) rather than made on what was not analysed.
   $("impact").dataset.version = report.item.version;
+  const entries = report.entries.edges.map((edge) => edge.node);
   let drawn = 0;
-  for (const entry of report.impacts) {
+  for (const entry of entries) {
     const g = $("nodes").querySelector(`g.node[data-id="${CSS.escape(entry.id)}"]`);
     if (!g) continue;
     drawn += 1;
@@ -522,7 +523,7 @@ async function preview() {
     textContent: `共 ${report.total} 项须随之处理`
       + (report.redacted ? `，其中 ${report.redacted} 项无权知悉` : "")
       + `：${actionCounts(report.allToDeclassify, report.allToChange, report.allToReview)}`
-      + (drawn < report.impacts.length ? `；${report.impacts.length - drawn} 项不在当前图中` : "")
+      + (drawn < entries.length ? `；${entries.length - drawn} 项不在当前图中` : "")
       + "。尚未写入任何内容。",
   }));
   if (report.byOrganisation.length) {
