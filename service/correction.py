@@ -26,7 +26,7 @@ Everything is checked before anything is written, in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -63,6 +63,7 @@ from service.permissions import (
     require_role,
 )
 from service.redaction import Redactor, names_in
+from service.rehearsal import rehearse
 from service.usecases import (
     BasisSpec,
     PeriodSpec,
@@ -109,6 +110,7 @@ class Corrected:
     record: DecisionRecord
     requirement: rules.Requirement
     committed: Committed | None
+    before: Item
 
 
 def correct_basis(
@@ -118,6 +120,22 @@ def correct_basis(
     transaction; refused with the article it breaks, writing nothing. The actor is the
     holder's classification official who decides, and must know the item and every basis it
     has after the correction (D-10, D-11)."""
+    return store.write(_correction(command, actor, redactor))
+
+
+def preview_correction(
+    store: GraphStore, command: CorrectBasis, actor: Actor, redactor: Redactor
+) -> Corrected:
+    """What `correct_basis` would decide and send, refused where it would be, for the same
+    reasons: the correction itself, rehearsed (service.rehearsal), since its fan-out reads the
+    lineage as corrected. Nothing is written."""
+    return rehearse(store, _correction(command, actor, redactor))
+
+
+def _correction(
+    command: CorrectBasis, actor: Actor, redactor: Redactor
+) -> Callable[[GraphWriter], Corrected]:
+    """The correction's checks of the command alone, then its unit of work."""
     official_id = deciding_official(actor, command.official_id)
     if (command.add is None) == (command.remove_parent_id is None):
         raise InvalidValue("basis", "请给出要增加的依据或要删除的依据，二者取其一。")
@@ -213,7 +231,7 @@ def correct_basis(
             after = item.decided(changed)
             tx.update_items([after])
             tx.add_record(record)
-            return Corrected(after, record, requirement, None)
+            return Corrected(after, record, requirement, None, item)
         declassifying = not changed.is_classified and item.is_classified
         plan = Plan(
             ChangeKind.DECLASSIFICATION if declassifying else ChangeKind.CHANGE,
@@ -245,9 +263,9 @@ def correct_basis(
             consultation=consultation,
         )
         committed = write_change(tx, plan, change, due_on, record)
-        return Corrected(committed.change.after, record, requirement, committed)
+        return Corrected(committed.change.after, record, requirement, committed, item)
 
-    return store.write(work)
+    return work
 
 
 def _edit(

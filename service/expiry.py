@@ -23,9 +23,10 @@ from graph.access import Actor, ReadFilter
 from graph.change import Change, ChangeKind, DeclassificationReason
 from graph.errors import DuplicateId, InvalidValue
 from graph.model import Item, ItemKind, ItemStatus, Keypoint
-from graph.store.base import ExpiryQuery, GraphReader, GraphStore, GraphWriter, Wrapping
+from graph.store.base import ExpiryQuery, GraphReader, GraphStore, GraphWriter
 from service.change import OPEN, Committed, describe, expiry_change_id, write_change
 from service.impact import Plan
+from service.rehearsal import rehearse
 from service.usecases import MAX_PAGE, now, today
 
 log = logging.getLogger(__name__)
@@ -68,14 +69,6 @@ def expire(store: GraphStore, as_of: date | None = None) -> ExpiryRun:
     return run
 
 
-class _Undone(Exception):
-    """Carries a preview's run out of the transaction it rolls back."""
-
-    def __init__(self, run: ExpiryRun) -> None:
-        super().__init__("preview")
-        self.run = run
-
-
 def preview(store: GraphStore, as_of: date) -> ExpiryRun:
     """What `expire(store, as_of)` would declassify and which notices it would send, were it
     run on `as_of` (today or later) on the graph as it stands now; nothing is written.
@@ -92,21 +85,14 @@ def preview(store: GraphStore, as_of: date) -> ExpiryRun:
             f"预览只看今天及以后：{as_of.isoformat()} 已经过去，到期应解密的事项由每日到期解密"
             "处理（X-11）。",
         )
-    inner = store
-    while isinstance(inner, Wrapping):
-        inner = inner.store
 
-    def work(tx: GraphWriter) -> None:
+    def work(tx: GraphWriter) -> ExpiryRun:
         def within(step: Callable[[GraphWriter], T]) -> T:
             return step(tx)
 
-        raise _Undone(_run(as_of, within, within))
+        return _run(as_of, within, within)
 
-    try:
-        inner.write(work)
-    except _Undone as undone:
-        return undone.run
-    raise AssertionError("the preview's transaction must end by rolling back")
+    return rehearse(store, work)
 
 
 def _run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -18,9 +18,13 @@ from service.api.changes import ChangeCommitted, _committed
 from service.api.context import Context
 from service.api.inputs import PeriodInput, ScopeInput, attempt, ids, level_of
 from service.api.problems import AnyProblem, Problem, problem
+from service.impact import ImpactReport, Selected
 from service.usecases import BasisSpec
 
 Ctx = Info[Context, None]
+
+
+T = TypeVar("T")
 
 
 @strawberry.type(
@@ -107,9 +111,7 @@ CorrectBasisResult = Annotated[
 ]
 
 
-async def _attempt(
-    work: Callable[[], Awaitable[BasisCorrected]],
-) -> BasisCorrected | LineageCycle | AnyProblem:
+async def _attempt(work: Callable[[], Awaitable[T]]) -> T | LineageCycle | AnyProblem:
     try:
         return await work()
     except CycleClosed as error:
@@ -195,24 +197,7 @@ class CorrectionMutation:
     )
     async def add_basis(self, info: Ctx, input: AddBasisInput) -> CorrectBasisResult:
         async def work() -> BasisCorrected:
-            command = correction.CorrectBasis(
-                item_id=str(input.item_id),
-                handler_id=str(input.handler_id),
-                official_id=None if input.official_id is None else str(input.official_id),
-                reason=input.reason,
-                add=BasisSpec(
-                    str(input.parent_id),
-                    model.BasisCase(input.case.value),
-                    ids(input.keypoint_ids),
-                ),
-                level=level_of(input.level),
-                period=input.period.to_spec() if input.period else None,
-                originator_consultation=input.originator_consultation,
-                scope=input.scope.to_scope() if input.scope else None,
-                decided_on=input.decided_on,
-                due_on=input.due_on,
-                expected_version=input.expected_version,
-            )
+            command = _adding(input)
             return await _corrected(info.context, command)
 
         return await _attempt(work)
@@ -223,20 +208,90 @@ class CorrectionMutation:
     )
     async def remove_basis(self, info: Ctx, input: RemoveBasisInput) -> CorrectBasisResult:
         async def work() -> BasisCorrected:
-            command = correction.CorrectBasis(
-                item_id=str(input.item_id),
-                handler_id=str(input.handler_id),
-                official_id=None if input.official_id is None else str(input.official_id),
-                reason=input.reason,
-                remove_parent_id=str(input.parent_id),
-                level=level_of(input.level),
-                period=input.period.to_spec() if input.period else None,
-                originator_consultation=input.originator_consultation,
-                scope=input.scope.to_scope() if input.scope else None,
-                decided_on=input.decided_on,
-                due_on=input.due_on,
-                expected_version=input.expected_version,
-            )
+            command = _removing(input)
             return await _corrected(info.context, command)
+
+        return await _attempt(work)
+
+
+def _adding(input: AddBasisInput) -> correction.CorrectBasis:
+    return correction.CorrectBasis(
+        item_id=str(input.item_id),
+        handler_id=str(input.handler_id),
+        official_id=None if input.official_id is None else str(input.official_id),
+        reason=input.reason,
+        add=BasisSpec(
+            str(input.parent_id),
+            model.BasisCase(input.case.value),
+            ids(input.keypoint_ids),
+        ),
+        level=level_of(input.level),
+        period=input.period.to_spec() if input.period else None,
+        originator_consultation=input.originator_consultation,
+        scope=input.scope.to_scope() if input.scope else None,
+        decided_on=input.decided_on,
+        due_on=input.due_on,
+        expected_version=input.expected_version,
+    )
+
+
+def _removing(input: RemoveBasisInput) -> correction.CorrectBasis:
+    return correction.CorrectBasis(
+        item_id=str(input.item_id),
+        handler_id=str(input.handler_id),
+        official_id=None if input.official_id is None else str(input.official_id),
+        reason=input.reason,
+        remove_parent_id=str(input.parent_id),
+        level=level_of(input.level),
+        period=input.period.to_spec() if input.period else None,
+        originator_consultation=input.originator_consultation,
+        scope=input.scope.to_scope() if input.scope else None,
+        decided_on=input.decided_on,
+        due_on=input.due_on,
+        expected_version=input.expected_version,
+    )
+
+
+CorrectionImpactResult = Annotated[
+    types.ImpactAnalysis | LineageCycle | AnyProblem, strawberry.union("CorrectionImpactResult")
+]
+
+
+async def _foreseen(context: Context, command: correction.CorrectBasis) -> types.ImpactAnalysis:
+    done = await context.call(
+        correction.preview_correction, command, context.actor, context.redactor
+    )
+    if done.committed is None:
+        # The classification holds: the record alone would be written, no one must act.
+        report = ImpactReport(done.before, done.item, (), Selected([], [], {}))
+    else:
+        change = done.committed.change
+        report = ImpactReport(done.before, change.after, (), done.committed.impacts)
+    return types.impact_analysis(report, context.redactor)
+
+
+@strawberry.type
+class CorrectionQuery:
+    @strawberry.field(
+        description="The preview of addBasis with the same input: refused where the commit "
+        "would be, with the same problem (LineageCycle included); otherwise the item as it is "
+        "and as the correction would leave it (`itemAfter`), and every descendant that would "
+        "get a notice where its classification moves (`entries`, D-13). Nothing is written."
+    )
+    async def add_basis_impact(self, info: Ctx, input: AddBasisInput) -> CorrectionImpactResult:
+        async def work() -> types.ImpactAnalysis:
+            return await _foreseen(info.context, _adding(input))
+
+        return await _attempt(work)
+
+    @strawberry.field(
+        description="The preview of removeBasis with the same input, as addBasisImpact. "
+        "Nothing is written."
+    )
+    async def remove_basis_impact(
+        self, info: Ctx, input: RemoveBasisInput
+    ) -> CorrectionImpactResult:
+        async def work() -> types.ImpactAnalysis:
+            return await _foreseen(info.context, _removing(input))
 
         return await _attempt(work)

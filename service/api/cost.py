@@ -215,6 +215,8 @@ WEIGHTS: dict[str, Weight] = {
     "Query.changeImpact": Weight(own=REACH),
     "Query.declassifyImpact": Weight(own=REACH),
     "Query.applyNoticeImpact": Weight(own=REACH),
+    "Query.addBasisImpact": Weight(own=RULES + REACH),
+    "Query.removeBasisImpact": Weight(own=RULES + REACH),
     "ImpactAnalysis.impacts": Weight(own=0, times=page(100)),
     "ImpactAnalysis.entries": Weight(own=0, times=page(50)),
     # The counts per holding organisation, and one read of their names.

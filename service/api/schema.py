@@ -26,7 +26,7 @@ from service.api.changes import (
     ImpactAnalysisResult,
 )
 from service.api.context import Context
-from service.api.corrections import CorrectionMutation
+from service.api.corrections import CorrectionMutation, CorrectionQuery
 from service.api.expiry import ExpiryPreviewQuery
 from service.api.forms import FormMutation, FormQuery
 from service.api.grants import Grant, GrantMutation, GrantQuery, grant
@@ -250,6 +250,7 @@ class Query(
     RegisterQuery,
     PickListQuery,
     ExpiryPreviewQuery,
+    CorrectionQuery,
 ):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "

@@ -146,6 +146,26 @@ PLAN: dict[str, Ask] = {
         {"input": {"itemId": i, "reason": "CIRCUMSTANCES_CHANGED", **PREVIEW}} for i in w.items
     ],
     # With the county's handler: its official previews what its notices pass on.
+    # A correction previewed against every item, with a few parents each (a cycle's path
+    # included: it names items by what the reader sees).
+    "addBasisImpact": lambda w: [
+        {
+            "input": {
+                "itemId": i,
+                "parentId": p,
+                "case": "SUMMARY",
+                "reason": "扫描。",
+                "handlerId": "p-zhang-wei",
+            }
+        }
+        for i in w.items
+        for p in w.items[:3]
+    ],
+    "removeBasisImpact": lambda w: [
+        {"input": {"itemId": i, "parentId": p, "reason": "扫描。", "handlerId": "p-zhang-wei"}}
+        for i in w.items
+        for p in w.items[:3]
+    ],
     "applyNoticeImpact": _each(
         "notices", lambda i: {"input": {"noticeId": i, "handlerId": "p-zhao-min"}}
     ),

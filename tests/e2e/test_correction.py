@@ -443,3 +443,82 @@ def test_a_removed_basis_that_was_the_only_classified_one_declassifies_the_item_
     (sent,) = done["change"]["notices"]
     assert (sent["itemId"], sent["actions"]) == ("Y", ["DECLASSIFY"])
     assert item(demo_gql, "X")["status"] == "DECLASSIFIED_WORK_SECRET"
+
+
+FORESEEN = f"""
+    __typename
+    ... on ImpactAnalysis {{
+      item {{ id marking version }}
+      itemAfter {{ marking version }}
+      total
+      entries(first: 50) {{ edges {{ node {{ id actions markingAfter path }} }} }}
+    }}
+    ... on LineageCycle {{ message rule articles path }}
+    {PROBLEM}
+"""
+ADD_PREVIEW = f"query($input: AddBasisInput!) {{ addBasisImpact(input: $input) {{ {FORESEEN} }} }}"
+REMOVE_PREVIEW = (
+    f"query($input: RemoveBasisInput!) {{ removeBasisImpact(input: $input) {{ {FORESEEN} }} }}"
+)
+
+
+REMOVAL = "经复核，该事项未采用该文件的内容，误登为依据，予以删除（D-11, D-14）。"
+
+
+def foresee(gql: Gql, query: str, item: str, parent: str, **fields: Any) -> Any:
+    """The preview of a correction, sent with the very input its mutation takes."""
+    value: dict[str, Any] = {"itemId": item, "parentId": parent, **deciders("org-institute")}
+    if query is ADD_PREVIEW:
+        value.update(case="SUMMARY", reason=REASON)
+    else:
+        value.update(
+            reason="经复核，该事项未采用该文件的内容，误登为依据，予以删除（D-11, D-14）。"
+        )
+    value.update(fields)
+    name = "addBasisImpact" if query is ADD_PREVIEW else "removeBasisImpact"
+    return gql(query, {"input": value})[name]
+
+
+def test_a_correction_is_previewed_with_its_own_input_and_the_preview_equals_the_commit_d13(
+    demo_gql: Gql,
+) -> None:
+    world(demo_gql)
+    before = state(demo_gql)
+    # Refused where the commit is refused, with the same problem, and nothing written.
+    kept_low = foresee(demo_gql, ADD_PREVIEW, "X", "C", level="SECRET")
+    refused(kept_low, "DERIVED_LEVEL", "D-8")
+    assert kept_low == add(demo_gql, "X", "C", level="SECRET")
+    last = foresee(demo_gql, REMOVE_PREVIEW, "X", "A")
+    refused(last, "LAST_BASIS", "D-14")
+    # A basis that holds the classification: no one must act.
+    holds = foresee(demo_gql, ADD_PREVIEW, "X", "B")
+    assert holds["__typename"] == "ImpactAnalysis", holds
+    assert (holds["item"]["marking"], holds["itemAfter"]["marking"]) == ("机密★10年", "机密★10年")
+    assert holds["total"] == 0
+    # A higher basis: X would become 绝密 and Y be told to follow, as the commit then tells it.
+    higher = foresee(demo_gql, ADD_PREVIEW, "X", "C")
+    assert higher["itemAfter"]["marking"] == "绝密★20年"
+    assert state(demo_gql) == before  # previews write nothing
+    assert bases_of(demo_gql, "X") == {"A"}
+    done = add(demo_gql, "X", "C")
+    assert done["item"]["marking"] == higher["itemAfter"]["marking"]
+    assert done["item"]["version"] == higher["itemAfter"]["version"]
+    entries = [e["node"] for e in higher["entries"]["edges"]]
+    assert higher["total"] == done["change"]["noticeCount"] == 1
+    assert [(e["id"], e["actions"], e["markingAfter"], e["path"]) for e in entries] == [
+        (n["itemId"], n["actions"], n["markingAfter"], n["path"]) for n in done["change"]["notices"]
+    ]
+    # Removing it again: the preview says X returns to 机密 and no one is to act.
+    back = foresee(demo_gql, REMOVE_PREVIEW, "X", "C")
+    assert (back["itemAfter"]["marking"], back["total"]) == ("机密★10年", 0)
+    assert remove(demo_gql, "X", "C")["change"]["notices"] == []
+
+
+def test_a_previewed_cycle_is_the_commit_s_lineage_cycle_d3(demo_gql: Gql) -> None:
+    world(demo_gql)
+    before = state(demo_gql)
+    cycle = foresee(demo_gql, ADD_PREVIEW, "X", "Y")
+    assert cycle["__typename"] == "LineageCycle", cycle
+    assert cycle == add(demo_gql, "X", "Y")
+    assert cycle["path"] == ["X", "Y", "X"]
+    assert state(demo_gql) == before
