@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -120,11 +120,15 @@ def issue_token(
     label: str = "",
     expires_in: timedelta | None = None,
     revoke_others: bool = True,
+    vet: Callable[[GraphReader, User], None] | None = None,
 ) -> Issued:
-    """A new token for a user; by default its other tokens are revoked (rotation)."""
+    """A new token for a user; by default its other tokens are revoked (rotation). `vet`
+    may refuse the user as the transaction reads it (service.administration)."""
 
     def work(tx: GraphWriter) -> Issued:
         user = active_user(tx, user_id)
+        if vet is not None:
+            vet(tx, user)
         moment = now()
         if revoke_others:
             tx.update_tokens(

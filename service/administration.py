@@ -26,6 +26,9 @@ from service.accounts import Issued, NewUser
 from service.grants import request_supervision, requester_of
 from service.permissions import require_role
 
+# The two officers beside the administrator (三员分立), whose tokens it does not issue.
+OTHER_OFFICERS = frozenset({Role.SUPERVISOR, Role.AUDITOR})
+
 
 def add_user(store: GraphStore, command: NewUser, actor: Actor) -> Issued:
     """A new user for a person of an organisation (or, for an administrator or auditor, for
@@ -95,10 +98,35 @@ def issue_token(
     expires_in: timedelta | None = None,
     revoke_others: bool = True,
 ) -> Issued:
-    """A new token for an active user, its secret in the answer only."""
-    require_role(actor, Role.ADMINISTRATOR)
+    """A new token for an active user, its secret in the answer only: by an administrator,
+    or by the user for itself (to rotate the first token an administrator handed it). An
+    administrator issues none for a supervisor or an auditor, nor for a user whose
+    supervision waits for approval: it would then approve what widens reading, or read the
+    trail, in their name (三员分立); their tokens come from the operator or from themselves."""
+    if actor.system or actor.user_id != user_id:
+        require_role(actor, Role.ADMINISTRATOR)
+
+    def vet(tx: GraphReader, user: User) -> None:
+        if actor.system or actor.user_id == user.id:
+            return
+        held = (user.roles | _pending_supervision(tx, user.id)) & OTHER_OFFICERS
+        if held:
+            names = "、".join(r.label for r in sorted(held, key=lambda r: r.value))
+            raise AccessDenied(
+                "THREE_OFFICERS",
+                f"三员分立：系统管理员不能为{names}签发令牌，否则可以其身份批准扩大知悉范围或"
+                "阅读审计记录；其令牌由本人签发（issueToken 给自己，轮换管理员交付的首个令牌），"
+                "或由运维人员在命令行签发（lineage users token）（两人规则，D-10）。",
+                ("D-10",),
+            )
+
     return accounts.issue_token(
-        store, user_id, label=label, expires_in=expires_in, revoke_others=revoke_others
+        store,
+        user_id,
+        label=label,
+        expires_in=expires_in,
+        revoke_others=revoke_others,
+        vet=vet,
     )
 
 

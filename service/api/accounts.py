@@ -397,8 +397,9 @@ class AccountMutation:
 
     @strawberry.mutation(
         description="Issues a token for an active user; its secret (`bearer`) is shown this once. "
-        "With `revokeOthers`, the user's other tokens are revoked (rotation). Administrators "
-        "only. Not with an Idempotency-Key."
+        "With `revokeOthers`, the user's other tokens are revoked (rotation). By an "
+        "administrator, for anyone but a supervisor or an auditor (三员分立), or by a user for "
+        "itself (to rotate the token it was handed). Not with an Idempotency-Key."
     )
     async def issue_token(
         self,

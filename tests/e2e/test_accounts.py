@@ -9,6 +9,7 @@ and no secret anywhere."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from graph.access import Role
 from service.accounts import NewUser, add_user
 from tests.e2e.conftest import Gql
+from tests.e2e.test_readme import README
 
 ADD = """
 mutation($input: AddUserInput!) {
@@ -391,6 +393,37 @@ def test_a_supervisors_role_waits_for_a_second_supervisor_d10(demo_gql: Gql) -> 
     assert user(demo_gql, "p-zhang-wei")["roles"] == ["HANDLER"]
 
 
+def test_an_administrator_issues_no_token_to_act_as_a_supervisor_or_auditor(
+    demo_gql: Gql,
+) -> None:
+    """Else it would approve what widens reading, or read the trail, in their name."""
+    for officer in ("p-sun-hong", "auditor"):
+        refused = ask(demo_gql, ISSUE, {"user": officer})["issueToken"]
+        assert refused["__typename"] == "AccessDenied", refused
+        assert refused["requirement"] == "THREE_OFFICERS"
+        assert "三员分立" in refused["message"]
+        assert user(demo_gql, officer)["tokens"]["totalCount"] == 1  # the demo's own
+    # Nor for a user whose supervision waits for approval: approved, it would be one.
+    new = person(demo_gql, "p-waiting", "org-city")
+    added = add(demo_gql, id="u-waiting", personId=new, roles=["SUPERVISOR"])
+    assert added["grant"]["status"] == "PENDING"
+    waiting = ask(demo_gql, ISSUE, {"user": "u-waiting"})["issueToken"]
+    assert waiting["requirement"] == "THREE_OFFICERS"
+    # The new supervisor rotates the first token the administrator handed it: the
+    # administrator's copy stops working.
+    approved = ask(demo_gql, APPROVE, {"id": added["grant"]["id"]}, as_="p-sun-hong")
+    assert approved["approveGrant"]["grant"]["status"] == "APPROVED"
+    own = signed(demo_gql, added["bearer"], ISSUE, {"user": "u-waiting", "rotate": True})
+    assert own["issueToken"]["__typename"] == "TokenIssued"
+    assert signed(demo_gql, added["bearer"], ME) == 401
+    assert signed(demo_gql, own["issueToken"]["bearer"], ME)["me"]["roles"] == ["SUPERVISOR"]
+    # Anyone issues its own token; no one else's but an administrator.
+    mine = ask(demo_gql, ISSUE, {"user": "p-zhao-min"}, as_="p-zhao-min")["issueToken"]
+    assert mine["__typename"] == "TokenIssued"
+    theirs = ask(demo_gql, ISSUE, {"user": "p-huang-tao"}, as_="p-zhao-min")["issueToken"]
+    assert theirs["requirement"] == "ROLE:ADMINISTRATOR"
+
+
 def test_the_first_supervisor_is_not_founded_through_the_api(gql: Gql) -> None:
     """With no supervisor yet, no one could approve: only the operator founds the first one
     (`lineage users add --role supervisor`), never an administrator alone."""
@@ -472,3 +505,26 @@ def test_an_answer_with_a_secret_is_never_kept_for_a_retry(demo_gql: Gql) -> Non
     assert answer["field"] == "Idempotency-Key"
     assert "只显示一次" in answer["message"]
     assert user(demo_gql, "p-zhang-wei")["tokens"]["totalCount"] == 1  # the conftest's
+
+
+def test_the_readme_example_answers_as_it_says(demo_gql: Gql) -> None:
+    text = README.read_text(encoding="utf-8")
+    add_block, list_block, deactivate_block = [
+        b for b in re.findall(r"```graphql\n(.*?)```", text, re.S) if b.startswith("# 用户与令牌")
+    ]
+    added = ask(demo_gql, add_block)
+    assert added["registerPerson"]["__typename"] == "RegisterPersonSuccess"
+    answer = added["addUser"]
+    assert answer["__typename"] == "UserAdded", answer
+    assert answer["bearer"].startswith("lin_")
+    assert answer["grant"] is None
+    assert answer["user"] == {"id": "p-xu-li", "roles": ["HANDLER"]}
+    assert signed(demo_gql, answer["bearer"], ME)["me"]["personId"] == "p-xu-li"
+    listed = ask(demo_gql, list_block)["user"]
+    assert (listed["roles"], listed["active"]) == (["HANDLER"], True)
+    tokens = listed["tokens"]
+    assert tokens["totalCount"] == 1
+    assert tokens["edges"][0]["node"]["label"] == "办公电脑"
+    gone = ask(demo_gql, deactivate_block)["deactivateUser"]
+    assert gone == {"user": {"active": False}}
+    assert signed(demo_gql, answer["bearer"], ME) == 401
