@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ import jwt
 
 from graph.access import EVERY_ORGANISATION, Actor, Role, Token, User, actor_of, check_duties
 from graph.errors import InvalidValue, UnknownId
-from graph.grant import Grant
+from graph.grant import OPERATOR, Grant
 from graph.model import check_id, check_text
 from graph.store.base import GraphReader, GraphStore, GraphWriter
 from service.directory import GroupMap
@@ -73,10 +73,11 @@ class NewUser:
     expires_in: timedelta | None = None
 
 
-def add_user(store: GraphStore, command: NewUser) -> Issued:
+def add_user(store: GraphStore, command: NewUser, requested_by: str = OPERATOR) -> Issued:
     """Adds a user and issues its first token. The supervisor role is not given at once: it
     lets the user read every item of the organisations it supervises, so it is asked for
-    (service.grants.request_supervision) and held once another supervisor approves."""
+    (service.grants.request_supervision, filed in `requested_by`'s name) and held once
+    another supervisor approves."""
     user_id = check_id(command.id, "id")
     check_duties(command.roles)
 
@@ -100,21 +101,16 @@ def add_user(store: GraphStore, command: NewUser) -> Issued:
         if supervisor:
             user = replace(user, roles=user.roles - {Role.SUPERVISOR}, supervises=frozenset())
         tx.add_user(user)
-        grant = request_supervision(tx, user.id, command.supervises)[1] if supervisor else None
+        grant = (
+            request_supervision(tx, user.id, command.supervises, requested_by)[1]
+            if supervisor
+            else None
+        )
         issued = _new_token(user.id, _label(command.label), _expiry(command.expires_in))
         tx.add_token(issued.token)
         return replace(issued, grant=grant)
 
     return store.write(work)
-
-
-def change_supervision(
-    store: GraphStore, user_id: str, supervises: frozenset[str]
-) -> tuple[User, Grant | None]:
-    """Asks that a user supervise `supervises` beyond its own organisation (`*`: all), in
-    place of what it supervises now: pending until another supervisor approves, unless it
-    only narrows (service.grants.request_supervision)."""
-    return store.write(lambda tx: request_supervision(tx, user_id, supervises))
 
 
 def issue_token(
@@ -124,11 +120,15 @@ def issue_token(
     label: str = "",
     expires_in: timedelta | None = None,
     revoke_others: bool = True,
+    vet: Callable[[GraphReader, User], None] | None = None,
 ) -> Issued:
-    """A new token for a user; by default its other tokens are revoked (rotation)."""
+    """A new token for a user; by default its other tokens are revoked (rotation). `vet`
+    may refuse the user as the transaction reads it (service.administration)."""
 
     def work(tx: GraphWriter) -> Issued:
-        user = _active_user(tx, user_id)
+        user = active_user(tx, user_id)
+        if vet is not None:
+            vet(tx, user)
         moment = now()
         if revoke_others:
             tx.update_tokens(
@@ -149,7 +149,7 @@ def revoke_user(store: GraphStore, user_id: str) -> User:
     """Revokes a user and all of its tokens, at once and for good."""
 
     def work(tx: GraphWriter) -> User:
-        user = _active_user(tx, user_id)
+        user = active_user(tx, user_id)
         moment = now()
         revoked = replace(user, revoked_at=moment)
         tx.update_user(revoked)
@@ -305,7 +305,7 @@ def roles_of(tx: GraphReader, person_ids: Iterable[str]) -> dict[str, frozenset[
     }
 
 
-def _active_user(tx: GraphReader, user_id: str) -> User:
+def active_user(tx: GraphReader, user_id: str) -> User:
     user = tx.users([user_id]).get(user_id)
     if user is None:
         raise UnknownId("user", user_id)

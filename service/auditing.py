@@ -95,6 +95,13 @@ def grant_event(actor: Actor, step: str, grant: Grant, address: str = "") -> Aud
     )
 
 
+def account_event(actor: Actor, step: str, detail: str, address: str = "") -> AuditEvent:
+    """A step of administering users and tokens (service.administration): `step` such as
+    `user add` or `token revoke`, `detail` the ids and roles it concerns. A token's secret is
+    never in it: only its id."""
+    return event(actor, step, Outcome.OK, detail=detail, address=address)
+
+
 def outcome_of(refusals: Sequence[LineageError], failed: bool) -> tuple[Outcome, str]:
     """The outcome of a request from what its resolvers met: an unexpected error, a refusal
     for want of a role or of knowledge (DENIED), a rule or value (REFUSED), or none."""

@@ -26,7 +26,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
-from graph.access import SYSTEM, check_duties
+from graph.access import SYSTEM, Role, check_duties
 from graph.chain import Anchor
 from graph.errors import InvalidValue, LineageError
 from graph.grant import Grant, GrantStatus
@@ -35,17 +35,8 @@ from graph.store import exchange, snapshot
 from graph.store.base import GraphStore
 from graph.store.sqlite import trail_path
 from graph.trail import Outcome
-from service import anchors, logs, preflight
-from service.accounts import (
-    NewUser,
-    add_user,
-    change_supervision,
-    issue_token,
-    list_users,
-    parse_roles,
-    revoke_token,
-    revoke_user,
-)
+from service import administration, anchors, logs, preflight
+from service.accounts import NewUser, list_users, parse_roles
 from service.api.schema import schema
 from service.app import create_app
 from service.auditing import event, grant_event
@@ -776,7 +767,7 @@ def users_add(
             supervises=frozenset(supervises or ()),
             expires_in=timedelta(days=expires_in_days) if expires_in_days else None,
         )
-        issued = add_user(opened, command)
+        issued = administration.add_user(opened, command, SYSTEM)
         _audit(opened, "cli users add", [], f"user {user_id}")
         if issued.grant is not None:
             opened.append_audit([grant_event(SYSTEM, "request", issued.grant)])
@@ -813,7 +804,9 @@ def users_supervise(
     """Changes what a user supervises. A change that lets it read more is a request that
     another supervisor approves in the API; one that only narrows takes effect at once."""
     with _operating(store) as opened:
-        user, grant = change_supervision(opened, user_id, frozenset(supervises or ()))
+        user, grant = administration.grant_role(
+            opened, user_id, Role.SUPERVISOR, frozenset(supervises or ()), SYSTEM
+        )
         if grant is None:
             _audit(opened, "cli users supervise", [], f"user {user_id}: narrowed")
         else:
@@ -895,9 +888,10 @@ def users_token(
 ) -> None:
     """Issues a new token for a user (rotation: its other tokens are revoked) and prints it."""
     with _operating(store) as opened:
-        issued = issue_token(
+        issued = administration.issue_token(
             opened,
             user_id,
+            SYSTEM,
             label=label,
             expires_in=timedelta(days=expires_in_days) if expires_in_days else None,
             revoke_others=not keep_others,
@@ -920,11 +914,11 @@ def users_revoke(
         raise unusable("请给出一个用户，或用 --token 给出一个令牌。")
     with _operating(store) as opened:
         if token is not None:
-            revoke_token(opened, token)
+            administration.revoke_token(opened, token, SYSTEM)
             _audit(opened, "cli users revoke", [], f"token {token}")
             typer.echo(f"令牌 {token} 已吊销。")
         else:
-            revoke_user(opened, user_id or "")
+            administration.deactivate_user(opened, user_id or "", SYSTEM)
             _audit(opened, "cli users revoke", [], f"user {user_id}")
             typer.echo(f"用户 {user_id} 及其全部令牌已吊销。")
 

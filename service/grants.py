@@ -154,16 +154,23 @@ def file(tx: GraphWriter, grant: Grant) -> Grant:
 
 
 def request_supervision(
-    tx: GraphWriter, user_id: str, supervises: frozenset[str]
+    tx: GraphWriter, user_id: str, supervises: frozenset[str], requested_by: str = OPERATOR
 ) -> tuple[User, Grant | None]:
     """Asks that a user supervise `supervises` (beyond its own organisation; `*` for all), in
     place of what it supervises now. A change that widens nothing (it only narrows) is made
     at once, with no request; so is the founding one, while no user has ever held the
-    supervisor role, since no one could approve it. Anything else is filed, pending."""
+    supervisor role, since no one could approve it, but only from the command line (the
+    operator, `requested_by` OPERATOR): an administrator in the API may not found it, or the
+    API would let one person widen reading alone. Anything else is filed, pending."""
     wanted = requested_supervision(supervises)
     user = check_supervision(tx, user_id, wanted)
     grant = Grant(
-        new_grant_id(), GrantKind.SUPERVISION, OPERATOR, now(), user_id=user.id, supervises=wanted
+        new_grant_id(),
+        GrantKind.SUPERVISION,
+        requested_by,
+        now(),
+        user_id=user.id,
+        supervises=wanted,
     )
     refuse_pending_twin(tx, grant)
     if Role.SUPERVISOR in user.roles and widened(grant, world_of(tx, grant)) == frozenset():
@@ -171,6 +178,14 @@ def request_supervision(
         tx.update_user(narrowed)
         return narrowed, None
     if not any(Role.SUPERVISOR in u.roles for u in tx.all_users()):
+        if requested_by != OPERATOR:
+            raise AccessDenied(
+                "OPERATOR",
+                "本系统尚无监督检查人员，无人能够批准这项申请：首位监督检查人员只能由运维人员在"
+                "命令行设立（lineage users add --role supervisor），此后每一项扩大知悉范围的申请"
+                "都须另一名监督检查人员批准（两人规则，D-10）。",
+                ("D-10",),
+            )
         founded = replace(
             grant,
             status=GrantStatus.APPROVED,

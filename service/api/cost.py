@@ -279,6 +279,17 @@ WEIGHTS: dict[str, Weight] = {
     "Query.grantsToDecide": Weight(own=SCAN, times=page(50)),
     "Mutation.approveGrant": Weight(own=WRITE),
     "Mutation.rejectGrant": Weight(own=WRITE),
+    # Users and tokens (service.administration): one by id, a user's tokens (a page of a few);
+    # each change is a write.
+    "Query.user": Weight(own=READ),
+    "User.tokens": Weight(own=READ, times=page(50)),
+    "TokenConnection.edges": Weight(own=0),
+    "Mutation.addUser": Weight(own=WRITE),
+    "Mutation.grantRole": Weight(own=WRITE),
+    "Mutation.removeRole": Weight(own=WRITE),
+    "Mutation.issueToken": Weight(own=WRITE),
+    "Mutation.revokeToken": Weight(own=WRITE),
+    "Mutation.deactivateUser": Weight(own=WRITE),
     # A subscription: what each notice sent costs.
     "Subscription.noticesIssued": Weight(own=READ),
 }

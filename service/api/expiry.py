@@ -5,13 +5,12 @@ Query of schema.py inherits this."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from graph import change as changes
@@ -21,7 +20,7 @@ from graph.phrase import Names
 from service import expiry
 from service.api import types
 from service.api.context import Context
-from service.api.inputs import attempt, decode_cursor, encode_cursor
+from service.api.inputs import attempt, decode_cursor, encode_cursor, paged
 from service.api.problems import AnyProblem
 from service.change import Committed
 from service.redaction import Redactor
@@ -165,7 +164,7 @@ class ExpiryPreview:
                 total_count=total,
             )
 
-        return await _paged(work)
+        return await paged(work)
 
     @strawberry.field(
         description="The notices it would send, by the item whose expiry sends them, then by "
@@ -211,7 +210,7 @@ class ExpiryPreview:
                 total_count=total,
             )
 
-        return await _paged(work)
+        return await paged(work)
 
 
 ExpiryPreviewResult = Annotated[ExpiryPreview | AnyProblem, strawberry.union("ExpiryPreviewResult")]
@@ -238,15 +237,6 @@ def _page(
     ordered = sorted(known, key=lambda row: row[0].key)
     rest = [row for row in ordered if start is None or row[0].key > start]
     return rest[:first], len(rest) > first, len(ordered)
-
-
-async def _paged(work: Callable[[], Awaitable[T]]) -> T:
-    """A page fails only on its arguments (`first`, `after`); as a field of an answer, not a
-    root, its problem is an error of the request naming the field (API conventions)."""
-    try:
-        return await work()
-    except InvalidValue as error:
-        raise GraphQLError(error.message, extensions={"field": error.field}) from error
 
 
 def _expiration(redactor: Redactor, shown: _Shown, committed: Committed) -> Expiration:

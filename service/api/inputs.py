@@ -8,9 +8,10 @@ from enum import Enum
 from typing import TypeVar
 
 import strawberry
+from graphql import GraphQLError
 
 from graph import model
-from graph.errors import LineageError
+from graph.errors import InvalidValue, LineageError
 from service import usecases
 from service.api import types
 
@@ -88,6 +89,16 @@ async def attempt(
         return await work()
     except LineageError as error:
         return problem(error)
+
+
+async def paged(work: Callable[[], Awaitable[T]]) -> T:
+    """A connection inside an answer (not a root field) fails only on its arguments (`first`,
+    `after`): its problem is an error of the request naming the field (README, API
+    conventions), since the answer around it has no union to hold one."""
+    try:
+        return await work()
+    except InvalidValue as error:
+        raise GraphQLError(error.message, extensions={"field": error.field}) from error
 
 
 def ids(values: list[strawberry.ID]) -> tuple[str, ...]:

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, TypeVar
 
 import strawberry
 from strawberry.types import Info
 
-from graph.access import EVERY_ORGANISATION, PERSONLESS_ROLES, SOLE_ROLES
+from graph.access import PERSONLESS_ROLES, SOLE_ROLES
 from graph.access import Role as RoleValue
 from graph.model import Organisation as OrganisationValue
 from graph.model import Person as PersonValue
 from graph.model import ScopeRule as ScopeRuleValue
 from graph.store.base import ScopeRuleQuery
 from service import picklists
-from service.api import types
+from service.api import accounts, types
 from service.api.access import Role
 from service.api.context import Context
 from service.api.inputs import attempt, decode_cursor, encode_cursor, level_of
@@ -99,26 +98,6 @@ class DecisionMakerRole(enum.Enum):
 # Nodes that only the lists show
 
 
-@strawberry.type(description="A user, as administrators and supervisors see it.")
-class User:
-    id: strawberry.ID
-    name: str
-    person_id: strawberry.ID | None
-    organisation_id: strawberry.ID | None = strawberry.field(
-        description="The organisation of its person."
-    )
-    roles: list[Role]
-    role_labels: list[str]
-    active: bool = strawberry.field(description="Not revoked.")
-    created_at: datetime
-    revoked_at: datetime | None
-    supervises_all: bool
-    supervised_organisation_ids: list[strawberry.ID] = strawberry.field(
-        description="For a supervisor: the organisations it was given beyond its own (and "
-        "those below each); empty when it supervises all."
-    )
-
-
 @strawberry.type(description="A role a user may hold, for a select of roles.")
 class RoleOption:
     role: Role
@@ -166,7 +145,7 @@ class PersonConnection:
 @strawberry.type
 class UserEdge:
     cursor: str
-    node: User
+    node: accounts.UserAccount
 
 
 @strawberry.type
@@ -252,28 +231,7 @@ def _scope_rule_edge(cursor: str, value: ScopeRuleValue) -> ScopeRuleEdge:
 
 
 def _user_edge(cursor: str, value: picklists.UserEntry) -> UserEdge:
-    u = value.user
-    roles = sorted(u.roles, key=lambda r: r.value)
-    return UserEdge(
-        cursor=cursor,
-        node=User(
-            id=strawberry.ID(u.id),
-            name=u.name,
-            person_id=None if u.person_id is None else strawberry.ID(u.person_id),
-            organisation_id=None
-            if value.organisation_id is None
-            else strawberry.ID(value.organisation_id),
-            roles=[Role(r.value) for r in roles],
-            role_labels=[r.label for r in roles],
-            active=u.active,
-            created_at=u.created_at,
-            revoked_at=u.revoked_at,
-            supervises_all=EVERY_ORGANISATION in u.supervises,
-            supervised_organisation_ids=[
-                strawberry.ID(o) for o in sorted(u.supervises - {EVERY_ORGANISATION})
-            ],
-        ),
-    )
+    return UserEdge(cursor=cursor, node=accounts.user(value.user, value.organisation_id))
 
 
 def _role_edge(cursor: str, value: RoleValue) -> RoleOptionEdge:

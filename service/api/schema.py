@@ -17,6 +17,7 @@ from graph.store.base import ItemQuery
 from service import usecases
 from service.api import types
 from service.api.access import AccessQuery
+from service.api.accounts import AccountMutation, AccountQuery
 from service.api.admission import Admission, Limits, bound_validation_work, operation_label
 from service.api.asked import asked_ids
 from service.api.changes import (
@@ -251,6 +252,7 @@ class Query(
     PickListQuery,
     ExpiryPreviewQuery,
     CorrectionQuery,
+    AccountQuery,
 ):
     @strawberry.field(
         description="One item with its classification, explanation and records; with `asOf`, "
@@ -378,7 +380,7 @@ class Query(
 
 
 @strawberry.type
-class Mutation(ChangeMutation, CorrectionMutation, FormMutation, GrantMutation):
+class Mutation(ChangeMutation, CorrectionMutation, FormMutation, GrantMutation, AccountMutation):
     @strawberry.mutation(
         description="Registers an organisation (机关、单位). A superior named is not linked at "
         "once: the request for it (`grant`) waits for a supervisor's approval (approveGrant)."

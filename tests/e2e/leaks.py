@@ -58,6 +58,7 @@ class World:
     organisations: list[str]
     rules: list[str]
     grants: list[str]
+    users: list[str]
 
 
 def world_of(store: GraphStore) -> World:
@@ -74,6 +75,7 @@ def world_of(store: GraphStore) -> World:
             organisations=[o.id for o in tx.all_organisations()],
             rules=[r.id for r in tx.all_scope_rules()],
             grants=[g.id for g in tx.find_grants()],
+            users=[u.id for u in tx.all_users()],
         )
 
     return store.read(work)
@@ -203,6 +205,7 @@ PLAN: dict[str, Ask] = {
     "users": _once(first=500),
     "roles": _once(),
     "scopeRules": lambda w: [{"first": 500}, *({"filter": {"text": t}} for t in w.items[:5])],
+    "user": _each("users", lambda i: {"id": i}),
 }
 
 

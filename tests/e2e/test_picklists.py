@@ -137,7 +137,7 @@ query($filter: UserFilter, $first: Int! = 50, $after: String) {
     __typename
     ... on UserConnection {
       totalCount pageInfo { hasNextPage endCursor }
-      edges { cursor node { id name personId organisationId roles roleLabels active revokedAt
+      edges { cursor node { id name personId organisationId roles roleLabels active deactivatedAt
                      supervisesAll supervisedOrganisationIds } }
     }
     ... on Problem { message }
@@ -416,7 +416,7 @@ def test_users_for_the_administrator_with_filters(front: Front) -> None:
     page = front.ask("admin", USERS_Q, {"filter": {"active": False}})
     (frank,) = page["edges"]
     assert frank["node"]["id"] == "p-frank"
-    assert frank["node"]["revokedAt"] is not None
+    assert frank["node"]["deactivatedAt"] is not None
     page = front.ask("admin", USERS_Q, {"filter": {"organisationId": "org-city"}})
     nodes = {e["node"]["id"]: e["node"] for e in page["edges"]}
     assert sorted(nodes) == ["p-gina", "p-sup"]

@@ -174,6 +174,31 @@ def test_an_idle_subscription_is_closed_when_its_user_is_revoked(live: Live) -> 
     assert event.detail in {"令牌已吊销或已过期。", "用户不存在或已被吊销。"}
 
 
+def test_a_subscription_is_closed_when_an_administrator_deactivates_its_user_in_the_api(
+    live: Live,
+) -> None:
+    issued = county_user(live)
+    ws = connected(live, issued.bearer)
+    subscribe(ws)
+    idle(ws)
+    admin = issue_token(live.store, "admin", revoke_others=False).bearer
+    answer = httpx2.post(
+        live.base + "/graphql",
+        json={
+            "query": "mutation($id: ID!) { deactivateUser(id: $id) { __typename } }",
+            "variables": {"id": issued.token.user_id},
+        },
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=30,
+    )
+    assert answer.json()["data"]["deactivateUser"]["__typename"] == "UserChanged"
+    closed = closing(ws)
+    assert closed.code == UNAUTHORISED
+    assert "吊销" in closed.reason
+    (event,) = closings(live, issued.token.user_id)
+    assert event.detail in {"令牌已吊销或已过期。", "用户不存在或已被吊销。"}
+
+
 def test_a_subscription_is_closed_when_its_token_expires(live: Live) -> None:
     issued = county_user(live, expires_in=timedelta(seconds=3))
     ws = connected(live, issued.bearer)
