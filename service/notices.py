@@ -433,27 +433,40 @@ def find_proposals(
         raise InvalidValue("first", f"每页条数应在 1 到 {MAX_PAGE} 之间。")
 
     def work(tx: GraphReader) -> list[Proposal]:
-        def fetch(start: str | None, size: int) -> list[Proposal]:
-            return tx.find_proposals(organisation_id, item_id, start, size)
-
-        def keep(batch: list[Proposal]) -> list[Proposal]:
-            items = tx.items({p.item_id for p in batch})
-            persons = tx.persons({p.proposer_id for p in batch})
-            return [
-                p
-                for p in batch
-                if visible_proposal(
-                    actor,
-                    p,
-                    items.get(p.item_id),
-                    persons[p.proposer_id].organisation_id if p.proposer_id in persons else None,
-                )
-            ]
-
-        return visible_page(fetch, keep, lambda p: p.id, after, limit + 1, actor.system)
+        return _visible_proposals(tx, organisation_id, item_id, actor, after, limit + 1)
 
     found = store.read(work)
     return ProposalPage(found[:limit], len(found) > limit)
+
+
+def _visible_proposals(
+    tx: GraphReader,
+    organisation_id: str | None,
+    item_id: str | None,
+    actor: Actor,
+    after: str | None,
+    limit: int,
+) -> list[Proposal]:
+    """Up to `limit` proposals after `after`, of those the actor may see, by id."""
+
+    def fetch(start: str | None, size: int) -> list[Proposal]:
+        return tx.find_proposals(organisation_id, item_id, start, size)
+
+    def keep(batch: list[Proposal]) -> list[Proposal]:
+        items = tx.items({p.item_id for p in batch})
+        persons = tx.persons({p.proposer_id for p in batch})
+        return [
+            p
+            for p in batch
+            if visible_proposal(
+                actor,
+                p,
+                items.get(p.item_id),
+                persons[p.proposer_id].organisation_id if p.proposer_id in persons else None,
+            )
+        ]
+
+    return visible_page(fetch, keep, lambda p: p.id, after, limit, actor.system)
 
 
 # Proposals are few (one an item at the most of the time): counted as they are read.
@@ -466,24 +479,6 @@ def count_proposals(
     """How many proposals find_proposals pages through, of those the actor may see."""
 
     def work(tx: GraphReader) -> int:
-        def fetch(start: str | None, size: int) -> list[Proposal]:
-            return tx.find_proposals(organisation_id, item_id, start, size)
-
-        def keep(batch: list[Proposal]) -> list[Proposal]:
-            items = tx.items({p.item_id for p in batch})
-            persons = tx.persons({p.proposer_id for p in batch})
-            return [
-                p
-                for p in batch
-                if visible_proposal(
-                    actor,
-                    p,
-                    items.get(p.item_id),
-                    persons[p.proposer_id].organisation_id if p.proposer_id in persons else None,
-                )
-            ]
-
-        found = visible_page(fetch, keep, lambda p: p.id, None, ALL_PROPOSALS, actor.system)
-        return len(found)
+        return len(_visible_proposals(tx, organisation_id, item_id, actor, None, ALL_PROPOSALS))
 
     return store.read(work)
