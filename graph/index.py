@@ -449,15 +449,16 @@ def descendants(index: GraphIndex, sources: npt.ArrayLike) -> Int32s:
     """The nodes reached from `sources` by one DERIVED_FROM edge or more, downwards, each
     once: a source only where it lies below another. Breadth-first in whole frontiers, each
     round one gather over the CSR rows of the frontier and a visited mask, so the cost is
-    linear in the nodes and edges reached (plus one mask of the graph's size). In the order
-    found: frontier after frontier, each in ascending order."""
+    linear in the nodes and edges reached (plus masks of the graph's size, allocated once).
+    Frontier after frontier; the order within a frontier means nothing."""
     size = index.size
     seen = np.zeros(size, dtype=bool)
+    place = np.zeros(size, dtype=np.int32)
     frontier = np.unique(np.asarray(sources, dtype=np.int32))
     found: list[Int32s] = []
     while len(frontier):
         _, reached = index.children_of(frontier)
-        reached = np.unique(reached[~seen[reached]])
+        reached = _once(reached[~seen[reached]], place)
         seen[reached] = True
         found.append(reached)
         frontier = reached
@@ -474,16 +475,18 @@ def layers(index: GraphIndex, nodes: npt.ArrayLike) -> Int32s:
     size = index.size
     inside = np.zeros(size, dtype=bool)
     inside[wanted] = True
-    owners, parents = index.parents_of(np.unique(wanted))
+    # Each node once: a node given twice would count its parents twice.
+    distinct = _once(wanted, np.zeros(size, dtype=np.int32))
+    owners, parents = index.parents_of(distinct)
     pending = np.bincount(owners[inside[parents]], minlength=size).astype(np.int32)
     layer_of = np.full(size, -1, dtype=np.int32)
-    frontier = np.unique(wanted[pending[wanted] == 0])
+    frontier = distinct[pending[distinct] == 0]
     depth = 0
     while len(frontier):
         layer_of[frontier] = depth
         _, reached = index.children_of(frontier)
-        reached, counts = np.unique(reached[inside[reached]], return_counts=True)
-        pending[reached] -= counts.astype(np.int32)
+        reached, counts = _counted(reached[inside[reached]])
+        pending[reached] -= counts
         frontier = reached[pending[reached] == 0]
         depth += 1
     out = layer_of[wanted]
@@ -493,6 +496,28 @@ def layers(index: GraphIndex, nodes: npt.ArrayLike) -> Int32s:
 
 
 # Arrays
+
+
+def _once(values: Int32s, place: Int32s) -> Int32s:
+    """`values` without repeats, by a stamp per value rather than a sort (np.unique): each
+    value's last place is written into `place` (of the graph's size, reused), and only the
+    entry at that place is kept. Linear, and about twice as fast as a sort per frontier."""
+    steps = np.arange(len(values), dtype=np.int32)
+    place[values] = steps
+    kept: Int32s = values[place[values] == steps]
+    return kept
+
+
+def _counted(values: Int32s) -> tuple[Int32s, Int32s]:
+    """The distinct `values`, ascending, and how often each occurs: `np.unique(values,
+    return_counts=True)` by one sort and the run boundaries, which costs less than half."""
+    if not len(values):
+        return values, values
+    ordered = np.sort(values)
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    counts = np.diff(np.append(starts, len(ordered))).astype(np.int32)
+    distinct: Int32s = ordered[starts]
+    return distinct, counts
 
 
 def _empty(dtype: type[G]) -> npt.NDArray[G]:

@@ -75,12 +75,17 @@ def test_descendants_and_layers_of_a_known_diamond() -> None:
     a, b, z = index.numbers(["a", "b", "z"]).tolist()
     below = descendants(index, [a])
     assert sorted(index.ids(below)) == ["b", "c", "d", "e"]
-    assert index.ids(below) == ["b", "c", "e", "d"]  # by frontier, each in node order
+    # Frontier after frontier: e is a child of a, as b and c are; d is below them.
+    assert set(index.ids(below[:3])) == {"b", "c", "e"}
+    assert index.ids(below[3:]) == ["d"]
     assert layer_names(index, below) == {"b": 0, "c": 0, "d": 1, "e": 2}
     # A source below another source is a descendant; one alone reaches only what is below it.
     assert named(index, descendants(index, [b, a])) == {"b", "c", "d", "e"}
     assert named(index, descendants(index, [b])) == {"d", "e"}
     assert layer_names(index, descendants(index, [b])) == {"d": 0, "e": 1}
+    # A node given twice has one layer, given twice.
+    d, e = index.numbers(["d", "e"]).tolist()
+    assert layers(index, np.array([e, d, e])).tolist() == [1, 0, 1]
     assert len(descendants(index, [z])) == 0
 
 
