@@ -22,6 +22,10 @@ Updates, and why they are shaped so:
 Edges are identified by (child, parent): a repeated pair keeps its first case, as the stores
 refuse a second one. A repeat in the delta costs traversal nothing (it is counted alike on both
 sides of an in-degree) and is dropped at the merge.
+
+An index is not safe to append to while another thread reads it: the service is to append to
+a copy or under its writer's lock, and publish the index of a generation once it is complete.
+Removing edges (a corrected basis) is not supported yet: rebuild.
 """
 
 from __future__ import annotations
@@ -97,7 +101,8 @@ class GraphIndex:
     ) -> None:
         """Use `from_values`, `from_reader` or `load`. `csr`, where given, must be the edges'
         CSRs as `_csr` builds them (a load reads them rather than sort again)."""
-        self.generation: dict[str, int] = dict(generation or {})
+        # Only the tables it reflects: a write elsewhere (notices, users) leaves it current.
+        self.generation = {t: g for t, g in (generation or {}).items() if t in TABLES}
         self._ids = ids
         self._base_nodes = len(ids)
         self._sorted_nodes = sorted_nodes
