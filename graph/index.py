@@ -70,6 +70,9 @@ MIN_DELTA = 4096
 FORMAT = "lineage-graph-index"
 VERSION = 1
 PAGE = 5000
+# `layers` counts a round's edges with one pass over the graph when they number at least
+# 1/DENSE of its nodes, by a sort otherwise.
+DENSE = 16
 
 _COLUMNS = ("level", "end_day", "period", "status", "kind", "organisation")
 _CSR = ("down_rows", "down", "down_case", "up_rows", "up", "up_case")
@@ -487,11 +490,19 @@ def layers(index: GraphIndex, nodes: npt.ArrayLike) -> Int32s:
     layer_of = np.full(size, -1, dtype=np.int32)
     frontier = distinct[pending[distinct] == 0]
     depth = 0
+    place = np.zeros(size, dtype=np.int32)
     while len(frontier):
         layer_of[frontier] = depth
         _, reached = index.children_of(frontier)
-        reached, counts = _counted(reached[inside[reached]])
-        pending[reached] -= counts
+        reached = reached[inside[reached]]
+        if len(reached) * DENSE >= size:
+            # Many edges: one count over the whole graph costs less than a sort of them, and
+            # at most DENSE times their number, so the walk stays linear.
+            pending -= np.bincount(reached, minlength=size).astype(np.int32)
+            reached = _once(reached, place)
+        else:
+            reached, counts = _counted(reached)
+            pending[reached] -= counts
         frontier = reached[pending[reached] == 0]
         depth += 1
     out = layer_of[wanted]

@@ -66,6 +66,19 @@ DIAMOND = [edge("b", "a"), edge("c", "a"), edge("d", "b"), edge("d", "c")]
 DIAMOND += [edge("e", "d"), edge("e", "a")]
 
 
+@contextmanager
+def patched(name: str, value: int) -> Iterator[None]:
+    """graph.index's threshold `name` set to `value`, so that both sides of it are drawn:
+    MIN_DELTA (the delta read beside the CSR, or merged), DENSE (a round's in-degrees counted
+    by a sort, or over the whole graph)."""
+    kept = getattr(graph.index, name)
+    setattr(graph.index, name, value)
+    try:
+        yield
+    finally:
+        setattr(graph.index, name, kept)
+
+
 def diamond() -> GraphIndex:
     return GraphIndex.from_values([item(i) for i in "edcbaz"], DIAMOND)
 
@@ -78,7 +91,9 @@ def test_descendants_and_layers_of_a_known_diamond() -> None:
     # Frontier after frontier: e is a child of a, as b and c are; d is below them.
     assert set(index.ids(below[:3])) == {"b", "c", "e"}
     assert index.ids(below[3:]) == ["d"]
-    assert layer_names(index, below) == {"b": 0, "c": 0, "d": 1, "e": 2}
+    for dense in (0, 16):  # in-degrees counted by a sort, and over the whole graph
+        with patched("DENSE", dense):
+            assert layer_names(index, below) == {"b": 0, "c": 0, "d": 1, "e": 2}
     # A source below another source is a descendant; one alone reaches only what is below it.
     assert named(index, descendants(index, [b, a])) == {"b", "c", "d", "e"}
     assert named(index, descendants(index, [b])) == {"d", "e"}
@@ -144,17 +159,14 @@ def test_an_appended_item_already_in_patches_its_columns() -> None:
 
 @st.composite
 def dags(draw: st.DrawFn) -> tuple[list[Item], list[Derivation]]:
-    """A random DAG: nodes in a hidden topological order, named so that the index numbers
-    them in another; an edge only from an earlier node to a later one."""
+    """A random DAG full of diamonds: nodes in a hidden topological order, named so that the
+    index numbers them in another; each node derived from up to 3 earlier ones."""
     size = draw(st.integers(1, 30))
     names = draw(st.permutations([f"I{k:02d}" for k in range(size)]))
-    pairs = st.tuples(st.integers(0, size - 1), st.integers(0, size - 1))
-    drawn = draw(st.lists(pairs, max_size=4 * size))
-    cases = draw(st.lists(st.sampled_from(CASES), min_size=len(drawn), max_size=len(drawn)))
     edges = [
-        edge(names[max(i, j)], names[min(i, j)], case)
-        for (i, j), case in zip(drawn, cases, strict=True)
-        if i != j
+        edge(names[k], names[p], draw(st.sampled_from(CASES)))
+        for k in range(1, size)
+        for p in draw(st.lists(st.integers(0, k - 1), max_size=3))
     ]
     organisations = draw(st.lists(st.sampled_from("ABC"), min_size=size, max_size=size))
     items = [item(n, f"ORG-{o}") for n, o in zip(names, organisations, strict=True)]
@@ -190,19 +202,8 @@ def test_traversal_agrees_with_networkx(
     expected = set().union(*(nx.descendants(g, s) for s in sources))
     assert len(below) == len(set(below.tolist()))
     assert named(index, below) == expected
-    assert layer_names(index, below) == longest_in(g, expected)
-
-
-@contextmanager
-def merging_from(size: int) -> Iterator[None]:
-    """Merges the delta from `size` edges, so that both paths (delta read beside the CSR,
-    and merged) are drawn."""
-    kept = graph.index.MIN_DELTA
-    graph.index.MIN_DELTA = size
-    try:
-        yield
-    finally:
-        graph.index.MIN_DELTA = kept
+    with patched("DENSE", data.draw(st.sampled_from([0, 1, 16]))):
+        assert layer_names(index, below) == longest_in(g, expected)
 
 
 def described(index: GraphIndex) -> tuple[object, ...]:
@@ -236,7 +237,7 @@ def test_appends_equal_a_rebuild(
     early = [e for e in edges if e.child_id in start and e.parent_id in start]
     index = GraphIndex.from_values(items[:first], early)
     later = [e for e in edges if e not in early]
-    with merging_from(threshold):
+    with patched("MIN_DELTA", threshold):
         rest = items[first:]
         while rest or later:
             take = data.draw(st.integers(1, 4))
