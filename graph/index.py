@@ -19,7 +19,7 @@ Updates, and why they are shaped so:
 - Ids appended since the last merge are looked up in a dict; the others by binary search in a
   sorted copy of the ids (numpy `searchsorted`), which a memory-mapped load shares.
 
-Edges are identified by (child, parent): a repeated pair keeps its first case, as the stores
+Edges are identified by (child, parent): a repeated pair keeps its first form, as the stores
 refuse a second one. A repeat in the delta costs traversal nothing (it is counted alike on both
 sides of an in-degree) and is dropped at the merge.
 
@@ -40,7 +40,19 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from graph.model import BasisCase, Derivation, Item, ItemKind, ItemStatus, PeriodKind, period_kind
+from graph.lineage import Index
+from graph.model import (
+    BasisCase,
+    Classification,
+    Derivation,
+    Item,
+    ItemKind,
+    ItemStatus,
+    KnowledgeScope,
+    PeriodKind,
+    period_kind,
+)
+from graph.store import codec
 from graph.store.base import GraphReader, ItemQuery
 
 Int32s = npt.NDArray[np.int32]
@@ -68,39 +80,114 @@ TABLES = ("items", "derived_from")
 # The delta is merged once it holds this many edges and an eighth of the CSR's.
 MIN_DELTA = 4096
 FORMAT = "lineage-graph-index"
-VERSION = 1
+VERSION = 2
 PAGE = 5000
 # `layers` counts a round's edges with one pass over the graph when they number at least
 # 1/DENSE of its nodes, by a sort otherwise.
 DENSE = 16
 
-_COLUMNS = ("level", "end_day", "period", "status", "kind", "organisation")
-_CSR = ("down_rows", "down", "down_case", "up_rows", "up", "up_case")
+_COLUMNS = (
+    "level",
+    "end_day",
+    "period",
+    "status",
+    "kind",
+    "organisation",
+    "classification",
+    "scope",
+    "scope_limit",
+)
+# What the fan-out groups descendants by (graph.propagation.Profiles).
+PROFILE_COLUMNS = ("classification", "scope", "scope_limit", "status", "organisation")
+_CSR = ("down_rows", "down", "down_form", "up_rows", "up", "up_form")
+# What a store's scan gives of an item: id, kind, status, organisation id, classification,
+# scope, scope limit; of an edge: child id, parent id, case, keypoint ids.
+ItemRow = tuple[
+    str, ItemKind, ItemStatus, str, Classification | None, KnowledgeScope, KnowledgeScope | None
+]
+EdgeRow = tuple[str, str, BasisCase, tuple[str, ...]]
+# An edge's form: its case and the keypoints it involves (D-7), numbered in `forms`.
+Form = tuple[BasisCase, tuple[str, ...]]
+
+
+class Tables:
+    """The values the index's number columns point into, each numbered once: organisations
+    by id, classifications, knowledge scopes (for both `scope` and `scope_limit`) and edge
+    forms. Number 0 of `classifications` and `scopes` stands for none. A large graph repeats
+    few of them, so a column of numbers costs 4 bytes an item and equal values compare as
+    equal numbers."""
+
+    def __init__(
+        self,
+        organisations: Sequence[str] = (),
+        classifications: Sequence[Classification | None] = (None,),
+        scopes: Sequence[KnowledgeScope | None] = (None,),
+        forms: Sequence[Form] = (),
+    ) -> None:
+        self.organisations = list(organisations)
+        self.classifications = list(classifications)
+        self.scopes = list(scopes)
+        self.forms = list(forms)
+        self._numbers: dict[str, dict[Any, int]] = {
+            name: {value: n for n, value in enumerate(getattr(self, name))}
+            for name in ("organisations", "classifications", "scopes", "forms")
+        }
+
+    def number(self, table: str, value: Any) -> int:
+        """`value`'s number in `table`, numbered anew where it is not there yet."""
+        numbers = self._numbers[table]
+        found = numbers.get(value)
+        if found is None:
+            values: list[Any] = getattr(self, table)
+            found = numbers[value] = len(values)
+            values.append(value)
+        return found
+
+    def encoded(self) -> dict[str, Any]:
+        """The tables as JSON values, for a saved index's header."""
+        return {
+            "organisations": self.organisations,
+            "classifications": [codec.classification_fields(c) for c in self.classifications],
+            "scopes": [None if s is None else codec.scope_json(s) for s in self.scopes],
+            "forms": [[case.value, list(keys)] for case, keys in self.forms],
+        }
+
+    @classmethod
+    def decoded(cls, data: Mapping[str, Any]) -> Tables:
+        return cls(
+            data["organisations"],
+            [codec.classification_from(c) for c in data["classifications"]],
+            [codec.limit_of(s) for s in data["scopes"]],
+            [(BasisCase(case), tuple(keys)) for case, keys in data["forms"]],
+        )
 
 
 class GraphIndex:
     """DERIVED_FROM over numbered items, and their columns. Node numbers run from 0 to `size`
     - 1; `down` rows lead from a parent to its children, `up` rows from a child to its
-    parents (its bases), each target with its edge's case (`CASES` code, int8).
+    parents (its bases), each target with its edge's form (a number into `tables.forms`: the
+    case and the keypoints involved, int32).
 
     Columns, one entry per node: `level` (the rank of its level, 0 for none), `end_day` (the
     ordinal of the day its period ends, unmarked periods made explicit; `NO_DAY` when there
     is no dated end), `period` (`PERIODS` code, `NO_PERIOD` when never classified), `status`
-    (`STATUSES` code), `kind` (`KINDS` code) and `organisation` (a number into
-    `organisations`). `generation` is the store's generation of `TABLES` the index reflects;
-    a caller that appends what it writes moves it on."""
+    (`STATUSES` code), `kind` (`KINDS` code), `organisation` (a number into
+    `tables.organisations`), and the numbers of its `classification` (into
+    `tables.classifications`), `scope` and `scope_limit` (into `tables.scopes`). `generation`
+    is the store's generation of `TABLES` the index reflects; a caller that appends what it
+    writes moves it on."""
 
     def __init__(
         self,
         ids: npt.NDArray[np.str_],
         sorted_nodes: Int32s,
         columns: Mapping[str, npt.NDArray[Any]],
-        organisations: Sequence[str],
+        tables: Tables,
         child: Int32s,
         parent: Int32s,
-        case: Int8s,
+        form: Int32s,
         generation: Mapping[str, int] | None = None,
-        csr: tuple[Int32s, Int32s, Int8s, Int32s, Int32s, Int8s] | None = None,
+        csr: tuple[Int32s, Int32s, Int32s, Int32s, Int32s, Int32s] | None = None,
     ) -> None:
         """Use `from_values`, `from_reader` or `load`. `csr`, where given, must be the edges'
         CSRs as `_csr` builds them (a load reads them rather than sort again)."""
@@ -112,22 +199,23 @@ class GraphIndex:
         in_order = bool(np.array_equal(sorted_nodes, np.arange(len(ids), dtype=np.int32)))
         # A build numbers ids in sorted order, so the sorted copy is the ids themselves.
         self._sorted_ids = ids if in_order else ids[sorted_nodes]
+        self._in_order = in_order
         self._appended: dict[str, int] = {}
         self._appended_ids: list[str] = []
         self._size = len(ids)
         self._columns: dict[str, npt.NDArray[Any]] = dict(columns)
-        self.organisations: list[str] = list(organisations)
-        self._organisation = {o: i for i, o in enumerate(self.organisations)}
+        self.tables = tables
         if csr is None:
-            csr = _csr(child, parent, case, len(ids))
-        self._down_rows, self._down, self._down_case, self._up_rows, self._up, self._up_case = csr
-        self._delta: tuple[Int32s, Int32s, Int8s] = (
+            csr = _csr(child, parent, form, len(ids))
+        self._down_rows, self._down, self._down_form, self._up_rows, self._up, self._up_form = csr
+        self._delta: tuple[Int32s, Int32s, Int32s] = (
             _empty(np.int32),
             _empty(np.int32),
-            _empty(np.int8),
+            _empty(np.int32),
         )
         self._delta_used = 0
         self._delta_sorted: tuple[Int32s, Int32s, Int32s, Int32s] | None = None
+        self._fan_out: Index | None = None
 
     # Building
 
@@ -142,20 +230,90 @@ class GraphIndex:
         in the order of their ids. Raises ValueError for an edge naming an item not given."""
         rows = {item.id: item for item in items}
         ids = np.array(sorted(rows), dtype=str)
-        organisations: dict[str, int] = {}
-        columns = _columns_of([rows[i] for i in ids.tolist()], organisations)
+        tables = Tables()
+        columns = _columns_of([rows[i] for i in ids.tolist()], tables)
         index = cls(
             ids,
             np.arange(len(ids), dtype=np.int32),
             columns,
-            list(organisations),
+            tables,
             _empty(np.int32),
             _empty(np.int32),
-            _empty(np.int8),
+            _empty(np.int32),
             generation,
         )
-        child, parent, case = index._numbered(edges)
-        index._set_csr(_csr(child, parent, case, index._size))
+        child, parent, form = index._numbered(edges)
+        index._set_csr(_csr(child, parent, form, index._size))
+        return index
+
+    @classmethod
+    def from_rows(
+        cls,
+        items: Iterable[ItemRow],
+        edges: Iterable[EdgeRow],
+        generation: Mapping[str, int] | None = None,
+    ) -> GraphIndex:
+        """The index of item rows and DERIVED_FROM edge rows as a store scans them, without
+        an `Item` per row: what the columns hold, with each classification, scope and form
+        decoded once by the store (equal values shared), and each distinct classification's
+        columns computed once. Rows may come in any order; nodes are numbered by id."""
+        tables = Tables()
+        number = tables.number
+        ids: list[str] = []
+        kinds, statuses, organisations, classifications, scopes, limits = ([] for _ in range(6))
+        for item_id, kind, status, organisation, classification, scope, limit in items:
+            ids.append(item_id)
+            kinds.append(_KIND[kind])
+            statuses.append(_STATUS[status])
+            organisations.append(number("organisations", organisation))
+            classifications.append(number("classifications", classification))
+            scopes.append(number("scopes", scope))
+            limits.append(number("scopes", limit))
+        names = np.array(ids, dtype=str)
+        order = np.argsort(names, kind="stable")
+        # Per classification, numbered: level, end day and period kind (X-11's explicit end).
+        given = np.array(
+            [_classification_columns(c) for c in tables.classifications], dtype=np.int64
+        ).reshape(-1, 3)
+        numbered = np.array(classifications, dtype=np.int32)[order]
+        columns: dict[str, npt.NDArray[Any]] = {
+            "level": given[numbered, 0].astype(np.int8),
+            "end_day": given[numbered, 1].astype(np.int32),
+            "period": given[numbered, 2].astype(np.int8),
+            "status": np.array(statuses, dtype=np.int8)[order],
+            "kind": np.array(kinds, dtype=np.int8)[order],
+            "organisation": np.array(organisations, dtype=np.int32)[order],
+            "classification": numbered,
+            "scope": np.array(scopes, dtype=np.int32)[order],
+            "scope_limit": np.array(limits, dtype=np.int32)[order],
+        }
+        sorted_names = names[order]
+        index = cls(
+            sorted_names,
+            np.arange(len(ids), dtype=np.int32),
+            columns,
+            tables,
+            _empty(np.int32),
+            _empty(np.int32),
+            _empty(np.int32),
+            generation,
+        )
+        children, parents, forms = [], [], []
+        for child, parent, case, keypoint_ids in edges:
+            children.append(child)
+            parents.append(parent)
+            forms.append(number("forms", (case, keypoint_ids)))
+        child_nodes = index.numbers(children)
+        parent_nodes = index.numbers(parents)
+        missing = np.flatnonzero((child_nodes < 0) | (parent_nodes < 0))
+        if len(missing):
+            at = int(missing[0])
+            raise ValueError(
+                f"The edge {children[at]} -> {parents[at]} names an item the index does not hold."
+            )
+        index._set_csr(
+            _csr(child_nodes, parent_nodes, np.array(forms, dtype=np.int32), index._size)
+        )
         return index
 
     @classmethod
@@ -190,9 +348,31 @@ class GraphIndex:
         return len(self._up) + self._delta_used
 
     def column(self, name: str) -> npt.NDArray[Any]:
-        """Column `name` (one of `level`, `end_day`, `period`, `status`, `kind`,
-        `organisation`), one entry per node; a view, not to be written."""
+        """Column `name` (see the class), one entry per node; a view, not to be written."""
         return self._columns[name][: self._size]
+
+    @property
+    def organisations(self) -> list[str]:
+        return self.tables.organisations
+
+    @property
+    def classification(self) -> Int32s:
+        return self.column("classification")
+
+    @property
+    def scope(self) -> Int32s:
+        return self.column("scope")
+
+    @property
+    def scope_limit(self) -> Int32s:
+        return self.column("scope_limit")
+
+    def fan_out(self) -> Index:
+        """The index as the fan-out reads a lineage (`fan_out_index`), built on first use; a
+        race between readers only repeats the work."""
+        if self._fan_out is None:
+            self._fan_out = fan_out_index(self)
+        return self._fan_out
 
     @property
     def level(self) -> Int8s:
@@ -217,6 +397,12 @@ class GraphIndex:
     @property
     def organisation(self) -> Int32s:
         return self.column("organisation")
+
+    @property
+    def in_id_order(self) -> bool:
+        """Whether node numbers follow the order of the ids (as a build numbers them; an
+        appended id is numbered after the others)."""
+        return self._in_order and not self._appended_ids
 
     def number(self, item_id: str) -> int | None:
         """The node number of `item_id`, or None."""
@@ -268,8 +454,7 @@ class GraphIndex:
                 self._appended_ids.append(item_id)
             numbers[position] = number
         self._size = max(self._size, int(numbers.max()) + 1) if len(batch) else self._size
-        values = _columns_of(batch, self._organisation)
-        self.organisations = list(self._organisation)
+        values = _columns_of(batch, self.tables)
         for name in _COLUMNS:
             column = _room(self._columns[name], self._size)
             column[numbers] = values[name]
@@ -279,16 +464,16 @@ class GraphIndex:
     def append_edges(self, edges: Iterable[Derivation]) -> None:
         """Adds DERIVED_FROM `edges` between items already in. Raises ValueError for an edge
         naming an item not in the index (append the items first)."""
-        child, parent, case = self._numbered(edges)
+        child, parent, form = self._numbered(edges)
         used, added = self._delta_used, len(child)
         if not added:
             return
         end = used + added
         grown_child = _room(self._delta[0], end)
         grown_parent = _room(self._delta[1], end)
-        grown_case = _room(self._delta[2], end)
-        grown_child[used:end], grown_parent[used:end], grown_case[used:end] = child, parent, case
-        self._delta = (grown_child, grown_parent, grown_case)
+        grown_form = _room(self._delta[2], end)
+        grown_child[used:end], grown_parent[used:end], grown_form[used:end] = child, parent, form
+        self._delta = (grown_child, grown_parent, grown_form)
         self._delta_used = used + added
         self._delta_sorted = None
         if self._delta_used >= max(MIN_DELTA, len(self._up) // 8):
@@ -302,6 +487,9 @@ class GraphIndex:
             self._base_nodes = len(self._ids)
             self._sorted_nodes = np.argsort(self._ids, kind="stable").astype(np.int32)
             self._sorted_ids = self._ids[self._sorted_nodes]
+            self._in_order = bool(
+                np.array_equal(self._sorted_nodes, np.arange(len(self._ids), dtype=np.int32))
+            )
             self._appended, self._appended_ids = {}, []
         if self._delta_used or len(self._down_rows) != self._size + 1:
             counts = np.diff(self._up_rows).astype(np.int32)
@@ -309,9 +497,9 @@ class GraphIndex:
             used = self._delta_used
             child = np.concatenate([base_child, self._delta[0][:used]])
             parent = np.concatenate([self._up, self._delta[1][:used]])
-            case = np.concatenate([self._up_case, self._delta[2][:used]])
-            self._set_csr(_csr(child, parent, case, self._size))
-            self._delta = (_empty(np.int32), _empty(np.int32), _empty(np.int8))
+            form = np.concatenate([self._up_form, self._delta[2][:used]])
+            self._set_csr(_csr(child, parent, form, self._size))
+            self._delta = (_empty(np.int32), _empty(np.int32), _empty(np.int32))
             self._delta_used = 0
             self._delta_sorted = None
 
@@ -325,12 +513,18 @@ class GraphIndex:
         """Each edge into `nodes` from their bases, as (child, parent) arrays."""
         return self._gather(nodes, down=False)
 
-    def csr(self, down: bool = True) -> tuple[Int32s, Int32s, Int8s]:
-        """The rows, targets and cases of one direction, the delta merged first."""
+    def csr(self, down: bool = True) -> tuple[Int32s, Int32s, Int32s]:
+        """The rows, targets and forms of one direction, the delta merged first."""
         self.merge()
         if down:
-            return self._down_rows, self._down, self._down_case
-        return self._up_rows, self._up, self._up_case
+            return self._down_rows, self._down, self._down_form
+        return self._up_rows, self._up, self._up_form
+
+    def case(self, forms: Int32s) -> Int8s:
+        """The `CASES` code of each of `forms`."""
+        cases = np.array([_CASE[case] for case, _ in self.tables.forms], dtype=np.int8)
+        found: Int8s = cases[forms] if len(cases) else _empty(np.int8)
+        return found
 
     def _gather(self, nodes: Int32s, down: bool) -> tuple[Int32s, Int32s]:
         rows, targets = (self._down_rows, self._down) if down else (self._up_rows, self._up)
@@ -355,7 +549,7 @@ class GraphIndex:
             self._delta_sorted = (parent[down], child[down], child[up], parent[up])
         return self._delta_sorted
 
-    def _numbered(self, edges: Iterable[Derivation]) -> tuple[Int32s, Int32s, Int8s]:
+    def _numbered(self, edges: Iterable[Derivation]) -> tuple[Int32s, Int32s, Int32s]:
         batch = list(edges)
         child = self.numbers([e.child_id for e in batch])
         parent = self.numbers([e.parent_id for e in batch])
@@ -366,11 +560,12 @@ class GraphIndex:
                 f"The edge {edge.child_id} -> {edge.parent_id} names an item the index does "
                 "not hold; add the item first."
             )
-        case = np.array([_CASE[e.case] for e in batch], dtype=np.int8)
-        return child, parent, case
+        number = self.tables.number
+        form = np.array([number("forms", (e.case, e.keypoint_ids)) for e in batch], dtype=np.int32)
+        return child, parent, form
 
-    def _set_csr(self, csr: tuple[Int32s, Int32s, Int8s, Int32s, Int32s, Int8s]) -> None:
-        self._down_rows, self._down, self._down_case, self._up_rows, self._up, self._up_case = csr
+    def _set_csr(self, csr: tuple[Int32s, Int32s, Int32s, Int32s, Int32s, Int32s]) -> None:
+        self._down_rows, self._down, self._down_form, self._up_rows, self._up, self._up_form = csr
 
     # Persistence
 
@@ -382,7 +577,7 @@ class GraphIndex:
         path = Path(path)
         fresh = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
         fresh.mkdir(parents=True)
-        csr = (self._down_rows, self._down, self._down_case, self._up_rows, self._up, self._up_case)
+        csr = (self._down_rows, self._down, self._down_form, self._up_rows, self._up, self._up_form)
         arrays: dict[str, npt.NDArray[Any]] = {"ids": self._ids, "sorted_nodes": self._sorted_nodes}
         arrays.update(zip(_CSR, csr, strict=True))
         arrays.update({name: self.column(name) for name in _COLUMNS})
@@ -394,7 +589,7 @@ class GraphIndex:
             "generation": self.generation,
             "nodes": self._size,
             "edges": len(self._up),
-            "organisations": self.organisations,
+            "tables": self.tables.encoded(),
             "enumerations": _enumerations(),
         }
         (fresh / "header.json").write_text(json.dumps(header), encoding="utf-8")
@@ -437,14 +632,18 @@ class GraphIndex:
         if len(read["ids"]) != header["nodes"] or len(read["up"]) != header["edges"]:
             return None
         csr: Any = tuple(read[name] for name in _CSR)
+        try:
+            tables = Tables.decoded(header["tables"])
+        except (KeyError, TypeError, ValueError):
+            return None
         return cls(
             read["ids"],
             read["sorted_nodes"],
             {name: read[name] for name in _COLUMNS},
-            header["organisations"],
+            tables,
             _empty(np.int32),
             _empty(np.int32),
-            _empty(np.int8),
+            _empty(np.int32),
             header["generation"],
             csr,
         )
@@ -551,23 +750,23 @@ def _room(array: npt.NDArray[G], size: int) -> npt.NDArray[G]:
 
 
 def _csr(
-    child: Int32s, parent: Int32s, case: Int8s, size: int
-) -> tuple[Int32s, Int32s, Int8s, Int32s, Int32s, Int8s]:
-    """Both CSRs of the edges (child, parent, case) over `size` nodes, each pair once (its
-    first case): rows by parent with their children, and rows by child with their parents,
+    child: Int32s, parent: Int32s, form: Int32s, size: int
+) -> tuple[Int32s, Int32s, Int32s, Int32s, Int32s, Int32s]:
+    """Both CSRs of the edges (child, parent, form) over `size` nodes, each pair once (its
+    first form): rows by parent with their children, and rows by child with their parents,
     targets ascending within a row."""
     key = child.astype(np.int64) * max(size, 1) + parent
     # Unique keys come sorted by child then parent: the `up` order, repeats dropped.
     _, first = np.unique(key, return_index=True)
-    child, parent, case = child[first], parent[first], case[first]
+    child, parent, form = child[first], parent[first], form[first]
     down = np.argsort(parent, kind="stable")
     return (
         _offsets(parent, size),
         child[down].astype(np.int32),
-        case[down].astype(np.int8),
+        form[down].astype(np.int32),
         _offsets(child, size),
         parent.astype(np.int32),
-        case.astype(np.int8),
+        form.astype(np.int32),
     )
 
 
@@ -597,11 +796,24 @@ def _slices(values: Int32s, starts: Int32s, ends: Int32s, owners: Int32s) -> tup
     return np.repeat(owners, lengths).astype(np.int32), values[places].astype(np.int32)
 
 
-def _columns_of(
-    items: Sequence[Item], organisations: dict[str, int]
-) -> dict[str, npt.NDArray[Any]]:
-    """The columns of `items`, numbering new organisations into `organisations`."""
+def _classification_columns(classification: Classification | None) -> tuple[int, int, int]:
+    """A classification's level rank, end day (`NO_DAY` without a dated end) and period
+    kind (`PERIODS` code), as the columns hold them: (0, NO_DAY, NO_PERIOD) for none."""
+    if classification is None:
+        return (0, NO_DAY, NO_PERIOD)
+    expiry = classification.expiry
+    return (
+        classification.level.rank,
+        NO_DAY if expiry is None else expiry.toordinal(),
+        _PERIOD[period_kind(classification.period)],
+    )
+
+
+def _columns_of(items: Sequence[Item], tables: Tables) -> dict[str, npt.NDArray[Any]]:
+    """The columns of `items`, numbering new values into `tables`."""
     level, end_day, period, status, kind, organisation = [], [], [], [], [], []
+    classifications, scopes, limits = [], [], []
+    number = tables.number
     for item in items:
         classification = item.classification
         if classification is None:
@@ -615,7 +827,10 @@ def _columns_of(
             period.append(_PERIOD[period_kind(classification.period)])
         status.append(_STATUS[item.status])
         kind.append(_KIND[item.kind])
-        organisation.append(organisations.setdefault(item.organisation_id, len(organisations)))
+        organisation.append(number("organisations", item.organisation_id))
+        classifications.append(number("classifications", item.classification))
+        scopes.append(number("scopes", item.scope))
+        limits.append(number("scopes", item.scope_limit))
     return {
         "level": np.array(level, dtype=np.int8),
         "end_day": np.array(end_day, dtype=np.int32),
@@ -623,6 +838,9 @@ def _columns_of(
         "status": np.array(status, dtype=np.int8),
         "kind": np.array(kind, dtype=np.int8),
         "organisation": np.array(organisation, dtype=np.int32),
+        "classification": np.array(classifications, dtype=np.int32),
+        "scope": np.array(scopes, dtype=np.int32),
+        "scope_limit": np.array(limits, dtype=np.int32),
     }
 
 
@@ -633,3 +851,55 @@ def _enumerations() -> dict[str, list[str]]:
         "period": [p.value for p in PERIODS],
         "case": [c.value for c in CASES],
     }
+
+
+# The fan-out's view
+
+
+def fan_out_index(graph: GraphIndex) -> Index:
+    """The whole graph as the fan-out reads a lineage (graph.lineage.Index), over the index's
+    own arrays: node numbers are the index's, edge kinds its forms (plus one: kind 0 gives
+    nothing), and a layer is taken in node order, which is id order. Built once per index
+    (`GraphIndex.fan_out`); the index must not be appended to afterwards."""
+    down_rows, down, _ = graph.csr(down=True)
+    up_rows, up, up_form = graph.csr(down=False)
+    forms = graph.tables.forms
+    kinds: list[Derivation | None] = [None]
+    kinds.extend(Derivation("", "", case, keys) for case, keys in forms)
+
+    def names(nodes: npt.NDArray[np.int64]) -> list[str]:
+        return graph.ids(nodes)
+
+    def nodes(item_ids: Sequence[str]) -> npt.NDArray[np.int64]:
+        return graph.numbers(item_ids).astype(np.int64)
+
+    def bases(item_id: str) -> dict[str, Derivation]:
+        node = graph.number(item_id)
+        if node is None:
+            return {}
+        row = slice(int(up_rows[node]), int(up_rows[node + 1]))
+        parents = graph.ids(up[row])
+        return {
+            parent: Derivation(item_id, parent, *forms[form])
+            for parent, form in zip(parents, up_form[row].tolist(), strict=True)
+        }
+
+    def columns(of: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        chosen = [graph.column(name)[of] for name in PROFILE_COLUMNS]
+        return np.stack(chosen, axis=1).astype(np.int64)
+
+    return Index(
+        size=graph.size,
+        kinds=kinds,
+        parent_rows=up_rows.astype(np.int64),
+        parents=up.astype(np.int64),
+        edge_kinds=up_form.astype(np.int64) + 1,
+        children=down.astype(np.int64),
+        child_rows=down_rows.astype(np.int64),
+        position=np.arange(graph.size, dtype=np.int64),
+        names=names,
+        nodes=nodes,
+        bases=bases,
+        columns=columns,
+        by_id=graph.in_id_order,
+    )

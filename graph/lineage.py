@@ -49,7 +49,7 @@ class Lineage:
         """The lineage in arrays (`Index`), built on first use; like `positions`, a race
         between readers only repeats the work."""
         if self._index is None:
-            self._index = Index(self)
+            self._index = Index.of(self)
         return self._index
 
     def positions(self) -> dict[str, int]:
@@ -100,23 +100,56 @@ Ints = npt.NDArray[np.int64]
 
 
 class Index:
-    """A `Lineage` in arrays, for the fan-out: nodes numbered, each node's bases in the
-    lineage's order (parents and edge kinds, compressed rows), each node's children, and each
-    node's place in the topological order. Built once per lineage (`Lineage.index`)."""
+    """A lineage in arrays, for the fan-out: nodes numbered, each node's bases (parents and
+    edge kinds, compressed rows, in the order `bases` gives them), each node's children, and
+    each node's place in an order in which parents come first. Built once per lineage
+    (`Lineage.index`), or over the whole graph's array index (graph.index.fan_out_index).
 
-    def __init__(self, lineage: Lineage) -> None:
+    Edge kind 0 stands for "gives nothing"; `kinds` holds an edge of each other kind (only
+    its case and keypoints are read)."""
+
+    def __init__(
+        self,
+        *,
+        size: int,
+        kinds: list[Derivation | None],
+        parent_rows: Ints,
+        parents: Ints,
+        edge_kinds: Ints,
+        children: Ints,
+        child_rows: Ints,
+        position: Ints,
+        names: Callable[[Ints], list[str]],
+        nodes: Callable[[Sequence[str]], Ints],
+        bases: Callable[[str], dict[str, Derivation]],
+        columns: Callable[[Ints], Ints] | None = None,
+        by_id: bool = False,
+    ) -> None:
         self._below: tuple[frozenset[str], Ints] | None = None
-        self.ids: list[str] = list(lineage.children)
-        number = {node: i for i, node in enumerate(self.ids)}
-        self.number = number
+        self.size = size
+        self.kinds = kinds
+        self.parent_rows, self.parents, self.edge_kinds = parent_rows, parents, edge_kinds
+        self.children, self.child_rows = children, child_rows
+        self.position = position
+        self._names, self._nodes, self._bases = names, nodes, bases
+        # Per node, numbers that are equal where the fan-out reads the same values of the
+        # items (graph.propagation.profiles): kept by an index over the whole graph.
+        self.columns = columns
+        # Whether node numbers follow the order of the ids.
+        self.by_id = by_id
+
+    @classmethod
+    def of(cls, lineage: Lineage) -> Index:
+        ids: list[str] = list(lineage.children)
+        number = {node: i for i, node in enumerate(ids)}
         # Edge kinds: the case and keypoints of an edge; 0 is kept for "gives nothing".
         kinds: dict[tuple[int, tuple[str, ...]], int] = {}
-        self.kinds: list[Derivation | None] = [None]
+        kept: list[Derivation | None] = [None]
         counts = []
         parents: list[int] = []
         edge_kinds: list[int] = []
         empty: dict[str, Derivation] = {}
-        for node in self.ids:
+        for node in ids:
             bases = lineage.bases.get(node, empty)
             counts.append(len(bases))
             for parent, edge in bases.items():
@@ -124,17 +157,29 @@ class Index:
                 key = (id(edge.case), edge.keypoint_ids)
                 kind = kinds.get(key)
                 if kind is None:
-                    kind = kinds[key] = len(self.kinds)
-                    self.kinds.append(edge)
+                    kind = kinds[key] = len(kept)
+                    kept.append(edge)
                 edge_kinds.append(kind)
-        self.parent_rows = _rows(np.array(counts, dtype=np.int64))
-        self.parents = np.array(parents, dtype=np.int64)
-        self.edge_kinds = np.array(edge_kinds, dtype=np.int64)
-        order = np.argsort(self.parents, kind="stable")
-        self.children = np.repeat(np.arange(len(self.ids), dtype=np.int64), counts)[order]
-        self.child_rows = _rows(np.bincount(self.parents, minlength=len(self.ids)))
+        parent_array = np.array(parents, dtype=np.int64)
+        order = np.argsort(parent_array, kind="stable")
         positions = lineage.positions()
-        self.position = np.array([positions[node] for node in self.ids], dtype=np.int64)
+
+        def nodes(wanted: Sequence[str]) -> Ints:
+            return np.array([number.get(i, -1) for i in wanted], dtype=np.int64)
+
+        return cls(
+            size=len(ids),
+            kinds=kept,
+            parent_rows=_rows(np.array(counts, dtype=np.int64)),
+            parents=parent_array,
+            edge_kinds=np.array(edge_kinds, dtype=np.int64),
+            children=np.repeat(np.arange(len(ids), dtype=np.int64), counts)[order],
+            child_rows=_rows(np.bincount(parent_array, minlength=len(ids))),
+            position=np.array([positions[node] for node in ids], dtype=np.int64),
+            names=lambda found: [ids[n] for n in found.tolist()],
+            nodes=nodes,
+            bases=lambda node: lineage.bases.get(node, empty),
+        )
 
     def below(self, roots: Iterable[str]) -> Ints:
         """The nodes below `roots`, each once; a root only where it lies below another.
@@ -151,8 +196,9 @@ class Index:
         return found
 
     def _walk(self, roots: Iterable[str]) -> Ints:
-        seen = np.zeros(len(self.ids), dtype=bool)
-        frontier = np.array([self.number[r] for r in roots if r in self.number], dtype=np.int64)
+        seen = np.zeros(self.size, dtype=bool)
+        frontier = self.nodes(sorted(roots))
+        frontier = frontier[frontier >= 0]
         found = []
         while frontier.size:
             reached = gather(self.children, self.child_rows, frontier)
@@ -162,14 +208,30 @@ class Index:
             frontier = reached
         return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
+    def name(self, node: int) -> str:
+        """The id of a numbered node."""
+        return self._names(np.array([node], dtype=np.int64))[0]
+
     def names(self, nodes: Ints) -> list[str]:
         """The ids of numbered nodes."""
-        ids = self.ids
-        return [ids[n] for n in nodes.tolist()]
+        return self._names(nodes)
+
+    def node(self, item_id: str) -> int | None:
+        """The number of `item_id`, None where it is not in the lineage."""
+        found = int(self._nodes([item_id])[0])
+        return None if found < 0 else found
+
+    def nodes(self, item_ids: Sequence[str]) -> Ints:
+        """The number of each of `item_ids`, -1 where it is not in the lineage."""
+        return self._nodes(item_ids)
+
+    def bases(self, item_id: str) -> dict[str, Derivation]:
+        """The DERIVED_FROM edges into `item_id` by parent id, in the order of its rows."""
+        return self._bases(item_id)
 
     def parents_of(self, nodes: Ints) -> Ints:
         """Every parent of `nodes`, each once, in order."""
-        return each_once(gather(self.parents, self.parent_rows, nodes), len(self.ids))
+        return each_once(gather(self.parents, self.parent_rows, nodes), self.size)
 
     def kinds_into(self, nodes: Ints) -> Ints:
         """The edge kinds of the edges into `nodes`, each once, in order."""

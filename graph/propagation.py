@@ -120,8 +120,25 @@ def profiles(index: Index, nodes: npt.NDArray[np.int64], items: Sequence[Item]) 
             group = known[key] = len(examples)
             examples.append(item)
         groups.append(group)
-    of = np.full(len(index.ids), -1, dtype=np.int64)
+    of = np.full(index.size, -1, dtype=np.int64)
     of[nodes] = groups
+    return Profiles(index, of, examples)
+
+
+def profiles_by_columns(
+    index: Index, nodes: npt.NDArray[np.int64], items: Mapping[str, Item]
+) -> Profiles | None:
+    """`nodes` grouped as `profiles` groups them, from the columns of an index that keeps
+    them (None otherwise): an `Item` read per group, not per node."""
+    if index.columns is None:
+        return None
+    distinct, inverse = distinct_rows(index.columns(nodes))
+    first = np.zeros(len(distinct), dtype=np.int64)
+    # The first node of each group: written in reverse, so the earliest write stays.
+    first[inverse[::-1]] = nodes[::-1]
+    examples = [items[name] for name in index.names(first)]
+    of = np.full(index.size, -1, dtype=np.int64)
+    of[nodes] = inverse
     return Profiles(index, of, examples)
 
 
@@ -141,7 +158,7 @@ class World:
 
 
 def fan_out(
-    lineage: Lineage,
+    lineage: Lineage | Index,
     world: World,
     *,
     changed_items: Mapping[str, Item] | None = None,
@@ -149,7 +166,8 @@ def fan_out(
     declassified_as: ItemStatus = ItemStatus.DECLASSIFIED_WORK_SECRET,
 ) -> Impacts:
     """The impacts of changing `changed_items` (their new values) and `changed_keypoints`
-    (their new values, e.g. declassified, X-14) on every descendant, parents first.
+    (their new values, e.g. declassified, X-14) on every descendant, parents first. The
+    lineage may be given in arrays already (a store's `lineage_index`).
 
     A descendant whose bases no longer require classification is declassified, as
     `declassified_as` (a work secret unless the originator agreed to publication, X-25);
@@ -205,6 +223,23 @@ _END_RANK = 10_000_000
 _Found = tuple[str, tuple[Action, ...], int | None, KnowledgeScope | None]
 
 
+@dataclass(frozen=True)
+class Table:
+    """Impacts as columns, in their order, without an `Impact` each: for a reader's counts,
+    order and page over 100,000 descendants. Per impact: its item id, its layer, its actions
+    (a number into `kinds`) and its group of values (a number into `examples`, one item of
+    each group, as `Profiles` groups them; -1 where the caller looks the item up itself).
+    `by_id` says that the impacts of each layer come in the order of their ids."""
+
+    ids: list[str]
+    layers: npt.NDArray[np.int64]
+    actions: npt.NDArray[np.int64]
+    kinds: list[tuple[Action, ...]]
+    groups: npt.NDArray[np.int64]
+    examples: list[Item]
+    by_id: bool = False
+
+
 class Impacts(Sequence[Impact]):
     """The impacts of one fan-out, parents before children. Each `Impact` (its item after,
     its path, its bases kept) is built when first read: a dry run over 100,000 descendants
@@ -242,6 +277,10 @@ class Impacts(Sequence[Impact]):
     def actions(self) -> Iterator[tuple[Action, ...]]:
         """Each impact's actions, without building the impacts."""
         return self._run.actions_found()
+
+    def table(self) -> Table:
+        """The impacts as columns (`Table`), without building them."""
+        return self._run.table()
 
     def item_ids(self) -> Iterator[str]:
         """Each impact's item id, without building the impacts."""
@@ -283,13 +322,12 @@ class _FanOut:
 
     def __init__(
         self,
-        lineage: Lineage,
+        lineage: Lineage | Index,
         world: World,
         changed_items: Mapping[str, Item],
         changed_keypoints: Mapping[str, Keypoint],
     ) -> None:
-        self.lineage = lineage
-        self.index = lineage.index()
+        self.index = lineage if isinstance(lineage, Index) else lineage.index()
         self.world = world
         self.changed_items = dict(changed_items)
         self.keypoints: dict[str, Keypoint] = dict(world.keypoints)
@@ -347,6 +385,7 @@ class _FanOut:
         self.paths: dict[str, tuple[str, ...]] = {}
         self.afters: dict[str, Item] = {}
         self._inside: set[str] | None = None
+        self.grouped = Profiles(self.index, np.zeros(0, dtype=np.int64), [])
 
     def _value(self, item: Item) -> int:
         """An item's value as its children's keys hold it."""
@@ -435,7 +474,7 @@ class _FanOut:
     def run(self, declassified_as: ItemStatus) -> Impacts:
         self.declassified_as = declassified_as
         index, world = self.index, self.world
-        ids, size = index.ids, len(index.ids)
+        size = index.size
         below = self.below = index.below(self.roots)
         inside = np.zeros(size, dtype=bool)
         inside[below] = True
@@ -443,8 +482,9 @@ class _FanOut:
         parents = gather(index.parents, index.parent_rows, below)
         self._kinds(index.kinds_into(below))
         values = self.current = np.zeros(size + 1, dtype=np.int64)  # the last: nothing
-        for number in each_once(parents[~inside[parents]], size).tolist():
-            values[number] = self._value(self.item(ids[number]))
+        outside = each_once(parents[~inside[parents]], size)
+        for number, name in zip(outside.tolist(), index.names(outside), strict=True):
+            values[number] = self._value(self.item(name))
 
         # What each descendant brings besides its bases: its value as it stands, and its
         # classification and scope (what a requirement is met against), by its group.
@@ -452,6 +492,7 @@ class _FanOut:
         grouped = world.profiles
         if grouped is None or grouped.index is not index or (grouped.of[below] < 0).any():
             grouped = profiles(index, below, [items[node] for node in index.names(below)])
+        self.grouped = grouped
         group_of = grouped.of[below]
         examples = grouped.examples
         own_value = np.array([self._value(e) for e in examples], dtype=np.int64)[group_of]
@@ -463,9 +504,10 @@ class _FanOut:
         # Scope rules, with the date their terms run from (D-15).
         self.extra_of = np.zeros(size, dtype=np.int64)
         extras: dict[tuple[object, ...], int] = {}
-        for node, rules_of in world.scope_rules.items():
-            number = index.number.get(node)
-            if rules_of and number is not None and inside[number]:
+        ruled = list(world.scope_rules)
+        for node, number in zip(ruled, index.nodes(ruled).tolist(), strict=True):
+            rules_of = world.scope_rules[node]
+            if rules_of and number >= 0 and inside[number]:
                 issued_on = items[node].issued_on
                 rules_key = (tuple(map(id, rules_of)), issued_on)
                 extra = extras.get(rules_key)
@@ -475,8 +517,8 @@ class _FanOut:
                     self.extra_given.append(self._reduced(given))
                 self.extra_of[number] = extra
         self.is_draft = np.zeros(size, dtype=bool)
-        drafts = {d for ds in world.process_items.values() for d in ds}
-        self.is_draft[[index.number[d] for d in drafts if d in index.number]] = True
+        drafts = index.nodes(sorted({d for ds in world.process_items.values() for d in ds}))
+        self.is_draft[drafts[drafts >= 0]] = True
         classified = self.own > 0
 
         # Layers: a descendant is ready once its parents below the roots are done.
@@ -525,7 +567,7 @@ class _FanOut:
         value_level, value_end, value_period, value_limit = self.columns
         extras = np.array(self.extra_given, dtype=np.int64).reshape(-1, 4).T
         # Every node's bases in one matrix, shorter rows filled with a node that gives nothing.
-        nothing = len(index.ids)
+        nothing = index.size
         bases = padded(index.parents, index.parent_rows, ready, nothing)
         kinds = padded(index.edge_kinds, index.parent_rows, ready, 0)
         given = values[bases]
@@ -604,12 +646,15 @@ class _FanOut:
         """The value the rules require of `node`, for bases whose last-ending periods differ:
         the rules join conditions and keep the first of equal ends, in the order of the
         bases' ids (D-9, D-15); run once for each set of values in that order."""
-        name = self.index.ids[node]
-        bases = self.lineage.bases[name]
+        name = self.index.name(node)
+        bases = self.index.bases(name)
         parents = sorted(bases)
-        number, values = self.index.number, self.current
+        given = self.current[self.index.nodes(parents)].tolist()
         key = (
-            *((int(values[number[p]]), id(bases[p].case), bases[p].keypoint_ids) for p in parents),
+            *(
+                (value, id(bases[p].case), bases[p].keypoint_ids)
+                for p, value in zip(parents, given, strict=True)
+            ),
             int(self.extra_of[node]),
         )
         found = self.ruled.get(key)
@@ -680,15 +725,32 @@ class _FanOut:
             return (draft, _REVIEW, None, None)
         node, action, value, scope = self.found[position].tolist()
         return (
-            self.index.ids[node],
+            self.index.name(node),
             self.actions[action],
             value if value >= 0 else None,
             self.scopes[scope] if scope >= 0 else None,
         )
 
+    def table(self) -> Table:
+        nodes = self.found[:, 0]
+        reviewed = len(self.reviews)
+        last = int(self.layer_of_found.max()) + 1 if len(self.layer_of_found) else 0
+        # A layer is taken in node order; an index in id order makes that the ids' order.
+        by_id = self.index.by_id and not self.reviews
+        return Table(
+            ids=[*self.index.names(nodes), *(draft for draft, _ in self.reviews)],
+            layers=np.concatenate([self.layer_of_found, np.full(reviewed, last, dtype=np.int64)]),
+            actions=np.concatenate(
+                [self.found[:, 1], np.full(reviewed, self.action_numbers[_REVIEW], dtype=np.int64)]
+            ),
+            kinds=list(self.actions),
+            groups=np.concatenate([self.grouped.of[nodes], np.full(reviewed, -1, dtype=np.int64)]),
+            examples=self.grouped.examples,
+            by_id=by_id,
+        )
+
     def item_ids_found(self) -> Iterator[str]:
-        ids = self.index.ids
-        yield from (ids[n] for n in self.found[:, 0].tolist())
+        yield from self.index.names(self.found[:, 0])
         yield from (draft for draft, _ in self.reviews)
 
     def layers_found(self) -> Iterator[int]:
@@ -712,7 +774,7 @@ class _FanOut:
         if after is not None:
             return after
         before = self.world.items[node]
-        number = self.index.number.get(node)
+        number = self.index.node(node)
         if number is None or number >= len(self.action_of) or self.action_of[number] < 0:
             return before
         value, scope = int(self.outcome_of[number]), int(self.scope_of[number])
@@ -739,7 +801,7 @@ class _FanOut:
 
     def _requirement(self, node: str, parents: Sequence[str]) -> rules.Requirement:
         world, keypoints = self.world, self.keypoints
-        bases = self.lineage.bases[node]
+        bases = self.index.bases(node)
         before = world.items[node]
         return rules.required_classification(
             [
@@ -759,8 +821,10 @@ class _FanOut:
     def outcome(self, node: str) -> _Outcome:
         """What the rules say of a recomputed `node`: run once for each set of values of the
         bases (with each edge's kind), the scope rules and the organisation (D-5)."""
-        number = self.index.number[node]
         index, given = self.index, self.current
+        number = index.node(node)
+        if number is None:
+            raise KeyError(node)  # an impact's node is always in its lineage
         rows = slice(int(index.parent_rows[number]), int(index.parent_rows[number + 1]))
         bases = given[index.parents[rows]]
         kinds = np.where(bases > 0, index.edge_kinds[rows], 0)
@@ -768,7 +832,7 @@ class _FanOut:
         key = (*bases.tolist(), *kinds.tolist(), int(self.extra_of[number]), id(organisation))
         found = self.outcomes.get(key)
         if found is None:
-            found = self.outcomes[key] = self._compute(node, list(self.lineage.bases[node]))
+            found = self.outcomes[key] = self._compute(node, list(index.bases(node)))
         return found
 
     def _compute(self, node: str, parents: list[str]) -> _Outcome:
@@ -796,7 +860,7 @@ class _FanOut:
             articles = _REVIEW_ARTICLES if main is None else ("X-16", "X-22")
             return Impact(node, actions, before, self.item(node), path, articles, ())
         outcome = self.outcome(node)
-        parents = list(self.lineage.bases[node])
+        parents = list(self.index.bases(node))
         kept = tuple(sorted(parents[i] for i in outcome.kept))
         return Impact(
             item_id=node,
@@ -813,15 +877,14 @@ class _FanOut:
         """A lineage path from a changed root to `node`, through the first parent by id
         among those recomputed or changed; each node's is kept for its children's."""
         if self._inside is None:
-            ids = self.index.ids
-            self._inside = self.roots | {ids[n] for n in self.below.tolist()}
-        paths, inside, bases = self.paths, self._inside, self.lineage.bases
+            self._inside = self.roots | set(self.index.names(self.below))
+        paths, inside, bases = self.paths, self._inside, self.index.bases
         climb = [node]
         while climb[-1] not in paths:
             step = climb[-1]
             via = None
             if step not in self.roots:
-                via = min((p for p in bases.get(step, ()) if p in inside), default=None)
+                via = min((p for p in bases(step) if p in inside), default=None)
             if via is None:
                 paths[step] = (step,)
                 break
@@ -831,7 +894,7 @@ class _FanOut:
         return paths[node]
 
     def _explain(self, node: str) -> rules.Explanation:
-        return self._requirement(node, sorted(self.lineage.bases[node])).explanation
+        return self._requirement(node, sorted(self.index.bases(node))).explanation
 
     def _reviews(self, nodes: npt.NDArray[np.int64]) -> Iterator[tuple[str, str]]:
         """Process items of what changed are reviewed with it (X-22) and are not declassified
@@ -840,7 +903,7 @@ class _FanOut:
         world = self.world
         if not world.process_items:
             return
-        found = [self.index.ids[n] for n in nodes.tolist()]
+        found = self.index.names(nodes)
         seen = set(found)
         for main in [*sorted(self.roots), *found]:
             for draft in world.process_items.get(main, ()):

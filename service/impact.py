@@ -21,7 +21,7 @@ import numpy as np
 from graph.access import Actor
 from graph.change import ChangeKind
 from graph.errors import InvalidValue, RuleViolation, UnknownId
-from graph.lineage import Lineage
+from graph.lineage import Index
 from graph.model import (
     Classification,
     Item,
@@ -33,7 +33,17 @@ from graph.model import (
     ScopeRule,
     Unmarked,
 )
-from graph.propagation import Action, Impact, Impacts, World, fan_out, paused_gc, profiles
+from graph.propagation import (
+    Action,
+    Impact,
+    Impacts,
+    Table,
+    World,
+    fan_out,
+    paused_gc,
+    profiles,
+    profiles_by_columns,
+)
 from graph.store.base import GraphReader, GraphStore
 from service.permissions import readable_items
 from service.usecases import PeriodSpec, check_keypoint_within, check_original_period, today
@@ -92,6 +102,7 @@ class ImpactList(Protocol):
     def item_ids(self) -> Iterator[str]: ...
     def layers(self) -> Iterator[int]: ...
     def known(self, item_id: str) -> Item | None: ...
+    def table(self) -> Table: ...
 
 
 class Selected(Sequence[Impact]):
@@ -124,6 +135,18 @@ class Selected(Sequence[Impact]):
 
     def known(self, item_id: str) -> Item | None:
         return self._items.get(item_id)
+
+    def table(self) -> Table:
+        kinds = list(dict.fromkeys(i.actions for i in self._impacts))
+        number = {k: n for n, k in enumerate(kinds)}
+        return Table(
+            ids=[i.item_id for i in self._impacts],
+            layers=np.array(self._layers, dtype=np.int64),
+            actions=np.array([number[i.actions] for i in self._impacts], dtype=np.int64),
+            kinds=kinds,
+            groups=np.full(len(self._impacts), -1, dtype=np.int64),
+            examples=[],
+        )
 
 
 @dataclass(frozen=True)
@@ -295,17 +318,16 @@ def _changed_keypoints(
     return before, tuple(after)
 
 
-def load_world(tx: GraphReader, roots: list[str]) -> tuple[Lineage, World, list[str]]:
-    """The lineage below `roots` with every parent of every descendant, the values the
-    fan-out reads, and the descendants."""
+def load_world(tx: GraphReader, roots: list[str]) -> tuple[Index, World, list[str]]:
+    """The lineage below `roots` with every parent of every descendant (in arrays), the
+    values the fan-out reads, and the descendants."""
     with paused_gc():  # many acyclic objects: see graph.propagation.paused_gc
-        lineage = tx.lineage(roots)
-        index = lineage.index()
+        index = tx.lineage_index(roots)
         numbers = index.below(roots)
         # Every basis of every descendant, those outside the subtree included, and the
         # keypoints the edges into descendants involve.
         below = index.names(numbers)
-        inside = np.zeros(len(index.ids), dtype=bool)
+        inside = np.zeros(index.size, dtype=bool)
         inside[numbers] = True
         outside = index.parents_of(numbers)
         others = [*roots, *index.names(outside[~inside[outside]])]
@@ -320,8 +342,11 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[Lineage, World, list[
         scope_rules: dict[str, list[ScopeRule]] = {}
         for item_id, rule_id in links:
             scope_rules.setdefault(item_id, []).append(rules[rule_id])
-        # The one pass over every descendant; organisations and persons come from its groups.
-        grouped = profiles(index, numbers, [items[node] for node in below])
+        # Descendants grouped by what the fan-out reads of them, from the index's columns
+        # where it keeps them, else in one pass; organisations and persons come from the groups.
+        grouped = profiles_by_columns(index, numbers, items) or profiles(
+            index, numbers, [items[node] for node in below]
+        )
         read = [*grouped.examples, *(items[i] for i in others if i in items)]
         organisations = tx.organisations({i.organisation_id for i in read})
         persons = _persons(read)
@@ -337,7 +362,7 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[Lineage, World, list[
             process_items=process_items,
             profiles=grouped,
         )
-        return lineage, world, below
+        return index, world, below
 
 
 def _persons(items: Collection[Item]) -> set[str]:
@@ -383,10 +408,17 @@ def tally(
     decision makes others do, where it may not read what they hold (issue 23): how many act
     and how, per organisation, and nothing of any one item."""
     # Few distinct kinds among many descendants: counted first (in C), then added up.
-    kinds = Counter(zip(organisations, actions, readable, strict=True))
+    return tally_counted(Counter(zip(organisations, actions, readable, strict=True)).items())
+
+
+def tally_counted(
+    kinds: Iterable[tuple[tuple[str, tuple[Action, ...], bool], int]],
+) -> tuple[Tally, list[Tally]]:
+    """`tally` of descendants counted already: how many of each organisation, actions and
+    readability."""
     overall = Tally("")
     by: dict[str, Tally] = {}
-    for (organisation, acts, seen), count in kinds.items():
+    for (organisation, acts, seen), count in kinds:
         overall.add(acts, seen, count)
         by.setdefault(organisation, Tally(organisation)).add(acts, seen, count)
     return overall, [by[o] for o in sorted(by)]

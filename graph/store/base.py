@@ -26,7 +26,7 @@ from graph.access import ReadFilter, Token, User
 from graph.chain import Head, StoredEvent
 from graph.change import Change, Notice, NoticeStatus, Proposal
 from graph.grant import Grant, GrantStatus
-from graph.lineage import Lineage
+from graph.lineage import Index, Lineage
 from graph.model import (
     Citation,
     DecisionRecord,
@@ -178,6 +178,13 @@ class GraphReader(Protocol):
         """Every DERIVED_FROM edge below `roots` and every basis of every item below them (see
         graph.lineage); it may hold more of the graph. It may be shared with other readers:
         never modify it."""
+        ...
+
+    def lineage_index(self, roots: Sequence[str]) -> Index:
+        """`lineage(roots)` in arrays, as the fan-out reads it (graph.lineage.Index): where
+        the lineage is a large share of the graph, the whole graph's index (graph.index),
+        built once per generation of the items and DERIVED_FROM and kept, whose columns hold
+        the items' values as this transaction sees them. Shared: never modify it."""
         ...
 
     def citations(self, item_ids: Iterable[str]) -> list[Citation]:

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from graph.lineage import Lineage
+from graph.lineage import Index, Lineage
 from graph.model import Derivation, Item
 
 T = TypeVar("T")
@@ -88,6 +88,30 @@ class Cache:
             return found if read is None else read
         return found
 
+    def lineage_index(
+        self,
+        generation: int,
+        walk: Callable[[], Lineage],
+        total: Callable[[], int],
+        whole: Callable[[], Index],
+        keep: Callable[[], bool] | None = None,
+    ) -> Index:
+        """The lineage below some roots in arrays, for `generation` (of the items and of
+        DERIVED_FROM together, see `graph_generation`): the whole graph's index
+        (graph.index) where it is kept, else `walk`'s lineage. Where the walk read a large
+        share of the `total` edges, `whole` builds the index of the whole graph once and it
+        is kept (as `table` keeps) for the analyses to come."""
+        kept: Index | None = self.kept("graph", generation)
+        if kept is not None:
+            return kept
+        found = walk()
+        edges = sum(len(bases) for bases in found.bases.values())
+        if edges >= WHOLE_FROM_EDGES and edges * WHOLE_SHARE >= total():
+            read = self.table("graph", generation, whole, keep)
+            if read is not None:
+                return read
+        return found.index()
+
     def kept(self, name: str, generation: int) -> Any | None:
         """Table `name` if it is kept for `generation`; it is not read here."""
         with self._lock:
@@ -118,3 +142,9 @@ class Cache:
 
     def room_for_edges(self, edges: dict[str, list[Derivation]]) -> bool:
         return len(edges) < self._max_items
+
+
+def graph_generation(items: int, derived_from: int) -> int:
+    """One number for the generations of the items and of DERIVED_FROM, which the graph
+    index reflects together: both only grow, so their sum grows whenever either does."""
+    return items + derived_from

@@ -534,6 +534,64 @@ def proposal_from(fields: Fields) -> Proposal:
 _CASES = {case.value: case for case in BasisCase}
 
 
+def item_row(
+    id: str,
+    kind: str,
+    status: str,
+    organisation_id: str,
+    level: str | None,
+    period_kind: str | None,
+    period_years: int | None,
+    period_start: str | None,
+    period_until: str | None,
+    period_condition: str | None,
+    scope: str,
+    scope_limit: str | None,
+) -> tuple[
+    str, ItemKind, ItemStatus, str, Classification | None, KnowledgeScope, KnowledgeScope | None
+]:
+    """What the graph index (graph.index.ItemRow) keeps of an item, from its stored fields in
+    this order; equal values decoded once and shared."""
+    classification = None
+    if level is not None:
+        classification = _classification(
+            level, str(period_kind), period_years, period_start, period_until, period_condition
+        )
+    return (
+        id,
+        _KINDS[kind],
+        _STATUSES[status],
+        organisation_id,
+        classification,
+        scope_of(scope),
+        limit_of(scope_limit),
+    )
+
+
+# The columns item_row reads, in its order.
+ITEM_ROW_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "organisation_id",
+    *CLASSIFICATION_FIELDS,
+    "scope",
+    "scope_limit",
+)
+
+
+def edge_row(
+    child: str, parent: str, basis: str, keypoint_ids: str
+) -> tuple[str, str, BasisCase, tuple[str, ...]]:
+    """What the graph index (graph.index.EdgeRow) keeps of a DERIVED_FROM edge."""
+    return (child, parent, _CASES[basis], _keypoint_ids(keypoint_ids))
+
+
+@lru_cache(maxsize=1 << 16)
+def _keypoint_ids(text: str) -> tuple[str, ...]:
+    return () if text == "[]" else tuple(json.loads(text))
+
+
 def derivation(child: str, parent: str, basis: str, keypoint_ids: str) -> Derivation:
     """A DERIVED_FROM edge from its stored fields; the hot path of every traversal, so the
     common empty keypoint list is not parsed."""

@@ -63,7 +63,8 @@ from graph.errors import (
     UnknownId,
 )
 from graph.grant import Grant, GrantStatus
-from graph.lineage import Lineage, below
+from graph.index import GraphIndex
+from graph.lineage import Index, Lineage, below
 from graph.model import (
     Citation,
     DecisionRecord,
@@ -84,9 +85,10 @@ from graph.store.base import (
     NoticeQuery,
     ScopeRuleQuery,
 )
-from graph.store.cache import Cache
+from graph.store.cache import Cache, graph_generation
 from graph.store.codec import (
     GRANT_STATE,
+    ITEM_ROW_FIELDS,
     ITEM_STATE,
     KEYPOINT_STATE,
     NOTICE_STATE,
@@ -97,10 +99,12 @@ from graph.store.codec import (
     change_fields,
     change_from,
     derivation,
+    edge_row,
     grant_fields,
     grant_from,
     item_fields,
     item_from,
+    item_row,
     keypoint_fields,
     keypoint_from,
     notice_fields,
@@ -1118,6 +1122,33 @@ class _Neo4jTx:
             lambda: int(self._data("MATCH ()-[r:DERIVED_FROM]->() RETURN count(r) AS n")[0]["n"]),
             self._whole_lineage,
             lambda: self._settled("derived_from"),
+        )
+
+    def lineage_index(self, roots: Sequence[str]) -> Index:
+        items, edges = self._generation("items"), self._generation("derived_from")
+        if items is None or edges is None:
+            return below(roots, self.children, self.parents).index()
+        return self._cache.lineage_index(
+            graph_generation(items, edges),
+            lambda: below(roots, self.children, self.parents),
+            lambda: int(self._data("MATCH ()-[r:DERIVED_FROM]->() RETURN count(r) AS n")[0]["n"]),
+            lambda: self._whole_graph().fan_out(),
+            lambda: self._settled("items") and self._settled("derived_from"),
+        )
+
+    def _whole_graph(self) -> GraphIndex:
+        """The graph index of every item and DERIVED_FROM edge, two reads without an `Item`
+        each (graph.index.GraphIndex.from_rows)."""
+        fields = ", ".join(f"i.{name} AS {name}" for name in ITEM_ROW_FIELDS)
+        # The property names are codec's constants.
+        items = self._tx.run(f"MATCH (i:Item) RETURN {fields}")
+        rows = [item_row(*row.values()) for row in items]
+        edges = self._tx.run(
+            "MATCH (c:Item)-[r:DERIVED_FROM]->(p:Item) "
+            "RETURN c.id AS child, p.id AS parent, r.basis AS basis, r.keypoint_ids AS keypoints"
+        )
+        return GraphIndex.from_rows(
+            rows, [edge_row(*row.values()) for row in edges], self.generations()
         )
 
     def _whole_lineage(self) -> Lineage:

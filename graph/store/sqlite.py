@@ -35,7 +35,8 @@ from graph.errors import (
     UnknownId,
 )
 from graph.grant import Grant, GrantStatus
-from graph.lineage import Lineage, below
+from graph.index import GraphIndex
+from graph.lineage import Index, Lineage, below
 from graph.model import (
     Citation,
     DecisionRecord,
@@ -56,9 +57,10 @@ from graph.store.base import (
     NoticeQuery,
     ScopeRuleQuery,
 )
-from graph.store.cache import Cache
+from graph.store.cache import Cache, graph_generation
 from graph.store.codec import (
     GRANT_STATE,
+    ITEM_ROW_FIELDS,
     ITEM_STATE,
     KEYPOINT_STATE,
     NOTICE_STATE,
@@ -69,10 +71,12 @@ from graph.store.codec import (
     change_fields,
     change_from,
     derivation,
+    edge_row,
     grant_fields,
     grant_from,
     item_fields,
     item_from,
+    item_row,
     keypoint_fields,
     keypoint_from,
     notice_fields,
@@ -1483,6 +1487,29 @@ class _SqliteTx:
             lambda: below(roots, self.children, self.parents),
             lambda: int(self._scan("SELECT count(*) FROM derived_from").fetchone()[0]),
             self._whole_lineage,
+        )
+
+    def lineage_index(self, roots: Sequence[str]) -> Index:
+        items, edges = self._generation("items"), self._generation("derived_from")
+        if items is None or edges is None:
+            return below(roots, self.children, self.parents).index()
+        return self._cache.lineage_index(
+            graph_generation(items, edges),
+            lambda: below(roots, self.children, self.parents),
+            lambda: int(self._scan("SELECT count(*) FROM derived_from").fetchone()[0]),
+            lambda: self._whole_graph().fan_out(),
+        )
+
+    def _whole_graph(self) -> GraphIndex:
+        """The graph index of every item and DERIVED_FROM edge: one scan of each table, the
+        rows decoded without an `Item` each (graph.index.GraphIndex.from_rows)."""
+        # The columns are codec's constants.
+        items = self._scan(f"SELECT {', '.join(ITEM_ROW_FIELDS)} FROM items")
+        edges = self._scan("SELECT child_id, parent_id, basis, keypoint_ids FROM derived_from")
+        return GraphIndex.from_rows(
+            (item_row(*row) for row in items),
+            (edge_row(*row) for row in edges),
+            self.generations(),
         )
 
     def _whole_lineage(self) -> Lineage:

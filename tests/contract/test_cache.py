@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from graph.model import Derivation, ItemStatus
+from graph.propagation import profiles_by_columns
 from graph.store import cache as cache_module
 from graph.store.base import GraphReader, GraphStore, GraphWriter
 from graph.store.cache import Cache
@@ -25,12 +26,27 @@ def _cache(store: GraphStore) -> Cache:
     return cache
 
 
+def _statuses(tx: GraphReader) -> dict[str, ItemStatus] | None:
+    """The status of each item below R as the columns of the whole graph's index hold it
+    (the fan-out groups descendants by them); None where the store lent a walked lineage."""
+    index = tx.lineage_index(["R"])
+    numbers = index.below(["R"])
+    names = index.names(numbers)
+    grouped = profiles_by_columns(index, numbers, tx.item_lookup(names))
+    if grouped is None:
+        return None
+    groups = grouped.of[numbers].tolist()
+    return {n: grouped.examples[g].status for n, g in zip(names, groups, strict=True)}
+
+
 def _view(tx: GraphReader) -> dict[str, object]:
     """Everything the stores answer from memory, for a few lists of ids."""
     below = tx.lineage(["R"])
     index = below.index()
+    arrays = tx.lineage_index(["R"])
     lookup = tx.item_lookup(["B", "C"])  # may lend more items than asked for
     nodes = ["R", *index.names(index.below(["R"]))]
+    in_arrays = ["R", *arrays.names(arrays.below(["R"]))]
     return {
         "status": tx.items(["A", "NOPE", "A"])["A"].status,
         "lookup": {id: lookup[id] for id in ("B", "C")},
@@ -39,6 +55,7 @@ def _view(tx: GraphReader) -> dict[str, object]:
         ],
         "parents": [tx.parents(ids) for ids in (["D"], ["C", "E", "NOPE"], ["R"])],
         "lineage": {node: sorted(below.bases.get(node, {})) for node in sorted(nodes)},
+        "arrays": {node: sorted(arrays.bases(node)) for node in sorted(in_arrays)},
         "drafts": tx.process_items_for(["R", "X", "NOPE"]),
         "rules": tx.scope_rule_links(["A", "C", "NOPE"]),
     }
@@ -63,6 +80,7 @@ EXPECTED: dict[str, object] = {
         [],
     ],
     "lineage": {"A": ["R"], "B": ["R"], "C": ["A", "B"], "D": ["C", "X"], "R": []},
+    "arrays": {"A": ["R"], "B": ["R"], "C": ["A", "B"], "D": ["C", "X"], "R": []},
     "drafts": [("B", "R"), ("E", "X")],
     "rules": [("A", "RULE-1"), ("A", "RULE-2"), ("C", "RULE-1")],
 }
@@ -104,8 +122,9 @@ def test_with_the_whole_lineage_kept_the_answers_are_the_same(
 ) -> None:
     _graph(store)
     assert store.read(_view) == EXPECTED
-    assert "derived_from" in _cache(store)._tables
+    assert {"derived_from", "graph"} <= set(_cache(store)._tables)
     assert store.read(_view) == EXPECTED
+    assert store.read(_statuses) == dict.fromkeys("ABCD", ItemStatus.CLASSIFIED)
 
 
 @pytest.mark.parametrize("kept_whole", [False, True])
@@ -135,6 +154,13 @@ def test_a_write_by_a_second_store_is_seen_by_the_first(
     assert seen["children"][0] == _edges(("A", "R"), ("B", "R"), ("E", "R"))  # type: ignore[index]
     assert seen["parents"][1] == _edges(("C", "A"), ("C", "B"), ("E", "R"), ("E", "X"))  # type: ignore[index]
     assert seen["lineage"]["E"] == ["R", "X"]  # type: ignore[index]
+    assert seen["arrays"]["E"] == ["R", "X"]  # type: ignore[index]
+    if kept_whole:
+        statuses = first.read(_statuses)
+        assert statuses == {
+            **dict.fromkeys("BCDE", ItemStatus.CLASSIFIED),
+            "A": ItemStatus.DECLASSIFIED_PUBLIC,
+        }
     assert seen["drafts"] == [("B", "R"), ("D", "X"), ("E", "X")]
     assert seen["rules"] == [("A", "RULE-1"), ("A", "RULE-2"), ("C", "RULE-1"), ("C", "RULE-2")]
 
@@ -154,6 +180,7 @@ def test_a_writing_transaction_reads_its_own_writes(store: GraphStore, whole: No
             "children": tx.children(["R"]),
             "parents": tx.parents(["E"]),
             "lineage": sorted(tx.lineage(["R"]).bases["E"]),
+            "arrays": sorted(tx.lineage_index(["R"]).bases("E")),
             "drafts": tx.process_items_for(["X"]),
             "rules": tx.scope_rule_links(["C"]),
         }
@@ -164,6 +191,7 @@ def test_a_writing_transaction_reads_its_own_writes(store: GraphStore, whole: No
         "children": _edges(("A", "R"), ("B", "R"), ("E", "R")),
         "parents": _edges(("E", "R"), ("E", "X")),
         "lineage": ["R", "X"],
+        "arrays": ["R", "X"],
         "drafts": [("D", "X"), ("E", "X")],
         "rules": [("C", "RULE-1"), ("C", "RULE-2")],
     }

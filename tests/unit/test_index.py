@@ -32,6 +32,7 @@ from graph.model import (
     Derivation,
     Item,
     ItemStatus,
+    KnowledgeScope,
     Level,
     LongTerm,
     PeriodKind,
@@ -118,13 +119,14 @@ def test_an_edge_to_an_unknown_item_is_refused() -> None:
         index.append_edges([edge("a", "y")])
 
 
-def test_a_repeated_edge_keeps_its_first_case() -> None:
+def test_a_repeated_edge_keeps_its_first_form() -> None:
     edges = [edge("b", "a", BasisCase.IDENTICAL), edge("b", "a", BasisCase.SUMMARY)]
     index = GraphIndex.from_values([item("a"), item("b")], edges)
-    _, targets, cases = index.csr(down=False)
+    _, targets, forms = index.csr(down=False)
     assert index.edge_count == 1
     assert index.ids(targets) == ["a"]
-    assert CASES[int(cases[0])] is BasisCase.IDENTICAL
+    assert CASES[int(index.case(forms)[0])] is BasisCase.IDENTICAL
+    assert index.tables.forms[int(forms[0])] == (BasisCase.IDENTICAL, ())
 
 
 def test_columns_hold_what_the_rules_read() -> None:
@@ -163,13 +165,18 @@ def dags(draw: st.DrawFn) -> tuple[list[Item], list[Derivation]]:
     index numbers them in another; each node derived from up to 3 earlier ones."""
     size = draw(st.integers(1, 30))
     names = draw(st.permutations([f"I{k:02d}" for k in range(size)]))
+    keys = st.sampled_from([(), ("K1",), ("K1", "K2")])
     edges = [
-        edge(names[k], names[p], draw(st.sampled_from(CASES)))
+        Derivation(names[k], names[p], draw(st.sampled_from(CASES)), draw(keys))
         for k in range(1, size)
         for p in draw(st.lists(st.integers(0, k - 1), max_size=3))
     ]
     organisations = draw(st.lists(st.sampled_from("ABC"), min_size=size, max_size=size))
-    items = [item(n, f"ORG-{o}") for n, o in zip(names, organisations, strict=True)]
+    limits = st.sampled_from([None, KnowledgeScope(organisations=frozenset({"ORG-A"}))])
+    items = [
+        replace(item(n, f"ORG-{o}"), scope_limit=draw(limits))
+        for n, o in zip(names, organisations, strict=True)
+    ]
     return items, edges
 
 
@@ -214,14 +221,27 @@ def described(index: GraphIndex) -> tuple[object, ...]:
         name: dict(zip(ids, index.column(name).tolist(), strict=True))
         for name in ("level", "end_day", "period", "status", "kind")
     }
-    organisation = {i: index.organisations[o] for i, o in zip(ids, index.organisation, strict=True)}
-    down_rows, down, down_case = index.csr(down=True)
+    tables = index.tables
+    organisation = {
+        i: tables.organisations[o] for i, o in zip(ids, index.organisation, strict=True)
+    }
+    values = {
+        name: {i: table[n] for i, n in zip(ids, index.column(name).tolist(), strict=True)}
+        for name, table in (
+            ("classification", tables.classifications),
+            ("scope", tables.scopes),
+            ("scope_limit", tables.scopes),
+        )
+    }
+    down_rows, down, down_form = index.csr(down=True)
     owners = np.repeat(nodes, np.diff(down_rows))
-    edges = set(zip(index.ids(down), index.ids(owners), down_case.tolist(), strict=True))
-    _, up, up_case = index.csr(down=False)
+    down_forms = [tables.forms[f] for f in down_form.tolist()]
+    edges = set(zip(index.ids(down), index.ids(owners), down_forms, strict=True))
+    _, up, up_form = index.csr(down=False)
     up_owners = np.repeat(nodes, np.diff(index.csr(down=False)[0]))
-    assert set(zip(index.ids(up_owners), index.ids(up), up_case.tolist(), strict=True)) == edges
-    return columns, organisation, edges
+    up_forms = [tables.forms[f] for f in up_form.tolist()]
+    assert set(zip(index.ids(up_owners), index.ids(up), up_forms, strict=True)) == edges
+    return columns, organisation, values, edges
 
 
 @settings(max_examples=60, deadline=None)

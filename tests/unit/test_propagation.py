@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph import propagation, rules
+from graph.index import GraphIndex
 from graph.lineage import Lineage
 from graph.model import (
     BasisCase,
@@ -33,7 +34,7 @@ from graph.model import (
     UntilDate,
     Years,
 )
-from graph.propagation import Action, World, fan_out
+from graph.propagation import Action, World, fan_out, profiles_by_columns
 
 DAY = date(2024, 1, 1)
 ORG = KnowledgeScope(organisations=frozenset({"O"}))
@@ -322,18 +323,34 @@ def lineages(draw: st.DrawFn) -> tuple[Lineage, World, dict[str, Item], dict[str
     return Lineage(edges), values_world, changed_items, changed_keypoints
 
 
-@given(lineages())
+@given(lineages(), st.booleans())
 @settings(max_examples=300, deadline=None)
 def test_reused_outcomes_equal_the_rules_run_for_every_descendant(
-    case: tuple[Lineage, World, dict[str, Item], dict[str, Keypoint]],
+    case: tuple[Lineage, World, dict[str, Item], dict[str, Keypoint]], whole: bool
 ) -> None:
     """The fan-out runs the rules once per distinct set of basis values; the oracle here runs
     them for every descendant, in networkx's topological order, and must agree on every
-    impact: actions, outcome, articles, the bases kept, and the explanation."""
+    impact: actions, outcome, articles, the bases kept, and the explanation. The fan-out
+    reads the lineage as a store lends it: walked (`Lineage`), or as the whole graph's array
+    index (graph.index) with the descendants grouped from its columns, as
+    service.impact.load_world does."""
     lineage, values, changed_items, changed_keypoints = case
-    impacts = fan_out(
-        lineage, values, changed_items=changed_items, changed_keypoints=changed_keypoints
-    )
+    if whole:
+        graph = GraphIndex.from_values(
+            values.items.values(), [e for es in lineage.bases.values() for e in es.values()]
+        )
+        index = graph.fan_out()
+        grouped = profiles_by_columns(index, index.below(set(changed_items) | {"S"}), values.items)
+        impacts = fan_out(
+            index,
+            replace(values, profiles=grouped),
+            changed_items=changed_items,
+            changed_keypoints=changed_keypoints,
+        )
+    else:
+        impacts = fan_out(
+            lineage, values, changed_items=changed_items, changed_keypoints=changed_keypoints
+        )
     graph = nx.DiGraph(
         (e.parent_id, e.child_id) for es in lineage.bases.values() for e in es.values()
     )
