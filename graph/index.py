@@ -34,6 +34,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -75,8 +76,9 @@ _CASE = {c: i for i, c in enumerate(CASES)}
 NO_PERIOD = -1
 NO_DAY = 0
 
-# The tables whose generation the index reflects (graph.store.cache's counters).
-TABLES = ("items", "derived_from")
+# The tables whose generation the index reflects (graph.store.cache's counters), and the
+# database's identity where the store keeps one (the SQLite store's migration 13).
+TABLES = ("items", "derived_from", "identity")
 # The delta is merged once it holds this many edges and an eighth of the CSR's.
 MIN_DELTA = 4096
 FORMAT = "lineage-graph-index"
@@ -108,6 +110,20 @@ ItemRow = tuple[
 EdgeRow = tuple[str, str, BasisCase, tuple[str, ...]]
 # An edge's form: its case and the keypoints it involves (D-7), numbered in `forms`.
 Form = tuple[BasisCase, tuple[str, ...]]
+
+
+@dataclass
+class Journal:
+    """What one write transaction did to the tables the index reflects, in order: items
+    added or changed (their new values), DERIVED_FROM edges added, and edges removed (child
+    id, parent id). A store's writer fills it; `GraphIndex.patched` applies it."""
+
+    items: list[Item] = field(default_factory=list)
+    added: list[Derivation] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items) + len(self.added) + len(self.removed)
 
 
 class Tables:
@@ -142,6 +158,9 @@ class Tables:
             found = numbers[value] = len(values)
             values.append(value)
         return found
+
+    def copy(self) -> Tables:
+        return Tables(self.organisations, self.classifications, self.scopes, self.forms)
 
     def encoded(self) -> dict[str, Any]:
         """The tables as JSON values, for a saved index's header."""
@@ -478,6 +497,42 @@ class GraphIndex:
         self._delta_sorted = None
         if self._delta_used >= max(MIN_DELTA, len(self._up) // 8):
             self.merge()
+
+    def patched(self, journal: Journal, generation: Mapping[str, int]) -> GraphIndex:
+        """A new index: this one with `journal` applied, reflecting `generation`, merged (so
+        that readers may share it without writing to it). This one is left as it is, for the
+        readers that still hold it: columns are copied (O(n), a few milliseconds at a million
+        items), the CSRs shared unless edges were added or removed."""
+        new = GraphIndex.__new__(GraphIndex)
+        new.__dict__.update(self.__dict__)
+        new.generation = {t: g for t, g in generation.items() if t in TABLES}
+        new._columns = {name: np.array(column) for name, column in self._columns.items()}
+        new.tables = self.tables.copy()
+        new._appended = dict(self._appended)
+        new._appended_ids = list(self._appended_ids)
+        new._delta = tuple(np.array(a) for a in self._delta)  # type: ignore[assignment]
+        new._fan_out = None
+        if journal.items:
+            new.append_items(journal.items)
+        if journal.removed:
+            new._remove_edges(journal.removed)
+        if journal.added:
+            new.append_edges(journal.added)
+        new.merge()
+        return new
+
+    def _remove_edges(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Drops the edges (child id, parent id) given, rebuilding both CSRs: a corrected
+        basis is rare, and a rebuild is linear."""
+        self.merge()
+        child = self.numbers([c for c, _ in pairs]).astype(np.int64)
+        parent = self.numbers([p for _, p in pairs]).astype(np.int64)
+        width = max(self._size, 1)
+        gone = child * width + parent
+        counts = np.diff(self._up_rows).astype(np.int32)
+        owners = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+        kept = ~np.isin(owners.astype(np.int64) * width + self._up, gone)
+        self._set_csr(_csr(owners[kept], self._up[kept], self._up_form[kept], self._size))
 
     def merge(self) -> None:
         """Merges the appended ids and edges into the sorted ids and the CSRs (done by

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from graph.index import GraphIndex, Journal
 from graph.lineage import Index, Lineage
 from graph.model import Derivation, Item
 
@@ -31,6 +32,10 @@ T = TypeVar("T")
 # stay cheap on a large graph, large ones make the next analyses fast.
 WHOLE_FROM_EDGES = 1_000
 WHOLE_SHARE = 8
+# Journals holding more items and edges than this are not kept: the index is read anew.
+MAX_JOURNAL = 200_000
+# What `saved` gives when no saved index is current: nothing kept.
+_NOTHING: Any = object()
 
 
 class Cache:
@@ -48,6 +53,9 @@ class Cache:
         self._tables: dict[str, tuple[int, Any]] = {}
         self._items: tuple[int, dict[str, Item]] = (-1, {})
         self._edges: dict[str, tuple[int, dict[str, list[Derivation]]]] = {}
+        # Writes since the generation of the graph index kept: (before, after, journal,
+        # the tables' generations after).
+        self._journals: list[tuple[int, int, Journal, dict[str, int]]] = []
 
     def table(
         self,
@@ -93,24 +101,93 @@ class Cache:
         generation: int,
         walk: Callable[[], Lineage],
         total: Callable[[], int],
-        whole: Callable[[], Index],
+        whole: Callable[[], GraphIndex],
         keep: Callable[[], bool] | None = None,
+        saved: Callable[[], GraphIndex | None] | None = None,
     ) -> Index:
         """The lineage below some roots in arrays, for `generation` (of the items and of
         DERIVED_FROM together, see `graph_generation`): the whole graph's index
-        (graph.index) where it is kept, else `walk`'s lineage. Where the walk read a large
-        share of the `total` edges, `whole` builds the index of the whole graph once and it
-        is kept (as `table` keeps) for the analyses to come."""
-        kept: Index | None = self.kept("graph", generation)
-        if kept is not None:
-            return kept
+        (graph.index) where it is kept (or kept for an earlier generation with the journals
+        of the writes since, `journal`), or `saved` finds it (a file of that generation),
+        else `walk`'s lineage. Where the walk read a large share of the `total` edges, `whole`
+        builds the index of the whole graph once and it is kept (as `table` keeps) for the
+        analyses to come."""
+        graph = self.graph(generation)
+        if graph is None and saved is not None:
+            graph = self.table("graph", generation, lambda: saved() or _NOTHING, keep)
+            if graph is _NOTHING:
+                with self._lock:
+                    self._tables.pop("graph", None)
+                graph = None
+        if graph is not None:
+            return graph.fan_out()
         found = walk()
         edges = sum(len(bases) for bases in found.bases.values())
         if edges >= WHOLE_FROM_EDGES and edges * WHOLE_SHARE >= total():
             read = self.table("graph", generation, whole, keep)
             if read is not None:
-                return read
+                return read.fan_out()
         return found.index()
+
+    def graph(self, generation: int) -> GraphIndex | None:
+        """The whole graph's index for `generation`: kept for it, or made from the one kept
+        for an earlier generation by the journals of the writes since (once, for every
+        reader after)."""
+        with self._lock:
+            kept = self._patched()
+            if kept is None or kept[0] != generation:
+                return None
+            return kept[1]
+
+    def current_graph(self) -> GraphIndex | None:
+        """The whole graph's index of the last generation this process knows of (kept, or
+        patched by the journals since), if any."""
+        with self._lock:
+            kept = self._patched()
+            return None if kept is None else kept[1]
+
+    def _patched(self) -> tuple[int, GraphIndex] | None:
+        """The graph index kept, patched by the journals that follow it (under the lock)."""
+        kept = self._tables.get("graph")
+        if kept is None:
+            return None
+        at, graph = kept[0], cast(GraphIndex, kept[1])
+        pending = self._journals
+        if pending and pending[0][0] == at:
+            for _, after, journal, generations in pending:
+                graph, at = graph.patched(journal, generations), after
+            self._tables["graph"] = (at, graph)
+        self._journals = []
+        return at, graph
+
+    def journal(
+        self, before: int, after: int, journal: Journal, generations: dict[str, int]
+    ) -> None:
+        """A write committed: it took the graph from generation `before` to `after` (see
+        `graph_generation`; `generations` the tables' own) by what `journal` says. Kept to
+        patch the whole graph's index when next asked for (`graph`), where it follows the
+        generation kept; otherwise the index is read anew when next needed."""
+        if after == before:
+            return
+        with self._lock:
+            kept = self._tables.get("graph")
+            if kept is None:
+                return
+            if self._journals and self._journals[0][0] != kept[0]:
+                self._journals = []
+            last = self._journals[-1][1] if self._journals else kept[0]
+            held = sum(len(j) for _, _, j, _ in self._journals) + len(journal)
+            if last != before or held > MAX_JOURNAL:
+                # Another process wrote between (or too much to patch): rebuild when asked.
+                self._journals = []
+                return
+            self._journals.append((before, after, journal, generations))
+
+    def latest_graph(self) -> GraphIndex | None:
+        """The whole graph's index kept, of whatever generation (to save it)."""
+        with self._lock:
+            kept = self._tables.get("graph")
+            return None if kept is None else cast(GraphIndex, kept[1])
 
     def kept(self, name: str, generation: int) -> Any | None:
         """Table `name` if it is kept for `generation`; it is not read here."""

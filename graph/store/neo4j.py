@@ -1132,7 +1132,7 @@ class _Neo4jTx:
             graph_generation(items, edges),
             lambda: below(roots, self.children, self.parents),
             lambda: int(self._data("MATCH ()-[r:DERIVED_FROM]->() RETURN count(r) AS n")[0]["n"]),
-            lambda: self._whole_graph().fan_out(),
+            self._whole_graph,
             lambda: self._settled("items") and self._settled("derived_from"),
         )
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import logging
+import secrets
 import sqlite3
 import threading
 import time
@@ -35,7 +37,7 @@ from graph.errors import (
     UnknownId,
 )
 from graph.grant import Grant, GrantStatus
-from graph.index import GraphIndex
+from graph.index import GraphIndex, Journal
 from graph.lineage import Index, Lineage, below
 from graph.model import (
     Citation,
@@ -471,6 +473,16 @@ def _pages(
         after = page[-1]["id"]
 
 
+def _v13(connection: sqlite3.Connection) -> None:
+    """The database's identity, a random number among the generations: a graph index saved
+    beside the file (graph.index) is of this database only, not of another one made later at
+    the same path whose counters started again from zero. A restore moves it on, as every
+    generation."""
+    connection.execute(
+        "INSERT INTO generations (name, value) VALUES ('identity', ?)", (secrets.randbits(62),)
+    )
+
+
 # Each entry brings the schema from version i to i + 1: a script, or a function for what a
 # script cannot do. Entries are never edited once released, only appended.
 MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
@@ -574,6 +586,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
     _V10,
     _v11,
     _V12,
+    _v13,
 )
 
 _IN = "(SELECT value FROM json_each(?))"  # one parameter for a list of any length
@@ -952,6 +965,79 @@ def merge_trail(source: Path, target: Path) -> int:
         trail.close()
 
 
+# A graph index kept in memory is saved beside the file at most this often (seconds).
+SAVE_DELAY = 5.0
+
+_log = logging.getLogger(__name__)
+
+
+def index_path(path: str | Path) -> Path:
+    """Where the graph index (graph.index) of the store at `path` is saved: a directory
+    beside the file, which may be removed at any time (it is rebuilt)."""
+    return Path(f"{path}.graph")
+
+
+def _graph_generation(connection: sqlite3.Connection) -> tuple[int, dict[str, int]]:
+    """The generations of the tables, and the one number of the graph index's (see
+    graph.store.cache.graph_generation), as `connection` sees them."""
+    rows = connection.execute("SELECT name, value FROM generations").fetchall()
+    generations = {row[0]: row[1] for row in rows}
+    return graph_generation(generations["items"], generations["derived_from"]), generations
+
+
+class _Saver:
+    """Saves the graph index kept in memory beside the store's file, from a timer thread,
+    at most once every SAVE_DELAY seconds after a change, and once more at close: a restart
+    then finds it current (issue 24), and a crash costs a rebuild, never a wrong answer
+    (a saved index is used only for the generation it names)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._cache: Cache | None = None
+        self._saved: dict[str, int] | None = None
+        self._closed = False
+
+    def wanted(self, cache: Cache) -> None:
+        with self._lock:
+            if self._closed or cache.latest_graph() is None:
+                return
+            self._cache = cache
+            if self._timer is None:
+                self._timer = threading.Timer(SAVE_DELAY, self._due)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _due(self) -> None:
+        with self._lock:
+            self._timer = None
+            cache = self._cache
+        if cache is not None:
+            self.save(cache)
+
+    def save(self, cache: Cache) -> None:
+        graph = cache.current_graph()
+        if graph is None or graph.generation == self._saved:
+            return
+        try:
+            graph.save(self._path)
+        except OSError as error:  # another process saving at once, or a full disk: rebuilt later
+            _log.warning("graph index not saved to %s: %s", self._path, error)
+            return
+        self._saved = dict(graph.generation)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            timer, self._timer = self._timer, None
+            cache = self._cache
+        if timer is not None:
+            timer.cancel()
+        if cache is not None:
+            self.save(cache)
+
+
 class SqliteStore:
     """A GraphStore on one SQLite file, with its audit trail in another beside it
     (`trail_path`). `cached_items` bounds the items kept in memory between transactions (see
@@ -962,6 +1048,8 @@ class SqliteStore:
         self._trail: _Trail | None = None
         self._trail_lock = threading.Lock()
         self._cache = Cache(cached_items)
+        self.index_path = index_path(self.path)
+        self._saver = _Saver(self.index_path)
         self._watchdog = _Watchdog()
         self._local = threading.local()
         # Each thread's connection, with its thread: a thread's connection is closed once the
@@ -1010,6 +1098,7 @@ class SqliteStore:
             if self._trail is not None:
                 self._trail.close()
                 self._trail = None
+        self._saver.close()
         self._watchdog.close()
         with self._lock:
             for _, connection in self._connections:
@@ -1058,10 +1147,18 @@ class SqliteStore:
 
         try:
             connection.execute(begin)
-            yield _SqliteTx(connection, self._cache)
+            tx = _SqliteTx(connection, self._cache, self.index_path, self._saver)
+            before = _graph_generation(connection) if begin != "BEGIN" else None
+            yield tx
             silence()
             deadline.check()
+            after = None
+            if before is not None and connection.total_changes != tx._changes:
+                after = _graph_generation(connection)
             connection.execute("COMMIT")
+            if before is not None and after is not None:
+                self._cache.journal(before[0], after[0], tx.journal, after[1])
+                self._saver.wanted(self._cache)
         except BaseException as error:
             silence()
             _roll_back(connection)
@@ -1115,11 +1212,18 @@ def _statements(script: str) -> list[str]:
 class _SqliteTx:
     """One transaction's reads and writes; see graph.store.base for the semantics."""
 
-    def __init__(self, connection: sqlite3.Connection, cache: Cache) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, cache: Cache, saved: Path, saver: _Saver
+    ) -> None:
         self._db = connection
         self._cache = cache
+        self._saved = saved
+        self._saver = saver
         self._changes = connection.total_changes
         self._generations: dict[str, int] | None = None
+        # What this transaction writes to the items and DERIVED_FROM, for the graph index
+        # kept in memory (graph.store.cache.Cache.journal).
+        self.journal = Journal()
 
     def _generation(self, table: str) -> int | None:
         """The generation of `table` this transaction sees; None once it has written, when
@@ -1493,12 +1597,17 @@ class _SqliteTx:
         items, edges = self._generation("items"), self._generation("derived_from")
         if items is None or edges is None:
             return below(roots, self.children, self.parents).index()
-        return self._cache.lineage_index(
+        generations = self.generations()
+        found = self._cache.lineage_index(
             graph_generation(items, edges),
             lambda: below(roots, self.children, self.parents),
             lambda: int(self._scan("SELECT count(*) FROM derived_from").fetchone()[0]),
-            lambda: self._whole_graph().fan_out(),
+            self._whole_graph,
+            saved=lambda: GraphIndex.load(self._saved, generations),
         )
+        if found.columns is not None:
+            self._saver.wanted(self._cache)  # a restart finds it
+        return found
 
     def _whole_graph(self) -> GraphIndex:
         """The graph index of every item and DERIVED_FROM edge: one scan of each table, the
@@ -1951,6 +2060,7 @@ class _SqliteTx:
                 if found is None:
                     raise UnknownId("item", item.id)
                 raise Conflict("item", item.id, item.version - 1, found["version"])
+        self.journal.items.extend(items)
 
     def update_keypoints(self, keypoints: Sequence[Keypoint]) -> None:
         for keypoint in keypoints:
@@ -2032,6 +2142,7 @@ class _SqliteTx:
         self._require("organisations", "organisation", organisations)
         self._require("persons", "person", persons)
         self._insert_many("items", [item_fields(item) for item in items])
+        self.journal.items.extend(items)
 
     def add_keypoints(self, keypoints: Sequence[Keypoint]) -> None:
         self._refuse_duplicates("keypoints", "keypoint", [k.id for k in keypoints])
@@ -2107,6 +2218,7 @@ class _SqliteTx:
                 for e in derivations
             ],
         )
+        self.journal.added.extend(derivations)
 
     def add_citations(self, citations: Sequence[Citation]) -> None:
         pairs = [(c.item_id, c.cited_id) for c in citations]
@@ -2140,6 +2252,7 @@ class _SqliteTx:
         self._db.executemany(
             "DELETE FROM derived_from WHERE child_id = ? AND parent_id = ?", wanted
         )
+        self.journal.removed.extend(wanted)
 
     def add_contained_keypoints(self, item_id: str, keypoint_ids: Iterable[str]) -> None:
         self._require("items", "item", [item_id])

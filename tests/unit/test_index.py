@@ -24,6 +24,7 @@ from graph.index import (
     PERIODS,
     STATUSES,
     GraphIndex,
+    Journal,
     descendants,
     layers,
 )
@@ -314,6 +315,52 @@ def test_a_saved_index_loads_for_its_generation_only(
         assert again is not None
         assert again.number("new") is not None
         assert sorted(p.name for p in Path(folder).iterdir()) == ["graph.index"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(dags(), st.data())
+def test_a_patched_index_equals_a_rebuild(
+    dag: tuple[list[Item], list[Derivation]], data: st.DataObject
+) -> None:
+    """Journals of writes (items added or changed, edges added or removed) applied to an
+    index give what a build of the result gives; the index patched is left as it was."""
+    items, drawn = dag
+    # One edge per pair, as the stores keep them: removing a pair removes its edge.
+    edges = list({(e.child_id, e.parent_id): e for e in reversed(drawn)}.values())[::-1]
+    first = data.draw(st.integers(1, len(items)))
+    start = {i.id for i in items[:first]}
+    early = [e for e in edges if e.child_id in start and e.parent_id in start]
+    index = GraphIndex.from_values(items[:first], early, {"items": 1, "derived_from": 1})
+    before = described(index)
+    current = {i.id: i for i in items[:first]}
+    present = list(early)
+    rest, later = items[first:], [e for e in edges if e not in early]
+    patched = index
+    while rest or later:
+        journal = Journal()
+        take = data.draw(st.integers(1, 4))
+        journal.items.extend(rest[:take])
+        rest = rest[take:]
+        for changed in data.draw(st.lists(st.sampled_from(sorted(current)), max_size=2)):
+            value = replace(current[changed], status=ItemStatus.DECLASSIFIED_PUBLIC)
+            journal.items.append(value)
+        current.update({i.id: i for i in journal.items})
+        remove: bool = data.draw(st.booleans())
+        if present and remove:
+            gone = data.draw(st.sampled_from(present))
+            journal.removed.append((gone.child_id, gone.parent_id))
+            present.remove(gone)
+        ready = [e for e in later if e.child_id in current and e.parent_id in current]
+        journal.added.extend(ready[:take])
+        present.extend(ready[:take])
+        later = [e for e in later if e not in ready[:take]]
+        patched = patched.patched(journal, {"items": 2, "derived_from": 2})
+    rebuilt = described(GraphIndex.from_values(current.values(), present))
+    got = described(patched)
+    assert got == rebuilt
+    if patched is not index:
+        assert patched.generation == {"items": 2, "derived_from": 2}
+    assert described(index) == before
 
 
 class Reader:
