@@ -181,6 +181,8 @@ def measure(shape: str, size: int, args: argparse.Namespace, folder: Path, commi
                     raise RuntimeError(f"impactAnalysis: {answer}")
                 if answer["entries"]["totalCount"] != answer["total"]:
                     raise AssertionError(f"totalCount {answer['entries']['totalCount']}")
+                if shape == "diamond" and answer["total"] != descendants:
+                    raise AssertionError(f"{answer['total']} act of {descendants} descendants")
             rss = peak_rss_mib(server.pid)
             commit_s, notices = None, None
             if commit:
@@ -191,6 +193,8 @@ def measure(shape: str, size: int, args: argparse.Namespace, folder: Path, commi
                 if done["__typename"] != "ChangeCommitted":
                     raise RuntimeError(f"declassify: {done}")
                 notices = done["noticeCount"]
+                if notices != answer["total"]:
+                    raise AssertionError(f"{notices} notices for {answer['total']} impacts")
     finally:
         server.terminate()
         server.wait(60)
