@@ -30,12 +30,15 @@ from service.transfer import BATCH, import_graph
 from tests.bolt import ArcadeBolt, BoltServer, ExternalNeo4j
 
 
-def graph_file(cache: Path, size: int, seed: int) -> tuple[Path, dict[str, int]]:
+def graph_file(
+    cache: Path, size: int, seed: int, shape: str = "realistic"
+) -> tuple[Path, dict[str, int]]:
     """The graph's file, generated unless it is there, and its counts (kept beside it)."""
-    path = cache / f"lineage-{size}-{seed}.jsonl"
+    name = "lineage" if shape == "realistic" else shape
+    path = cache / f"{name}-{size}-{seed}.jsonl"
     counts = path.with_suffix(".counts.json")
     if not (path.exists() and counts.exists()):
-        found = lineages.write(path, size, seed)
+        found = lineages.write(path, size, seed, shape)
         lines = sum(1 for _ in path.open(encoding="utf-8"))
         numbers = {"edges": found.edges, "contained": found.contained, "lines": lines}
         counts.write_text(json.dumps(numbers))

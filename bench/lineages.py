@@ -18,7 +18,15 @@ The shape, at any size:
   records are generated, since the benchmarks time the lineage and records would double the
   import.
 
+The worst case (`--shape diamond`, issue 24): one 机密 source (10 years), then every later
+item derived, as a summary (D-7 (3)), from 3 distinct bases drawn among the 2,000 items just
+before it (among all before it when fewer), all of one organisation, each classified as the
+rules require (机密, the source's period): declassifying the source makes every descendant act.
+Its `Generated.layers` are the topological layers (1 + the deepest base's), as the
+benchmarks flatten them into node numbers.
+
     python -m bench.lineages --size 100000 --seed 7 -o /tmp/lineage-100k.jsonl
+    python -m bench.lineages --shape diamond --size 100000 -o /tmp/diamond-100k.jsonl
 """
 
 from __future__ import annotations
@@ -64,6 +72,10 @@ KEYPOINTED = 0.02  # of sources
 BY_KEYPOINT = 0.9  # of bases that contain keypoints
 RULED = 0.1  # of sources
 WINDOW = 0.01  # how far, as a share of a layer, an item looks for its parents
+SHAPES = ("realistic", "diamond")
+DIAMOND_BASES = 3
+DIAMOND_WINDOW = 2_000  # a diamond item's bases are among the items just before it
+DIAMOND_START = date(2024, 1, 1)
 
 
 @dataclass
@@ -206,6 +218,79 @@ def lines(size: int, seed: int = 7, out: Generated | None = None) -> Iterator[di
         found.items += count
 
 
+def diamond_lines(
+    size: int, seed: int = 7, out: Generated | None = None
+) -> Iterator[dict[str, Any]]:
+    """The export lines of the worst-case diamond lineage of `size` items (see the module)."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    found = out if out is not None else Generated()
+    yield exchange.header(datetime(2026, 1, 1, tzinfo=UTC))
+    org = Organisation("org-0", "国家某部", Level.TOP_SECRET)
+    yield exchange.encode(org)
+    for role in ("h", "o"):
+        yield exchange.encode(Person(f"p-{org.id}-{role}", f"{org.name}人员{role}", org.id))
+    scope = KnowledgeScope(organisations=frozenset({org.id}))
+    classification = Classification(Level.CONFIDENTIAL, Years(10, DIAMOND_START))
+    # A summary of 机密 bases of one period requires the same (D-8, D-9): checked, not assumed.
+    if _required(frozenset({classification}), DIAMOND_START) != classification:
+        raise AssertionError("the rules no longer require the bases' classification")
+    root = Item(
+        id=ROOT,
+        kind=ItemKind.SOURCE,
+        title="全国性基础方案",
+        document_number=f"{org.id}密〔{DIAMOND_START.year}〕0000000号",
+        organisation_id=org.id,
+        issued_on=DIAMOND_START,
+        status=ItemStatus.CLASSIFIED,
+        classification=classification,
+        scope=scope,
+    )
+    yield from _source_lines(root, [], [])
+    ids = [ROOT]
+    depth = [0]
+    found.layers.append([ROOT])
+    found.sources += 1
+    for number in range(1, size):
+        id = f"D-{number:07d}"
+        first = max(0, number - DIAMOND_WINDOW)
+        drawn = sorted(rng.sample(range(first, number), min(DIAMOND_BASES, number - first)))
+        yield exchange.encode(
+            Item(
+                id=id,
+                kind=ItemKind.DERIVED,
+                title=f"派生事项 {id}",
+                document_number=f"{org.id}〔{DIAMOND_START.year}〕{number}号",
+                organisation_id=org.id,
+                issued_on=DIAMOND_START,
+                status=ItemStatus.CLASSIFIED,
+                classification=classification,
+                scope=scope,
+            )
+        )
+        for parent in drawn:
+            yield exchange.encode(Derivation(id, ids[parent], BasisCase.SUMMARY))
+        layer = 1 + max(depth[parent] for parent in drawn)
+        if layer == len(found.layers):
+            found.layers.append([])
+        found.layers[layer].append(id)
+        found.parents[id] = [ids[parent] for parent in drawn]
+        found.edges += len(drawn)
+        ids.append(id)
+        depth.append(layer)
+    found.items = size
+
+
+def shaped_lines(
+    shape: str, size: int, seed: int = 7, out: Generated | None = None
+) -> Iterator[dict[str, Any]]:
+    """The lines of the lineage of this shape (SHAPES)."""
+    if shape == "diamond":
+        return diamond_lines(size, seed, out)
+    if shape == "realistic":
+        return lines(size, seed, out)
+    raise ValueError(f"no shape {shape!r}: {', '.join(SHAPES)}")
+
+
 def _layer_sizes(size: int) -> list[int]:
     first = max(1, int(size * FIRST_LAYER))
     rest = size - first
@@ -327,10 +412,10 @@ def _required(values: frozenset[Classification], issued: date) -> Classification
     return rules.required_classification(bases, [], issued_on=issued).classification
 
 
-def write(path: Path, size: int, seed: int) -> Generated:
+def write(path: Path, size: int, seed: int, shape: str = "realistic") -> Generated:
     found = Generated()
     with path.open("w", encoding="utf-8") as out:
-        for line in lines(size, seed, found):
+        for line in shaped_lines(shape, size, seed, found):
             out.write(exchange.dumps(line))
             out.write("\n")
     return found
@@ -340,9 +425,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--shape", choices=SHAPES, default="realistic")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args(argv)
-    found = write(args.output, args.size, args.seed)
+    found = write(args.output, args.size, args.seed, args.shape)
     json.dump(
         {
             "items": found.items,
