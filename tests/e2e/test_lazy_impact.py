@@ -222,6 +222,7 @@ def test_a_page_read_after_the_items_changed_is_refused_as_stale(
         assert body["data"] is None or body["data"]["impactAnalysis"] is None, body
         (error,) = body["errors"]
         assert error["extensions"]["code"] == "STALE_ANALYSIS"
+        assert error["path"] == ["impactAnalysis", "entries"]
         assert "已过时" in error["message"]
         assert "重新" in error["message"]
         assert store.after_analysis is None, "the write slipped in"
