@@ -4,7 +4,9 @@ descendant, computed exactly as the fan-out will be (graph.propagation), without
 The store is read in one transaction: the lineage below the changed item (see
 graph.lineage: the store may answer from memory), every parent of those descendants (bases
 outside the changed subtree included), their keypoints, scope rules, organisations and process
-items.
+items. Over the whole graph's index (a large lineage) the descendants' items are read only as
+needed (graph.lazy): a page of results asked for later is read in a transaction of its own,
+refused (`StaleAnalysis`) once the items have changed since the analysis.
 """
 
 from __future__ import annotations
