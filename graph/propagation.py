@@ -13,7 +13,7 @@ sort of each layer of them), never in the number of paths.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from graph import rules
+from graph.lazy import LazyItems, prefetch
 from graph.lineage import Index, Lineage, distinct_rows, each_once, gather, padded
 from graph.model import (
     BasisCase,
@@ -136,7 +137,9 @@ def profiles_by_columns(
     first = np.zeros(len(distinct), dtype=np.int64)
     # The first node of each group: written in reverse, so the earliest write stays.
     first[inverse[::-1]] = nodes[::-1]
-    examples = [items[name] for name in index.names(first)]
+    names = index.names(first)
+    prefetch(items, names)
+    examples = [items[name] for name in names]
     of = np.full(index.size, -1, dtype=np.int64)
     of[nodes] = inverse
     return Profiles(index, of, examples)
@@ -240,6 +243,10 @@ class Table:
     by_id: bool = False
 
 
+# How many impacts' items iterating over a fan-out's impacts reads at once.
+_BATCH = 5_000
+
+
 class Impacts(Sequence[Impact]):
     """The impacts of one fan-out, parents before children. Each `Impact` (its item after,
     its path, its bases kept) is built when first read: a dry run over 100,000 descendants
@@ -271,7 +278,13 @@ class Impacts(Sequence[Impact]):
         return built
 
     def __iter__(self) -> Iterator[Impact]:
+        lazy = isinstance(self._run.world.items, LazyItems)
+        items = self._run.world.items
         for index in range(len(self)):
+            if lazy and index % _BATCH == 0:
+                # Where items are read as needed (graph.lazy), those of the impacts to come
+                # in one batch, not one each.
+                prefetch(items, self.needs(range(index, min(index + _BATCH, len(self)))))
             yield self[index]
 
     def actions(self) -> Iterator[tuple[Action, ...]]:
@@ -295,6 +308,19 @@ class Impacts(Sequence[Impact]):
         """An item of the fan-out's world as it stands (a descendant, a basis, a process
         item), for naming what an impact refers to."""
         return self._run.world.items.get(item_id)
+
+    @property
+    def items(self) -> Mapping[str, Item]:
+        """The fan-out's world's items: a `graph.lazy.LazyItems` where they are read as
+        needed."""
+        return self._run.world.items
+
+    def needs(self, positions: Iterable[int]) -> list[str]:
+        """The ids of the items building the impacts at `positions` reads, those built
+        already aside: to read them in one batch first (`graph.lazy.prefetch`)."""
+        built = self._built
+        wanted = [p for p in positions if built[p] is None]
+        return self._run.needed_at(wanted) if wanted else []
 
 
 class _FanOut:
@@ -483,6 +509,7 @@ class _FanOut:
         self._kinds(index.kinds_into(below))
         values = self.current = np.zeros(size + 1, dtype=np.int64)  # the last: nothing
         outside = each_once(parents[~inside[parents]], size)
+        prefetch(world.items, index.names(outside))
         for number, name in zip(outside.tolist(), index.names(outside), strict=True):
             values[number] = self._value(self.item(name))
 
@@ -491,7 +518,9 @@ class _FanOut:
         items = world.items
         grouped = world.profiles
         if grouped is None or grouped.index is not index or (grouped.of[below] < 0).any():
-            grouped = profiles(index, below, [items[node] for node in index.names(below)])
+            names = index.names(below)
+            prefetch(items, names)
+            grouped = profiles(index, below, [items[node] for node in names])
         self.grouped = grouped
         group_of = grouped.of[below]
         examples = grouped.examples
@@ -505,6 +534,7 @@ class _FanOut:
         self.extra_of = np.zeros(size, dtype=np.int64)
         extras: dict[tuple[object, ...], int] = {}
         ruled = list(world.scope_rules)
+        prefetch(items, ruled)
         for node, number in zip(ruled, index.nodes(ruled).tolist(), strict=True):
             rules_of = world.scope_rules[node]
             if rules_of and number >= 0 and inside[number]:
@@ -597,8 +627,14 @@ class _FanOut:
             distinct, inverse = distinct_rows(triples)
             numbers = [self._result(*row) for row in distinct.tolist()]
             results[plain] = np.array(numbers, dtype=np.int64)[inverse]
-        for row in np.flatnonzero(mixed).tolist():
-            results[row] = self._ruled(int(ready[row]))
+        rows = [int(ready[row]) for row in np.flatnonzero(mixed).tolist()]
+        keys = [self._ruled_key(node) for node in rows]
+        # The rules read the items of each new set of values and of their bases: in one batch.
+        fresh = [node for node, key in zip(rows, keys, strict=True) if key not in self.ruled]
+        if fresh:
+            prefetch(self.world.items, self.needed_by(np.array(fresh, dtype=np.int64)))
+        for row, node, key in zip(np.flatnonzero(mixed).tolist(), rows, keys, strict=True):
+            results[row] = self._ruled(node, key)
         outcome_of[ready] = results
         chosen = outcome_of[ready]
         gone = chosen == 0
@@ -642,23 +678,28 @@ class _FanOut:
             self.results[(rank, period, limit)] = found
         return found
 
-    def _ruled(self, node: int) -> int:
-        """The value the rules require of `node`, for bases whose last-ending periods differ:
-        the rules join conditions and keep the first of equal ends, in the order of the
-        bases' ids (D-9, D-15); run once for each set of values in that order."""
-        name = self.index.name(node)
-        bases = self.index.bases(name)
+    def _ruled_key(self, node: int) -> tuple[object, ...]:
+        """What `_ruled` decides `node` by: its bases' values and edges, its scope rules."""
+        bases = self.index.bases(self.index.name(node))
         parents = sorted(bases)
         given = self.current[self.index.nodes(parents)].tolist()
-        key = (
+        return (
             *(
                 (value, id(bases[p].case), bases[p].keypoint_ids)
                 for p, value in zip(parents, given, strict=True)
             ),
             int(self.extra_of[node]),
         )
+
+    def _ruled(self, node: int, key: tuple[object, ...]) -> int:
+        """The value the rules require of `node` (`key`: `_ruled_key`'s), for bases whose
+        last-ending periods differ: the rules join conditions and keep the first of equal
+        ends, in the order of the bases' ids (D-9, D-15); run once for each set of values in
+        that order."""
         found = self.ruled.get(key)
         if found is None:
+            name = self.index.name(node)
+            parents = sorted(self.index.bases(name))
             requirement = self._requirement(name, parents)
             required = requirement.classification
             found = 0 if required is None else self._number(required, requirement.scope_limit)
@@ -717,6 +758,21 @@ class _FanOut:
 
     def __len__(self) -> int:
         return len(self.found) + len(self.reviews)
+
+    def needed_by(self, nodes: npt.NDArray[np.int64]) -> list[str]:
+        """The items the rules read to explain `nodes` (numbered): each one's and its bases'."""
+        index = self.index
+        parents = gather(index.parents, index.parent_rows, nodes)
+        return index.names(np.concatenate([nodes, parents]))
+
+    def needed_at(self, positions: Sequence[int]) -> list[str]:
+        """The items building the impacts at `positions` reads: each one's item and its
+        bases' (a process item reviewed: its own)."""
+        found = len(self.found)
+        at = np.array(positions, dtype=np.int64)
+        nodes = self.found[at[at < found], 0]
+        drafts = [self.reviews[p - found][0] for p in at[at >= found].tolist()]
+        return [*self.needed_by(nodes), *drafts]
 
     def entry(self, position: int) -> _Found:
         """The impact at `position`, as found: item, actions, value, scope."""
@@ -903,6 +959,7 @@ class _FanOut:
         world = self.world
         if not world.process_items:
             return
+        prefetch(world.items, [d for ds in world.process_items.values() for d in ds])
         found = self.index.names(nodes)
         seen = set(found)
         for main in [*sorted(self.roots), *found]:

@@ -4,7 +4,9 @@ descendant, computed exactly as the fan-out will be (graph.propagation), without
 The store is read in one transaction: the lineage below the changed item (see
 graph.lineage: the store may answer from memory), every parent of those descendants (bases
 outside the changed subtree included), their keypoints, scope rules, organisations and process
-items.
+items. Over the whole graph's index (a large lineage) the descendants' items are read only as
+needed (graph.lazy): a page of results asked for later is read in a transaction of its own,
+refused (`StaleAnalysis`) once the items have changed since the analysis.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 
 from graph.access import Actor
 from graph.change import ChangeKind
-from graph.errors import InvalidValue, RuleViolation, UnknownId
+from graph.errors import InvalidValue, LineageError, RuleViolation, UnknownId
+from graph.lazy import LazyItems
 from graph.lineage import Index
 from graph.model import (
     Classification,
@@ -103,6 +106,9 @@ class ImpactList(Protocol):
     def layers(self) -> Iterator[int]: ...
     def known(self, item_id: str) -> Item | None: ...
     def table(self) -> Table: ...
+    @property
+    def items(self) -> Mapping[str, Item]: ...
+    def needs(self, positions: Iterable[int]) -> list[str]: ...
 
 
 class Selected(Sequence[Impact]):
@@ -135,6 +141,13 @@ class Selected(Sequence[Impact]):
 
     def known(self, item_id: str) -> Item | None:
         return self._items.get(item_id)
+
+    @property
+    def items(self) -> Mapping[str, Item]:
+        return self._items
+
+    def needs(self, positions: Iterable[int]) -> list[str]:
+        return []  # built already
 
     def table(self) -> Table:
         kinds = list(dict.fromkeys(i.actions for i in self._impacts))
@@ -173,7 +186,65 @@ def impact_analysis(store: GraphStore, change: ProposedChange, actor: Actor) -> 
         impacts = fan_out_of(tx, plan).impacts
         return ImpactReport(plan.before, plan.after, plan.keypoints_after, impacts)
 
-    return store.read(work)
+    report = store.read(work)
+    detach(report.impacts, store)
+    return report
+
+
+class StaleAnalysis(LineageError):
+    """The items of an analysis read lazily have changed since it was computed: what a page
+    would show no longer belongs to the analysis's graph."""
+
+    def __init__(self) -> None:
+        super().__init__("影响分析所依据的事项已有变更，分析结果已过时：请重新进行影响分析。")
+
+
+def detach(impacts: ImpactList, store: GraphStore | None = None) -> None:
+    """The transaction that read `impacts` has ended: an item not read yet is read, where
+    `store` is given, through it, in a transaction of its own that checks that the items are
+    still of the generation the impacts were computed on (`StaleAnalysis` otherwise); never
+    where it is not. A page is read in one batch (`read_impacts`); building the impacts one
+    by one reads them in batches (graph.propagation.Impacts), a stray lookup one by one."""
+    items = impacts.items
+    if not isinstance(items, LazyItems):
+        return
+    if store is None:
+        items.bind(None)
+        return
+    generation = items.generation
+
+    def read(ids: list[str]) -> dict[str, Item]:
+        return store.read(lambda tx: _items_of(tx, generation, ids))
+
+    items.bind(read)
+
+
+def _items_of(tx: GraphReader, generation: int | None, ids: list[str]) -> dict[str, Item]:
+    """The items of `ids` as `tx` sees them, which must be of `generation` of the items."""
+    if tx.generations().get("items") != generation:
+        raise StaleAnalysis
+    return tx.items(ids)
+
+
+def unread(impacts: ImpactList, positions: Iterable[int]) -> list[str]:
+    """The ids of items building the impacts at `positions` needs and has not read yet."""
+    items = impacts.items
+    if not isinstance(items, LazyItems):
+        return []
+    return items.missing(impacts.needs(positions))
+
+
+def read_impacts(tx: GraphReader, impacts: ImpactList, positions: Iterable[int]) -> None:
+    """Reads in `tx`, in one batch, the items that building the impacts at `positions`
+    needs (a page a reader asks for, after the analysis's transaction has ended). They must
+    be of the generation the analysis read: refused with `StaleAnalysis` once the items have
+    changed since."""
+    items = impacts.items
+    if not isinstance(items, LazyItems):
+        return
+    wanted = items.missing(impacts.needs(positions))
+    if wanted:
+        items.load(wanted, lambda ids: _items_of(tx, items.generation, ids))
 
 
 @dataclass(frozen=True)
@@ -334,7 +405,6 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[Index, World, list[st
         keypoint_ids = index.keypoints_into(numbers)
         drafts = tx.process_items_for([*roots, *below])
         others.extend(draft for draft, _ in drafts)
-        items = tx.item_lookup([*below, *others])
         keypoints = tx.keypoints(keypoint_ids)
         keypoints.update({k.id: k for root in roots for k in tx.keypoints_defined_by(root)})
         links = tx.scope_rule_links(below)
@@ -344,9 +414,19 @@ def load_world(tx: GraphReader, roots: list[str]) -> tuple[Index, World, list[st
             scope_rules.setdefault(item_id, []).append(rules[rule_id])
         # Descendants grouped by what the fan-out reads of them, from the index's columns
         # where it keeps them, else in one pass; organisations and persons come from the groups.
-        grouped = profiles_by_columns(index, numbers, items) or profiles(
-            index, numbers, [items[node] for node in below]
-        )
+        items: Mapping[str, Item] = {}
+        grouped = None
+        if index.columns is not None:
+            # The whole graph's index: its columns group the descendants, and an item is read
+            # only where a value the columns do not hold is needed (graph.lazy), in batches:
+            # these, an example of each group (profiles_by_columns), a page of results.
+            lazy = LazyItems(tx.generations().get("items"), tx.items)
+            lazy.load([*others, *scope_rules])
+            items, grouped = lazy, profiles_by_columns(index, numbers, lazy)
+        if grouped is None:
+            # A walked lineage, small: every item in one read, grouped in one pass.
+            items = tx.item_lookup([*below, *others])
+            grouped = profiles(index, numbers, [items[node] for node in below])
         read = [*grouped.examples, *(items[i] for i in others if i in items)]
         organisations = tx.organisations({i.organisation_id for i in read})
         persons = _persons(read)

@@ -22,7 +22,14 @@ from graph.phrase import Names
 from service import workbook
 from service.api.context import Context
 from service.api.cursors import decode_place, encode_cursor
-from service.impact import ImpactReport, Tally, tally_counted
+from service.impact import (
+    ImpactReport,
+    StaleAnalysis,
+    Tally,
+    read_impacts,
+    tally_counted,
+    unread,
+)
 from service.impact_sheet import impact_table
 from service.redaction import Redactor
 from service.usecases import MAX_PAGE, requirement_of
@@ -811,6 +818,7 @@ class ImpactAnalysis:
     ) -> list[ImpactEntry]:
         impacts = self.report.impacts
         page = self.shown[offset : offset + first]
+        await self._read(info, [position for position, _, readable in page if readable])
         read = [impacts[position] for position, _, readable in page if readable]
         names = await info.context.names(
             [i.explanation.summary for i in read if i.explanation is not None],
@@ -824,6 +832,18 @@ class ImpactAnalysis:
                 out.append(placeholder_entry(item_id, self.redactor))
         return out
 
+    async def _read(self, info: Info[Context, None], positions: list[int]) -> None:
+        """Reads, in one transaction, the items the impacts at `positions` need that the
+        analysis has not read (service.impact.read_impacts): refused once they have changed."""
+        impacts = self.report.impacts
+        if not unread(impacts, positions):
+            return
+        try:
+            await info.context.read(lambda tx: read_impacts(tx, impacts, positions))
+        except StaleAnalysis as error:
+            # A field of an answer, not a root: its problem is an error of the request.
+            raise GraphQLError(error.message, extensions={"code": "STALE_ANALYSIS"}) from error
+
     @strawberry.field(
         description="The whole impact list as an XLSX workbook, base64-encoded: a row for each "
         "descendant of `total`, in the order of `entries`; a placeholder's row holds its id "
@@ -831,6 +851,7 @@ class ImpactAnalysis:
     )
     async def xlsx(self, info: Info[Context, None]) -> str:
         impacts = self.report.impacts
+        await self._read(info, [position for position, _, readable in self.shown if readable])
         read = [impacts[position] for position, _, readable in self.shown if readable]
         names = await info.context.names(
             [i.explanation.summary for i in read if i.explanation is not None],

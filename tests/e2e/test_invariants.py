@@ -278,7 +278,9 @@ class Lineages(RuleBasedStateMachine):
     ) -> None:
         decision = Decision("p-h", None, "随机操作测试的依据和理由。", reason=reason)
         try:
-            foreseen = impact_analysis(self.store, change, self.actor).impacts
+            # Built now: an analysis reads its items as needed, and after the commit they
+            # are no longer those it was computed on (StaleAnalysis).
+            foreseen = list(impact_analysis(self.store, change, self.actor).impacts)
         except LineageError:
             foreseen = None
         preview, refused = self.preview(

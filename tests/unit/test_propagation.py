@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from graph import propagation, rules
 from graph.index import GraphIndex
+from graph.lazy import LazyItems
 from graph.lineage import Lineage
 from graph.model import (
     BasisCase,
@@ -340,13 +341,25 @@ def test_reused_outcomes_equal_the_rules_run_for_every_descendant(
             values.items.values(), [e for es in lineage.bases.values() for e in es.values()]
         )
         index = graph.fan_out()
-        grouped = profiles_by_columns(index, index.below(set(changed_items) | {"S"}), values.items)
+        # Items read as needed, as from a store (graph.lazy): each id once, in batches; once
+        # the fan-out has run, none but those `needs` names, read in one batch as a page is.
+        asked: list[str] = []
+
+        def read(ids: list[str]) -> dict[str, Item]:
+            asked.extend(ids)
+            return {i: values.items[i] for i in ids if i in values.items}
+
+        lazy = LazyItems(0, read)
+        grouped = profiles_by_columns(index, index.below(set(changed_items) | {"S"}), lazy)
         impacts = fan_out(
             index,
-            replace(values, profiles=grouped),
+            replace(values, items=lazy, profiles=grouped),
             changed_items=changed_items,
             changed_keypoints=changed_keypoints,
         )
+        assert len(asked) == len(set(asked))
+        lazy.bind(None)
+        lazy.load(impacts.needs(range(len(impacts))), read)
     else:
         impacts = fan_out(
             lineage, values, changed_items=changed_items, changed_keypoints=changed_keypoints
