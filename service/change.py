@@ -39,7 +39,7 @@ from graph.model import (
     chinese_date,
 )
 from graph.phrase import Phrase, item_id, item_title, join
-from graph.propagation import Action, Impact, Impacts, fan_out
+from graph.propagation import Action, Impact, Impacts, fan_out, paused_gc
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
 from service.impact import (
     Plan,
@@ -319,7 +319,9 @@ def write_change(
     if done.superseded:
         tx.update_notices(done.superseded)
     if isinstance(done.notices, SentNotices):
-        tx.add_notice_rows(done.notices.rows())
+        # Millions of strings and tuples, none in a cycle: see paused_gc.
+        with paused_gc():
+            tx.add_notice_rows(done.notices.rows())
     elif done.notices:
         tx.add_notices(done.notices)
     return done

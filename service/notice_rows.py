@@ -15,7 +15,7 @@ bases by reference, rendered for each reader when read (service.redaction, D-10)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from json.encoder import encode_basestring
 from typing import Any
@@ -25,7 +25,6 @@ from graph.model import Item, chinese_date
 from graph.phrase import Phrase, item_id, item_title
 from graph.propagation import Action, Impacts
 from graph.store.codec import (
-    ids_text,
     phrase_json,
     snapshot_joined,
     snapshot_own,
@@ -46,6 +45,18 @@ def _mention(id: str) -> str:
 _ARROW = f", {encode_basestring(' → ')}, "
 _COMMA = f", {encode_basestring('、')}, "
 _OPEN = NoticeStatus.PENDING.value
+
+
+class _Encoded(dict[str, str]):
+    """Ids encoded by `encode`, each once."""
+
+    def __init__(self, encode: Callable[[str], str]) -> None:
+        super().__init__()
+        self._encode = encode
+
+    def __missing__(self, id: str) -> str:
+        found = self[id] = self._encode(id)
+        return found
 
 
 def notice_rows(
@@ -71,14 +82,9 @@ def notice_rows(
     afters: dict[tuple[object, ...], tuple[str, str, str | None]] = {}
     actions_json: dict[tuple[Action, ...], str] = {}
     articles_json: dict[tuple[str, ...], tuple[str, str]] = {}
-    mentions: dict[str, str] = {}
-
-    def mention(id: str) -> str:
-        found = mentions.get(id)
-        if found is None:
-            found = mentions[id] = _mention(id)
-        return found
-
+    # Each item of a path is on the paths of many: encoded once, looked up in C.
+    mention = _Encoded(_mention).__getitem__
+    quoted = _Encoded(encode_basestring).__getitem__
     for number, row in enumerate(impacts.rows()):
         node, actions, value, scope, path, articles, kept = row
         before = impacts.known(node)
@@ -147,9 +153,9 @@ def notice_rows(
             acts,
             snapshot_joined(own, state[0], before.version),
             after[2] or snapshot_joined(own, after[0], before.version),
-            ids_text(path),
+            f"[{', '.join(map(quoted, path))}]",
             cited[0],
-            ids_text(kept),
+            f"[{', '.join(map(quoted, kept))}]",
             "[" + ", ".join(parts) + "]",
             due,
             _OPEN,

@@ -417,11 +417,6 @@ def snapshot_state(value: Item) -> str:
     return json.dumps(state, ensure_ascii=False)[1:-1]
 
 
-def ids_text(ids: Iterable[str]) -> str:
-    """A list of ids as `_ids_json` writes it, without json.dumps's own costs."""
-    return f"[{', '.join(map(_string, ids))}]"
-
-
 def snapshot_joined(own: str, state: str, version: int) -> str:
     """The snapshot of an item (as `notice_fields` writes it) from its runs: the same text."""
     return f'{own}, {state}, "version": {version:d}}}'
