@@ -5,14 +5,17 @@ real (X-12) on the embedded store, as the `declassify` mutation's use case runs 
 (service.change.commit_change), after a warm analysis; beside it, the same commit written
 notice by notice, as it was before (a `Notice` built for each and `add_notices`).
 
-    .venv/bin/python -m bench.commit_bulk --sizes 10000 100000 --runs 3
+    .venv/bin/python -m bench.commit_bulk --sizes 10000 100000 --runs 3 --supersede
 
 Each size is generated and imported once; each run works on a copy of the file, in a process
-of its own, which opens the store, analyses the change (cold, then warm) and commits it.
+of its own, which opens the store, analyses the change (cold, then warm) and commits it. With
+--supersede, a third row: in bulk, after a change (untimed) that sent every descendant a
+notice, which the declassification then supersedes.
 """
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import random
 import resource
@@ -21,12 +24,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.descendants import machine
-from bench.importing import options
 from graph.access import Role
 from graph.change import DeclassificationReason
 from graph.model import (
@@ -129,11 +132,18 @@ def one_by_one(store: SqliteStore, proposal: ProposedChange) -> Committed:
     return store.write(work)
 
 
-def run(file: Path, bulk: bool, answers: multiprocessing.Queue[dict[str, float]]) -> None:
-    """One run, in its own process: cold and warm analysis, then the commit."""
+def run(
+    file: Path, bulk: bool, supersede: bool, answers: multiprocessing.Queue[dict[str, float]]
+) -> None:
+    """One run, in its own process: cold and warm analysis, then the commit; with
+    `supersede`, after a change that raised the source to 秘密 (untimed), so that the
+    declassification supersedes the notice it sent to every descendant."""
     store = SqliteStore(file)
     try:
         official = actor_of_person(store, OFFICIAL)
+        if supersede:
+            raised = ProposedChange(ROOT, level=Level.SECRET)
+            commit_change(store, raised, replace(DECISION, reason=None), official)
         change = ProposedChange(ROOT, declassify=True)
         started = time.perf_counter()
         impacts = len(impact_analysis(store, change, official).impacts)
@@ -153,19 +163,32 @@ def run(file: Path, bulk: bool, answers: multiprocessing.Queue[dict[str, float]]
         store.close()
     if written != impacts or len(committed.notices) != impacts:
         raise AssertionError(f"{written} notices written for {impacts} impacts")
+    if len(committed.superseded) != (impacts if supersede else 0):
+        raise AssertionError(f"{len(committed.superseded)} notices superseded")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     answers.put({"cold": cold, "warm": warm, "commit": commit, "notices": impacts, "peak": peak})
 
 
 def main() -> None:
-    args = options(__doc__.split("\n\n")[0], [10_000, 100_000], 3)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument(
+        "--supersede", action="store_true", help="also in bulk after a change to supersede"
+    )
+    args = parser.parse_args()
     spawn = multiprocessing.get_context("spawn")  # a fresh process: its peak is its own
     rows = []
     with tempfile.TemporaryDirectory(dir=args.cache) as name:
         folder = Path(name)
         for size in args.sizes:
             imported = prepare(folder, size, args.seed)
-            for bulk in (False, True):
+            modes = [(False, False), (True, False)]
+            if args.supersede:
+                modes.append((True, True))
+            for bulk, supersede in modes:
                 results = []
                 for number in range(args.runs):
                     copy = folder / f"run-{number}.db"
@@ -173,7 +196,7 @@ def main() -> None:
                     if trail_path(imported).exists():
                         shutil.copy(trail_path(imported), trail_path(copy))
                     answers: multiprocessing.Queue[dict[str, float]] = spawn.Queue()
-                    child = spawn.Process(target=run, args=(copy, bulk, answers))
+                    child = spawn.Process(target=run, args=(copy, bulk, supersede, answers))
                     child.start()
                     child.join()
                     if child.exitcode != 0:
@@ -181,16 +204,18 @@ def main() -> None:
                     results.append(answers.get())
                     for path in (copy, trail_path(copy)):
                         path.unlink(missing_ok=True)
-                rows.append((size, bulk, results))
+                rows.append((size, bulk, supersede, results))
     print(f"Machine: {machine()}. Median of {args.runs} runs, each in a fresh process.\n")
     print("| items | notices | written | analysis cold | analysis warm | commit | peak memory |")
     print("|---:|---:|---|---:|---:|---:|---:|")
-    for size, bulk, results in rows:
+    for size, bulk, supersede, results in rows:
 
         def median(key: str, results: list[dict[str, float]] = results) -> float:
             return statistics.median(r[key] for r in results)
 
         how = "in bulk (rows)" if bulk else "one by one (before)"
+        if supersede:
+            how += ", superseding as many"
         print(
             f"| {size:,} | {median('notices'):,.0f} | {how} | {median('cold') * 1000:,.0f} ms | "
             f"{median('warm') * 1000:,.0f} ms | {median('commit') * 1000:,.0f} ms | "

@@ -517,6 +517,20 @@ def notice_fields(value: Notice) -> dict[str, Any]:
     }
 
 
+def notice_state(value: Notice) -> dict[str, Any]:
+    """A notice's id and the fields an update replaces (NOTICE_STATE), as `notice_fields`
+    gives them: a change that supersedes 100,000 notices encodes no snapshot or text."""
+    return {
+        "id": value.id,
+        "status": value.status.value,
+        "updated_at": timestamp(value.updated_at),
+        "acted_by": value.acted_by,
+        "record_id": value.record_id,
+        "superseded_by": value.superseded_by,
+        "proposal_id": value.proposal_id,
+    }
+
+
 # The columns of a notice, in the order of `notice_fields` (a row written in bulk).
 NOTICE_COLUMNS = (
     "id",

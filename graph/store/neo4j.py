@@ -112,6 +112,7 @@ from graph.store.codec import (
     keypoint_from,
     notice_fields,
     notice_from,
+    notice_state,
     organisation_fields,
     organisation_from,
     person_fields,
@@ -1674,7 +1675,8 @@ class _Neo4jTx:
 
     def update_notices(self, notices: Sequence[Notice]) -> None:
         self._require_acting(notices)
-        self._update("notice", [notice_fields(n) for n in notices], NOTICE_STATE)
+        for batch in batched(notices, NOTICE_BATCH):
+            self._update("notice", [notice_state(n) for n in batch], NOTICE_STATE)
 
     def add_proposal(self, proposal: Proposal) -> None:
         self._refuse_duplicates("proposal", [proposal.id])

@@ -85,6 +85,7 @@ from graph.store.codec import (
     keypoint_from,
     notice_fields,
     notice_from,
+    notice_state,
     organisation_fields,
     organisation_from,
     person_fields,
@@ -2020,9 +2021,17 @@ class _SqliteTx:
                 self._require(table, kind, [id])
 
     def update_notices(self, notices: Sequence[Notice]) -> None:
-        for notice in notices:
-            self._require_acting(notice)
-            self._update("notices", "notice", notice_fields(notice), NOTICE_STATE)
+        # In batches, each checked in one query per kind: a change supersedes as many open
+        # notices as it recomputes items.
+        sets = ", ".join(f"{column} = :{column}" for column in NOTICE_STATE)
+        for batch in batched(map(notice_state, notices), NOTICE_BATCH):
+            for table, kind, column in _ACTING:
+                self._require(table, kind, [row[column] for row in batch if row[column]])
+            cursor = self._db.executemany(f"UPDATE notices SET {sets} WHERE id = :id", batch)
+            if cursor.rowcount != len(batch):
+                present = self._present("notices", [row["id"] for row in batch])
+                missing = next(row["id"] for row in batch if row["id"] not in present)
+                raise UnknownId("notice", missing)
 
     def add_proposal(self, proposal: Proposal) -> None:
         self._refuse_duplicate("proposals", "proposal", proposal.id)

@@ -15,8 +15,10 @@ from graph.model import Item, Keypoint
 from graph.propagation import Action, World, fan_out
 from graph.store.codec import (
     NOTICE_COLUMNS,
+    NOTICE_STATE,
     _snapshot,
     notice_fields,
+    notice_state,
     snapshot_joined,
     snapshot_own,
     snapshot_state,
@@ -124,3 +126,18 @@ def test_a_snapshot_from_its_runs_is_the_snapshot(
     for item in case[1].items.values():
         joined = snapshot_joined(snapshot_own(item), snapshot_state(item), item.version)
         assert joined == _snapshot(item)
+
+
+@given(changes())
+@settings(max_examples=30, deadline=None)
+def test_the_state_of_a_notice_is_its_fields_an_update_replaces(
+    case: tuple[Lineage, World, dict[str, Item], dict[str, Keypoint], Change, date],
+) -> None:
+    lineage, world, changed_items, changed_keypoints, change, due = case
+    impacts = fan_out(
+        lineage, world, changed_items=changed_items, changed_keypoints=changed_keypoints
+    )
+    for sent in SentNotices(change, world.items["S"], impacts, due):
+        for notice in (sent, replace(sent, superseded_by="C-2", acted_by="P-1")):
+            fields = notice_fields(notice)
+            assert notice_state(notice) == {k: fields[k] for k in ("id", *NOTICE_STATE)}
