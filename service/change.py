@@ -290,18 +290,20 @@ def foresee(
     # Open notices of the source's earlier changes, of every item recomputed now, and of the
     # changed item itself (a derived item that expired by itself has nothing left to apply).
     recomputed = [*fanned.recomputed, plan.before.id]
-    reached = [n for n in tx.notices_of(recomputed, OPEN) if n.status in OPEN]
-    sent = [n for n in reached if n.source_id == plan.before.id]
-    # The source's notices are most often all to items recomputed now, read already: they
-    # are read again (a change may supersede 100,000) only when some are not.
-    if tx.count_notices(of_source) == len(sent):
-        stale = [*sent, *(n for n in reached if n.source_id != plan.before.id)]
-    else:
-        stale = [n for n in [*tx.find_notices(of_source), *reached] if n.status in OPEN]
-    superseded = [
-        replace(n, status=NoticeStatus.SUPERSEDED, superseded_by=change.id, updated_at=now())
-        for n in {n.id: n for n in stale}.values()
-    ]
+    # A change may supersede 100,000 notices, millions of values none in a cycle: paused_gc.
+    with paused_gc():
+        reached = [n for n in tx.notices_of(recomputed, OPEN) if n.status in OPEN]
+        sent = [n for n in reached if n.source_id == plan.before.id]
+        # The source's notices are most often all to items recomputed now, read already:
+        # they are read again only when some are not.
+        if tx.count_notices(of_source) == len(sent):
+            stale = [*sent, *(n for n in reached if n.source_id != plan.before.id)]
+        else:
+            stale = [n for n in [*tx.find_notices(of_source), *reached] if n.status in OPEN]
+        superseded = [
+            replace(n, status=NoticeStatus.SUPERSEDED, superseded_by=change.id, updated_at=now())
+            for n in {n.id: n for n in stale}.values()
+        ]
     return Committed(change, record, notices, superseded, fanned.impacts)
 
 
