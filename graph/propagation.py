@@ -903,8 +903,10 @@ class _FanOut:
             articles: tuple[str, ...] = _REVIEW_ARTICLES if main is None else ("X-16", "X-22")
             return (node, actions, value, scope, path, articles, ())
         outcome = self.outcome(node)
-        parents = list(self.index.bases(node))
-        kept = tuple(sorted(parents[i] for i in outcome.kept))
+        kept: tuple[str, ...] = ()
+        if outcome.kept:  # the bases read only then: each read builds its edges
+            parents = list(self.index.bases(node))
+            kept = tuple(sorted(parents[i] for i in outcome.kept))
         articles = outcome.articles if value else outcome.declassify_articles
         return (node, actions, value, scope, path, articles, kept)
 
