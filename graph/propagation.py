@@ -224,6 +224,16 @@ _END_RANK = 10_000_000
 # 0 for declassified; None for a process item reviewed as it is), the knowledge scope it is
 # left with.
 _Found = tuple[str, tuple[Action, ...], int | None, KnowledgeScope | None]
+# An impact as a row (Impacts.rows): the found entry, then its path, articles and bases kept.
+ImpactRow = tuple[
+    str,
+    tuple[Action, ...],
+    int | None,
+    KnowledgeScope | None,
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+]
 
 
 @dataclass(frozen=True)
@@ -303,6 +313,22 @@ class Impacts(Sequence[Impact]):
         """Each impact's layer, without building the impacts: impacts of one layer may be
         shown in any order among themselves."""
         return self._run.layers_found()
+
+    def rows(self) -> Iterator[ImpactRow]:
+        """Each impact as a tuple, without building the impacts: its item, actions, outcome
+        (a value and a scope, for `after`), path, articles and bases kept. A committed fan-out
+        writes a notice of each (service.notice_rows)."""
+        run = self._run
+        return (run.row(run.entry(position)) for position in range(len(self)))
+
+    def after(self, item_id: str, value: int | None, scope: KnowledgeScope | None) -> Item:
+        """The item of a row as the change leaves it, from the row's outcome: the same for
+        every item that holds the same values before (the row's `value` and `scope`)."""
+        return self._run.after_of(item_id, value, scope)
+
+    def changes(self, item_id: str) -> bool:
+        """Whether `item_id` is one of the items the change itself changes."""
+        return item_id in self._run.changed_items
 
     def known(self, item_id: str) -> Item | None:
         """An item of the fan-out's world as it stands (a descendant, a basis, a process
@@ -907,27 +933,46 @@ class _FanOut:
 
     def impact(self, entry: _Found) -> Impact:
         """The whole `Impact` of one found entry."""
-        node, actions, value, _ = entry
+        node, actions, value, _, path, articles, kept = self.row(entry)
         before = self.world.items[node]
-        main = self.mains.get(node)
-        path = (*self._path(main), node) if main is not None else self._path(node)
         if value is None:
-            # Reviewed with its main item (X-22); derived from a changed basis too (D-12).
-            articles = _REVIEW_ARTICLES if main is None else ("X-16", "X-22")
             return Impact(node, actions, before, self.item(node), path, articles, ())
-        outcome = self.outcome(node)
-        parents = list(self.index.bases(node))
-        kept = tuple(sorted(parents[i] for i in outcome.kept))
         return Impact(
             item_id=node,
             actions=actions,
             before=before,
             after=self.item(node),
             path=path,
-            articles=outcome.articles if value else outcome.declassify_articles,
+            articles=articles,
             kept_bases=kept,
             explain=partial(self._explain, node),
         )
+
+    def row(self, entry: _Found) -> ImpactRow:
+        """What an `Impact` of one found entry holds but its items: its path, articles and
+        bases kept, with the entry."""
+        node, actions, value, scope = entry
+        main = self.mains.get(node)
+        path = (*self._path(main), node) if main is not None else self._path(node)
+        if value is None:
+            # Reviewed with its main item (X-22); derived from a changed basis too (D-12).
+            articles: tuple[str, ...] = _REVIEW_ARTICLES if main is None else ("X-16", "X-22")
+            return (node, actions, value, scope, path, articles, ())
+        outcome = self.outcome(node)
+        kept: tuple[str, ...] = ()
+        if outcome.kept:  # the bases read only then: each read builds its edges
+            parents = list(self.index.bases(node))
+            kept = tuple(sorted(parents[i] for i in outcome.kept))
+        articles = outcome.articles if value else outcome.declassify_articles
+        return (node, actions, value, scope, path, articles, kept)
+
+    def after_of(self, node: str, value: int | None, scope: KnowledgeScope | None) -> Item:
+        """`node` as the change leaves it, for an entry with `value` and `scope`: what
+        `item` gives, neither kept nor looked up by node."""
+        changed = self.changed_items.get(node)
+        if changed is not None:
+            return changed
+        return self._after((node, (), value, scope), self.world.items[node])
 
     def _path(self, node: str) -> tuple[str, ...]:
         """A lineage path from a changed root to `node`, through the first parent by id

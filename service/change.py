@@ -12,9 +12,10 @@ alone, uses the same fan-out (service.impact).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import overload
 
 from graph import authority
 from graph.access import Actor
@@ -39,7 +40,7 @@ from graph.model import (
     chinese_date,
 )
 from graph.phrase import Phrase, item_id, item_title, join
-from graph.propagation import Action, Impact, Impacts, fan_out
+from graph.propagation import Action, Impact, Impacts, fan_out, paused_gc
 from graph.store.base import GraphReader, GraphStore, GraphWriter, NoticeQuery
 from service.impact import (
     Plan,
@@ -50,6 +51,7 @@ from service.impact import (
     load_world,
     plan_change,
 )
+from service.notice_rows import NoticeRow, notice_rows
 from service.permissions import deciding_official, readable_items, require_handler
 from service.usecases import check_decision_makers, new_id, now, require_version, today
 
@@ -90,9 +92,46 @@ class Committed:
 
     change: Change
     record: DecisionRecord
-    notices: list[Notice]
+    notices: Sequence[Notice]
     superseded: list[Notice]
     impacts: Impacts
+
+
+class SentNotices(Sequence[Notice]):
+    """The notices of a fan-out, each built when read: a change over 100,000 descendants
+    writes them as rows (`rows`, service.notice_rows), and its answer reads those it shows.
+    Their ids are drawn once, so a notice read is the one written."""
+
+    def __init__(self, change: Change, source: Item, impacts: Impacts, due_on: date) -> None:
+        self._change = change
+        self._source = source
+        self._impacts = impacts
+        self._due_on = due_on
+        self._ids = [new_id("N") for _ in range(len(impacts))]
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Notice: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Notice]: ...
+
+    def __getitem__(self, index: int | slice) -> Notice | list[Notice]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        impact = self._impacts[index]  # checks the index
+        id = self._ids[index]
+        return _notice(self._change, self._source, impact, self._due_on, id)
+
+    def __iter__(self) -> Iterator[Notice]:
+        for index in range(len(self)):
+            yield self[index]
+
+    def rows(self) -> Iterator[NoticeRow]:
+        """Each notice as a row (codec.NOTICE_COLUMNS), without building the notices."""
+        return notice_rows(self._change, self._source, self._impacts, self._due_on, self._ids)
 
 
 @dataclass(frozen=True)
@@ -250,21 +289,26 @@ def foresee(
     change = replace(change, after=after, record_id=record.id)
     # A notice per impact: the items they name in one read, not one each (graph.lazy).
     prefetch(fanned.impacts.items, fanned.impacts.needs(range(len(fanned.impacts))))
-    notices = [_notice(change, plan.before, impact, due_on) for impact in fanned.impacts]
+    notices = SentNotices(change, plan.before, fanned.impacts, due_on)
     detach(fanned.impacts)
     of_source = NoticeQuery(source_id=plan.before.id, statuses=OPEN, limit=None)
     # Open notices of the source's earlier changes, of every item recomputed now, and of the
     # changed item itself (a derived item that expired by itself has nothing left to apply).
     recomputed = [*fanned.recomputed, plan.before.id]
-    stale = [
-        n
-        for n in [*tx.find_notices(of_source), *tx.notices_of(recomputed, OPEN)]
-        if n.status in OPEN
-    ]
-    superseded = [
-        replace(n, status=NoticeStatus.SUPERSEDED, superseded_by=change.id, updated_at=now())
-        for n in {n.id: n for n in stale}.values()
-    ]
+    # A change may supersede 100,000 notices, millions of values none in a cycle: paused_gc.
+    with paused_gc():
+        reached = [n for n in tx.notices_of(recomputed, OPEN) if n.status in OPEN]
+        sent = [n for n in reached if n.source_id == plan.before.id]
+        # The source's notices are most often all to items recomputed now, read already:
+        # they are read again only when some are not.
+        if tx.count_notices(of_source) == len(sent):
+            stale = [*sent, *(n for n in reached if n.source_id != plan.before.id)]
+        else:
+            stale = [n for n in [*tx.find_notices(of_source), *reached] if n.status in OPEN]
+        superseded = [
+            replace(n, status=NoticeStatus.SUPERSEDED, superseded_by=change.id, updated_at=now())
+            for n in {n.id: n for n in stale}.values()
+        ]
     return Committed(change, record, notices, superseded, fanned.impacts)
 
 
@@ -284,7 +328,11 @@ def write_change(
     tx.add_change(done.change)
     if done.superseded:
         tx.update_notices(done.superseded)
-    if done.notices:
+    if isinstance(done.notices, SentNotices):
+        # Millions of strings and tuples, none in a cycle: see paused_gc.
+        with paused_gc():
+            tx.add_notice_rows(done.notices.rows())
+    elif done.notices:
         tx.add_notices(done.notices)
     return done
 
@@ -530,10 +578,12 @@ def passed_on(tx: GraphReader, notice: Notice, after: Item) -> PassedOn:
     )
 
 
-def _notice(change: Change, source: Item, impact: Impact, due_on: date) -> Notice:
+def _notice(
+    change: Change, source: Item, impact: Impact, due_on: date, id: str | None = None
+) -> Notice:
     created = change.recorded_at
     return Notice(
-        id=new_id("N"),
+        id=id or new_id("N"),
         change_id=change.id,
         source_id=source.id,
         item_id=impact.item_id,

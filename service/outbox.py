@@ -38,7 +38,7 @@ attempt sends the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -48,6 +48,7 @@ from graph.audit import Finding
 from graph.change import Notice
 from graph.model import DecisionRecord, Item, Organisation
 from graph.store.base import GraphStore, GraphWriter, Wrapping
+from graph.store.codec import NOTICE_COLUMNS, Defaults, notice_from
 from graph.webhook import (
     Delivery,
     DeliveryStatus,
@@ -97,6 +98,21 @@ class _Recorder:
     def add_notices(self, notices: Sequence[Notice]) -> None:
         self._tx.add_notices(notices)
         self.written_notices.extend(notices)
+
+    def add_notice_rows(self, rows: Iterable[tuple[object, ...]]) -> None:
+        if not self._tx.webhooks():
+            # No endpoint to offer them to: `queue` offers nothing, and a change over
+            # 100,000 descendants builds no notice for it.
+            self._tx.add_notice_rows(rows)
+            return
+        noted = self.written_notices
+
+        def noting() -> Iterator[tuple[object, ...]]:
+            for row in rows:
+                noted.append(notice_from(Defaults(dict(zip(NOTICE_COLUMNS, row, strict=True)))))
+                yield row
+
+        self._tx.add_notice_rows(noting())
 
 
 class Outbox(Wrapping):

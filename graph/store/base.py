@@ -424,6 +424,12 @@ class GraphWriter(GraphReader, Protocol):
 
     def add_notices(self, notices: Sequence[Notice]) -> None: ...
 
+    def add_notice_rows(self, rows: Iterable[tuple[object, ...]]) -> None:
+        """Adds notices given as rows (graph.store.codec.NOTICE_COLUMNS, as `notice_fields`
+        gives them), checked and written in batches of thousands: a fan-out sends as many
+        notices as descendants (issue 24)."""
+        ...
+
     def update_notices(self, notices: Sequence[Notice]) -> None:
         """Replaces the status and the fields of acting on existing notices."""
         ...

@@ -4,10 +4,11 @@ hold the same names and the same plain values (ISO dates, enum names, JSON text)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from json.encoder import encode_basestring as _string
+from typing import Any, Protocol, TypeVar
 
 from graph import phrase
 from graph.access import Role, Token, User, readers
@@ -42,6 +43,8 @@ from graph.model import (
 from graph.phrase import Phrase
 from graph.propagation import Action
 from graph.trail import AuditEvent, Outcome
+
+T = TypeVar("T")
 
 
 class Fields(Protocol):
@@ -387,6 +390,38 @@ def _snapshot(value: Item) -> str:
     return json.dumps(item_fields(value), ensure_ascii=False)
 
 
+# A snapshot's fields (item_fields) fall in three runs: the item's own (its id to its date),
+# its state (status to readers, what a change changes) and its version. A notice holds two
+# snapshots of its item, before and after, which share the first run; notices written in
+# bulk share the second among the many items that hold the same values (service.notice_rows).
+_SNAPSHOT_OWN = ("id", "kind", "title", "document_number", "organisation_id", "issued_on")
+
+
+def snapshot_own(value: Item) -> str:
+    """The first run of `value`'s snapshot, as `snapshot_joined` takes it."""
+    # As json.dumps writes the dict of these fields (its strings by its own encoder), without
+    # building it: it is written for every notice of a fan-out.
+    return (
+        f'{{"id": {_string(value.id)}, "kind": {_string(value.kind.value)}, '
+        f'"title": {_string(value.title)}, '
+        f'"document_number": {_string(value.document_number)}, '
+        f'"organisation_id": {_string(value.organisation_id)}, '
+        f'"issued_on": "{value.issued_on.isoformat()}"'
+    )
+
+
+def snapshot_state(value: Item) -> str:
+    """The second run of `value`'s snapshot, as `snapshot_joined` takes it."""
+    fields = item_fields(value)
+    state = {k: v for k, v in fields.items() if k not in _SNAPSHOT_OWN and k != "version"}
+    return json.dumps(state, ensure_ascii=False)[1:-1]
+
+
+def snapshot_joined(own: str, state: str, version: int) -> str:
+    """The snapshot of an item (as `notice_fields` writes it) from its runs: the same text."""
+    return f'{own}, {state}, "version": {version:d}}}'
+
+
 def _snapshot_from(text: str) -> Item:
     return item_from(Defaults(json.loads(text)))
 
@@ -480,6 +515,62 @@ def notice_fields(value: Notice) -> dict[str, Any]:
         "superseded_by": value.superseded_by,
         "proposal_id": value.proposal_id,
     }
+
+
+def notice_state(value: Notice) -> dict[str, Any]:
+    """A notice's id and the fields an update replaces (NOTICE_STATE), as `notice_fields`
+    gives them: a change that supersedes 100,000 notices encodes no snapshot or text."""
+    return {
+        "id": value.id,
+        "status": value.status.value,
+        "updated_at": timestamp(value.updated_at),
+        "acted_by": value.acted_by,
+        "record_id": value.record_id,
+        "superseded_by": value.superseded_by,
+        "proposal_id": value.proposal_id,
+    }
+
+
+# The columns of a notice, in the order of `notice_fields` (a row written in bulk).
+NOTICE_COLUMNS = (
+    "id",
+    "change_id",
+    "source_id",
+    "item_id",
+    "organisation_id",
+    "actions",
+    "before",
+    "after",
+    "path",
+    "articles",
+    "kept_bases",
+    "text",
+    "due_on",
+    "status",
+    "created_at",
+    "updated_at",
+    "acted_by",
+    "record_id",
+    "superseded_by",
+    "proposal_id",
+)
+
+
+# Notices written in bulk go in batches of this many rows: a statement and its checks each
+# cost one round for thousands of rows, and a batch's strings stay a few megabytes.
+NOTICE_BATCH = 5000
+
+
+def batched(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`rows` in lists of `size`, the last shorter (itertools.batched, Python 3.12)."""
+    batch: list[T] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def notice_from(fields: Fields) -> Notice:

@@ -91,11 +91,14 @@ from graph.store.codec import (
     ITEM_ROW_FIELDS,
     ITEM_STATE,
     KEYPOINT_STATE,
+    NOTICE_BATCH,
+    NOTICE_COLUMNS,
     NOTICE_STATE,
     Defaults,
     audit_fields,
     audit_from,
     bar_list,
+    batched,
     change_fields,
     change_from,
     derivation,
@@ -109,6 +112,7 @@ from graph.store.codec import (
     keypoint_from,
     notice_fields,
     notice_from,
+    notice_state,
     organisation_fields,
     organisation_from,
     person_fields,
@@ -1640,6 +1644,29 @@ class _Neo4jTx:
         self._require("organisation", [n.organisation_id for n in notices])
         self._create("notice", [notice_fields(n) for n in notices])
 
+    def add_notice_rows(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        for batch in batched(rows, NOTICE_BATCH):
+            columns = {name: [row[i] for row in batch] for i, name in enumerate(NOTICE_COLUMNS)}
+            self._refuse_duplicates("notice", columns["id"])
+            self._require("change", columns["change_id"])
+            for kind, column in (
+                ("person", "acted_by"),
+                ("record", "record_id"),
+                ("change", "superseded_by"),
+                ("proposal", "proposal_id"),
+            ):
+                self._require(kind, [id for id in columns[column] if id is not None])
+            self._require("item", [*columns["source_id"], *columns["item_id"]])
+            self._require("organisation", columns["organisation_id"])
+            # One statement a batch, its values parameters; a node stores no nulls (_create).
+            present = [
+                {k: v for k, v in zip(NOTICE_COLUMNS, row, strict=True) if v is not None}
+                for row in batch
+            ]
+            self._write(
+                f"UNWIND $rows AS row CREATE (n:{LABELS['notice']}) SET n = row", rows=present
+            )
+
     def _require_acting(self, notices: Sequence[Notice]) -> None:
         self._require("person", [n.acted_by for n in notices if n.acted_by])
         self._require("record", [n.record_id for n in notices if n.record_id])
@@ -1648,7 +1675,8 @@ class _Neo4jTx:
 
     def update_notices(self, notices: Sequence[Notice]) -> None:
         self._require_acting(notices)
-        self._update("notice", [notice_fields(n) for n in notices], NOTICE_STATE)
+        for batch in batched(notices, NOTICE_BATCH):
+            self._update("notice", [notice_state(n) for n in batch], NOTICE_STATE)
 
     def add_proposal(self, proposal: Proposal) -> None:
         self._refuse_duplicates("proposal", [proposal.id])

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from datetime import date, datetime
+from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -65,11 +66,14 @@ from graph.store.codec import (
     ITEM_ROW_FIELDS,
     ITEM_STATE,
     KEYPOINT_STATE,
+    NOTICE_BATCH,
+    NOTICE_COLUMNS,
     NOTICE_STATE,
     Defaults,
     audit_fields,
     audit_from,
     bar_list,
+    batched,
     change_fields,
     change_from,
     derivation,
@@ -83,6 +87,7 @@ from graph.store.codec import (
     keypoint_from,
     notice_fields,
     notice_from,
+    notice_state,
     organisation_fields,
     organisation_from,
     person_fields,
@@ -613,6 +618,15 @@ _HOLDS = (
 
 def _readable_params(readable: ReadFilter) -> tuple[str, str]:
     return json.dumps(list(readable.keys)), json.dumps(list(readable.holders))
+
+
+# The fields of acting on a notice that name other rows: table, kind, column.
+_ACTING = (
+    ("persons", "person", "acted_by"),
+    ("records", "record", "record_id"),
+    ("changes", "change", "superseded_by"),
+    ("proposals", "proposal", "proposal_id"),
+)
 
 
 def _notice_conditions(query: NoticeQuery) -> tuple[list[str], list[Any]]:
@@ -2086,6 +2100,26 @@ class _SqliteTx:
             self._require_acting(notice)
             self._insert("notices", notice_fields(notice))
 
+    def add_notice_rows(self, rows: Iterable[tuple[object, ...]]) -> None:
+        for batch in batched(rows, NOTICE_BATCH):
+            self._check_notice_rows(batch)
+            # In the order of their ids, the batch goes into the id index in one pass.
+            batch.sort(key=itemgetter(0))
+            marks = ", ".join("?" * len(NOTICE_COLUMNS))
+            self._db.executemany(
+                f"INSERT INTO notices ({', '.join(NOTICE_COLUMNS)}) VALUES ({marks})", batch
+            )
+
+    def _check_notice_rows(self, batch: list[tuple[Any, ...]]) -> None:
+        """What add_notices checks of each notice, for a batch: one query per kind."""
+        columns = {name: [row[i] for row in batch] for i, name in enumerate(NOTICE_COLUMNS)}
+        self._refuse_duplicates("notices", "notice", columns["id"])
+        self._require("changes", "change", columns["change_id"])
+        self._require("items", "item", [*columns["source_id"], *columns["item_id"]])
+        self._require("organisations", "organisation", columns["organisation_id"])
+        for table, kind, column in _ACTING:
+            self._require(table, kind, [id for id in columns[column] if id is not None])
+
     def _require_acting(self, notice: Notice) -> None:
         for table, kind, id in (
             ("persons", "person", notice.acted_by),
@@ -2097,9 +2131,17 @@ class _SqliteTx:
                 self._require(table, kind, [id])
 
     def update_notices(self, notices: Sequence[Notice]) -> None:
-        for notice in notices:
-            self._require_acting(notice)
-            self._update("notices", "notice", notice_fields(notice), NOTICE_STATE)
+        # In batches, each checked in one query per kind: a change supersedes as many open
+        # notices as it recomputes items.
+        sets = ", ".join(f"{column} = :{column}" for column in NOTICE_STATE)
+        for batch in batched(map(notice_state, notices), NOTICE_BATCH):
+            for table, kind, column in _ACTING:
+                self._require(table, kind, [row[column] for row in batch if row[column]])
+            cursor = self._db.executemany(f"UPDATE notices SET {sets} WHERE id = :id", batch)
+            if cursor.rowcount != len(batch):
+                present = self._present("notices", [row["id"] for row in batch])
+                missing = next(row["id"] for row in batch if row["id"] not in present)
+                raise UnknownId("notice", missing)
 
     def add_proposal(self, proposal: Proposal) -> None:
         self._refuse_duplicate("proposals", "proposal", proposal.id)

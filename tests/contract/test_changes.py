@@ -40,6 +40,7 @@ from graph.store.base import (
     ItemQuery,
     NoticeQuery,
 )
+from graph.store.codec import NOTICE_BATCH, notice_fields
 from tests.contract.builders import (
     BEIJING,
     DAY,
@@ -334,6 +335,27 @@ def test_notice_round_trip(store: GraphStore) -> None:
     assert read["N-2"].after.status is ItemStatus.DECLASSIFIED_WORK_SECRET
     n2 = read["N-2"]
     assert (n2.acted_by, n2.record_id, n2.superseded_by, n2.proposal_id) == (None,) * 4
+
+
+def test_notice_rows_round_trip_as_the_notices(store: GraphStore) -> None:
+    """Notices written as rows in bulk read back as the notices written one by one, across
+    batches (codec.NOTICE_BATCH)."""
+    full = _full_notice()
+    many = [notice(f"N-{n:05d}", "D-2") for n in range(NOTICE_BATCH + 2)]
+
+    def work(tx: GraphWriter) -> None:
+        _notice_graph(tx)
+        tx.add_notice_rows(iter(_rows(full, *many)))
+
+    store.write(work)
+
+    read = store.read(lambda tx: tx.notices([full.id, many[0].id, many[-1].id, "N-NOPE"]))
+    assert read == {full.id: full, many[0].id: many[0], many[-1].id: many[-1]}
+    query = NoticeQuery(change_id="C-1", limit=None)
+    assert store.read(lambda tx: tx.count_notices(query)) == len(many) + 1
+    assert store.read(lambda tx: tx.find_notices(query)) == sorted(
+        [full, *many], key=lambda n: n.id
+    )
 
 
 def test_proposal_round_trip(store: GraphStore) -> None:
@@ -1104,7 +1126,24 @@ def _id(kind: str, id: str) -> dict[str, object]:
     return {"kind": kind, "id": id}
 
 
+def _rows(*notices: Notice) -> list[tuple[object, ...]]:
+    """Notices as the rows a committed fan-out writes in bulk (service.notice_rows)."""
+    return [tuple(notice_fields(n).values()) for n in notices]
+
+
 DUPLICATES = [
+    Refusal(
+        "notice-rows",
+        lambda tx: tx.add_notice_rows(_rows(notice("N-NEW"), notice("N-1", "S-1"))),
+        DuplicateId,
+        _id("notice", "N-1"),
+    ),
+    Refusal(
+        "notice-rows-repeated-in-one-batch",
+        lambda tx: tx.add_notice_rows(_rows(notice("N-NEW"), notice("N-NEW"))),
+        DuplicateId,
+        _id("notice", "N-NEW"),
+    ),
     Refusal(
         "change",
         lambda tx: tx.add_change(change("C-1", "D-1")),
@@ -1133,6 +1172,30 @@ DUPLICATES = [
 ]
 
 UNKNOWNS = [
+    Refusal(
+        "notice-rows-change",
+        lambda tx: tx.add_notice_rows(_rows(notice("N-NEW", change_id="C-NOPE"))),
+        UnknownId,
+        _id("change", "C-NOPE"),
+    ),
+    Refusal(
+        "notice-rows-item-later-in-batch",
+        lambda tx: tx.add_notice_rows(_rows(notice("N-NEW"), notice("N-NEW-2", "D-NOPE"))),
+        UnknownId,
+        _id("item", "D-NOPE"),
+    ),
+    Refusal(
+        "notice-rows-organisation",
+        lambda tx: tx.add_notice_rows(_rows(notice("N-NEW", organisation_id="O-NOPE"))),
+        UnknownId,
+        _id("organisation", "O-NOPE"),
+    ),
+    Refusal(
+        "notice-rows-acted-by",
+        lambda tx: tx.add_notice_rows(_rows(notice("N-NEW", status=APPLIED, acted_by="P-NOPE"))),
+        UnknownId,
+        _id("person", "P-NOPE"),
+    ),
     Refusal(
         "change-item",
         lambda tx: tx.add_change(change("C-NEW", "S-NOPE")),

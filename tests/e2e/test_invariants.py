@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -105,7 +105,7 @@ def refusal(error: LineageError) -> tuple[object, ...]:
     return (type(error).__name__, error.message, error.articles, rule, field)
 
 
-def notices_by_item(notices: list[Notice]) -> dict[str, Notice]:
+def notices_by_item(notices: Sequence[Notice]) -> dict[str, Notice]:
     """Notices without what a preview makes up for itself (ids and times), by item."""
     found = {
         n.item_id: replace(n, id="", change_id="", created_at=EPOCH, updated_at=EPOCH)
