@@ -978,6 +978,20 @@ class SqliteStore:
         with self._transaction("BEGIN IMMEDIATE") as tx:
             return work(tx)
 
+    @contextmanager
+    def bulk_transaction(self) -> Iterator[tuple[sqlite3.Connection, GraphWriter]]:
+        """One write transaction with foreign keys off, for a bulk load that checks every
+        reference itself (graph.store.sqlite_bulk): its connection, and a writer in the same
+        transaction. Rolled back when the block raises; foreign keys are on again after."""
+        connection = self._connection()
+        # Only outside a transaction does SQLite take this pragma.
+        connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self._transaction("BEGIN IMMEDIATE") as tx:
+                yield connection, tx
+        finally:
+            connection.execute("PRAGMA foreign_keys = ON")
+
     def append_audit(self, events: Sequence[AuditEvent]) -> None:
         self._opened_trail().append(events)
 

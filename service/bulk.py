@@ -1,0 +1,473 @@
+"""Bulk import (issue 24, point 6): `lineage import` into an empty embedded store.
+
+The whole file goes in within ONE transaction (graph.store.sqlite_bulk), not a temporary
+file renamed into place: the command has already opened (maybe created and migrated) the
+store, a server may hold it open, and the audit trail lives beside it; a rename would swap
+the file under their connections. SQLite's commit is atomic, so a refused file, a crash or a
+kill leaves the store exactly as empty as it was, and readers see nothing until the commit.
+
+What it refuses, and with which error on which line, is what service.transfer.import_graph
+refuses with batches of one line (`batch=1`): the first line, in file order, that the store's
+writer would refuse given every line above it. (Larger batches write each batch's kinds in
+an order of their own, so a line naming a line *below* it in the same batch gets through
+there by luck of the batch; a file written by `lineage export` never has one, and on those
+files every batch size agrees.) The lines that make up nearly all of a large file (items,
+keypoints, DERIVED_FROM, the keypoints items contain, scope-rule links) are checked against
+sets of the ids read so far, in the writer's order of checks, and written as rows without a
+Python object per edge; a cycle and a repeated DERIVED_FROM edge are found once at the end,
+over arrays (graph.cycle.first_closing_edge, a sort). Every other kind (organisations,
+persons, rules, records, changes, notices, proposals and their links) is rare and goes
+through the store's own writer in the same transaction, line by line.
+
+The rows are those the batched path writes (tests/e2e/test_bulk_import.py compares stores
+filled both ways), and the import's memo (transfer.PROGRESS) is noted done as there, so that
+a second import into the store is refused alike.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import re
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from graph.cycle import first_closing_edge
+from graph.errors import CycleRefused, DuplicateId, InvalidValue, LineageError, UnknownId
+from graph.model import BasisCase, Derivation, Item, Keypoint, Organisation, Person, ScopeRule
+from graph.store import exchange
+from graph.store.base import GraphStore, GraphWriter
+from graph.store.codec import item_fields, keypoint_fields
+from graph.store.sqlite import SqliteStore
+from graph.store.sqlite_bulk import BulkLoad
+from service.transfer import (
+    PROGRESS,
+    ImportRefused,
+    OnProgress,
+    Progress,
+    _add,
+    _learned,
+    _parse,
+    _state,
+    import_graph,
+)
+
+# Rows held before they are written: one executemany per table and this many rows.
+FLUSH = 20_000
+# How often, in lines, the progress callback hears of the load.
+TELL = 10_000
+# The lines of a file that `lineage export` writes for the two most frequent kinds, which
+# alone are read by a pattern rather than parsed: a line that matches is exactly the JSON
+# object it looks like (no escapes, no control characters in its strings). Any other line,
+# of these kinds too, is parsed and decoded as the batched path does.
+_PLAIN = r'[^"\\\x00-\x1f]*'
+_TEXT = f'"({_PLAIN})"'
+_EDGE = re.compile(
+    r'\{"kind":"derived_from","child_id":'
+    + _TEXT
+    + r',"parent_id":'
+    + _TEXT
+    + r',"basis":"([A-Z_]+)","keypoint_ids":\[((?:"'
+    + _PLAIN
+    + r'"(?:,"'
+    + _PLAIN
+    + r'")*)?)\]\}\r?\n?'
+)
+_CONTAINS = re.compile(
+    r'\{"kind":"contains_keypoint","from":' + _TEXT + r',"to":' + _TEXT + r"\}\r?\n?"
+)
+_BASES = frozenset(case.value for case in BasisCase)
+# The kinds written as rows here; every other kind goes through the store's writer.
+_ROWS = frozenset(("item", "keypoint", "derived_from", "contains_keypoint", "classified_under"))
+
+
+def bulk_import(
+    store: SqliteStore, lines: Iterable[str], *, on_progress: OnProgress | None = None
+) -> Counter[str]:
+    """Imports JSON Lines into an empty SQLite store in one transaction; returns how many
+    lines of each kind it wrote. A refused file raises what import_graph(batch=1) raises
+    (ImportRefused naming the line, or InvalidValue for the header or a store not empty)
+    and leaves the store as it was."""
+    # The load holds millions of small objects for a while: the cyclic collector would walk
+    # them again and again for nothing (none of them forms a cycle).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with store.bulk_transaction() as (db, tx):
+            empty, noted = _state(tx)
+            if not empty or noted is not None:
+                raise InvalidValue("store", "导入目标须为空存储：请导入到新的数据库。")
+            load = _Load(BulkLoad(db), tx)
+            counts = load.run(lines, on_progress)
+            load.rows.finish()
+            return counts
+    finally:
+        if collecting:
+            gc.enable()
+
+
+class _Rows:
+    """Rows waiting for their executemany, per table; flushed in the order of the file's
+    kinds (items before what names them), before any line the writer checks."""
+
+    def __init__(self, load: BulkLoad) -> None:
+        self.load = load
+        self.items: list[tuple[Any, ...]] = []
+        self.keypoints: list[tuple[Any, ...]] = []
+        self.edges: list[tuple[str, str, str, str]] = []
+        self.contains: list[tuple[str, str]] = []
+        self.classified: list[tuple[str, str]] = []
+        self.item_columns: tuple[str, ...] = ()
+        self.keypoint_columns: tuple[str, ...] = ()
+        self.held = 0
+
+    def flush(self) -> None:
+        load = self.load
+        load.insert("items", self.item_columns, self.items)
+        load.insert("keypoints", self.keypoint_columns, self.keypoints)
+        load.insert("derived_from", ("child_id", "parent_id", "basis", "keypoint_ids"), self.edges)
+        load.insert("contains_keypoint", ("item_id", "keypoint_id"), self.contains)
+        load.insert("classified_under", ("item_id", "rule_id"), self.classified)
+        self.items, self.keypoints, self.edges, self.contains, self.classified = [], [], [], [], []
+        self.held = 0
+
+    def finish(self) -> None:
+        self.flush()
+        self.load.finish()
+
+
+class _Load:
+    """One pass over the file: each line checked against the ids of the lines above it."""
+
+    def __init__(self, load: BulkLoad, tx: GraphWriter) -> None:
+        self.rows = _Rows(load)
+        self.tx = tx
+        self.items: dict[str, int] = {}  # id -> node number, for the arrays of edges
+        self.keypoints: set[str] = set()
+        self.organisations: set[str] = set()
+        self.persons: set[str] = set()
+        self.rules: set[str] = set()
+        self.children = array("i")
+        self.parents = array("i")
+        self.edge_lines = array("q")
+        self.counts: Counter[str] = Counter()
+        # Item rows but their id, title and document number, by _item_key.
+        self.item_rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def run(self, lines: Iterable[str], on_progress: OnProgress | None) -> Counter[str]:
+        digest = hashlib.sha256()
+        numbered: Iterator[tuple[int, str]] = enumerate(lines, start=1)
+        first = next(numbered, None)
+        if first is None:
+            raise InvalidValue("header", "导入文件为空。")
+        digest.update(first[1].encode())
+        old = None
+        if exchange.check_header(_parse(first[0], first[1])) < exchange.PHRASED:
+            old, numbered = _learned(numbered)
+        if on_progress is not None:
+            on_progress(1, None)
+        last = 1
+        for number, text in numbered:
+            digest.update(text.encode())
+            last = number
+            try:
+                self._line(number, text, old)
+            except ImportRefused as refused:
+                self._refuse_earlier(number)
+                raise refused from refused.__cause__
+            if on_progress is not None and number % TELL == 0:
+                on_progress(number, None)
+        self._refuse_earlier(None)
+        self.rows.flush()
+        self.tx.put_memo(PROGRESS, Progress(last, digest.hexdigest(), True).encoded())
+        if on_progress is not None:
+            on_progress(last, None)
+        return self.counts
+
+    def _line(self, number: int, text: str, old: exchange.Legacy | None) -> None:
+        """Checks and holds (or writes) one line; raises ImportRefused naming it."""
+        if old is None:
+            matched = _EDGE.fullmatch(text)
+            if matched is not None and matched[3] in _BASES:
+                listed = matched[4]
+                if not listed:
+                    self._edge(number, matched[1], matched[2], matched[3], (), "[]")
+                    return
+                keypoint_ids = tuple(listed[1:-1].split('","'))
+                # As json.dumps writes them (an ASCII id as it is, quoted).
+                text_ids = (
+                    "[" + listed.replace('","', '", "') + "]"
+                    if listed.isascii()
+                    else json.dumps(keypoint_ids)
+                )
+                self._edge(number, matched[1], matched[2], matched[3], keypoint_ids, text_ids)
+                return
+            matched = _CONTAINS.fullmatch(text)
+            if matched is not None:
+                self._contains(number, matched[1], matched[2])
+                return
+        if not text.strip():
+            return
+        line = _parse(number, text)
+        key = _item_key(line) if line.get("kind") == "item" else None
+        if key is not None:
+            known = self.item_rows.get(key)
+            if known is not None:
+                self._known_item(number, line, known)
+                return
+        try:
+            value = exchange.decode(line, old)
+        except LineageError as error:
+            raise ImportRefused(number, error) from error
+        try:
+            self._value(number, str(line["kind"]), value, key)
+        except LineageError as error:
+            raise ImportRefused(number, error) from error
+
+    def _known_item(self, number: int, line: dict[str, Any], known: tuple[Any, ...]) -> None:
+        """An item whose fields but its id, title and document number are those of an item
+        already checked and written: the same row but those, and the same references, which
+        were found then (an id only ever joins the sets)."""
+        id = line["id"]
+        if id in self.items:
+            raise ImportRefused(number, DuplicateId("item", id))
+        self.items[id] = len(self.items)
+        self._hold(
+            self.rows.items,
+            (id, known[0], line["title"], line["document_number"], *known[1:]),
+            "item",
+        )
+
+    def _value(self, number: int, kind: str, value: object, key: tuple[Any, ...] | None) -> None:
+        """A decoded line, checked as the writer checks it alone (transfer._add); `key` is
+        an item's `_item_key`, if it has one."""
+        if kind not in _ROWS:
+            self._written(kind, value)
+            return
+        match value:
+            case Item():
+                self._item(value, key)
+            case Keypoint():
+                self._keypoint(value)
+            case Derivation():
+                ids = value.keypoint_ids
+                self._edge(
+                    number, value.child_id, value.parent_id, value.case.value, ids, json.dumps(ids)
+                )
+            case ("contains_keypoint", item_id, keypoint_id):
+                self._contains(number, str(item_id), str(keypoint_id))
+            case ("classified_under", item_id, rule_id):
+                self._require(self.items, "item", (str(item_id),))
+                self._require(self.rules, "scope_rule", (str(rule_id),))
+                self._hold(self.rows.classified, (str(item_id), str(rule_id)), kind)
+            case _:
+                self._written(kind, value)
+
+    def _written(self, kind: str, value: object) -> None:
+        """A rare line, through the store's writer: what the writer checks reads the rows of
+        the lines above it, so those are written first."""
+        self.rows.flush()
+        _add(self.tx, [value])
+        match value:
+            case Organisation():
+                self.organisations.add(value.id)
+            case Person():
+                self.persons.add(value.id)
+            case ScopeRule():
+                self.rules.add(value.id)
+        self.counts[kind] += 1
+
+    def _item(self, item: Item, key: tuple[Any, ...] | None) -> None:
+        # SqliteStore.add_items for one item: its id, then organisations, then persons.
+        if item.id in self.items:
+            raise DuplicateId("item", item.id)
+        organisations = [item.organisation_id]
+        persons: list[str] = []
+        for scope in (item.scope, item.scope_limit):
+            if scope is not None:
+                persons += sorted(scope.persons)
+                organisations += sorted(scope.organisations)
+        organisations += sorted(item.joint_organisation_ids)
+        self._require(self.organisations, "organisation", organisations)
+        self._require(self.persons, "person", persons)
+        self.items[item.id] = len(self.items)
+        fields = item_fields(item)
+        if not self.rows.item_columns:
+            self.rows.item_columns = tuple(fields)
+            if self.rows.item_columns[:4] != ("id", "kind", "title", "document_number"):
+                raise AssertionError("the codec's item fields moved: see _known_item")
+        row = tuple(fields.values())
+        if key is not None:
+            self.item_rows[key] = (row[1], *row[4:])
+        self._hold(self.rows.items, row, "item")
+
+    def _keypoint(self, keypoint: Keypoint) -> None:
+        if keypoint.id in self.keypoints:
+            raise DuplicateId("keypoint", keypoint.id)
+        self._require(self.items, "item", (keypoint.item_id,))
+        self.keypoints.add(keypoint.id)
+        fields = keypoint_fields(keypoint)
+        if not self.rows.keypoint_columns:
+            self.rows.keypoint_columns = tuple(fields)
+        self._hold(self.rows.keypoints, tuple(fields.values()), "keypoint")
+
+    def _edge(
+        self,
+        number: int,
+        child: str,
+        parent: str,
+        basis: str,
+        keypoint_ids: tuple[str, ...],
+        keypoints_text: str,
+    ) -> None:
+        # SqliteStore.add_derivations for one edge: itself, both ends, its keypoints; a
+        # repeat and a cycle are found at the end, over all edges at once.
+        try:
+            if child == parent:
+                raise CycleRefused(child, parent)
+            self._require(self.items, "item", (child, parent))
+            self._require(self.keypoints, "keypoint", keypoint_ids)
+        except LineageError as error:
+            raise ImportRefused(number, error) from error
+        self.children.append(self.items[child])
+        self.parents.append(self.items[parent])
+        self.edge_lines.append(number)
+        self._hold(self.rows.edges, (child, parent, basis, keypoints_text), "derived_from")
+
+    def _contains(self, number: int, item_id: str, keypoint_id: str) -> None:
+        try:
+            self._require(self.items, "item", (item_id,))
+            self._require(self.keypoints, "keypoint", (keypoint_id,))
+        except LineageError as error:
+            raise ImportRefused(number, error) from error
+        self._hold(self.rows.contains, (item_id, keypoint_id), "contains_keypoint")
+
+    def _hold(self, rows: list[Any], row: Any, kind: str) -> None:
+        rows.append(row)
+        self.counts[kind] += 1
+        self.rows.held += 1
+        if self.rows.held >= FLUSH:
+            self.rows.flush()
+
+    @staticmethod
+    def _require(known: set[str] | dict[str, int], kind: str, ids: Iterable[str]) -> None:
+        for id in ids:
+            if id not in known:
+                raise UnknownId(kind, id)
+
+    def _refuse_earlier(self, before: int | None) -> None:
+        """Raises for the first edge above line `before` (all of them for None) that repeats
+        an earlier one or closes a cycle, the checks made at the end; nothing when none."""
+        lines = np.frombuffer(self.edge_lines, dtype=np.int64)
+        count = len(lines) if before is None else int(np.searchsorted(lines, before))
+        if not count:
+            return
+        children = np.frombuffer(self.children, dtype=np.int32)[:count]
+        parents = np.frombuffer(self.parents, dtype=np.int32)[:count]
+        keys = children.astype(np.int64) * len(self.items) + parents
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        repeats = order[1:][ordered[1:] == ordered[:-1]]
+        first_repeat = int(repeats.min()) if len(repeats) else count
+        closing = first_closing_edge(
+            children[:first_repeat], parents[:first_repeat], len(self.items)
+        )
+        if closing is not None:
+            child, parent = self._ids(children[closing], parents[closing])
+            raise ImportRefused(int(lines[closing]), CycleRefused(child, parent))
+        if first_repeat < count:
+            child, parent = self._ids(children[first_repeat], parents[first_repeat])
+            error = DuplicateId("derivation", f"{child} -> {parent}")
+            raise ImportRefused(int(lines[first_repeat]), error)
+
+    def _ids(self, *numbers: np.int32) -> list[str]:
+        """The ids of node numbers (a refusal's only: one pass over all ids)."""
+        wanted = {int(n): i for i, n in enumerate(numbers)}
+        found = [""] * len(numbers)
+        for id, number in self.items.items():
+            if number in wanted:
+                found[wanted[number]] = id
+        return found
+
+
+def bulk_ready(store: GraphStore, resume: bool) -> SqliteStore | None:
+    """The store, where an import goes the bulk way: an empty embedded store, not resumed.
+    A store not empty, an import cut short and the Bolt store take import_graph's way."""
+    if resume or not isinstance(store, SqliteStore):
+        return None
+    empty, noted = store.read(_state)
+    return store if empty and noted is None else None
+
+
+def import_into(
+    store: GraphStore,
+    lines: Iterable[str],
+    *,
+    resume: bool = False,
+    on_progress: OnProgress | None = None,
+) -> tuple[Counter[str], bool]:
+    """What `lineage import` runs: the bulk import where `bulk_ready`, import_graph
+    otherwise; returns the counts and whether it went the bulk way."""
+    embedded = bulk_ready(store, resume)
+    if embedded is not None:
+        return bulk_import(embedded, lines, on_progress=on_progress), True
+    return import_graph(store, lines, resume=resume, on_progress=on_progress), False
+
+
+def _item_key(line: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What an item line's row depends on besides its id, title and document number (which
+    the row holds as they are), where every value is of the type an export writes; None
+    otherwise (such a line is decoded in full). Two lines of one key decode to items equal
+    but for those three fields: types are checked, since 1 == 1.0 == True as keys."""
+    try:
+        id, title, number = line["id"], line["title"], line["document_number"]
+        scope = _scope_key(line["scope"])
+        limit = line["scope_limit"]
+        joint = line.get("joint_organisation_ids", [])
+        version = line.get("version", 1)
+        texts = (
+            line["item_kind"],
+            line["organisation_id"],
+            line["issued_on"],
+            line["status"],
+        )
+        optional = (
+            line["level"],
+            line["period_kind"],
+            line["period_start"],
+            line["period_until"],
+            line["period_condition"],
+        )
+        years = line["period_years"]
+    except KeyError:
+        return None
+    if not (type(id) is type(title) is type(number) is str and type(version) is int):
+        return None
+    if not all(type(t) is str for t in texts) or not all(
+        t is None or type(t) is str for t in optional
+    ):
+        return None
+    if years is not None and type(years) is not int:
+        return None
+    if type(joint) is not list or not all(type(o) is str for o in joint):
+        return None
+    limit_key = None if limit is None else _scope_key(limit)
+    if scope is None or (limit is not None and limit_key is None):
+        return None
+    return (*texts, *optional, years, version, scope, limit_key, tuple(joint))
+
+
+def _scope_key(scope: object) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    if type(scope) is not dict:
+        return None
+    persons, organisations = scope.get("persons"), scope.get("organisations")
+    if type(persons) is not list or type(organisations) is not list:
+        return None
+    if not all(type(p) is str for p in persons) or not all(type(o) is str for o in organisations):
+        return None
+    return tuple(persons), tuple(organisations)
