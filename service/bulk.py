@@ -81,6 +81,18 @@ _EDGE = re.compile(
 _CONTAINS = re.compile(
     r'\{"kind":"contains_keypoint","from":' + _TEXT + r',"to":' + _TEXT + r"\}\r?\n?"
 )
+_ITEM = re.compile(
+    r'\{"kind":"item","id":'
+    + _TEXT
+    + r',"item_kind":"([A-Z_]+)","title":'
+    + _TEXT
+    + r',"document_number":'
+    + _TEXT
+    + r",(.*)\}\r?\n?"
+)
+_ITEM_HEAD = '{"kind":"item","id":"'
+_EDGE_HEAD = '{"kind":"derived_from","child_id":"'
+_CONTAINS_HEAD = '{"kind":"contains_keypoint","from":"'
 _BASES = frozenset(case.value for case in BasisCase)
 # The kinds written as rows here; every other kind goes through the store's writer.
 _ROWS = frozenset(("item", "keypoint", "derived_from", "contains_keypoint", "classified_under"))
@@ -172,16 +184,76 @@ class _Load:
         if on_progress is not None:
             on_progress(1, None)
         last = 1
+        # The hot loop: an edge without keypoints, and a contained keypoint, whose ids are
+        # known, are held right here; any other line, and any line at fault, goes to _line.
+        items, keypoints, rows = self.items, self.keypoints, self.rows
+        edge, contains, item = _EDGE.fullmatch, _CONTAINS.fullmatch, _ITEM.fullmatch
+        item_rows = self.item_rows
+        children, parents, edge_lines = self.children, self.parents, self.edge_lines
+        hashed: list[str] = []
+        fast_contains = fast_edges = fast_items = 0
         for number, text in numbered:
-            digest.update(text.encode())
+            hashed.append(text)
             last = number
+            if number % TELL == 0:
+                digest.update("".join(hashed).encode())  # as line by line, for less
+                hashed.clear()
+                if on_progress is not None:
+                    on_progress(number, None)
+            if old is None:
+                if text.startswith(_CONTAINS_HEAD):
+                    matched = contains(text)
+                    if matched is not None:
+                        item_id, keypoint_id = matched.groups()
+                        if item_id in items and keypoint_id in keypoints:
+                            rows.contains.append((item_id, keypoint_id))
+                            fast_contains += 1
+                            rows.held += 1
+                            if rows.held >= FLUSH:
+                                rows.flush()
+                            continue
+                elif text.startswith(_EDGE_HEAD):
+                    matched = edge(text)
+                    if matched is not None and matched[3] in _BASES:
+                        child, parent, basis, listed = matched.groups()
+                        below, above = items.get(child), items.get(parent)
+                        if (
+                            below is not None
+                            and above is not None
+                            and child != parent
+                            and (not listed or _known_keypoints(listed, keypoints))
+                        ):
+                            children.append(below)
+                            parents.append(above)
+                            edge_lines.append(number)
+                            rows.edges.append((child, parent, basis, _keypoints_text(listed)))
+                            fast_edges += 1
+                            rows.held += 1
+                            if rows.held >= FLUSH:
+                                rows.flush()
+                            continue
+                elif text.startswith(_ITEM_HEAD):
+                    matched = item(text)
+                    if matched is not None:
+                        known = item_rows.get((matched[2], matched[5]))
+                        id = matched[1]
+                        if known is not None and id not in items:
+                            items[id] = len(items)
+                            rows.items.append((id, known[0], matched[3], matched[4], *known[1:]))
+                            fast_items += 1
+                            rows.held += 1
+                            if rows.held >= FLUSH:
+                                rows.flush()
+                            continue
             try:
                 self._line(number, text, old)
             except ImportRefused as refused:
                 self._refuse_earlier(number)
                 raise refused from refused.__cause__
-            if on_progress is not None and number % TELL == 0:
-                on_progress(number, None)
+        digest.update("".join(hashed).encode())
+        self.counts["contains_keypoint"] += fast_contains
+        self.counts["derived_from"] += fast_edges
+        self.counts["item"] += fast_items
         self._refuse_earlier(None)
         self.rows.flush()
         self.tx.put_memo(PROGRESS, Progress(last, digest.hexdigest(), True).encoded())
@@ -190,58 +262,32 @@ class _Load:
         return self.counts
 
     def _line(self, number: int, text: str, old: exchange.Legacy | None) -> None:
-        """Checks and holds (or writes) one line; raises ImportRefused naming it."""
-        if old is None:
-            matched = _EDGE.fullmatch(text)
-            if matched is not None and matched[3] in _BASES:
-                listed = matched[4]
-                if not listed:
-                    self._edge(number, matched[1], matched[2], matched[3], (), "[]")
-                    return
-                keypoint_ids = tuple(listed[1:-1].split('","'))
-                # As json.dumps writes them (an ASCII id as it is, quoted).
-                text_ids = (
-                    "[" + listed.replace('","', '", "') + "]"
-                    if listed.isascii()
-                    else json.dumps(keypoint_ids)
-                )
-                self._edge(number, matched[1], matched[2], matched[3], keypoint_ids, text_ids)
-                return
-            matched = _CONTAINS.fullmatch(text)
-            if matched is not None:
-                self._contains(number, matched[1], matched[2])
-                return
+        """Checks and holds (or writes) one line the hot loop did not take; raises
+        ImportRefused naming it."""
         if not text.strip():
             return
         line = _parse(number, text)
-        key = _item_key(line) if line.get("kind") == "item" else None
-        if key is not None:
-            known = self.item_rows.get(key)
-            if known is not None:
-                self._known_item(number, line, known)
-                return
         try:
             value = exchange.decode(line, old)
         except LineageError as error:
             raise ImportRefused(number, error) from error
+        key = None
+        if isinstance(value, Item):
+            matched = _ITEM.fullmatch(text)
+            # The key of the row's other fields, where the line's id, title and document
+            # number are those it decodes to (a key repeated later in a line would not be).
+            if matched is not None and (matched[1], matched[3], matched[4]) == (
+                value.id,
+                value.title,
+                value.document_number,
+            ):
+                key = (matched[2], matched[5])
         try:
             self._value(number, str(line["kind"]), value, key)
+        except ImportRefused:
+            raise
         except LineageError as error:
             raise ImportRefused(number, error) from error
-
-    def _known_item(self, number: int, line: dict[str, Any], known: tuple[Any, ...]) -> None:
-        """An item whose fields but its id, title and document number are those of an item
-        already checked and written: the same row but those, and the same references, which
-        were found then (an id only ever joins the sets)."""
-        id = line["id"]
-        if id in self.items:
-            raise ImportRefused(number, DuplicateId("item", id))
-        self.items[id] = len(self.items)
-        self._hold(
-            self.rows.items,
-            (id, known[0], line["title"], line["document_number"], *known[1:]),
-            "item",
-        )
 
     def _value(self, number: int, kind: str, value: object, key: tuple[Any, ...] | None) -> None:
         """A decoded line, checked as the writer checks it alone (transfer._add); `key` is
@@ -419,55 +465,16 @@ def import_into(
     return import_graph(store, lines, resume=resume, on_progress=on_progress), False
 
 
-def _item_key(line: dict[str, Any]) -> tuple[Any, ...] | None:
-    """What an item line's row depends on besides its id, title and document number (which
-    the row holds as they are), where every value is of the type an export writes; None
-    otherwise (such a line is decoded in full). Two lines of one key decode to items equal
-    but for those three fields: types are checked, since 1 == 1.0 == True as keys."""
-    try:
-        id, title, number = line["id"], line["title"], line["document_number"]
-        scope = _scope_key(line["scope"])
-        limit = line["scope_limit"]
-        joint = line.get("joint_organisation_ids", [])
-        version = line.get("version", 1)
-        texts = (
-            line["item_kind"],
-            line["organisation_id"],
-            line["issued_on"],
-            line["status"],
-        )
-        optional = (
-            line["level"],
-            line["period_kind"],
-            line["period_start"],
-            line["period_until"],
-            line["period_condition"],
-        )
-        years = line["period_years"]
-    except KeyError:
-        return None
-    if not (type(id) is type(title) is type(number) is str and type(version) is int):
-        return None
-    if not all(type(t) is str for t in texts) or not all(
-        t is None or type(t) is str for t in optional
-    ):
-        return None
-    if years is not None and type(years) is not int:
-        return None
-    if type(joint) is not list or not all(type(o) is str for o in joint):
-        return None
-    limit_key = None if limit is None else _scope_key(limit)
-    if scope is None or (limit is not None and limit_key is None):
-        return None
-    return (*texts, *optional, years, version, scope, limit_key, tuple(joint))
+def _known_keypoints(listed: str, keypoints: set[str]) -> bool:
+    """Whether every keypoint of an edge's list as the pattern read it ('"a","b"') is known."""
+    return all(k in keypoints for k in listed[1:-1].split('","'))
 
 
-def _scope_key(scope: object) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    if type(scope) is not dict:
-        return None
-    persons, organisations = scope.get("persons"), scope.get("organisations")
-    if type(persons) is not list or type(organisations) is not list:
-        return None
-    if not all(type(p) is str for p in persons) or not all(type(o) is str for o in organisations):
-        return None
-    return tuple(persons), tuple(organisations)
+def _keypoints_text(listed: str) -> str:
+    """The keypoint ids of an edge as the store writes them (json.dumps of the tuple): ASCII
+    ids are written as they are, quoted, with json's separator; others are dumped."""
+    if not listed:
+        return "[]"
+    if listed.isascii():
+        return "[" + listed.replace('","', '", "') + "]"
+    return json.dumps(listed[1:-1].split('","'))
