@@ -166,31 +166,36 @@ def cycle_path(child: str, parent: str, parents: Step) -> tuple[str, ...] | None
 def first_closing_edge(children: Int32s, parents: Int32s, size: int) -> int | None:
     """The position of the first edge that closes a cycle when the edges (child and parent
     node numbers below `size`, aligned) are added in order, or None when all of them together
-    are acyclic: the least k such that edges[:k + 1] hold a cycle. One array check when the
-    whole is acyclic (the bulk import's case), a binary search of prefixes only when it is
-    not; each check is linear in the nodes and edges."""
-    if _acyclic_arrays(children, parents, size):
+    are acyclic: the least k such that edges[:k + 1] hold a cycle. One peeling (Kahn's
+    algorithm by whole frontiers) when the whole is acyclic, the bulk import's case: its cost
+    is linear in the nodes and edges, plus a few numpy calls per round, and there are as many
+    rounds as the longest path has edges. Otherwise a binary search of prefixes, each peeled
+    again, over the edges between nodes the first peeling left: any cycle lies among them."""
+    left = _unpeeled(children, parents, size)
+    if left is None:
         return None
-    low, high = 0, len(children) - 1  # edges[:high + 1] hold a cycle, edges[:low] do not
+    inside = np.flatnonzero(left[children] & left[parents])
+    low, high = 0, len(inside) - 1  # inside[:high + 1] hold a cycle, inside[:low] do not
     while low < high:
         middle = (low + high) // 2
-        if _acyclic_arrays(children[: middle + 1], parents[: middle + 1], size):
+        taken = inside[: middle + 1]
+        if _unpeeled(children[taken], parents[taken], size) is None:
             low = middle + 1
         else:
             high = middle
-    return high
+    return int(inside[high])
 
 
-def _acyclic_arrays(children: Int32s, parents: Int32s, size: int) -> bool:
-    """Kahn's algorithm by whole frontiers over the edges from parent to child: the graph is
-    acyclic exactly when peeling the nodes without a pending parent reaches every edge."""
+def _unpeeled(children: Int32s, parents: Int32s, size: int) -> npt.NDArray[np.bool_] | None:
+    """None when the edges from parent to child are acyclic; else a mask of the nodes that
+    peeling the nodes without a pending parent never reaches (each cycle, and below them)."""
+    pending = np.bincount(children, minlength=size)
     if not len(children):
-        return True
+        return None
     by_parent = np.argsort(parents, kind="stable")
     targets = children[by_parent]
     starts = np.zeros(size + 1, dtype=np.int64)
     np.cumsum(np.bincount(parents, minlength=size), out=starts[1:])
-    pending = np.bincount(children, minlength=size)
     frontier = np.flatnonzero(pending == 0)
     removed = 0
     while len(frontier):
@@ -209,4 +214,7 @@ def _acyclic_arrays(children: Int32s, parents: Int32s, size: int) -> bool:
             reached, counts = np.unique(reached, return_counts=True)
             pending[reached] -= counts
         frontier = reached[pending[reached] == 0]
-    return removed == len(children)
+    if removed == len(children):
+        return None
+    left: npt.NDArray[np.bool_] = pending > 0
+    return left
