@@ -29,7 +29,9 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import queue
 import re
+import threading
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -59,6 +61,9 @@ from service.transfer import (
 
 # Rows held before they are written: one executemany per table and this many rows.
 FLUSH = 20_000
+# Flushes queued for the writer thread at most.
+QUEUED = 4
+_EDGE_COLUMNS = ("child_id", "parent_id", "basis", "keypoint_ids")
 # How often, in lines, the progress callback hears of the load.
 TELL = 10_000
 # The lines of a file that `lineage export` writes for the two most frequent kinds, which
@@ -81,6 +86,14 @@ _EDGE = re.compile(
 _CONTAINS = re.compile(
     r'\{"kind":"contains_keypoint","from":' + _TEXT + r',"to":' + _TEXT + r"\}\r?\n?"
 )
+_NULL_OR_TEXT = f'(?:null|"{_PLAIN}")'
+_LIST = f'\\[(?:"{_PLAIN}"(?:,"{_PLAIN}")*)?\\]'
+_SCOPE = f'\\{{"persons":{_LIST},"organisations":{_LIST}\\}}'
+# An item line as `lineage export` writes it, in parts: the id, title, document number and
+# organisation (groups 1, 3, 4 and 5), which the row holds as they are; its kind (2); its
+# date (6); its status and classification (7); its scope, joint organisations and version
+# (8). Every value is a plain string, a number or null in its fixed place, so that the line
+# holds no key twice and each part's columns follow from its own text alone.
 _ITEM = re.compile(
     r'\{"kind":"item","id":'
     + _TEXT
@@ -88,7 +101,41 @@ _ITEM = re.compile(
     + _TEXT
     + r',"document_number":'
     + _TEXT
-    + r",(.*)\}\r?\n?"
+    + ',"organisation_id":'
+    + _TEXT
+    + ',"issued_on":'
+    + _TEXT
+    + ",("
+    + f'"status":"{_PLAIN}","level":{_NULL_OR_TEXT},"period_kind":{_NULL_OR_TEXT},'
+    + '"period_years":(?:null|\\d+),'
+    + f'"period_start":{_NULL_OR_TEXT},"period_until":{_NULL_OR_TEXT},'
+    + f'"period_condition":{_NULL_OR_TEXT}'
+    + "),("
+    + f'"scope":{_SCOPE},"scope_limit":(?:null|{_SCOPE}),'
+    + f'"joint_organisation_ids":{_LIST},"version":\\d+'
+    + r")\}\r?\n?"
+)
+# The columns of an item's row (graph.store.codec.item_fields) that the parts above assemble.
+_ITEM_COLUMNS = (
+    "id",
+    "kind",
+    "title",
+    "document_number",
+    "organisation_id",
+    "issued_on",
+    "status",
+    "level",
+    "period_kind",
+    "period_years",
+    "period_start",
+    "period_until",
+    "period_condition",
+    "scope",
+    "scope_limit",
+    "joint_organisation_ids",
+    "expires_on",
+    "readers",
+    "version",
 )
 _ITEM_HEAD = '{"kind":"item","id":"'
 _EDGE_HEAD = '{"kind":"derived_from","child_id":"'
@@ -114,9 +161,14 @@ def bulk_import(
             empty, noted = _state(tx)
             if not empty or noted is not None:
                 raise InvalidValue("store", "导入目标须为空存储：请导入到新的数据库。")
-            load = _Load(BulkLoad(db), tx)
-            counts = load.run(lines, on_progress)
-            load.rows.finish()
+            rows = BulkLoad(db)
+            load = _Load(rows, tx)
+            try:
+                counts = load.run(lines, on_progress)
+                load.rows.finish()
+            finally:
+                load.rows.stop()  # before the rollback, which must not meet its inserts
+                rows.close()
             return counts
     finally:
         if collecting:
@@ -124,8 +176,12 @@ def bulk_import(
 
 
 class _Rows:
-    """Rows waiting for their executemany, per table; flushed in the order of the file's
-    kinds (items before what names them), before any line the writer checks."""
+    """Rows waiting for their executemany, per table, and the thread that writes them.
+
+    SQLite lets go of the GIL while it inserts a row, so the rows of one flush go in on a
+    second core while this thread reads the next lines: a writer thread takes each flush
+    in turn (a short queue bounds the rows held). Only it touches the connection until
+    `drain` returns, which a line through the store's writer, the memo and the end wait for."""
 
     def __init__(self, load: BulkLoad) -> None:
         self.load = load
@@ -137,20 +193,63 @@ class _Rows:
         self.item_columns: tuple[str, ...] = ()
         self.keypoint_columns: tuple[str, ...] = ()
         self.held = 0
+        self._queue: queue.Queue[list[tuple[str, tuple[str, ...], list[Any]]] | None] = queue.Queue(
+            maxsize=QUEUED
+        )
+        self._failed: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._write, name="bulk-import", daemon=True)
+        self._thread.start()
 
     def flush(self) -> None:
-        load = self.load
-        load.insert("items", self.item_columns, self.items)
-        load.insert("keypoints", self.keypoint_columns, self.keypoints)
-        load.insert("derived_from", ("child_id", "parent_id", "basis", "keypoint_ids"), self.edges)
-        load.insert("contains_keypoint", ("item_id", "keypoint_id"), self.contains)
-        load.insert("classified_under", ("item_id", "rule_id"), self.classified)
+        """Hands the rows held to the writer thread, in the order of the file's kinds."""
+        if self.held:
+            self._queue.put(
+                [
+                    ("items", self.item_columns, self.items),
+                    ("keypoints", self.keypoint_columns, self.keypoints),
+                    ("derived_from", _EDGE_COLUMNS, self.edges),
+                    ("contains_keypoint", ("item_id", "keypoint_id"), self.contains),
+                    ("classified_under", ("item_id", "rule_id"), self.classified),
+                ]
+            )
         self.items, self.keypoints, self.edges, self.contains, self.classified = [], [], [], [], []
         self.held = 0
 
-    def finish(self) -> None:
+    def drain(self) -> None:
+        """Returns once every row held so far is written; raises what writing them raised."""
         self.flush()
+        self._queue.join()
+        if self._failed is not None:
+            raise self._failed
+
+    def stop(self) -> None:
+        """Ends the writer thread, dropping what it has not written (the transaction is to
+        be rolled back), or after writing it all (drain first)."""
+        if not self._thread.is_alive():
+            return
+        self._stopping = True
+        self._queue.put(None)
+        self._thread.join()
+
+    def finish(self) -> None:
+        self.drain()
+        self.stop()
         self.load.finish()
+
+    def _write(self) -> None:
+        while True:
+            batch = self._queue.get()
+            try:
+                if batch is None:
+                    return
+                if self._failed is None and not self._stopping:
+                    for table, columns, rows in batch:
+                        self.load.insert(table, columns, rows)
+            except BaseException as error:  # handed to the reading thread at its drain
+                self._failed = error
+            finally:
+                self._queue.task_done()
 
 
 class _Load:
@@ -168,8 +267,12 @@ class _Load:
         self.parents = array("i")
         self.edge_lines = array("q")
         self.counts: Counter[str] = Counter()
-        # Item rows but their id, title and document number, by _item_key.
-        self.item_rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # The columns of an item's row that follow from each part of its line (_ITEM), by the
+        # part's text, from items decoded in full whose checks passed: the organisations and
+        # persons an item names are in its parts, and these sets only ever grow.
+        self.item_heads: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self.item_tails: dict[str, tuple[Any, ...]] = {}
+        self.item_days: dict[str, str] = {}
 
     def run(self, lines: Iterable[str], on_progress: OnProgress | None) -> Counter[str]:
         digest = hashlib.sha256()
@@ -188,7 +291,7 @@ class _Load:
         # known, are held right here; any other line, and any line at fault, goes to _line.
         items, keypoints, rows = self.items, self.keypoints, self.rows
         edge, contains, item = _EDGE.fullmatch, _CONTAINS.fullmatch, _ITEM.fullmatch
-        item_rows = self.item_rows
+        item_heads, item_tails, item_days = self.item_heads, self.item_tails, self.item_days
         children, parents, edge_lines = self.children, self.parents, self.edge_lines
         hashed: list[str] = []
         fast_contains = fast_edges = fast_items = 0
@@ -235,11 +338,22 @@ class _Load:
                 elif text.startswith(_ITEM_HEAD):
                     matched = item(text)
                     if matched is not None:
-                        known = item_rows.get((matched[2], matched[5]))
-                        id = matched[1]
-                        if known is not None and id not in items:
+                        id, kind, title, document, organisation, day, classed, scoped = (
+                            matched.groups()
+                        )
+                        head = item_heads.get((kind, classed))
+                        tail = item_tails.get(scoped)
+                        issued = item_days.get(day)
+                        if (
+                            head is not None
+                            and tail is not None
+                            and issued is not None
+                            and id not in items
+                            and organisation in self.organisations
+                        ):
                             items[id] = len(items)
-                            rows.items.append((id, known[0], matched[3], matched[4], *known[1:]))
+                            row = (id, head[0], title, document, organisation, issued, *head[1:8])
+                            rows.items.append((*row, *tail[:3], head[8], tail[3], tail[4]))
                             fast_items += 1
                             rows.held += 1
                             if rows.held >= FLUSH:
@@ -255,7 +369,7 @@ class _Load:
         self.counts["derived_from"] += fast_edges
         self.counts["item"] += fast_items
         self._refuse_earlier(None)
-        self.rows.flush()
+        self.rows.drain()
         self.tx.put_memo(PROGRESS, Progress(last, digest.hexdigest(), True).encoded())
         if on_progress is not None:
             on_progress(last, None)
@@ -276,12 +390,13 @@ class _Load:
             matched = _ITEM.fullmatch(text)
             # The key of the row's other fields, where the line's id, title and document
             # number are those it decodes to (a key repeated later in a line would not be).
-            if matched is not None and (matched[1], matched[3], matched[4]) == (
+            if matched is not None and (matched[1], matched[3], matched[4], matched[5]) == (
                 value.id,
                 value.title,
                 value.document_number,
+                value.organisation_id,
             ):
-                key = (matched[2], matched[5])
+                key = ((matched[2], matched[7]), matched[8], matched[6])
         try:
             self._value(number, str(line["kind"]), value, key)
         except ImportRefused:
@@ -289,7 +404,9 @@ class _Load:
         except LineageError as error:
             raise ImportRefused(number, error) from error
 
-    def _value(self, number: int, kind: str, value: object, key: tuple[Any, ...] | None) -> None:
+    def _value(
+        self, number: int, kind: str, value: object, key: tuple[tuple[str, str], str, str] | None
+    ) -> None:
         """A decoded line, checked as the writer checks it alone (transfer._add); `key` is
         an item's `_item_key`, if it has one."""
         if kind not in _ROWS:
@@ -317,7 +434,7 @@ class _Load:
     def _written(self, kind: str, value: object) -> None:
         """A rare line, through the store's writer: what the writer checks reads the rows of
         the lines above it, so those are written first."""
-        self.rows.flush()
+        self.rows.drain()
         _add(self.tx, [value])
         match value:
             case Organisation():
@@ -328,7 +445,7 @@ class _Load:
                 self.rules.add(value.id)
         self.counts[kind] += 1
 
-    def _item(self, item: Item, key: tuple[Any, ...] | None) -> None:
+    def _item(self, item: Item, key: tuple[tuple[str, str], str, str] | None) -> None:
         # SqliteStore.add_items for one item: its id, then organisations, then persons.
         if item.id in self.items:
             raise DuplicateId("item", item.id)
@@ -345,11 +462,13 @@ class _Load:
         fields = item_fields(item)
         if not self.rows.item_columns:
             self.rows.item_columns = tuple(fields)
-            if self.rows.item_columns[:4] != ("id", "kind", "title", "document_number"):
-                raise AssertionError("the codec's item fields moved: see _known_item")
         row = tuple(fields.values())
-        if key is not None:
-            self.item_rows[key] = (row[1], *row[4:])
+        # Where the codec's columns are no longer those the parts assemble, nothing is kept
+        # and every item is decoded in full.
+        if key is not None and self.rows.item_columns == _ITEM_COLUMNS:
+            self.item_heads[key[0]] = (row[1], *row[6:13], row[16])
+            self.item_tails[key[1]] = (*row[13:16], row[17], row[18])
+            self.item_days[key[2]] = row[5]
         self._hold(self.rows.items, row, "item")
 
     def _keypoint(self, keypoint: Keypoint) -> None:

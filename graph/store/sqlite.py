@@ -984,13 +984,18 @@ class SqliteStore:
         reference itself (graph.store.sqlite_bulk): its connection, and a writer in the same
         transaction. Rolled back when the block raises; foreign keys are on again after."""
         connection = self._connection()
-        # Only outside a transaction does SQLite take this pragma.
+        temp_store = int(connection.execute("PRAGMA temp_store").fetchone()[0])
+        # Only outside a transaction does SQLite take these pragmas. The sorts that build
+        # indexes at the end of a load sort in memory, not in temporary files.
         connection.execute("PRAGMA foreign_keys = OFF")
+        connection.execute("PRAGMA temp_store = MEMORY")
         try:
             with self._transaction("BEGIN IMMEDIATE") as tx:
                 yield connection, tx
         finally:
             connection.execute("PRAGMA foreign_keys = ON")
+            # PRAGMA takes no parameters; the value is the connection's own integer.
+            connection.execute(f"PRAGMA temp_store = {temp_store:d}")
 
     def append_audit(self, events: Sequence[AuditEvent]) -> None:
         self._opened_trail().append(events)

@@ -26,6 +26,8 @@ COUNTED = ("items", "derived_from", "classified_under")
 # Pages of the page cache during the load, in KiB (negative: SQLite's unit for KiB): the index
 # builds sort in it.
 CACHE_KIB = 262_144
+# Threads SQLite may sort with when it builds an index (the machine has 2 cores).
+SORT_THREADS = 2
 # Tables whose duplicate rows the store's writer ignores (INSERT OR IGNORE), as here.
 _IGNORED = ("contains_keypoint", "classified_under")
 
@@ -35,8 +37,13 @@ class BulkLoad:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
-        self._cache = db.execute("PRAGMA cache_size").fetchone()[0]
+        self._pragmas = {
+            name: int(db.execute(f"PRAGMA {name}").fetchone()[0])
+            for name in ("cache_size", "threads")
+        }
         db.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
+        # Helper threads for the sorts that build the indexes at the end.
+        db.execute(f"PRAGMA threads = {SORT_THREADS:d}")
         tables = json.dumps(TABLES)
         # Indexes an application made (sql not null: no primary keys), and every trigger.
         self._indexes: list[tuple[str, str]] = db.execute(
@@ -94,7 +101,13 @@ class BulkLoad:
         # The graph index (graph.index.GraphIndex) is to be saved beside the store here, once
         # its persistence is designed (issue 24, point 2): see save_graph_index.
         save_graph_index(self._db)
-        self._db.execute(f"PRAGMA cache_size = {int(self._cache):d}")
+
+    def close(self) -> None:
+        """Gives the connection back its page cache and sorting threads, whether or not the
+        load finished."""
+        for name, value in self._pragmas.items():
+            # Names from the constant tuple above; values the connection's own integers.
+            self._db.execute(f"PRAGMA {name} = {value:d}")
 
 
 def save_graph_index(db: sqlite3.Connection) -> None:
