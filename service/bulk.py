@@ -408,7 +408,7 @@ class _Load:
         self, number: int, kind: str, value: object, key: tuple[tuple[str, str], str, str] | None
     ) -> None:
         """A decoded line, checked as the writer checks it alone (transfer._add); `key` is
-        an item's `_item_key`, if it has one."""
+        the texts of an item line's parts (_ITEM), if it has them."""
         if kind not in _ROWS:
             self._written(kind, value)
             return

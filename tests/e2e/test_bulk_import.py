@@ -279,6 +279,18 @@ def test_a_bad_line_is_refused(
     assert refused_both_ways(tmp_path, bad).line_number == position + 1
 
 
+def test_a_repeated_edge_above_lines_the_writer_checks_is_refused(tmp_path: Path) -> None:
+    """The demo's records, notices and proposals come after its edges: the repeat is still
+    the fault named, not a constraint of the table."""
+    source = SqliteStore(tmp_path / "source.db")
+    changed_demo(source)
+    lines = exported(source)
+    source.close()
+    position = _where(lines, "derived_from", 3)
+    repeated = [*lines[: position + 1], lines[position], *lines[position + 1 :]]
+    assert "已存在" in refused_both_ways(tmp_path, repeated).message
+
+
 def test_the_first_fault_wins_whichever_check_finds_it(tmp_path: Path) -> None:
     """A repeated edge (found at the end) above a dangling one (found as read): the repeat."""
     lines = _file(tmp_path)
