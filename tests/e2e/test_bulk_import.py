@@ -429,3 +429,30 @@ def test_random_files_are_taken_or_refused_alike(
         assert batched == bulk
     else:
         assert _empty(folder / "bulk.db")
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_the_connection_is_given_back_as_it_was(tmp_path: Path, refused: bool) -> None:
+    """Foreign keys on, CHECK constraints on, the page cache, sorting threads and temporary
+    store as before, whether the load went in or was refused; the progress heard to the end."""
+    lines = _file(tmp_path, 200)
+    if refused:
+        lines = _edited(lines, _where(lines, "derived_from", 100), parent_id="NO-SUCH")
+    store = SqliteStore(tmp_path / "b.db")
+    pragmas = ("foreign_keys", "ignore_check_constraints", "cache_size", "threads", "temp_store")
+
+    def read(tx: object) -> tuple[int, ...]:
+        db = store._connection()
+        return tuple(int(db.execute(f"PRAGMA {name}").fetchone()[0]) for name in pragmas)
+
+    before = store.read(read)
+    heard: list[int] = []
+    if refused:
+        with pytest.raises(ImportRefused):
+            bulk_import(store, lines, on_progress=lambda done, _: heard.append(done))
+    else:
+        bulk_import(store, lines, on_progress=lambda done, _: heard.append(done))
+        assert heard[-1] == len(lines)
+    assert store.read(read) == before
+    assert before[:2] == (1, 0)
+    store.close()
