@@ -19,6 +19,13 @@ over arrays (graph.cycle.first_closing_edge, a sort). Every other kind (organisa
 persons, rules, records, changes, notices, proposals and their links) is rare and goes
 through the store's own writer in the same transaction, line by line.
 
+Neither path checks the derivation rules (that each derived item is classified as its bases
+require, D-8, D-9): an export may rightly hold items the rules would now classify otherwise
+(a source declassified whose notices are not yet applied), and the audit (`lineage audit`)
+is what reports them. The arrays built here (node numbers, the edges' ends) are where such a
+check, and the graph index of issue 24 (graph.store.sqlite_bulk.save_graph_index), would
+start from.
+
 The rows are those the batched path writes (tests/e2e/test_bulk_import.py compares stores
 filled both ways), and the import's memo (transfer.PROGRESS) is noted done as there, so that
 a second import into the store is refused alike.
@@ -66,7 +73,7 @@ QUEUED = 4
 _EDGE_COLUMNS = ("child_id", "parent_id", "basis", "keypoint_ids")
 # How often, in lines, the progress callback hears of the load.
 TELL = 10_000
-# The lines of a file that `lineage export` writes for the two most frequent kinds, which
+# The lines of a file that `lineage export` writes for the three most frequent kinds, which
 # alone are read by a pattern rather than parsed: a line that matches is exactly the JSON
 # object it looks like (no escapes, no control characters in its strings). Any other line,
 # of these kinds too, is parsed and decoded as the batched path does.
