@@ -3,6 +3,12 @@ path (service.transfer.import_graph, what `lineage import` runs), timed from the
 last commit, into a new store each run; with the peak memory of the process.
 
     .venv/bin/python -m bench.importing --sizes 100000 1000000 --runs 3 [--no-bolt] [--batch 1000]
+        [--way batched|bulk|both]
+
+`--way bulk` times what `lineage import` runs into an empty embedded store (service.bulk, issue
+24), `batched` import_graph's batches (what it runs for Bolt, a store not empty and --resume);
+both by default, alternately. Bolt is timed the batched way only. SQLite's columns give the
+median wall time and the median CPU time of the process (its threads included).
 
 Each size's file is generated once into --cache (default /tmp) and kept for the next runs.
 """
@@ -25,6 +31,7 @@ from bench import lineages
 from bench.descendants import machine
 from graph.store.base import GraphStore
 from graph.store.sqlite import SqliteStore
+from service.bulk import import_into
 from service.composition import open_store
 from service.transfer import BATCH, import_graph
 from tests.bolt import ArcadeBolt, BoltServer, ExternalNeo4j
@@ -45,13 +52,22 @@ def graph_file(
     return path, dict(json.loads(counts.read_text()))
 
 
-def timed_import(open_target: Callable[[], GraphStore], path: Path, batch: int = BATCH) -> float:
+def timed_import(
+    open_target: Callable[[], GraphStore], path: Path, batch: int = BATCH, *, bulk: bool = False
+) -> tuple[float, float]:
+    """Seconds from the file to the last commit, and CPU seconds of this process (all its
+    threads) in them: on a machine shared with other work, the CPU moves less than the
+    clock."""
     store = open_target()
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         with path.open(encoding="utf-8") as lines:
-            import_graph(store, lines, batch)
-        return time.perf_counter() - started
+            if bulk:
+                _, bulked = import_into(store, lines)
+                assert bulked, "the store was not empty"  # noqa: S101
+            else:
+                import_graph(store, lines, batch)
+        return time.perf_counter() - started, time.process_time() - cpu
     finally:
         store.close()
 
@@ -63,6 +79,7 @@ def options(
     parser = argparse.ArgumentParser(description=description)
     if batch:
         parser.add_argument("--batch", type=int, default=BATCH, help="lines a transaction")
+        parser.add_argument("--way", choices=("batched", "bulk", "both"), default="both")
     parser.add_argument("--sizes", type=int, nargs="+", default=sizes)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=runs)
@@ -89,18 +106,25 @@ def main() -> None:
     try:
         for size in args.sizes:
             path, found = graph_file(args.cache, size, args.seed)
-            sqlite_times = []
+            ways = ("batched", "bulk") if args.way == "both" else (args.way,)
+            sqlite_times: dict[str, list[tuple[float, float]]] = {way: [] for way in ways}
             for _ in range(args.runs):
-                with tempfile.TemporaryDirectory(dir=args.cache) as folder:
-                    target = Path(folder) / "import.db"
-                    sqlite_times.append(
-                        timed_import(partial(SqliteStore, target), path, args.batch)
-                    )
+                for way in ways:  # alternately, so that a busy moment hits both alike
+                    with tempfile.TemporaryDirectory(dir=args.cache) as folder:
+                        target = Path(folder) / "import.db"
+                        sqlite_times[way].append(
+                            timed_import(
+                                partial(SqliteStore, target),
+                                path,
+                                args.batch,
+                                bulk=way == "bulk",
+                            )
+                        )
             bolt_times = []
             if server is not None and (args.bolt_sizes is None or size in args.bolt_sizes):
                 for _ in range(args.runs):
                     url = server.new_database()
-                    bolt_times.append(timed_import(partial(open_store, url), path, args.batch))
+                    bolt_times.append(timed_import(partial(open_store, url), path, args.batch)[0])
                     server.release(url)
             rows.append((size, found, sqlite_times, bolt_times))
             print(f"size {size}: done", file=sys.stderr, flush=True)
@@ -109,14 +133,24 @@ def main() -> None:
             server.stop()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"Machine: {machine()}. Median of {args.runs} runs; peak memory {peak:,.0f} MiB.\n")
-    print("| items | edges | keypoint links | lines | SQLite | Bolt |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| items | edges | keypoint links | lines | SQLite batched | SQLite bulk | Bolt |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for size, found, s_times, b_times in rows:
         bolt = f"{statistics.median(b_times):.1f} s" if b_times else "not run"
+        sqlite = [
+            _median(s_times[way]) if s_times.get(way) else "not run" for way in ("batched", "bulk")
+        ]
         print(
             f"| {size:,} | {found['edges']:,} | {found['contained']:,} | {found['lines']:,} | "
-            f"{statistics.median(s_times):.1f} s | {bolt} |"
+            f"{' | '.join(sqlite)} | {bolt} |"
         )
+
+
+def _median(times: list[tuple[float, float]]) -> str:
+    """The median wall time, and the median CPU time beside it."""
+    wall = statistics.median(t for t, _ in times)
+    cpu = statistics.median(c for _, c in times)
+    return f"{wall:.1f} s ({cpu:.1f} s CPU)"
 
 
 if __name__ == "__main__":

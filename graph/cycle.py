@@ -14,8 +14,13 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from graph.model import Derivation
 from graph.traversal import Step
+
+Int32s = npt.NDArray[np.int32]
 
 
 def closing_edge(new: Sequence[Derivation], parents: Step, children: Step) -> Derivation | None:
@@ -156,3 +161,60 @@ def cycle_path(child: str, parent: str, parents: Step) -> tuple[str, ...] | None
             following.append(above)
         frontier = following
     return None
+
+
+def first_closing_edge(children: Int32s, parents: Int32s, size: int) -> int | None:
+    """The position of the first edge that closes a cycle when the edges (child and parent
+    node numbers below `size`, aligned) are added in order, or None when all of them together
+    are acyclic: the least k such that edges[:k + 1] hold a cycle. One peeling (Kahn's
+    algorithm by whole frontiers) when the whole is acyclic, the bulk import's case: its cost
+    is linear in the nodes and edges, plus a few numpy calls per round, and there are as many
+    rounds as the longest path has edges. Otherwise a binary search of prefixes, each peeled
+    again, over the edges between nodes the first peeling left: any cycle lies among them."""
+    left = _unpeeled(children, parents, size)
+    if left is None:
+        return None
+    inside = np.flatnonzero(left[children] & left[parents])
+    low, high = 0, len(inside) - 1  # inside[:high + 1] hold a cycle, inside[:low] do not
+    while low < high:
+        middle = (low + high) // 2
+        taken = inside[: middle + 1]
+        if _unpeeled(children[taken], parents[taken], size) is None:
+            low = middle + 1
+        else:
+            high = middle
+    return int(inside[high])
+
+
+def _unpeeled(children: Int32s, parents: Int32s, size: int) -> npt.NDArray[np.bool_] | None:
+    """None when the edges from parent to child are acyclic; else a mask of the nodes that
+    peeling the nodes without a pending parent never reaches (each cycle, and below them)."""
+    pending = np.bincount(children, minlength=size)
+    if not len(children):
+        return None
+    by_parent = np.argsort(parents, kind="stable")
+    targets = children[by_parent]
+    starts = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(parents, minlength=size), out=starts[1:])
+    frontier = np.flatnonzero(pending == 0)
+    removed = 0
+    while len(frontier):
+        lengths = starts[frontier + 1] - starts[frontier]
+        total = int(lengths.sum())
+        if not total:
+            break
+        # The positions of the frontier's out-edges: each run starts[f] .. starts[f + 1].
+        offsets = np.repeat(starts[frontier] - np.cumsum(lengths) + lengths, lengths)
+        reached = targets[offsets + np.arange(total)]
+        removed += total
+        if total * 16 >= size:  # a count over the whole graph costs less than a sort
+            pending -= np.bincount(reached, minlength=size)
+            reached = np.unique(reached)
+        else:  # a few edges (a long chain): a sort of them, so a round never costs `size`
+            reached, counts = np.unique(reached, return_counts=True)
+            pending[reached] -= counts
+        frontier = reached[pending[reached] == 0]
+    if removed == len(children):
+        return None
+    left: npt.NDArray[np.bool_] = pending > 0
+    return left

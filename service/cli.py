@@ -40,6 +40,7 @@ from service.accounts import NewUser, list_users, parse_roles
 from service.api.schema import schema
 from service.app import create_app
 from service.auditing import event, grant_event
+from service.bulk import bulk_ready, import_into
 from service.composition import open_store, redacted, sqlite_path
 from service.config import Settings
 from service.demo import ORGANISATIONS as DEMO_ORGANISATIONS
@@ -58,7 +59,7 @@ from service.outbox import Outbox
 from service.progress import meter
 from service.redaction import Mode, Redactor, names_in
 from service.remote_cli import persisted_queries, remote
-from service.transfer import ImportRefused, export_graph, import_graph
+from service.transfer import ImportRefused, export_graph
 from service.usecases import today
 from service.views import lineage_view
 from service.webhook_cli import webhooks
@@ -380,16 +381,18 @@ def import_(
         _operating(store, starts=True, create=create) as opened,
         meter("导入", "行", every=every, total=total) as shown,
     ):
+        # Into an empty embedded store, in bulk and in one transaction (service.bulk).
+        bulk = bulk_ready(opened, resume) is not None
         try:
             if stdin:
-                counts = import_graph(opened, sys.stdin, resume=resume, on_progress=shown)
+                counts, bulk = import_into(opened, sys.stdin, resume=resume, on_progress=shown)
             else:
                 with source.open(encoding="utf-8") as lines:
-                    counts = import_graph(opened, lines, resume=resume, on_progress=shown)
+                    counts, bulk = import_into(opened, lines, resume=resume, on_progress=shown)
         except ImportRefused as error:
             hint = (
                 "此前的批次已写入：修正该行后，用同一文件加 --resume 继续。"
-                if shown.done > 1
+                if shown.done > 1 and not bulk
                 else "未写入任何内容：修正该行后重新导入。"
             )
             raise refused(f"{error.message.rstrip('。')}。{hint}") from error

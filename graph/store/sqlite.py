@@ -1084,6 +1084,25 @@ class SqliteStore:
         with self._transaction("BEGIN IMMEDIATE") as tx:
             return work(tx)
 
+    @contextmanager
+    def bulk_transaction(self) -> Iterator[tuple[sqlite3.Connection, GraphWriter]]:
+        """One write transaction with foreign keys off, for a bulk load that checks every
+        reference itself (graph.store.sqlite_bulk): its connection, and a writer in the same
+        transaction. Rolled back when the block raises; foreign keys are on again after."""
+        connection = self._connection()
+        temp_store = int(connection.execute("PRAGMA temp_store").fetchone()[0])
+        # Only outside a transaction does SQLite take these pragmas. The sorts that build
+        # indexes at the end of a load sort in memory, not in temporary files.
+        connection.execute("PRAGMA foreign_keys = OFF")
+        connection.execute("PRAGMA temp_store = MEMORY")
+        try:
+            with self._transaction("BEGIN IMMEDIATE") as tx:
+                yield connection, tx
+        finally:
+            connection.execute("PRAGMA foreign_keys = ON")
+            # PRAGMA takes no parameters; the value is the connection's own integer.
+            connection.execute(f"PRAGMA temp_store = {temp_store:d}")
+
     def append_audit(self, events: Sequence[AuditEvent]) -> None:
         self._opened_trail().append(events)
 

@@ -4,10 +4,12 @@ edges one by one, and costs counted in step calls and items passed."""
 
 from __future__ import annotations
 
+import networkx as nx
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graph.cycle import closing_edge, cycle_path
+from graph.cycle import closing_edge, cycle_path, first_closing_edge
 from graph.model import Derivation
 from tests.unit.test_traversal import CHAIN, DIAMOND, LAYERS, WIDTH, Steps, edge, lattice
 
@@ -125,3 +127,36 @@ def test_cycle_path_asks_one_query_per_level_of_ancestors() -> None:
     steps = Steps(CHAIN)
     assert cycle_path("a", "d", steps.parents) == ("a", "d", "c", "b", "a")
     assert steps.parent_calls == [("d",), ("c",), ("b",)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    size=st.integers(1, 12),
+    edges=st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=40),
+)
+def test_first_closing_edge_is_the_first_prefix_with_a_cycle(
+    size: int, edges: list[tuple[int, int]]
+) -> None:
+    """Against networkx: the position of the first edge whose prefix holds a cycle."""
+    edges = [(c % size, p % size) for c, p in edges]
+    children = np.array([c for c, _ in edges], dtype=np.int32)
+    parents = np.array([p for _, p in edges], dtype=np.int32)
+    expected = None
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(size))
+    for position, (child, parent) in enumerate(edges):
+        graph.add_edge(parent, child)
+        if not nx.is_directed_acyclic_graph(graph):
+            expected = position
+            break
+    assert first_closing_edge(children, parents, size) == expected
+
+
+def test_first_closing_edge_walks_a_long_chain() -> None:
+    """A chain is one node a round: each round costs its own edges, not the graph's size."""
+    size = 20_000
+    children = np.arange(1, size, dtype=np.int32)
+    parents = np.arange(0, size - 1, dtype=np.int32)
+    assert first_closing_edge(children, parents, size) is None
+    closed = np.append(children, np.int32(0)), np.append(parents, np.int32(size - 1))
+    assert first_closing_edge(*closed, size) == size - 1
