@@ -435,6 +435,12 @@ class _FanOut:
         self.reviews: list[tuple[str, str]] = []  # process item, main item (X-22)
         self.mains: dict[str, str] = {}
         self.paths: dict[str, tuple[str, ...]] = {}
+        # By node number, where the lineage's numbers follow its ids (Index.by_id): each
+        # descendant's path, the parent it is reached through (-1: none), and the numbers of
+        # the descendants by id.
+        self.numbered_paths: dict[int, tuple[str, ...]] = {}
+        self._via: npt.NDArray[np.int64] | None = None
+        self._numbers: dict[str, int] | None = None
         self.afters: dict[str, Item] = {}
         self._inside: set[str] | None = None
         self.grouped = Profiles(self.index, np.zeros(0, dtype=np.int64), [])
@@ -904,7 +910,7 @@ class _FanOut:
         """What the rules say of a recomputed `node`: run once for each set of values of the
         bases (with each edge's kind), the scope rules and the organisation (D-5)."""
         index, given = self.index, self.current
-        number = index.node(node)
+        number = self._node(node)
         if number is None:
             raise KeyError(node)  # an impact's node is always in its lineage
         rows = slice(int(index.parent_rows[number]), int(index.parent_rows[number + 1]))
@@ -974,9 +980,20 @@ class _FanOut:
             return changed
         return self._after((node, (), value, scope), self.world.items[node])
 
+    def _node(self, name: str) -> int | None:
+        """The number of `name` in the lineage: a descendant's from the fan-out's own
+        numbers (one lookup in a dict, made once), any other node's from the index."""
+        if self._numbers is None:
+            below = self.below
+            self._numbers = dict(zip(self.index.names(below), below.tolist(), strict=True))
+        found = self._numbers.get(name)
+        return found if found is not None else self.index.node(name)
+
     def _path(self, node: str) -> tuple[str, ...]:
         """A lineage path from a changed root to `node`, through the first parent by id
         among those recomputed or changed; each node's is kept for its children's."""
+        if self.index.by_id:
+            return self._numbered_path(node)
         if self._inside is None:
             self._inside = self.roots | set(self.index.names(self.below))
         paths, inside, bases = self.paths, self._inside, self.index.bases
@@ -993,6 +1010,44 @@ class _FanOut:
         for i in range(len(climb) - 2, -1, -1):
             paths[climb[i]] = (*paths[climb[i + 1]], climb[i])
         return paths[node]
+
+    def _numbered_path(self, node: str) -> tuple[str, ...]:
+        """`_path` over node numbers, where they follow the ids: the first parent by id is
+        the least number, found for every descendant at once (`_vias`)."""
+        number = self._node(node)
+        if number is None:
+            return (node,)
+        if self._via is None:
+            self._via = self._vias()
+        via, paths = self._via, self.numbered_paths
+        climb = [number]
+        while climb[-1] not in paths and via[climb[-1]] >= 0:
+            climb.append(int(via[climb[-1]]))
+        path = paths.get(climb[-1], ())
+        fresh = climb if not path else climb[:-1]
+        names = self.index.names(np.array(fresh[::-1], dtype=np.int64))
+        for step, name in zip(fresh[::-1], names, strict=True):
+            path = paths[step] = (*path, name)
+        return paths[number]
+
+    def _vias(self) -> npt.NDArray[np.int64]:
+        """For every descendant, the least numbered of its parents among the descendants
+        and the changed roots (-1 where it has none, and for a root)."""
+        index, size = self.index, self.index.size
+        below = np.zeros(size, dtype=bool)
+        below[self.below] = True
+        roots = index.nodes(sorted(self.roots))
+        roots = roots[roots >= 0]
+        inside = below.copy()
+        inside[roots] = True
+        owners = np.repeat(np.arange(size, dtype=np.int64), np.diff(index.parent_rows))
+        parents = index.parents
+        taken = below[owners] & inside[parents]
+        via = np.full(size, size, dtype=np.int64)
+        np.minimum.at(via, owners[taken], parents[taken])
+        via[via == size] = -1
+        via[roots] = -1
+        return via
 
     def _explain(self, node: str) -> rules.Explanation:
         return self._requirement(node, sorted(self.index.bases(node))).explanation

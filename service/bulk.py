@@ -23,8 +23,7 @@ Neither path checks the derivation rules (that each derived item is classified a
 require, D-8, D-9): an export may rightly hold items the rules would now classify otherwise
 (a source declassified whose notices are not yet applied), and the audit (`lineage audit`)
 is what reports them. The arrays built here (node numbers, the edges' ends) are where such a
-check, and the graph index of issue 24 (graph.store.sqlite_bulk.save_graph_index), would
-start from.
+check would start from.
 
 The rows are those the batched path writes (tests/e2e/test_bulk_import.py compares stores
 filled both ways), and the import's memo (transfer.PROGRESS) is noted done as there, so that

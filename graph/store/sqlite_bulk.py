@@ -100,9 +100,10 @@ class BulkLoad:
                 self._db.execute(
                     "UPDATE generations SET value = value + 1 WHERE name = ?", (table,)
                 )
-        # The graph index (graph.index.GraphIndex) is to be saved beside the store here, once
-        # its persistence is designed (issue 24, point 2): see save_graph_index.
-        save_graph_index(self._db)
+        # The graph index (graph.index) is not built here: the first large analysis builds
+        # it and the store saves it beside its file (graph.store.sqlite._Saver), so that an
+        # import does not pay a build no one may ask for; the generations moved above make
+        # any index saved before the load stale.
 
     def close(self) -> None:
         """Gives the connection back its page cache and sorting threads, whether or not the
@@ -110,9 +111,3 @@ class BulkLoad:
         for name, value in self._pragmas.items():
             # Names from the constant tuple above; values the connection's own integers.
             self._db.execute(f"PRAGMA {name} = {value:d}")
-
-
-def save_graph_index(db: sqlite3.Connection) -> None:
-    """The place where a bulk load is to write the graph index of what it loaded (issue 24,
-    points 2 and 6). Not written yet: the index's file and its check against the store's
-    generation are not designed yet, and a stale file must never be read as current."""

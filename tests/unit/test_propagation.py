@@ -360,6 +360,11 @@ def test_reused_outcomes_equal_the_rules_run_for_every_descendant(
         assert len(asked) == len(set(asked))
         lazy.bind(None)
         lazy.load(impacts.needs(range(len(impacts))), read)
+        # The paths too: through the first parent by id, found in numbers over the index.
+        walked = fan_out(
+            lineage, values, changed_items=changed_items, changed_keypoints=changed_keypoints
+        )
+        assert {i.item_id: i.path for i in impacts} == {i.item_id: i.path for i in walked}
     else:
         impacts = fan_out(
             lineage, values, changed_items=changed_items, changed_keypoints=changed_keypoints
