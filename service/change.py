@@ -12,7 +12,7 @@ alone, uses the same fan-out (service.impact).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import overload
@@ -128,6 +128,18 @@ class SentNotices(Sequence[Notice]):
     def __iter__(self) -> Iterator[Notice]:
         for index in range(len(self)):
             yield self[index]
+
+    def readable(self, may_read: Callable[[Item | None], bool]) -> list[bool]:
+        """Whether a reader may read each notice (`may_read` of its item as the notice found
+        it), without building the notices: decided once per group of items with equal
+        values (Impacts.table), which is what reading depends on."""
+        table = self._impacts.table()
+        by_group = [may_read(example) for example in table.examples]
+        known = self._impacts.known
+        return [
+            by_group[group] if group >= 0 else may_read(known(item_id))
+            for group, item_id in zip(table.groups.tolist(), table.ids, strict=True)
+        ]
 
     def rows(self) -> Iterator[NoticeRow]:
         """Each notice as a row (codec.NOTICE_COLUMNS), without building the notices."""

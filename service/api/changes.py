@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Annotated
@@ -35,7 +35,7 @@ from service.api.inputs import (
     level_of,
 )
 from service.api.problems import AnyProblem
-from service.change import Committed, Decision, commit_change, preview_change
+from service.change import Committed, Decision, SentNotices, commit_change, preview_change
 from service.impact import ImpactReport, KeypointChange, ProposedChange
 from service.redaction import Redactor
 from service.usecases import now
@@ -365,15 +365,20 @@ class NoticeFilter:
 class ChangeCommitted:
     change: Change
     record: types.Record
-    notices: list[Notice] = strawberry.field(
-        description="The notices to items the caller may read (D-10)."
-    )
     notice_count: int = strawberry.field(
         description="How many notices the change sent, of those the caller may know of."
     )
     superseded: list[strawberry.ID] = strawberry.field(
         description="Open notices this change recomputed, now superseded."
     )
+    # The notices sent, and the places among them of those the caller may read.
+    sent: strawberry.Private[Sequence[changes.Notice]]
+    readable: strawberry.Private[list[int]]
+
+    @strawberry.field(description="The notices to items the caller may read (D-10).")
+    async def notices(self, info: Info[Context, None]) -> list[Notice]:
+        # Built when asked for: a change over 100,000 descendants answers its count cheaply.
+        return await notice_views(info.context, [self.sent[i] for i in self.readable])
 
 
 @strawberry.type
@@ -449,14 +454,20 @@ async def _committed(context: Context, value: Committed) -> ChangeCommitted:
     # The actor read the source to decide on it (commit_change checks).
     redactor.wrote(value.change.after)
     # The notices' items are as the notices found them: nothing applied them yet.
-    shown = [n for n in value.notices if redactor.readable(n.before)]
-    metrics.NOTICES.labels("decision").inc(len(value.notices))
+    sent = value.notices
+    if isinstance(sent, SentNotices):
+        flags = sent.readable(redactor.readable)
+    else:
+        flags = [redactor.readable(n.before) for n in sent]
+    readable = [place for place, flag in enumerate(flags) if flag]
+    metrics.NOTICES.labels("decision").inc(len(sent))
     (record,) = await types.records(context, [value.record])
     return ChangeCommitted(
         change=change_type(value.change),
         record=record,
-        notices=await notice_views(context, shown),
-        notice_count=len(value.notices) if redactor.placeholders else len(shown),
+        sent=sent,
+        readable=readable,
+        notice_count=len(sent) if redactor.placeholders else len(readable),
         superseded=[strawberry.ID(n.id) for n in value.superseded if redactor.readable(n.before)],
     )
 
