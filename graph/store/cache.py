@@ -34,8 +34,6 @@ WHOLE_FROM_EDGES = 1_000
 WHOLE_SHARE = 8
 # Journals holding more items and edges than this are not kept: the index is read anew.
 MAX_JOURNAL = 200_000
-# What `saved` gives when no saved index is current: nothing kept.
-_NOTHING: Any = object()
 
 
 class Cache:
@@ -56,6 +54,8 @@ class Cache:
         # Writes since the generation of the graph index kept: (before, after, journal,
         # the tables' generations after).
         self._journals: list[tuple[int, int, Journal, dict[str, int]]] = []
+        # The generation for which no saved index was found.
+        self._unsaved = -1
 
     def table(
         self,
@@ -113,12 +113,8 @@ class Cache:
         builds the index of the whole graph once and it is kept (as `table` keeps) for the
         analyses to come."""
         graph = self.graph(generation)
-        if graph is None and saved is not None:
-            graph = self.table("graph", generation, lambda: saved() or _NOTHING, keep)
-            if graph is _NOTHING:
-                with self._lock:
-                    self._tables.pop("graph", None)
-                graph = None
+        if graph is None and saved is not None and self._unsaved != generation:
+            graph = self._saved(generation, saved, keep)
         if graph is not None:
             return graph.fan_out()
         found = walk()
@@ -128,6 +124,26 @@ class Cache:
             if read is not None:
                 return read.fan_out()
         return found.index()
+
+    def _saved(
+        self,
+        generation: int,
+        saved: Callable[[], GraphIndex | None],
+        keep: Callable[[], bool] | None,
+    ) -> GraphIndex | None:
+        """The index `saved` finds for `generation`, kept unless a newer one is; read outside
+        the lock (readers meanwhile walk). Where there is none, not looked for again at this
+        generation."""
+        found = saved()
+        with self._lock:
+            if found is None:
+                self._unsaved = generation
+                return None
+            kept = self._tables.get("graph")
+            if (kept is None or kept[0] < generation) and (keep is None or keep()):
+                self._tables["graph"] = (generation, found)
+                self._journals = []
+        return found
 
     def graph(self, generation: int) -> GraphIndex | None:
         """The whole graph's index for `generation`: kept for it, or made from the one kept

@@ -5,12 +5,14 @@ restart finds it, and used only for the generation, and the database, it was mad
 from __future__ import annotations
 
 import shutil
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from graph.index import GraphIndex
+from graph.lineage import Index
 from graph.model import ItemStatus, Level
 from graph.store import cache as cache_module
 from graph.store import sqlite as sqlite_module
@@ -148,3 +150,35 @@ def test_a_saved_index_of_another_generation_or_database_is_not_used(
     generations = fresh.read(lambda tx: tx.generations())
     assert GraphIndex.load(index_path(path), generations) is None
     fresh.close()
+
+
+def test_readers_meanwhile_never_take_a_missing_saved_index_for_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one reader looks for a saved index and finds none, another reader of the same
+    generation gets a lineage, never a placeholder for "none" (a leak scan's six analyses at
+    once found that)."""
+    store = SqliteStore(tmp_path / "graph.db")
+    dag(store, EDGES)
+    meanwhile: list[object] = []
+    load = GraphIndex.load
+
+    def looking(cls: type[GraphIndex], /, *args: object, **kwargs: object) -> GraphIndex | None:
+        if not meanwhile:
+            meanwhile.append(None)
+            other = threading.Thread(
+                target=lambda: meanwhile.append(store.read(lambda tx: tx.lineage_index(["R"])))
+            )
+            other.start()
+            other.join(timeout=30)
+            assert not other.is_alive(), "the other reader waited for this one"
+        return load(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(GraphIndex, "load", classmethod(looking))
+    index = store.read(lambda tx: tx.lineage_index(["R"]))
+    assert index.columns is not None
+    assert sorted(index.bases("C")) == ["A", "B"]
+    other = meanwhile[1]
+    assert isinstance(other, Index)
+    assert sorted(other.bases("C")) == ["A", "B"]
+    store.close()
