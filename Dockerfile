@@ -4,7 +4,9 @@
 # code in /app stays root's. /data is the embedded store's default home (LINEAGE_STORE below)
 # and a volume:
 #   docker run -v lineage-data:/data -p 127.0.0.1:8000:8000 --env-file deploy.env IMAGE
-# A bind mount instead of a named volume must be writable by uid 10001.
+# A bind mount instead of a named volume must be writable by uid 10001. The fan-out's compiled
+# pass (graph/kernel.py) is cached by numba in the user's cache, /data/.cache/numba: compiled at
+# the first start on a volume (a few seconds, in the background), loaded at later starts.
 FROM python:3.11-slim
 
 WORKDIR /app

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from graph import rules
 from graph.lazy import LazyItems, prefetch
-from graph.lineage import Index, Lineage, distinct_rows, each_once, gather, padded
+from graph.lineage import Index, Lineage, distinct_rows, each_once, gather
 from graph.model import (
     BasisCase,
     Classification,
@@ -180,6 +180,14 @@ def fan_out(
     with paused_gc():
         run = _FanOut(lineage, world, changed_items or {}, changed_keypoints or {})
         return run.run(declassified_as)
+
+
+def warm() -> None:
+    """Loads the fan-out's compiled pass (graph.kernel), or compiles it where no cache holds
+    it, so that the first analysis does not wait for it."""
+    from graph import kernel
+
+    kernel.warm()
 
 
 @contextmanager
@@ -354,8 +362,8 @@ class _FanOut:
     notice is applied, parents before children.
 
     The descendants are taken a layer at a time (those whose parents below the roots are all
-    done), in arrays over the lineage's `Index`, and each one's requirement is decided in
-    numbers, for the whole layer at once, as `graph.rules` decides it: every value an item
+    done) over the lineage's `Index`, and each one's requirement is decided in numbers by one
+    compiled pass over the layers (graph.kernel), as `graph.rules` decides it: every value an item
     can hold is numbered, with its level's rank, when its period ends (an unmarked period
     made explicit, X-11), its period and its scope limit; each basis gives its parent's value,
     or the keypoints its edge involves (D-7(2)..(4)), or nothing once declassified (X-13,
@@ -536,7 +544,6 @@ class _FanOut:
         below = self.below = index.below(self.roots)
         inside = np.zeros(size, dtype=bool)
         inside[below] = True
-        degree = np.diff(index.parent_rows)
         parents = gather(index.parents, index.parent_rows, below)
         self._kinds(index.kinds_into(below))
         values = self.current = np.zeros(size + 1, dtype=np.int64)  # the last: nothing
@@ -583,123 +590,101 @@ class _FanOut:
         self.is_draft[drafts[drafts >= 0]] = True
         classified = self.own > 0
 
-        # Layers: a descendant is ready once its parents below the roots are done.
-        owners = np.repeat(below, degree[below])
-        pending = np.bincount(owners[inside[parents]], minlength=size)
-        layer = below[pending[below] == 0]
-        outcome_of = self.outcome_of = np.full(size, -1, dtype=np.int64)
-        action_of = self.action_of = np.full(size, -1, dtype=np.int64)
-        scope_of = self.scope_of = np.full(size, -1, dtype=np.int64)
-        found: list[npt.NDArray[np.int64]] = []
-        layers: list[int] = []
-        done = 0
-        while layer.size:
-            layer = layer[np.argsort(index.position[layer], kind="stable")]
-            done += layer.size
-            values[layer[~classified[layer]]] = 0
-            ready = layer[classified[layer]]
-            if ready.size:
-                self._layer(ready)
-                self._follow_layer(ready)
-                found.append(ready[action_of[ready] >= 0])
-                layers.append(len(layers))
-            reached = gather(index.children, index.child_rows, layer)
-            reached, counts = np.unique(reached[inside[reached]], return_counts=True)
-            pending[reached] -= counts
-            layer = reached[pending[reached] == 0]
-        if done != below.size:
+        # Layers: a descendant is ready once its parents below the roots are done; each
+        # layer decided in one compiled pass. Imported here: numba takes a third of a second
+        # to import, which every command of the CLI would pay.
+        from graph import kernel
+
+        order, starts = kernel.layered(
+            below,
+            inside,
+            index.parent_rows,
+            index.parents,
+            index.child_rows,
+            index.children,
+            index.position,
+        )
+        if order.size != below.size:
             raise ValueError("DERIVED_FROM has a cycle below the changed items")
-        nodes = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-        self.found = np.stack([nodes, action_of[nodes], outcome_of[nodes], scope_of[nodes]], 1)
-        self.layer_of_found = np.repeat(
-            np.array(layers, dtype=np.int64), [len(f) for f in found]
-        ).astype(np.int64)
+        self.outcome_of = np.full(size, -1, dtype=np.int64)
+        self.action_of = np.full(size, -1, dtype=np.int64)
+        self.scope_of = np.full(size, -1, dtype=np.int64)
+        self._decide(order, starts)
+        # The impacts in the order decided; layers numbered among those with a classified
+        # descendant.
+        layer_of = np.repeat(np.arange(starts.size - 1, dtype=np.int64), np.diff(starts))
+        taken = classified[order]
+        held = np.bincount(layer_of[taken], minlength=starts.size - 1) > 0
+        numbered = np.cumsum(held) - 1
+        acting = taken & (self.action_of[order] >= 0)
+        nodes = order[acting]
+        self.layer_of_found = numbered[layer_of[acting]].astype(np.int64)
+        self.found = np.stack(
+            [nodes, self.action_of[nodes], self.outcome_of[nodes], self.scope_of[nodes]], 1
+        )
         self.reviews = list(self._reviews(nodes))
         return Impacts(self)
 
-    def _layer(self, ready: npt.NDArray[np.int64]) -> None:
-        """The value every descendant of a layer must take (0: declassified), decided for the
-        whole layer in arrays."""
-        index, values, outcome_of = self.index, self.current, self.outcome_of
-        if self.columns.shape[1] != len(self.value_level):
-            self.columns = np.array(
-                [self.value_level, self.value_end, self.value_period, self.value_limit],
-                dtype=np.int64,
-            )
-        value_level, value_end, value_period, value_limit = self.columns
-        extras = np.array(self.extra_given, dtype=np.int64).reshape(-1, 4).T
-        # Every node's bases in one matrix, shorter rows filled with a node that gives nothing.
-        nothing = index.size
-        bases = padded(index.parents, index.parent_rows, ready, nothing)
-        kinds = padded(index.edge_kinds, index.parent_rows, ready, 0)
-        given = values[bases]
-        live = given > 0
-        # Each basis gives its parent's value, or its keypoints' where it names them.
-        keyed = self.keyed[kinds] & live
-        rank = np.where(keyed, self.kind_given[0][kinds], value_level[given])
-        end = np.where(keyed, self.kind_given[1][kinds], value_end[given])
-        period = np.where(keyed, self.kind_given[2][kinds], value_period[given])
-        mixed = (keyed & self.kind_mixed[kinds]).any(axis=1)
-        extra = self.extra_of[ready]
-        if extra.any():  # scope rules give theirs too (D-15)
-            rank = np.column_stack([rank, extras[0][extra]])
-            end = np.column_stack([end, extras[1][extra]])
-            period = np.column_stack([period, extras[2][extra]])
-            mixed |= extras[3][extra] > 0
-        level = rank.max(axis=1)  # the highest level (D-8)
-        last = end.max(axis=1)  # the period that ends last (D-9, D-15)
-        governs = (end == last[:, None]) & (rank > 0)
-        first = np.where(governs, period, np.iinfo(np.int64).max).min(axis=1)
-        mixed |= (first != np.where(governs, period, -1).max(axis=1)) & (level > 0)
-        limit = self._joined(np.where(live, value_limit[given], 0))  # D-10
-        results = np.zeros(ready.size, dtype=np.int64)  # gives nothing: D-14
-        plain = (level > 0) & ~mixed
-        if plain.any():
-            triples = np.stack([level[plain], first[plain], limit[plain]], 1)
-            distinct, inverse = distinct_rows(triples)
-            numbers = [self._result(*row) for row in distinct.tolist()]
-            results[plain] = np.array(numbers, dtype=np.int64)[inverse]
-        rows = [int(ready[row]) for row in np.flatnonzero(mixed).tolist()]
-        keys = [self._ruled_key(node) for node in rows]
-        # The rules read the items of each new set of values and of their bases: in one batch.
-        fresh = [node for node, key in zip(rows, keys, strict=True) if key not in self.ruled]
-        if fresh:
-            prefetch(self.world.items, self.needed_by(np.array(fresh, dtype=np.int64)))
-        for row, node, key in zip(np.flatnonzero(mixed).tolist(), rows, keys, strict=True):
-            results[row] = self._ruled(node, key)
-        outcome_of[ready] = results
-        chosen = outcome_of[ready]
-        gone = chosen == 0
-        # Not declassified with its bases while its main item stands: reviewed (X-16, X-22).
-        draft = self.is_draft[ready]
-        reviewed = ready[gone & draft]
-        outcome_of[reviewed] = -1
-        values[reviewed] = self.own[reviewed]
-        values[ready[gone & ~draft]] = 0
-        values[ready[~gone]] = chosen[~gone]
+    def _decide(self, order: npt.NDArray[np.int64], starts: npt.NDArray[np.int64]) -> None:
+        """The value every descendant must take (0: declassified), its actions and scope,
+        layer by layer in `order` (`starts`: where each layer starts), decided by the
+        compiled pass; what it meets unnumbered is numbered here and the pass resumed."""
+        from graph import kernel
 
-    def _joined(self, limits: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """Per row of scope limits (numbered; 0 for none), the scope all of them admit."""
-        if limits.shape[1] == 1:
-            return limits[:, 0]
-        if not limits.any():
-            return limits[:, 0]
-        distinct, inverse = distinct_rows(np.sort(limits, axis=1))
-        joined = np.empty(len(distinct), dtype=np.int64)
-        person_org = self.world.person_org
-        for row, numbers in enumerate(distinct.tolist()):
-            key = tuple(n for n in dict.fromkeys(numbers) if n)
-            found = self.joined.get(key)
-            if found is None:
-                # Which bound comes first does not matter: what the intersection admits is
-                # what each bound admits (model.KnowledgeScope.intersect).
-                scope: KnowledgeScope | None = None
-                for bound in (self.limit_values[n] for n in key):
-                    if bound is not None:
-                        scope = bound if scope is None else scope.intersect(bound, person_org)
-                found = self.joined[key] = self._limit(scope)
-            joined[row] = found
-        return joined[inverse]
+        index = self.index
+        results, pairs, follows = kernel.Memo(), kernel.Memo(), kernel.Memo()
+        ruled = np.full(index.size, -1, dtype=np.int64)
+        missing = np.empty(2 * order.size + 2, dtype=np.int64)
+        extras = np.ascontiguousarray(np.array(self.extra_given, dtype=np.int64).reshape(-1, 4).T)
+        review = self.action_numbers[_REVIEW]
+        layer = 0
+        while True:
+            if self.columns.shape[1] != len(self.value_level):
+                self.columns = np.array(
+                    [self.value_level, self.value_end, self.value_period, self.value_limit],
+                    dtype=np.int64,
+                )
+            layer, misses = kernel.decide(
+                layer, order, starts, index.parent_rows, index.parents, index.edge_kinds,
+                self.current, self.own, self.meets, self.extra_of, self.is_draft, self.columns,
+                self.keyed, self.kind_given, self.kind_mixed, extras,
+                results.keys, results.values, pairs.keys, pairs.values,
+                follows.keys, follows.values, ruled,
+                self.outcome_of, self.action_of, self.scope_of, review, missing,
+            )  # fmt: skip
+            if layer == kernel.DONE:
+                return
+            wanted = missing[: 2 * misses].reshape(-1, 2)
+            what, keys = wanted[:, 0], wanted[:, 1]
+            for key in np.unique(keys[what == 1]).tolist():
+                pairs.put(key, self._join(*kernel.unpack_pair(key)))
+            for key in np.unique(keys[what == 0]).tolist():
+                results.put(key, self._result(*kernel.unpack_result(key)))
+            for key in np.unique(keys[what == 3]).tolist():
+                met, value = kernel.unpack_pair(key)
+                follows.put(key, kernel.follow_value(*self._follow(met, value)))
+            nodes = keys[what == 2].tolist()
+            if nodes:
+                rule_keys = [self._ruled_key(node) for node in nodes]
+                # The rules read the items of each new set of values and of their bases: in
+                # one batch.
+                fresh = [n for n, k in zip(nodes, rule_keys, strict=True) if k not in self.ruled]
+                if fresh:
+                    prefetch(self.world.items, self.needed_by(np.array(fresh, dtype=np.int64)))
+                for node, key in zip(nodes, rule_keys, strict=True):
+                    ruled[node] = self._ruled(node, key)
+
+    def _join(self, first: int, second: int) -> int:
+        """The scope two scope limits (numbered) both admit, numbered (D-10): which comes
+        first does not matter (model.KnowledgeScope.intersect); several are joined in pairs."""
+        found = self.joined.get((first, second))
+        if found is None:
+            bound, other = self.limit_values[first], self.limit_values[second]
+            if bound is None or other is None:
+                raise ValueError("a scope limit joined is numbered 0")
+            scope = bound.intersect(other, self.world.person_org)
+            found = self.joined[(first, second)] = self._limit(scope)
+        return found
 
     def _result(self, rank: int, period: int, limit: int) -> int:
         """The value numbered for a level, a period and a scope limit, all numbered."""
@@ -737,27 +722,6 @@ class _FanOut:
             found = 0 if required is None else self._number(required, requirement.scope_limit)
             self.ruled[key] = found
         return found
-
-    def _follow_layer(self, ready: npt.NDArray[np.int64]) -> None:
-        """The actions each descendant of a layer takes to meet its outcome; one that needs
-        none keeps its value."""
-        outcome_of, action_of, scope_of = self.outcome_of, self.action_of, self.scope_of
-        chosen = outcome_of[ready]
-        reviewed = ready[chosen < 0]
-        action_of[reviewed] = self.action_numbers[_REVIEW]
-        kept = ready[chosen >= 0]
-        if not kept.size:
-            return
-        pairs = np.stack([self.meets[kept], outcome_of[kept]], 1)
-        distinct, inverse = distinct_rows(pairs)
-        actions = np.empty(len(distinct), dtype=np.int64)
-        scopes = np.empty(len(distinct), dtype=np.int64)
-        for row, (met, outcome) in enumerate(distinct.tolist()):
-            actions[row], scopes[row] = self._follow(met, outcome)
-        action_of[kept] = actions[inverse]
-        scope_of[kept] = scopes[inverse]
-        unchanged = kept[action_of[kept] < 0]
-        self.current[unchanged] = self.own[unchanged]
 
     def _follow(self, met: int, value: int) -> tuple[int, int]:
         """The actions (numbered; -1 for none) and the knowledge scope (numbered) it takes an

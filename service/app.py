@@ -14,6 +14,7 @@ import logging
 import math
 import secrets
 import sys
+import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -44,6 +45,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
+from graph import propagation
 from graph.access import SYSTEM, Actor
 from graph.errors import InvalidValue, StoreUnavailable
 from graph.store.base import GraphStore
@@ -932,6 +934,8 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
             if chosen.webhooks
             else None
         )
+        # The fan-out's compiled pass is loaded (or compiled, a few seconds) meanwhile.
+        threading.Thread(target=propagation.warm, name="warm-fan-out", daemon=True).start()
         app.state.serving = True  # /readyz reads the store from now on
         try:
             yield
